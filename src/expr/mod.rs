@@ -1,0 +1,585 @@
+//! The expression model: `Expr`, a cheap handle to a shared, immutable node with a cached
+//! hash, size and depth; `Node`, the enum of node kinds; exact rational constants.
+//!
+//! Constructors are structural: `Expr::add(vec![a, b])` builds exactly that sum and keeps the
+//! user's form. Flattening, sorting and folding are explicit passes in `simplify`.
+//!
+//! Shared subterms are shared nodes (`Arc`), so a derivative of a deep composition is a DAG
+//! whose size grows linearly. Equality first compares pointers, then cached hashes, then
+//! structure. Dropping a deep expression does not recurse.
+//!
+//! This module knows nothing of spans, files, output formats or JSON.
+
+mod func;
+mod symbol;
+
+use std::cmp::Ordering;
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::sync::{Arc, OnceLock};
+
+use num_bigint::BigInt;
+use num_traits::{One, Signed, Zero};
+
+pub use func::{Builtin, BuiltinInfo, Func, BUILTINS};
+pub use symbol::{greek_ascii, greek_latex, greek_unicode, Symbol, GREEK};
+
+/// Exact rational constant.
+pub type Rational = num_rational::BigRational;
+
+/// Named mathematical constants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Constant {
+    /// Euler's number e.
+    E,
+    /// π.
+    Pi,
+}
+
+/// One node. Children are `Expr` handles.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Node {
+    /// An exact rational number.
+    Num(Rational),
+    /// A named constant.
+    Const(Constant),
+    /// A variable or named quantity.
+    Sym(Symbol),
+    /// n-ary sum (n ≥ 0; the empty sum is 0).
+    Add(Vec<Expr>),
+    /// n-ary product (n ≥ 0; the empty product is 1).
+    Mul(Vec<Expr>),
+    /// base ^ exponent.
+    Pow(Expr, Expr),
+    /// A function call.
+    Call(Func, Vec<Expr>),
+    /// An unevaluated derivative d/d`var` of the body.
+    Deriv(Expr, Symbol),
+    /// Σ_{index = lo}^{hi} body, with `index` bound in `body`.
+    Sum {
+        /// The bound index.
+        index: Symbol,
+        /// Lower bound (inclusive).
+        lo: Expr,
+        /// Upper bound (inclusive).
+        hi: Expr,
+        /// The summand.
+        body: Expr,
+    },
+    /// Kronecker delta δ_{ab}, also written as the indicator 1{a = b}.
+    Delta(Expr, Expr),
+}
+
+struct NodeData {
+    node: Node,
+    hash: u64,
+    /// Tree size (shared nodes counted every time), saturating.
+    tree_size: u64,
+    depth: u32,
+}
+
+/// A shared, immutable expression.
+#[derive(Clone)]
+pub struct Expr(Arc<NodeData>);
+
+fn placeholder() -> Expr {
+    static PLACEHOLDER: OnceLock<Expr> = OnceLock::new();
+    PLACEHOLDER
+        .get_or_init(|| Expr::new(Node::Num(Rational::zero())))
+        .clone()
+}
+
+impl Drop for Expr {
+    /// Drops deep expressions without recursion: the children of a node that is about to be
+    /// freed are moved to an explicit stack first.
+    fn drop(&mut self) {
+        let Some(data) = Arc::get_mut(&mut self.0) else {
+            return;
+        };
+        let mut stack = Vec::new();
+        take_children(&mut data.node, &mut stack);
+        while let Some(mut child) = stack.pop() {
+            if let Some(data) = Arc::get_mut(&mut child.0) {
+                take_children(&mut data.node, &mut stack);
+            }
+        }
+    }
+}
+
+fn take_children(node: &mut Node, out: &mut Vec<Expr>) {
+    match node {
+        Node::Num(_) | Node::Const(_) | Node::Sym(_) => {}
+        Node::Add(xs) | Node::Mul(xs) | Node::Call(_, xs) => out.append(xs),
+        Node::Pow(a, b) | Node::Delta(a, b) => {
+            out.push(std::mem::replace(a, placeholder()));
+            out.push(std::mem::replace(b, placeholder()));
+        }
+        Node::Deriv(a, _) => out.push(std::mem::replace(a, placeholder())),
+        Node::Sum { lo, hi, body, .. } => {
+            out.push(std::mem::replace(lo, placeholder()));
+            out.push(std::mem::replace(hi, placeholder()));
+            out.push(std::mem::replace(body, placeholder()));
+        }
+    }
+}
+
+impl Expr {
+    /// Wraps a node, computing its hash, size and depth from its children's cached values.
+    pub fn new(node: Node) -> Expr {
+        let mut hasher = rustc_hash::FxHasher::default();
+        std::mem::discriminant(&node).hash(&mut hasher);
+        let mut tree_size: u64 = 1;
+        let mut depth: u32 = 0;
+        match &node {
+            Node::Num(r) => r.hash(&mut hasher),
+            Node::Const(c) => c.hash(&mut hasher),
+            Node::Sym(s) => s.hash(&mut hasher),
+            Node::Call(f, _) => f.hash(&mut hasher),
+            Node::Deriv(_, v) => v.hash(&mut hasher),
+            Node::Sum { index, .. } => index.hash(&mut hasher),
+            Node::Add(_) | Node::Mul(_) | Node::Pow(..) | Node::Delta(..) => {}
+        }
+        for child in node.children() {
+            hasher.write_u64(child.0.hash);
+            tree_size = tree_size.saturating_add(child.0.tree_size);
+            depth = depth.max(child.0.depth);
+        }
+        let depth = if node.children().next().is_some() {
+            depth.saturating_add(1)
+        } else {
+            0
+        };
+        Expr(Arc::new(NodeData {
+            node,
+            hash: hasher.finish(),
+            tree_size,
+            depth,
+        }))
+    }
+
+    /// The node.
+    pub fn node(&self) -> &Node {
+        &self.0.node
+    }
+
+    /// Cached structural hash.
+    pub fn hash_value(&self) -> u64 {
+        self.0.hash
+    }
+
+    /// Size as a tree (shared subterms counted each time they occur), saturating at `u64::MAX`.
+    pub fn tree_size(&self) -> u64 {
+        self.0.tree_size
+    }
+
+    /// Height of the tree: 0 for a leaf.
+    pub fn depth(&self) -> u32 {
+        self.0.depth
+    }
+
+    /// Number of distinct nodes (as a DAG), computed without recursion.
+    pub fn dag_size(&self) -> usize {
+        let mut seen = rustc_hash::FxHashSet::default();
+        let mut stack = vec![self];
+        while let Some(e) = stack.pop() {
+            if seen.insert(Arc::as_ptr(&e.0) as usize) {
+                stack.extend(e.node().children());
+            }
+        }
+        seen.len()
+    }
+
+    /// True when both handles point at the same node.
+    pub fn ptr_eq(&self, other: &Expr) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+
+    // ---- structural constructors -------------------------------------------------------
+
+    /// An exact rational.
+    pub fn num(r: Rational) -> Expr {
+        Expr::new(Node::Num(r))
+    }
+
+    /// An integer.
+    pub fn int(i: i64) -> Expr {
+        Expr::num(Rational::from_integer(BigInt::from(i)))
+    }
+
+    /// The fraction `n/d`; `d = 0` gives 0/1 never, so callers pass `d ≠ 0` (it is clamped to 1).
+    pub fn frac(n: i64, d: i64) -> Expr {
+        let d = if d == 0 { 1 } else { d };
+        Expr::num(Rational::new(BigInt::from(n), BigInt::from(d)))
+    }
+
+    /// 0.
+    pub fn zero() -> Expr {
+        Expr::int(0)
+    }
+
+    /// 1.
+    pub fn one() -> Expr {
+        Expr::int(1)
+    }
+
+    /// A symbol.
+    pub fn sym(s: Symbol) -> Expr {
+        Expr::new(Node::Sym(s))
+    }
+
+    /// A symbol by name, without subscript.
+    pub fn var(name: &str) -> Expr {
+        Expr::sym(Symbol::new(name))
+    }
+
+    /// A named constant.
+    pub fn constant(c: Constant) -> Expr {
+        Expr::new(Node::Const(c))
+    }
+
+    /// n-ary sum.
+    pub fn add(terms: Vec<Expr>) -> Expr {
+        Expr::new(Node::Add(terms))
+    }
+
+    /// n-ary product.
+    pub fn mul(factors: Vec<Expr>) -> Expr {
+        Expr::new(Node::Mul(factors))
+    }
+
+    /// base ^ exponent.
+    pub fn pow(base: Expr, exp: Expr) -> Expr {
+        Expr::new(Node::Pow(base, exp))
+    }
+
+    /// −a, as the product (−1)·a.
+    pub fn neg(a: Expr) -> Expr {
+        Expr::mul(vec![Expr::int(-1), a])
+    }
+
+    /// a − b, as a + (−1)·b.
+    pub fn sub(a: Expr, b: Expr) -> Expr {
+        Expr::add(vec![a, Expr::neg(b)])
+    }
+
+    /// a / b, as a·b^(−1).
+    pub fn div(a: Expr, b: Expr) -> Expr {
+        Expr::mul(vec![a, Expr::pow(b, Expr::int(-1))])
+    }
+
+    /// A call of a built-in.
+    pub fn call(b: Builtin, args: Vec<Expr>) -> Expr {
+        Expr::new(Node::Call(Func::Builtin(b), args))
+    }
+
+    /// A call of any function.
+    pub fn apply(f: Func, args: Vec<Expr>) -> Expr {
+        Expr::new(Node::Call(f, args))
+    }
+
+    /// An unevaluated derivative.
+    pub fn deriv(body: Expr, var: Symbol) -> Expr {
+        Expr::new(Node::Deriv(body, var))
+    }
+
+    // ---- queries -----------------------------------------------------------------------
+
+    /// The rational value, if this is a number.
+    pub fn as_num(&self) -> Option<&Rational> {
+        match self.node() {
+            Node::Num(r) => Some(r),
+            _ => None,
+        }
+    }
+
+    /// The symbol, if this is one.
+    pub fn as_sym(&self) -> Option<&Symbol> {
+        match self.node() {
+            Node::Sym(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// True for the number 0.
+    pub fn is_zero(&self) -> bool {
+        self.as_num().is_some_and(Zero::is_zero)
+    }
+
+    /// True for the number 1.
+    pub fn is_one(&self) -> bool {
+        self.as_num().is_some_and(One::is_one)
+    }
+
+    /// True for a negative number.
+    pub fn is_negative_num(&self) -> bool {
+        self.as_num().is_some_and(Signed::is_negative)
+    }
+
+    /// Whether `s` occurs free in the expression (not as the bound index of a sum).
+    pub fn contains_sym(&self, s: &Symbol) -> bool {
+        let mut stack = vec![self];
+        let mut seen = rustc_hash::FxHashSet::default();
+        while let Some(e) = stack.pop() {
+            if !seen.insert(Arc::as_ptr(&e.0) as usize) {
+                continue;
+            }
+            match e.node() {
+                Node::Sym(t) if t == s => return true,
+                Node::Sum { index, lo, hi, body } => {
+                    stack.push(lo);
+                    stack.push(hi);
+                    if index != s {
+                        stack.push(body);
+                    }
+                }
+                Node::Deriv(body, v) => {
+                    // d/dv f depends on v (it is evaluated at v), and on what f depends on.
+                    if v == s {
+                        return true;
+                    }
+                    stack.push(body);
+                }
+                n => stack.extend(n.children()),
+            }
+        }
+        false
+    }
+
+    /// All free symbols, sorted and deduplicated.
+    pub fn free_symbols(&self) -> Vec<Symbol> {
+        let mut out = Vec::new();
+        let mut stack = vec![(self, Vec::<Symbol>::new())];
+        let mut seen = rustc_hash::FxHashSet::default();
+        while let Some((e, bound)) = stack.pop() {
+            if bound.is_empty() && !seen.insert(Arc::as_ptr(&e.0) as usize) {
+                continue;
+            }
+            match e.node() {
+                Node::Sym(t) => {
+                    if !bound.contains(t) {
+                        out.push(t.clone());
+                    }
+                }
+                Node::Sum { index, lo, hi, body } => {
+                    stack.push((lo, bound.clone()));
+                    stack.push((hi, bound.clone()));
+                    let mut inner = bound.clone();
+                    inner.push(index.clone());
+                    stack.push((body, inner));
+                }
+                n => {
+                    for c in n.children() {
+                        stack.push((c, bound.clone()));
+                    }
+                }
+            }
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// Replaces children bottom-up with `f` applied to each child, rebuilding only where
+    /// something changed. Used by passes that are not recursive by nature.
+    pub fn map_children(&self, mut f: impl FnMut(&Expr) -> Expr) -> Expr {
+        let changed = |old: &Expr, new: &Expr| !old.ptr_eq(new);
+        match self.node() {
+            Node::Num(_) | Node::Const(_) | Node::Sym(_) => self.clone(),
+            Node::Add(xs) | Node::Mul(xs) | Node::Call(_, xs) => {
+                let new: Vec<Expr> = xs.iter().map(&mut f).collect();
+                if xs.iter().zip(&new).all(|(a, b)| !changed(a, b)) {
+                    return self.clone();
+                }
+                match self.node() {
+                    Node::Add(_) => Expr::add(new),
+                    Node::Mul(_) => Expr::mul(new),
+                    Node::Call(func, _) => Expr::apply(func.clone(), new),
+                    _ => self.clone(),
+                }
+            }
+            Node::Pow(a, b) => {
+                let (na, nb) = (f(a), f(b));
+                if !changed(a, &na) && !changed(b, &nb) {
+                    return self.clone();
+                }
+                Expr::pow(na, nb)
+            }
+            Node::Delta(a, b) => {
+                let (na, nb) = (f(a), f(b));
+                if !changed(a, &na) && !changed(b, &nb) {
+                    return self.clone();
+                }
+                Expr::new(Node::Delta(na, nb))
+            }
+            Node::Deriv(a, v) => {
+                let na = f(a);
+                if !changed(a, &na) {
+                    return self.clone();
+                }
+                Expr::deriv(na, v.clone())
+            }
+            Node::Sum { index, lo, hi, body } => {
+                let (nl, nh, nb) = (f(lo), f(hi), f(body));
+                if !changed(lo, &nl) && !changed(hi, &nh) && !changed(body, &nb) {
+                    return self.clone();
+                }
+                Expr::new(Node::Sum {
+                    index: index.clone(),
+                    lo: nl,
+                    hi: nh,
+                    body: nb,
+                })
+            }
+        }
+    }
+}
+
+impl Node {
+    /// The children in order.
+    pub fn children(&self) -> impl Iterator<Item = &Expr> + '_ {
+        let (slice, extra): (&[Expr], [Option<&Expr>; 3]) = match self {
+            Node::Num(_) | Node::Const(_) | Node::Sym(_) => (&[], [None, None, None]),
+            Node::Add(xs) | Node::Mul(xs) | Node::Call(_, xs) => (xs.as_slice(), [None, None, None]),
+            Node::Pow(a, b) | Node::Delta(a, b) => (&[], [Some(a), Some(b), None]),
+            Node::Deriv(a, _) => (&[], [Some(a), None, None]),
+            Node::Sum { lo, hi, body, .. } => (&[], [Some(lo), Some(hi), Some(body)]),
+        };
+        slice.iter().chain(extra.into_iter().flatten())
+    }
+
+    /// Rank of the node kind in the total order of expressions.
+    fn rank(&self) -> u8 {
+        match self {
+            Node::Num(_) => 0,
+            Node::Const(_) => 1,
+            Node::Sym(_) => 2,
+            Node::Pow(..) => 3,
+            Node::Mul(_) => 4,
+            Node::Add(_) => 5,
+            Node::Call(..) => 6,
+            Node::Delta(..) => 7,
+            Node::Sum { .. } => 8,
+            Node::Deriv(..) => 9,
+        }
+    }
+}
+
+impl PartialEq for Expr {
+    fn eq(&self, other: &Expr) -> bool {
+        self.ptr_eq(other) || (self.0.hash == other.0.hash && self.0.node == other.0.node)
+    }
+}
+
+impl Eq for Expr {}
+
+impl Hash for Expr {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.0.hash);
+    }
+}
+
+/// The one total order of expressions: numbers, constants, symbols (by name, then subscript),
+/// then compound nodes by kind and children. Every printer and the canonical form use it, which
+/// makes output deterministic.
+impl Ord for Expr {
+    fn cmp(&self, other: &Expr) -> Ordering {
+        if self.ptr_eq(other) {
+            return Ordering::Equal;
+        }
+        let (a, b) = (self.node(), other.node());
+        a.rank().cmp(&b.rank()).then_with(|| match (a, b) {
+            (Node::Num(x), Node::Num(y)) => x.cmp(y),
+            (Node::Const(x), Node::Const(y)) => x.cmp(y),
+            (Node::Sym(x), Node::Sym(y)) => x.cmp(y),
+            (Node::Call(f, xs), Node::Call(g, ys)) => f.cmp(g).then_with(|| xs.cmp(ys)),
+            (Node::Deriv(x, v), Node::Deriv(y, w)) => v.cmp(w).then_with(|| x.cmp(y)),
+            (
+                Node::Sum { index: i, .. },
+                Node::Sum { index: j, .. },
+            ) => i.cmp(j).then_with(|| a.children().cmp(b.children())),
+            _ => a.children().cmp(b.children()),
+        })
+    }
+}
+
+impl PartialOrd for Expr {
+    fn partial_cmp(&self, other: &Expr) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl fmt::Debug for Expr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.node() {
+            Node::Num(r) => write!(f, "{r}"),
+            Node::Const(c) => write!(f, "{c:?}"),
+            Node::Sym(s) => write!(f, "{s}"),
+            Node::Add(xs) => f.debug_tuple("Add").field(xs).finish(),
+            Node::Mul(xs) => f.debug_tuple("Mul").field(xs).finish(),
+            Node::Pow(a, b) => f.debug_tuple("Pow").field(a).field(b).finish(),
+            Node::Call(func, xs) => write!(f, "{func}{xs:?}"),
+            Node::Deriv(a, v) => f.debug_tuple("Deriv").field(a).field(v).finish(),
+            Node::Sum { index, lo, hi, body } => f
+                .debug_struct("Sum")
+                .field("index", index)
+                .field("lo", lo)
+                .field("hi", hi)
+                .field("body", body)
+                .finish(),
+            Node::Delta(a, b) => f.debug_tuple("Delta").field(a).field(b).finish(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn equal_structure_is_equal() {
+        let a = Expr::add(vec![Expr::var("x"), Expr::int(1)]);
+        let b = Expr::add(vec![Expr::var("x"), Expr::int(1)]);
+        assert_eq!(a, b);
+        assert_eq!(a.hash_value(), b.hash_value());
+        assert_ne!(a, Expr::add(vec![Expr::int(1), Expr::var("x")]));
+    }
+
+    #[test]
+    fn greek_spellings_are_one_symbol() {
+        assert_eq!(Symbol::new("η"), Symbol::new("eta"));
+    }
+
+    #[test]
+    fn deep_expression_drops_without_overflow() {
+        let mut e = Expr::var("x");
+        for _ in 0..1_000_000 {
+            e = Expr::call(Builtin::Exp, vec![e]);
+        }
+        assert_eq!(e.depth(), 1_000_000);
+        drop(e);
+    }
+
+    #[test]
+    fn shared_nodes_keep_dag_small() {
+        let mut e = Expr::var("x");
+        for _ in 0..64 {
+            e = Expr::mul(vec![e.clone(), e]);
+        }
+        assert_eq!(e.dag_size(), 65);
+        assert_eq!(e.tree_size(), u64::MAX);
+    }
+
+    #[test]
+    fn free_symbols_skip_bound_index() {
+        let body = Expr::sym(Symbol::with_sub("x", Some("j")));
+        let j = Symbol::new("j");
+        let s = Expr::new(Node::Sum {
+            index: j.clone(),
+            lo: Expr::int(1),
+            hi: Expr::var("C"),
+            body,
+        });
+        assert!(!s.contains_sym(&j));
+        assert_eq!(s.free_symbols(), vec![Symbol::new("C"), Symbol::with_sub("x", Some("j"))]);
+    }
+}

@@ -1,0 +1,138 @@
+//! Resource limits that bound every stage against hostile input.
+//!
+//! A `Limits` value is passed explicitly to the parser, the differentiator, the simplifier and
+//! the checker. Reaching a limit is never a panic: the stage returns `LimitReached`, which the
+//! checker turns into the verdict "undecided: limit reached (which, where)".
+//!
+//! This module owns the numbers and their documentation only; it knows nothing of expressions.
+
+use std::fmt;
+use std::time::{Duration, Instant};
+
+/// Bounds on work and sizes. Defaults are chosen so that every function in `derivations/`
+/// checks with a wide margin, while a pathological student file stops within a second or two.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest input, in bytes, read from one file or one command-line expression.
+    /// Default 4 MiB: a homework file is a few kilobytes.
+    pub max_input_bytes: usize,
+    /// Deepest nesting of parentheses and operators accepted by the parser, and deepest
+    /// expression tree any stage builds or walks recursively. Default 256.
+    pub max_depth: usize,
+    /// Most nodes (counted as a tree) in one parsed expression. Default 100,000.
+    pub max_nodes: usize,
+    /// Most decimal digits in one numeric literal or in one exact constant computed by the
+    /// simplifier. Default 1,000.
+    pub max_digits: usize,
+    /// Largest absolute integer exponent that is expanded exactly (`x^1000` is kept as a power
+    /// above it; `(a+b)^n` is expanded only when the result stays within `max_terms`).
+    /// Default 64.
+    pub max_exponent: u32,
+    /// Most terms in one polynomial during canonicalization. Default 20,000.
+    pub max_terms: usize,
+    /// Most nodes a derivative or a simplified form may reach (as a DAG). Default 200,000.
+    pub max_growth: usize,
+    /// Wall-clock budget for one check (one claim or one step). Default 3 seconds.
+    pub timeout_per_step: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_input_bytes: 4 << 20,
+            max_depth: 256,
+            max_nodes: 100_000,
+            max_digits: 1_000,
+            max_exponent: 64,
+            max_terms: 20_000,
+            max_growth: 200_000,
+            timeout_per_step: Duration::from_secs(3),
+        }
+    }
+}
+
+/// Which limit was reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LimitKind {
+    /// `max_input_bytes`
+    InputSize,
+    /// `max_depth`
+    Depth,
+    /// `max_nodes`
+    Nodes,
+    /// `max_digits`
+    Digits,
+    /// `max_exponent`
+    Exponent,
+    /// `max_terms`
+    Terms,
+    /// `max_growth`
+    Growth,
+    /// `timeout_per_step`
+    Time,
+}
+
+impl LimitKind {
+    /// Stable kebab-case name, used in reports and JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            LimitKind::InputSize => "input-size",
+            LimitKind::Depth => "nesting-depth",
+            LimitKind::Nodes => "expression-nodes",
+            LimitKind::Digits => "number-digits",
+            LimitKind::Exponent => "exponent",
+            LimitKind::Terms => "polynomial-terms",
+            LimitKind::Growth => "expression-growth",
+            LimitKind::Time => "time-per-step",
+        }
+    }
+}
+
+/// A limit was reached: which one, and in which stage (`at` is a short phrase such as
+/// "canonical form" or "differentiation").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LimitReached {
+    /// The limit.
+    pub which: LimitKind,
+    /// The stage that hit it.
+    pub at: &'static str,
+}
+
+impl fmt::Display for LimitReached {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "limit reached ({}, in {})", self.which.name(), self.at)
+    }
+}
+
+impl std::error::Error for LimitReached {}
+
+/// A deadline derived from `Limits::timeout_per_step`, checked cooperatively by long loops.
+#[derive(Debug, Clone, Copy)]
+pub struct Deadline {
+    end: Option<Instant>,
+}
+
+impl Deadline {
+    /// A deadline `budget` from now.
+    pub fn after(budget: Duration) -> Self {
+        Deadline {
+            end: Instant::now().checked_add(budget),
+        }
+    }
+
+    /// A deadline that never passes (for tests and benchmarks).
+    pub fn never() -> Self {
+        Deadline { end: None }
+    }
+
+    /// `Err` once the deadline has passed.
+    pub fn check(&self, at: &'static str) -> Result<(), LimitReached> {
+        match self.end {
+            Some(end) if Instant::now() >= end => Err(LimitReached {
+                which: LimitKind::Time,
+                at,
+            }),
+            _ => Ok(()),
+        }
+    }
+}

@@ -1,0 +1,311 @@
+//! A lowered `.dc` file (or document): definitions, assumptions, claims and derivations, each
+//! with the `Span` it came from beside its `Expr`s.
+//!
+//! Also owns the scope questions every later stage asks: is a name a function, what is the
+//! definition of a quantity, and the expansion of definitions into their bodies.
+
+use std::sync::Arc;
+
+use crate::expr::{Builtin, Expr, Func, Node, Symbol};
+use crate::limits::{LimitKind, LimitReached};
+use crate::source::Span;
+
+/// What a `let` defines.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DefKind {
+    /// `let f(x, y) = ...`: a function of its parameters.
+    Function,
+    /// `let f'(x) = ...`: the declared derivative of a one-argument function `f`.
+    Derivative,
+    /// `let A = ...`: a named quantity, which may depend on other symbols.
+    Quantity,
+}
+
+/// One `let`.
+#[derive(Debug, Clone)]
+pub struct Definition {
+    /// Function name (ASCII spelling, without primes) or the quantity's symbol name.
+    pub name: Arc<str>,
+    /// For quantities: the symbol defined (with its subscript).
+    pub symbol: Option<Symbol>,
+    /// Parameters (empty for quantities).
+    pub params: Vec<Symbol>,
+    /// The right-hand side.
+    pub body: Expr,
+    /// Kind of definition.
+    pub kind: DefKind,
+    /// The whole statement.
+    pub span: Span,
+}
+
+/// A relation in an assumption.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rel {
+    /// <
+    Lt,
+    /// ≤
+    Le,
+    /// >
+    Gt,
+    /// ≥
+    Ge,
+    /// =
+    Eq,
+}
+
+/// A set named in `x ∈ S`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NumberSet {
+    /// ℝ (a no-op, accepted for completeness).
+    Reals,
+    /// ℤ.
+    Integers,
+    /// ℕ, the positive integers 1, 2, 3, ...
+    Naturals,
+    /// An explicit finite set `{0, 1}`.
+    Finite(Vec<Expr>),
+}
+
+/// A domain fact.
+#[derive(Debug, Clone)]
+pub enum Fact {
+    /// A chain `e0 r0 e1 r1 e2 ...`, e.g. `0 < A < 1`.
+    Compare(Vec<Expr>, Vec<Rel>),
+    /// `x ∈ S`.
+    Member(Expr, NumberSet),
+}
+
+/// One `assume`.
+#[derive(Debug, Clone)]
+pub struct Assumption {
+    /// The fact.
+    pub fact: Fact,
+    /// The statement's span.
+    pub span: Span,
+}
+
+/// One `claim lhs = rhs`.
+#[derive(Debug, Clone)]
+pub struct Claim {
+    /// Left side.
+    pub lhs: Expr,
+    /// Right side.
+    pub rhs: Expr,
+    /// Span of the left side.
+    pub lhs_span: Span,
+    /// Span of the right side.
+    pub rhs_span: Span,
+    /// The whole statement.
+    pub span: Span,
+}
+
+/// One line `= expr` of a derivation.
+#[derive(Debug, Clone)]
+pub struct Step {
+    /// The expression after `=`.
+    pub expr: Expr,
+    /// Span of the expression.
+    pub span: Span,
+}
+
+/// `derive start` followed by steps, each claimed equal to the previous line.
+#[derive(Debug, Clone)]
+pub struct Derivation {
+    /// The starting expression.
+    pub start: Expr,
+    /// Its span.
+    pub start_span: Span,
+    /// The steps in order.
+    pub steps: Vec<Step>,
+    /// The whole statement (start line to last step).
+    pub span: Span,
+}
+
+/// One item, in source order.
+#[derive(Debug, Clone)]
+pub enum Item {
+    /// `let`
+    Def(Definition),
+    /// `assume`
+    Assume(Assumption),
+    /// `claim`
+    Claim(Claim),
+    /// `derive`
+    Derive(Derivation),
+}
+
+/// A lowered file.
+#[derive(Debug, Clone, Default)]
+pub struct Program {
+    /// Items in source order.
+    pub items: Vec<Item>,
+}
+
+impl Program {
+    /// Definitions in source order.
+    pub fn definitions(&self) -> impl Iterator<Item = &Definition> {
+        self.items.iter().filter_map(|i| match i {
+            Item::Def(d) => Some(d),
+            _ => None,
+        })
+    }
+
+    /// Assumptions in source order.
+    pub fn assumptions(&self) -> impl Iterator<Item = &Assumption> {
+        self.items.iter().filter_map(|i| match i {
+            Item::Assume(a) => Some(a),
+            _ => None,
+        })
+    }
+
+    /// The last function definition named `name` (`DefKind::Function`).
+    pub fn function(&self, name: &str) -> Option<&Definition> {
+        self.definitions()
+            .filter(|d| d.kind == DefKind::Function && &*d.name == name)
+            .last()
+    }
+
+    /// The declared derivative `let name'(x) = ...`, if any.
+    pub fn declared_derivative(&self, name: &str) -> Option<&Definition> {
+        self.definitions()
+            .filter(|d| d.kind == DefKind::Derivative && &*d.name == name)
+            .last()
+    }
+
+    /// The last definition of the quantity `s`.
+    pub fn quantity(&self, s: &Symbol) -> Option<&Definition> {
+        self.definitions()
+            .filter(|d| d.kind == DefKind::Quantity && d.symbol.as_ref() == Some(s))
+            .last()
+    }
+
+    /// True when `name` is a user-defined function or a built-in.
+    pub fn is_function(&self, name: &str) -> bool {
+        self.function(name).is_some() || Builtin::from_name(name).is_some()
+    }
+
+    /// Adds the definitions of `other` (used for `--defs FILE`).
+    pub fn extend_definitions(&mut self, other: &Program) {
+        self.items.extend(
+            other
+                .items
+                .iter()
+                .filter(|i| matches!(i, Item::Def(_) | Item::Assume(_)))
+                .cloned(),
+        );
+    }
+
+    /// Replaces user-defined function calls and named quantities by their definitions, until
+    /// none is left (definitions may refer to earlier ones). Calls of primed user functions
+    /// are kept (the differentiator resolves them). Cycles and runaway growth are bounded by
+    /// `max_rounds` substitution rounds and `max_nodes` DAG nodes.
+    pub fn expand(&self, e: &Expr, max_nodes: usize) -> Result<Expr, LimitReached> {
+        let mut cur = e.clone();
+        for _ in 0..32 {
+            let mut memo = rustc_hash::FxHashMap::default();
+            let next = self.expand_once(&cur, &mut memo, 0)?;
+            if next == cur {
+                return Ok(next);
+            }
+            if next.dag_size() > max_nodes {
+                return Err(LimitReached {
+                    which: LimitKind::Growth,
+                    at: "expanding definitions",
+                });
+            }
+            cur = next;
+        }
+        Err(LimitReached {
+            which: LimitKind::Depth,
+            at: "expanding definitions (cyclic definitions?)",
+        })
+    }
+
+    fn expand_once(
+        &self,
+        e: &Expr,
+        memo: &mut rustc_hash::FxHashMap<Expr, Expr>,
+        depth: usize,
+    ) -> Result<Expr, LimitReached> {
+        if depth > 4096 {
+            return Err(LimitReached {
+                which: LimitKind::Depth,
+                at: "expanding definitions",
+            });
+        }
+        if let Some(r) = memo.get(e) {
+            return Ok(r.clone());
+        }
+        let res = match e.node() {
+            Node::Sym(s) => match self.quantity(s) {
+                Some(d) => d.body.clone(),
+                None => e.clone(),
+            },
+            Node::Call(Func::User(name), args) => {
+                let args = args
+                    .iter()
+                    .map(|a| self.expand_once(a, memo, depth + 1))
+                    .collect::<Result<Vec<_>, _>>()?;
+                match self.function(name) {
+                    Some(d) if d.params.len() == args.len() => {
+                        substitute(&d.body, &d.params, &args)
+                    }
+                    _ => Expr::apply(Func::User(name.clone()), args),
+                }
+            }
+            _ => {
+                let mut err = None;
+                let r = e.map_children(|c| match self.expand_once(c, memo, depth + 1) {
+                    Ok(x) => x,
+                    Err(l) => {
+                        err = Some(l);
+                        c.clone()
+                    }
+                });
+                if let Some(l) = err {
+                    return Err(l);
+                }
+                r
+            }
+        };
+        memo.insert(e.clone(), res.clone());
+        Ok(res)
+    }
+}
+
+/// Simultaneous substitution of `params[i]` by `args[i]` (free occurrences only).
+pub fn substitute(body: &Expr, params: &[Symbol], args: &[Expr]) -> Expr {
+    let mut memo = rustc_hash::FxHashMap::default();
+    subst_rec(body, params, args, &mut memo)
+}
+
+fn subst_rec(
+    e: &Expr,
+    params: &[Symbol],
+    args: &[Expr],
+    memo: &mut rustc_hash::FxHashMap<Expr, Expr>,
+) -> Expr {
+    if let Some(r) = memo.get(e) {
+        return r.clone();
+    }
+    let res = match e.node() {
+        Node::Sym(s) => match params.iter().position(|p| p == s) {
+            Some(i) => args.get(i).cloned().unwrap_or_else(|| e.clone()),
+            None => e.clone(),
+        },
+        Node::Sum { index, .. } if params.contains(index) => {
+            // The index shadows a parameter inside the body: substitute in bounds only.
+            let (ps, xs): (Vec<Symbol>, Vec<Expr>) = params
+                .iter()
+                .zip(args)
+                .filter(|(p, _)| *p != index)
+                .map(|(p, a)| (p.clone(), a.clone()))
+                .unzip();
+            let mut inner = rustc_hash::FxHashMap::default();
+            e.map_children(|c| subst_rec(c, &ps, &xs, &mut inner))
+        }
+        _ => e.map_children(|c| subst_rec(c, params, args, memo)),
+    };
+    memo.insert(e.clone(), res.clone());
+    res
+}

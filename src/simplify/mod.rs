@@ -1,0 +1,3 @@
+//! Simplification: `canon` decides equality, `readable` chooses what to print.
+pub mod canon;
+pub mod readable;
