@@ -1,1 +1,1004 @@
-//! (to be written)
+//! Exact and floating-point evaluation of expressions, and compiled formulas over batches.
+//!
+//! Three evaluators share one set of special-function definitions ([`special`]) and one
+//! non-recursive walk over the expression DAG:
+//!
+//! - [`eval_f64`] evaluates at one point in `f64`. The checker uses it to compare both sides of
+//!   a claim at sampled points.
+//! - [`eval_exact`] gives the exact rational value when the expression allows it (`(1/2 + 1/3)·6`
+//!   is exactly 5; `exp(1)` is not rational).
+//! - [`Tape`] compiles expressions into a flat instruction program run over whole columns of
+//!   inputs. The trainer uses it for batched derivative formulas.
+//!
+//! # Numeric conventions
+//!
+//! These hold in all three evaluators, and the `f64` ones share the same functions, so a tape
+//! and [`eval_f64`] agree bit for bit:
+//!
+//! - `sign(0) = 0`, `relu(0) = 0`, and `heaviside(0) = 1/2`. With `H(0) = 1/2`, the identity
+//!   `max(a, b) = a·H(a − b) + b·H(b − a)` also holds when `a = b`.
+//! - `sigmoid` and `softplus` are computed stably for large `|z|`, so `σ(−800) = 0` and
+//!   `softplus(800) = 800` instead of NaN or ∞.
+//! - `max`, `min`, `sign`, `relu`, `heaviside` and `δ` give NaN for a NaN argument rather than
+//!   ignoring it.
+//! - `a^b` with an integer `b` and `|b| ≤ 64` is repeated multiplication (so `x^2` is exactly
+//!   `x·x`, and a negative base is fine). Other exponents use `powf`, which gives NaN for a
+//!   negative base.
+//! - `n`-ary sums and products are folded left to right. The empty sum is 0, and the empty
+//!   product is 1.
+//! - Non-finite results (NaN, ±∞) are returned as values: the caller decides what they mean.
+//!   [`require_finite`] turns them into an error when that is what the caller wants.
+//!
+//! # Sums and indexed symbols
+//!
+//! `Σ_{j=lo}^{hi} body` needs integer bounds. The body is evaluated once per `j`, with `j`
+//! bound to that integer. While `j` is bound, a symbol whose subscript is `j` (such as `x_j`)
+//! names the symbol with the value as its subscript: with `j = 3`, `x_j` is looked up as `x_3`.
+//! A subscript of several one-letter parts (`w_{ij}`) is read letter by letter. The bound letters
+//! are replaced, and all the parts are joined with commas: with `i = 2` and `j = 3`, `w_{ij}` is
+//! looked up as `w_{2,3}`. The caller's environment provides values for these names. A
+//! closure can make them up on demand, for example with a seeded hash of the symbol.
+//!
+//! # What this module does not do
+//!
+//! It does not expand user definitions, take derivatives, or resolve primed functions. The
+//! evaluators report [`EvalError::Unsupported`] for them, and the exact evaluator returns
+//! `None`. Callers expand definitions and derivatives first. It does not choose sample points
+//! or decide whether a non-finite value is a counterexample.
+
+mod compile;
+mod exact;
+
+use std::borrow::Cow;
+
+use num_traits::ToPrimitive;
+use rustc_hash::FxHashMap;
+
+use crate::expr::{Builtin, Constant, Expr, Func, Node, Symbol};
+
+pub use compile::{Tape, TapeScratch, MAX_TAPE_INSTRUCTIONS};
+pub use exact::eval_exact;
+
+/// Most sum iterations one evaluation may run, counted over all sums together (nested sums
+/// multiply). Above it, evaluation stops with [`EvalError::TooLarge`].
+pub const MAX_SUM_ITERATIONS: u64 = 1_000_000;
+
+/// Most node evaluations in one call of [`eval_f64`], sum iterations included. This bounds the
+/// time a hostile expression can take (about a second).
+pub const MAX_WORK: u64 = 20_000_000;
+
+/// Deepest nesting of sums inside sums. Each nested sum needs one more level of the (otherwise
+/// non-recursive) walk, so this bounds recursion as well.
+pub const MAX_SUM_NESTING: usize = 64;
+
+/// Largest `|n|` for which `x^n` is computed by repeated multiplication rather than `powf`.
+pub const MAX_POWI_EXPONENT: i32 = 64;
+
+/// Why an expression could not be evaluated numerically.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum EvalError {
+    /// A free symbol has no value in the environment (or is not an input of the tape).
+    #[error("no value for the symbol `{0}`")]
+    UnboundSymbol(Symbol),
+    /// A node that must be expanded before evaluation: a user-defined function, a primed
+    /// function, or an unevaluated derivative. Sums whose bounds depend on tape inputs are
+    /// also reported here. The string says what was found.
+    #[error("cannot evaluate {0} numerically; expand it first")]
+    Unsupported(String),
+    /// A built-in was called with the wrong number of arguments.
+    #[error("`{func}` takes {expected} argument(s), found {found}")]
+    Arity {
+        /// The built-in's name.
+        func: &'static str,
+        /// Its arity.
+        expected: usize,
+        /// The number of arguments given.
+        found: usize,
+    },
+    /// A sum bound is not an integer (or not finite).
+    #[error("sum bound is not an integer: found {0}")]
+    SumBound(f64),
+    /// The work would exceed a bound: [`MAX_SUM_ITERATIONS`], [`MAX_WORK`], or the size of a
+    /// tape. The string names the bound.
+    #[error("too large to evaluate: {0}")]
+    TooLarge(&'static str),
+    /// Sums are nested deeper than [`MAX_SUM_NESTING`].
+    #[error("sums nested deeper than {0}")]
+    TooDeep(usize),
+    /// A value is NaN or infinite (only from [`require_finite`]).
+    #[error("value is not finite: found {0}")]
+    NonFinite(f64),
+    /// Tape inputs or outputs do not have the shape the tape was compiled for.
+    #[error("wrong batch shape: expected {expected} {what}, found {found}")]
+    Shape {
+        /// What was counted (`input columns`, `values in an input column`, ...).
+        what: &'static str,
+        /// What the tape needs.
+        expected: usize,
+        /// What was given.
+        found: usize,
+    },
+}
+
+/// Evaluates `e` in `f64` at the point given by `env`, which maps each free symbol to its value
+/// (`None` for a symbol it does not know).
+///
+/// Each distinct node of the DAG is evaluated once. The walk uses an explicit stack, so deep
+/// expressions do not overflow the call stack. Only nested sums recurse, and that nesting is
+/// bounded by [`MAX_SUM_NESTING`]. See the module documentation for the conventions. NaN and
+/// infinities are returned as values.
+///
+/// # Errors
+///
+/// [`EvalError::UnboundSymbol`] for a symbol `env` does not know. [`EvalError::Unsupported`] for
+/// user functions, primed functions and derivatives. [`EvalError::SumBound`],
+/// [`EvalError::TooLarge`] and [`EvalError::TooDeep`] for sums that cannot be run, and
+/// [`EvalError::Arity`] for a malformed call.
+pub fn eval_f64(e: &Expr, env: &dyn Fn(&Symbol) -> Option<f64>) -> Result<f64, EvalError> {
+    let mut ev = FloatEval {
+        env,
+        work: 0,
+        sum_iterations: 0,
+    };
+    walk(&mut ev, e, &Vec::new())
+}
+
+/// `Ok(value)` when `value` is finite, else [`EvalError::NonFinite`].
+pub fn require_finite(value: f64) -> Result<f64, EvalError> {
+    if value.is_finite() {
+        Ok(value)
+    } else {
+        Err(EvalError::NonFinite(value))
+    }
+}
+
+/// True when every value of the column is finite (for checking a tape's output).
+pub fn all_finite(values: &[f64]) -> bool {
+    values.iter().all(|v| v.is_finite())
+}
+
+/// The numeric definitions of the built-in functions, shared by [`eval_f64`] and [`Tape`].
+///
+/// Each function is total on `f64`. NaN in gives NaN out, and overflow gives ±∞.
+pub mod special {
+    /// eˣ.
+    #[inline]
+    pub fn exp(x: f64) -> f64 {
+        x.exp()
+    }
+
+    /// Natural logarithm. NaN for `x < 0`, and −∞ at 0.
+    #[inline]
+    pub fn log(x: f64) -> f64 {
+        x.ln()
+    }
+
+    /// Square root. NaN for `x < 0`.
+    #[inline]
+    pub fn sqrt(x: f64) -> f64 {
+        x.sqrt()
+    }
+
+    /// |x|.
+    #[inline]
+    pub fn abs(x: f64) -> f64 {
+        x.abs()
+    }
+
+    /// −1, 0 or 1. Unlike `f64::signum`, `sign(0) = sign(−0) = 0`.
+    #[inline]
+    pub fn sign(x: f64) -> f64 {
+        if x > 0.0 {
+            1.0
+        } else if x < 0.0 {
+            -1.0
+        } else if x == 0.0 {
+            0.0
+        } else {
+            f64::NAN
+        }
+    }
+
+    /// sin x.
+    #[inline]
+    pub fn sin(x: f64) -> f64 {
+        x.sin()
+    }
+
+    /// cos x.
+    #[inline]
+    pub fn cos(x: f64) -> f64 {
+        x.cos()
+    }
+
+    /// tanh x.
+    #[inline]
+    pub fn tanh(x: f64) -> f64 {
+        x.tanh()
+    }
+
+    /// sinh x.
+    #[inline]
+    pub fn sinh(x: f64) -> f64 {
+        x.sinh()
+    }
+
+    /// cosh x.
+    #[inline]
+    pub fn cosh(x: f64) -> f64 {
+        x.cosh()
+    }
+
+    /// σ(x) = 1 / (1 + e⁻ˣ). For negative `x` it is computed as eˣ / (1 + eˣ), so it does not
+    /// overflow: σ(−800) = 0, not NaN.
+    #[inline]
+    pub fn sigmoid(x: f64) -> f64 {
+        if x >= 0.0 {
+            1.0 / (1.0 + (-x).exp())
+        } else {
+            let e = x.exp();
+            e / (1.0 + e)
+        }
+    }
+
+    /// relu(x) = max(x, 0), with relu(0) = 0.
+    #[inline]
+    pub fn relu(x: f64) -> f64 {
+        if x > 0.0 || x.is_nan() {
+            x
+        } else {
+            0.0
+        }
+    }
+
+    /// softplus(x) = log(1 + eˣ), computed as log1p(e^(−|x|)) + max(x, 0) so that it neither
+    /// overflows for large `x` (softplus(800) = 800) nor loses precision for very negative `x`.
+    #[inline]
+    pub fn softplus(x: f64) -> f64 {
+        (-x.abs()).exp().ln_1p() + relu(x)
+    }
+
+    /// The error function (from `libm`).
+    #[inline]
+    pub fn erf(x: f64) -> f64 {
+        libm::erf(x)
+    }
+
+    /// Heaviside step: 0 for `x < 0`, 1 for `x > 0`, and 1/2 at 0. Because H(0) = 1/2, the
+    /// identity max(a, b) = a·H(a − b) + b·H(b − a) holds exactly, also when a = b.
+    #[inline]
+    pub fn heaviside(x: f64) -> f64 {
+        if x > 0.0 {
+            1.0
+        } else if x < 0.0 {
+            0.0
+        } else if x == 0.0 {
+            0.5
+        } else {
+            f64::NAN
+        }
+    }
+
+    /// The larger of `a` and `b`. NaN if either is NaN (`f64::max` would drop the NaN).
+    #[inline]
+    pub fn max(a: f64, b: f64) -> f64 {
+        if a.is_nan() || b.is_nan() {
+            f64::NAN
+        } else if a >= b {
+            a
+        } else {
+            b
+        }
+    }
+
+    /// The smaller of `a` and `b`. NaN if either is NaN.
+    #[inline]
+    pub fn min(a: f64, b: f64) -> f64 {
+        if a.is_nan() || b.is_nan() {
+            f64::NAN
+        } else if a <= b {
+            a
+        } else {
+            b
+        }
+    }
+
+    /// Kronecker delta: 1 if `a == b`, else 0. NaN if either is NaN.
+    #[inline]
+    pub fn delta(a: f64, b: f64) -> f64 {
+        if a.is_nan() || b.is_nan() {
+            f64::NAN
+        } else if a == b {
+            1.0
+        } else {
+            0.0
+        }
+    }
+
+    /// xⁿ by repeated squaring. It is written out, not `f64::powi`, because the precision of
+    /// `powi` is unspecified and may differ between a scalar call and a vectorised loop.
+    #[inline]
+    pub fn powi(x: f64, n: i32) -> f64 {
+        let mut k = n.unsigned_abs();
+        let mut base = x;
+        let mut acc = 1.0;
+        while k > 0 {
+            if k & 1 == 1 {
+                acc *= base;
+            }
+            k >>= 1;
+            if k > 0 {
+                base *= base;
+            }
+        }
+        if n < 0 {
+            1.0 / acc
+        } else {
+            acc
+        }
+    }
+
+    /// The integer exponent for which [`pow`] uses [`powi`], if `e` is one.
+    #[inline]
+    pub fn small_int_exponent(e: f64) -> Option<i32> {
+        let bound = f64::from(super::MAX_POWI_EXPONENT);
+        if e.fract() == 0.0 && e.abs() <= bound {
+            // Exact: `e` is an integer within ±64.
+            #[allow(clippy::cast_possible_truncation)]
+            Some(e as i32)
+        } else {
+            None
+        }
+    }
+
+    /// bᵉ: [`powi`] for an integer exponent with `|e| ≤ 64`, `powf` otherwise.
+    #[inline]
+    pub fn pow(b: f64, e: f64) -> f64 {
+        match small_int_exponent(e) {
+            Some(n) => powi(b, n),
+            None => b.powf(e),
+        }
+    }
+}
+
+// ---- built-ins as operations ------------------------------------------------------------
+
+/// The one-argument built-ins, as operations the tape can run over a column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Unary {
+    Exp,
+    Log,
+    Sqrt,
+    Abs,
+    Sign,
+    Sin,
+    Cos,
+    Tanh,
+    Sinh,
+    Cosh,
+    Sigmoid,
+    Relu,
+    Softplus,
+    Erf,
+    Heaviside,
+}
+
+/// Two-argument operations: arithmetic and the two-argument built-ins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Binary {
+    Add,
+    Mul,
+    Pow,
+    Max,
+    Min,
+    Delta,
+}
+
+/// Runs `$body` with `$f` bound to the `special` function of the unary operation `$u`. Each
+/// arm binds a different function item, so a generic loop in `$body` is specialised (and
+/// inlined) per function. This is how the tape and `eval_f64` share one definition.
+macro_rules! dispatch_unary {
+    ($u:expr, $f:ident => $body:expr) => {{
+        use $crate::eval::special as sp;
+        use $crate::eval::Unary as U;
+        match $u {
+            U::Exp => {
+                let $f = sp::exp;
+                $body
+            }
+            U::Log => {
+                let $f = sp::log;
+                $body
+            }
+            U::Sqrt => {
+                let $f = sp::sqrt;
+                $body
+            }
+            U::Abs => {
+                let $f = sp::abs;
+                $body
+            }
+            U::Sign => {
+                let $f = sp::sign;
+                $body
+            }
+            U::Sin => {
+                let $f = sp::sin;
+                $body
+            }
+            U::Cos => {
+                let $f = sp::cos;
+                $body
+            }
+            U::Tanh => {
+                let $f = sp::tanh;
+                $body
+            }
+            U::Sinh => {
+                let $f = sp::sinh;
+                $body
+            }
+            U::Cosh => {
+                let $f = sp::cosh;
+                $body
+            }
+            U::Sigmoid => {
+                let $f = sp::sigmoid;
+                $body
+            }
+            U::Relu => {
+                let $f = sp::relu;
+                $body
+            }
+            U::Softplus => {
+                let $f = sp::softplus;
+                $body
+            }
+            U::Erf => {
+                let $f = sp::erf;
+                $body
+            }
+            U::Heaviside => {
+                let $f = sp::heaviside;
+                $body
+            }
+        }
+    }};
+}
+
+/// Like `dispatch_unary!`, for the two-argument operations.
+macro_rules! dispatch_binary {
+    ($op:expr, $f:ident => $body:expr) => {{
+        use $crate::eval::special as sp;
+        use $crate::eval::Binary as B;
+        match $op {
+            B::Add => {
+                let $f = |a: f64, b: f64| a + b;
+                $body
+            }
+            B::Mul => {
+                let $f = |a: f64, b: f64| a * b;
+                $body
+            }
+            B::Pow => {
+                let $f = sp::pow;
+                $body
+            }
+            B::Max => {
+                let $f = sp::max;
+                $body
+            }
+            B::Min => {
+                let $f = sp::min;
+                $body
+            }
+            B::Delta => {
+                let $f = sp::delta;
+                $body
+            }
+        }
+    }};
+}
+
+pub(crate) use dispatch_binary;
+pub(crate) use dispatch_unary;
+
+impl Unary {
+    /// The unary operation of a one-argument built-in.
+    pub(crate) fn of(b: Builtin) -> Option<Unary> {
+        Some(match b {
+            Builtin::Exp => Unary::Exp,
+            Builtin::Log => Unary::Log,
+            Builtin::Sqrt => Unary::Sqrt,
+            Builtin::Abs => Unary::Abs,
+            Builtin::Sign => Unary::Sign,
+            Builtin::Sin => Unary::Sin,
+            Builtin::Cos => Unary::Cos,
+            Builtin::Tanh => Unary::Tanh,
+            Builtin::Sinh => Unary::Sinh,
+            Builtin::Cosh => Unary::Cosh,
+            Builtin::Sigmoid => Unary::Sigmoid,
+            Builtin::Relu => Unary::Relu,
+            Builtin::Softplus => Unary::Softplus,
+            Builtin::Erf => Unary::Erf,
+            Builtin::Heaviside => Unary::Heaviside,
+            Builtin::Max | Builtin::Min => return None,
+        })
+    }
+
+    /// Its name, as the built-in is spelled in ASCII.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Unary::Exp => Builtin::Exp.name(),
+            Unary::Log => Builtin::Log.name(),
+            Unary::Sqrt => Builtin::Sqrt.name(),
+            Unary::Abs => Builtin::Abs.name(),
+            Unary::Sign => Builtin::Sign.name(),
+            Unary::Sin => Builtin::Sin.name(),
+            Unary::Cos => Builtin::Cos.name(),
+            Unary::Tanh => Builtin::Tanh.name(),
+            Unary::Sinh => Builtin::Sinh.name(),
+            Unary::Cosh => Builtin::Cosh.name(),
+            Unary::Sigmoid => Builtin::Sigmoid.name(),
+            Unary::Relu => Builtin::Relu.name(),
+            Unary::Softplus => Builtin::Softplus.name(),
+            Unary::Erf => Builtin::Erf.name(),
+            Unary::Heaviside => Builtin::Heaviside.name(),
+        }
+    }
+
+    /// Applies it to one value.
+    #[inline]
+    pub(crate) fn apply(self, x: f64) -> f64 {
+        dispatch_unary!(self, f => f(x))
+    }
+}
+
+impl Binary {
+    /// The binary operation of a two-argument built-in.
+    pub(crate) fn of(b: Builtin) -> Option<Binary> {
+        match b {
+            Builtin::Max => Some(Binary::Max),
+            Builtin::Min => Some(Binary::Min),
+            _ => None,
+        }
+    }
+
+    /// Whether `a op b` and `b op a` are the same value, bit for bit (true of IEEE `+` and `·`).
+    pub(crate) fn commutes(self) -> bool {
+        matches!(self, Binary::Add | Binary::Mul)
+    }
+
+    /// Applies it to two values.
+    #[inline]
+    pub(crate) fn apply(self, a: f64, b: f64) -> f64 {
+        dispatch_binary!(self, f => f(a, b))
+    }
+}
+
+/// Applies a built-in to argument values, checking the arity.
+pub(crate) fn apply_builtin(b: Builtin, args: &[f64]) -> Result<f64, EvalError> {
+    let arity_error = || EvalError::Arity {
+        func: b.name(),
+        expected: b.arity(),
+        found: args.len(),
+    };
+    if let Some(u) = Unary::of(b) {
+        match args {
+            [x] => Ok(u.apply(*x)),
+            _ => Err(arity_error()),
+        }
+    } else if let Some(op) = Binary::of(b) {
+        match args {
+            [x, y] => Ok(op.apply(*x, *y)),
+            _ => Err(arity_error()),
+        }
+    } else {
+        Err(arity_error())
+    }
+}
+
+/// The value of a named constant.
+pub(crate) fn constant_f64(c: Constant) -> f64 {
+    match c {
+        Constant::E => std::f64::consts::E,
+        Constant::Pi => std::f64::consts::PI,
+    }
+}
+
+/// The nearest `f64` to an exact rational (±∞ beyond the `f64` range).
+pub(crate) fn rational_to_f64(r: &crate::expr::Rational) -> f64 {
+    r.to_f64().unwrap_or(f64::NAN)
+}
+
+/// Checks integer sum bounds in `f64` and returns them with the number of iterations.
+pub(crate) fn sum_bounds(lo: f64, hi: f64) -> Result<(i64, i64, u64), EvalError> {
+    // Integers up to 2^53 are exact in f64; beyond that a bound could not be iterated anyway.
+    const LIMIT: f64 = 9_007_199_254_740_992.0;
+    let check = |v: f64| {
+        if v.is_finite() && v.fract() == 0.0 && v.abs() <= LIMIT {
+            // Exact: an integer of magnitude at most 2^53.
+            #[allow(clippy::cast_possible_truncation)]
+            Ok(v as i64)
+        } else {
+            Err(EvalError::SumBound(v))
+        }
+    };
+    let (lo, hi) = (check(lo)?, check(hi)?);
+    let count = if hi < lo {
+        0
+    } else {
+        hi.abs_diff(lo).saturating_add(1)
+    };
+    Ok((lo, hi, count))
+}
+
+/// A short description of a node that must be expanded before evaluation.
+pub(crate) fn describe_unsupported(e: &Expr) -> String {
+    match e.node() {
+        Node::Deriv(_, v) => format!("the derivative d/d{v}"),
+        Node::Call(Func::User(name), _) => format!("the user-defined function `{name}`"),
+        Node::Call(f @ Func::Prime(_), _) => format!("the derivative `{f}`"),
+        _ => "this expression".to_string(),
+    }
+}
+
+// ---- index bindings ---------------------------------------------------------------------
+
+/// Sum indices in scope with their current values, innermost last.
+pub(crate) type Bindings = Vec<(Symbol, i64)>;
+
+/// What a symbol means under the bindings of the enclosing sums.
+pub(crate) enum Resolved<'a> {
+    /// It is a bound sum index, with this value.
+    Index(i64),
+    /// It is this symbol (its subscript may have been rewritten by the bindings).
+    Symbol(Cow<'a, Symbol>),
+}
+
+/// Resolves a symbol under the sum indices in scope: a bound index gives its value, and a
+/// subscript naming bound indices is rewritten (see the module documentation).
+pub(crate) fn resolve<'a>(s: &'a Symbol, scope: &[(Symbol, i64)]) -> Resolved<'a> {
+    if let Some((_, k)) = scope.iter().rev().find(|(index, _)| index == s) {
+        return Resolved::Index(*k);
+    }
+    let borrowed = Resolved::Symbol(Cow::Borrowed(s));
+    let Some(sub) = s.sub() else {
+        return borrowed;
+    };
+    if scope.is_empty() {
+        return borrowed;
+    }
+    let plain_index = |name: &str| {
+        scope
+            .iter()
+            .rev()
+            .find(|(index, _)| index.sub().is_none() && index.name() == name)
+            .map(|(_, k)| *k)
+    };
+    if let Some(k) = plain_index(sub) {
+        let sub = k.to_string();
+        return Resolved::Symbol(Cow::Owned(Symbol::with_sub(s.name(), Some(&sub))));
+    }
+    if sub.chars().nth(1).is_none() {
+        return borrowed;
+    }
+    let mut any_bound = false;
+    let parts: Vec<String> = sub
+        .chars()
+        .map(|c| {
+            let mut buf = [0u8; 4];
+            match plain_index(c.encode_utf8(&mut buf)) {
+                Some(k) => {
+                    any_bound = true;
+                    k.to_string()
+                }
+                None => c.to_string(),
+            }
+        })
+        .collect();
+    if any_bound {
+        let sub = parts.join(",");
+        Resolved::Symbol(Cow::Owned(Symbol::with_sub(s.name(), Some(&sub))))
+    } else {
+        borrowed
+    }
+}
+
+// ---- the shared DAG walk ----------------------------------------------------------------
+
+/// An evaluation that the shared walk drives: it gives a value to each node from its
+/// children's values.
+pub(crate) trait DagFold {
+    /// The value of a node.
+    type Value: Clone;
+    /// Why evaluation stopped.
+    type Error;
+
+    /// The value of a node that cannot be evaluated (a derivative, a user or primed function).
+    /// Called instead of walking its children.
+    fn unsupported(&mut self, e: &Expr) -> Result<Self::Value, Self::Error>;
+
+    /// The value of any node except a sum, given its children's values in order.
+    fn node(
+        &mut self,
+        e: &Expr,
+        args: &[Self::Value],
+        scope: &Bindings,
+    ) -> Result<Self::Value, Self::Error>;
+
+    /// The value of a sum, given the values of its bounds. Typically calls [`walk`] on the
+    /// body once per index value, with the index added to `scope`.
+    fn sum(
+        &mut self,
+        index: &Symbol,
+        lo: &Self::Value,
+        hi: &Self::Value,
+        body: &Expr,
+        scope: &Bindings,
+    ) -> Result<Self::Value, Self::Error>;
+
+    /// Called once per node evaluated, to count work or check a deadline.
+    fn tick(&mut self) -> Result<(), Self::Error>;
+
+    /// The error for sums nested deeper than `max_nesting`.
+    fn too_deep(&self) -> Self::Error;
+
+    /// Deepest nesting of sums allowed.
+    fn max_nesting(&self) -> usize {
+        MAX_SUM_NESTING
+    }
+}
+
+/// Whether the walk must not descend into a node (it is reported by `DagFold::unsupported`).
+fn is_opaque(e: &Expr) -> bool {
+    matches!(
+        e.node(),
+        Node::Deriv(..) | Node::Call(Func::User(_) | Func::Prime(_), _)
+    )
+}
+
+/// Schedules the children a node's value is computed from, so that they are evaluated in
+/// order, and returns how many there are. That is all the children, except a sum's body,
+/// which `DagFold::sum` evaluates under its own bindings.
+fn push_operands<'e>(e: &'e Expr, tasks: &mut Vec<Task<'e>>) -> usize {
+    match e.node() {
+        Node::Sum { lo, hi, .. } => {
+            tasks.push(Task::Visit(hi));
+            tasks.push(Task::Visit(lo));
+            2
+        }
+        n => {
+            let before = tasks.len();
+            tasks.extend(n.children().map(Task::Visit));
+            // Reversed, so that the first child is popped (and evaluated) first.
+            if let Some(pushed) = tasks.get_mut(before..) {
+                pushed.reverse();
+            }
+            tasks.len() - before
+        }
+    }
+}
+
+/// Identity of a node: the address of its (shared, immutable) `Node`. It is stable while the
+/// expression is alive. Unlike `Expr` equality, it never compares structure, which would
+/// recurse on deep expressions.
+fn node_key(e: &Expr) -> usize {
+    std::ptr::from_ref::<Node>(e.node()) as usize
+}
+
+enum Task<'e> {
+    Visit(&'e Expr),
+    Build(&'e Expr, usize),
+}
+
+/// Evaluates `root` bottom-up with an explicit stack, once per distinct node, under the sum
+/// bindings `scope`.
+pub(crate) fn walk<F: DagFold>(
+    f: &mut F,
+    root: &Expr,
+    scope: &Bindings,
+) -> Result<F::Value, F::Error> {
+    if scope.len() >= f.max_nesting() {
+        return Err(f.too_deep());
+    }
+    let mut memo: FxHashMap<usize, F::Value> = FxHashMap::default();
+    let mut tasks = vec![Task::Visit(root)];
+    let mut values: Vec<F::Value> = Vec::new();
+    while let Some(task) = tasks.pop() {
+        match task {
+            Task::Visit(e) => {
+                if let Some(v) = memo.get(&node_key(e)) {
+                    values.push(v.clone());
+                } else if is_opaque(e) {
+                    let v = f.unsupported(e)?;
+                    memo.insert(node_key(e), v.clone());
+                    values.push(v);
+                } else {
+                    // The `Build` goes below the children, so it runs after all of them. Its
+                    // operand count is filled in once they are pushed.
+                    let at = tasks.len();
+                    tasks.push(Task::Build(e, 0));
+                    let n_args = push_operands(e, &mut tasks);
+                    if let Some(task) = tasks.get_mut(at) {
+                        *task = Task::Build(e, n_args);
+                    }
+                }
+            }
+            Task::Build(e, n_args) => {
+                f.tick()?;
+                // The children's values are the last `n_args` on the stack: each `Visit`
+                // pushes exactly one value.
+                debug_assert!(values.len() >= n_args);
+                let start = values.len().saturating_sub(n_args);
+                let args = values.get(start..).unwrap_or_default();
+                let v = match (e.node(), args) {
+                    (Node::Sum { index, body, .. }, [lo, hi]) => {
+                        f.sum(index, lo, hi, body, scope)?
+                    }
+                    _ => f.node(e, args, scope)?,
+                };
+                values.truncate(start);
+                memo.insert(node_key(e), v.clone());
+                values.push(v);
+            }
+        }
+    }
+    debug_assert_eq!(values.len(), 1);
+    match values.pop() {
+        Some(v) => Ok(v),
+        None => f.unsupported(root),
+    }
+}
+
+// ---- f64 evaluation ---------------------------------------------------------------------
+
+struct FloatEval<'a> {
+    env: &'a dyn Fn(&Symbol) -> Option<f64>,
+    work: u64,
+    sum_iterations: u64,
+}
+
+impl DagFold for FloatEval<'_> {
+    type Value = f64;
+    type Error = EvalError;
+
+    fn unsupported(&mut self, e: &Expr) -> Result<f64, EvalError> {
+        Err(EvalError::Unsupported(describe_unsupported(e)))
+    }
+
+    fn node(&mut self, e: &Expr, args: &[f64], scope: &Bindings) -> Result<f64, EvalError> {
+        match e.node() {
+            Node::Num(r) => Ok(rational_to_f64(r)),
+            Node::Const(c) => Ok(constant_f64(*c)),
+            Node::Sym(s) => match resolve(s, scope) {
+                // Sum indices are far below 2^53 (see `sum_bounds`), so this is exact.
+                #[allow(clippy::cast_precision_loss)]
+                Resolved::Index(k) => Ok(k as f64),
+                Resolved::Symbol(s) => {
+                    (self.env)(&s).ok_or_else(|| EvalError::UnboundSymbol(s.into_owned()))
+                }
+            },
+            Node::Add(_) => Ok(fold(args, 0.0, |a, b| a + b)),
+            Node::Mul(_) => Ok(fold(args, 1.0, |a, b| a * b)),
+            Node::Pow(..) => match args {
+                [b, x] => Ok(special::pow(*b, *x)),
+                _ => Err(EvalError::Unsupported("a malformed power".to_string())),
+            },
+            Node::Delta(..) => match args {
+                [a, b] => Ok(special::delta(*a, *b)),
+                _ => Err(EvalError::Unsupported("a malformed delta".to_string())),
+            },
+            Node::Call(Func::Builtin(b), _) => apply_builtin(*b, args),
+            Node::Call(..) | Node::Deriv(..) | Node::Sum { .. } => self.unsupported(e),
+        }
+    }
+
+    fn sum(
+        &mut self,
+        index: &Symbol,
+        lo: &f64,
+        hi: &f64,
+        body: &Expr,
+        scope: &Bindings,
+    ) -> Result<f64, EvalError> {
+        let (lo, hi, count) = sum_bounds(*lo, *hi)?;
+        self.sum_iterations = self.sum_iterations.saturating_add(count);
+        if self.sum_iterations > MAX_SUM_ITERATIONS {
+            return Err(EvalError::TooLarge("sum iterations"));
+        }
+        let mut inner = scope.clone();
+        inner.push((index.clone(), lo));
+        let mut acc: Option<f64> = None;
+        for k in lo..=hi {
+            if let Some(last) = inner.last_mut() {
+                last.1 = k;
+            }
+            let term = walk(self, body, &inner)?;
+            acc = Some(match acc {
+                None => term,
+                Some(a) => a + term,
+            });
+        }
+        Ok(acc.unwrap_or(0.0))
+    }
+
+    fn tick(&mut self) -> Result<(), EvalError> {
+        self.work += 1;
+        if self.work > MAX_WORK {
+            return Err(EvalError::TooLarge("evaluation work"));
+        }
+        Ok(())
+    }
+
+    fn too_deep(&self) -> EvalError {
+        EvalError::TooDeep(MAX_SUM_NESTING)
+    }
+}
+
+/// Left fold of `n`-ary sums and products: the first value, then each next one combined with
+/// the accumulator; `empty` when there are none. The tape emits the same order.
+#[inline]
+pub(crate) fn fold(args: &[f64], empty: f64, op: impl Fn(f64, f64) -> f64) -> f64 {
+    match args.split_first() {
+        None => empty,
+        Some((first, rest)) => rest.iter().fold(*first, |acc, x| op(acc, *x)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn powi_matches_multiplication_for_small_exponents() {
+        let x = 1.1_f64;
+        assert_eq!(special::powi(x, 0), 1.0);
+        assert_eq!(special::powi(x, 1), x);
+        assert_eq!(special::powi(x, 2), x * x);
+        assert_eq!(special::powi(x, -1), 1.0 / x);
+        assert_eq!(special::powi(-2.0, 3), -8.0);
+        assert_eq!(special::powi(2.0, -2), 0.25);
+    }
+
+    #[test]
+    fn pow_uses_powf_for_fractional_and_large_exponents() {
+        assert_eq!(special::pow(4.0, 0.5), 2.0);
+        assert!(special::pow(-4.0, 0.5).is_nan());
+        assert_eq!(special::pow(-2.0, 3.0), -8.0);
+        assert_eq!(special::pow(2.0, 100.0), 2f64.powf(100.0));
+    }
+
+    #[test]
+    fn sum_bounds_reject_fractions_and_count_iterations() {
+        assert_eq!(sum_bounds(1.0, 3.0), Ok((1, 3, 3)));
+        assert_eq!(sum_bounds(3.0, 1.0), Ok((3, 1, 0)));
+        assert_eq!(sum_bounds(0.5, 3.0), Err(EvalError::SumBound(0.5)));
+        assert!(sum_bounds(f64::INFINITY, 3.0).is_err());
+    }
+
+    #[test]
+    fn subscripts_naming_bound_indices_are_rewritten() {
+        let j = Symbol::new("j");
+        let i = Symbol::new("i");
+        let scope = vec![(i.clone(), 2), (j.clone(), 3)];
+        let sym = |name: &str, sub: &str| Symbol::with_sub(name, Some(sub));
+        let resolved = |s: &Symbol| match resolve(s, &scope) {
+            Resolved::Index(k) => format!("index {k}"),
+            Resolved::Symbol(s) => s.to_string(),
+        };
+        assert_eq!(resolved(&j), "index 3");
+        assert_eq!(resolved(&sym("x", "j")), "x_3");
+        assert_eq!(resolved(&sym("w", "ij")), "w_{2,3}");
+        assert_eq!(resolved(&sym("w", "kj")), "w_{k,3}");
+        assert_eq!(resolved(&sym("A", "prev")), "A_{prev}");
+        assert_eq!(resolved(&Symbol::new("x")), "x");
+    }
+
+    #[test]
+    fn inner_binding_shadows_outer() {
+        let j = Symbol::new("j");
+        let scope = vec![(j.clone(), 1), (j.clone(), 5)];
+        assert!(matches!(resolve(&j, &scope), Resolved::Index(5)));
+    }
+}

@@ -1,0 +1,733 @@
+//! Compiled formulas: a [`Tape`] is a flat instruction program that evaluates a set of output
+//! expressions over whole columns of inputs (a batch).
+//!
+//! Compilation walks the DAG once. Every distinct node becomes at most one instruction, and
+//! instructions are hash-consed, so equal subterms are computed once even when they are
+//! separate nodes. Subterms without inputs are folded to `f64` constants. Sums with constant
+//! bounds are unrolled. Each instruction then runs one tight loop over the batch, which the
+//! compiler can vectorise where the operation allows. Columns are kept in registers that are
+//! reused once their value is dead, so memory grows with the widest point of the program and
+//! not with its length.
+//!
+//! The instructions call the same functions as [`eval_f64`](super::eval_f64), in the same
+//! order (sums and products folded left to right), so a tape agrees with `eval_f64` bit for bit.
+//!
+//! A tape does not simplify. Constant folding never reassociates: in `(x + 1) + 2`, the `1` and
+//! `2` are not combined, because that could change the rounding. Sums whose bounds depend on an
+//! input cannot be unrolled and are rejected.
+
+use std::fmt;
+
+use rustc_hash::FxHashMap;
+
+use super::{
+    constant_f64, dispatch_binary, dispatch_unary, rational_to_f64, resolve, special, sum_bounds,
+    walk, Binary, Bindings, DagFold, EvalError, Resolved, Unary, MAX_SUM_ITERATIONS,
+    MAX_SUM_NESTING, MAX_WORK,
+};
+use crate::expr::{Expr, Func, Node, Symbol};
+
+/// Most instructions in one tape. Above it, compilation fails with [`EvalError::TooLarge`].
+pub const MAX_TAPE_INSTRUCTIONS: usize = 1_000_000;
+
+/// Where an operand comes from: an input column, or the value of an earlier instruction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum Src {
+    Input(u32),
+    Value(u32),
+}
+
+/// An `f64` compared and hashed by its bits, so instructions with constants can be
+/// hash-consed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct Bits(u64);
+
+impl Bits {
+    fn of(x: f64) -> Bits {
+        Bits(x.to_bits())
+    }
+
+    fn get(self) -> f64 {
+        f64::from_bits(self.0)
+    }
+}
+
+/// One instruction: it computes one column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Op {
+    /// A constant column (only for constants that are an output or an operand of an
+    /// operation without a constant form).
+    Const(Bits),
+    /// f(a).
+    Unary(Unary, Src),
+    /// a op b.
+    Binary(Binary, Src, Src),
+    /// a op c.
+    BinaryConst(Binary, Src, Bits),
+    /// c op b.
+    ConstBinary(Binary, Bits, Src),
+    /// aⁿ with `|n| ≤ MAX_POWI_EXPONENT`.
+    PowInt(Src, i32),
+}
+
+impl Op {
+    fn operands(self) -> [Option<Src>; 2] {
+        match self {
+            Op::Const(_) => [None, None],
+            Op::Unary(_, a)
+            | Op::BinaryConst(_, a, _)
+            | Op::ConstBinary(_, _, a)
+            | Op::PowInt(a, _) => [Some(a), None],
+            Op::Binary(_, a, b) if a == b => [Some(a), None],
+            Op::Binary(_, a, b) => [Some(a), Some(b)],
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Instr {
+    op: Op,
+    /// The register (column of the scratch space) the result is written to.
+    reg: u32,
+}
+
+/// A compiled set of formulas over a list of input symbols. See the module documentation.
+///
+/// ```
+/// use derivcheck::eval::{Tape, TapeScratch};
+/// use derivcheck::expr::{Builtin, Expr, Symbol};
+///
+/// // σ(z)·(1 − σ(z)), with σ(z) computed once.
+/// let s = Expr::call(Builtin::Sigmoid, vec![Expr::var("z")]);
+/// let f = Expr::mul(vec![s.clone(), Expr::sub(Expr::one(), s)]);
+/// let tape = Tape::compile(&[f], &[Symbol::new("z")])?;
+/// let mut out = vec![Vec::new()];
+/// tape.eval(&[&[0.0, 100.0]], &mut out, &mut TapeScratch::new())?;
+/// assert_eq!(out[0][0], 0.25);
+/// # Ok::<(), derivcheck::eval::EvalError>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Tape {
+    inputs: Vec<Symbol>,
+    instrs: Vec<Instr>,
+    outputs: Vec<Src>,
+    n_regs: usize,
+}
+
+/// Reusable working memory for [`Tape::eval`]. Once it has held a batch of some length,
+/// later batches up to that length allocate nothing.
+#[derive(Debug, Clone, Default)]
+pub struct TapeScratch {
+    regs: Vec<Vec<f64>>,
+}
+
+impl TapeScratch {
+    /// Empty scratch space. It grows on first use.
+    pub fn new() -> Self {
+        TapeScratch::default()
+    }
+}
+
+impl Tape {
+    /// Compiles `outputs` as functions of `inputs`. The order of `inputs` is the order of the
+    /// columns passed to [`Tape::eval`]. If a symbol appears twice, its first column is used.
+    ///
+    /// # Errors
+    ///
+    /// [`EvalError::UnboundSymbol`] for a free symbol that is not among `inputs`.
+    /// [`EvalError::Unsupported`] for user functions, primed functions, derivatives and sums
+    /// whose bounds depend on inputs. [`EvalError::TooLarge`] when the tape would exceed
+    /// [`MAX_TAPE_INSTRUCTIONS`], or sums would unroll past [`MAX_SUM_ITERATIONS`] iterations.
+    /// Also the sum and arity errors of [`eval_f64`](super::eval_f64).
+    pub fn compile(outputs: &[Expr], inputs: &[Symbol]) -> Result<Tape, EvalError> {
+        let mut input_index = FxHashMap::default();
+        for (i, s) in inputs.iter().enumerate() {
+            let i = u32::try_from(i).map_err(|_| EvalError::TooLarge("tape inputs"))?;
+            input_index.entry(s.clone()).or_insert(i);
+        }
+        let mut c = Compiler {
+            input_index,
+            ops: Vec::new(),
+            dedup: FxHashMap::default(),
+            work: 0,
+            sum_iterations: 0,
+        };
+        let mut outs = Vec::with_capacity(outputs.len());
+        for e in outputs {
+            let v = walk(&mut c, e, &Vec::new())?;
+            outs.push(c.materialize(v)?);
+        }
+        let (instrs, n_regs) = allocate_registers(&c.ops, &outs);
+        Ok(Tape {
+            inputs: inputs.to_vec(),
+            instrs,
+            outputs: outs,
+            n_regs,
+        })
+    }
+
+    /// The input symbols, in column order.
+    pub fn inputs(&self) -> &[Symbol] {
+        &self.inputs
+    }
+
+    /// Number of outputs.
+    pub fn n_outputs(&self) -> usize {
+        self.outputs.len()
+    }
+
+    /// Number of instructions.
+    pub fn len(&self) -> usize {
+        self.instrs.len()
+    }
+
+    /// True when the tape has no instructions (every output is an input column).
+    pub fn is_empty(&self) -> bool {
+        self.instrs.is_empty()
+    }
+
+    /// Number of column registers the tape needs (at most one per instruction).
+    pub fn n_registers(&self) -> usize {
+        self.n_regs
+    }
+
+    /// Evaluates the tape over a batch. `inputs` holds one column per input symbol, all of the
+    /// same length `n`. Each vector of `outputs` (one per output) is overwritten with `n`
+    /// values. Without inputs, the batch has one row. NaN and infinities are values, as in
+    /// [`eval_f64`](super::eval_f64): check them with [`all_finite`](super::all_finite).
+    ///
+    /// # Errors
+    ///
+    /// [`EvalError::Shape`] when the number of input columns or outputs differs from the tape's,
+    /// or the input columns differ in length.
+    pub fn eval(
+        &self,
+        inputs: &[&[f64]],
+        outputs: &mut [Vec<f64>],
+        scratch: &mut TapeScratch,
+    ) -> Result<(), EvalError> {
+        if inputs.len() != self.inputs.len() {
+            return Err(EvalError::Shape {
+                what: "input columns",
+                expected: self.inputs.len(),
+                found: inputs.len(),
+            });
+        }
+        if outputs.len() != self.outputs.len() {
+            return Err(EvalError::Shape {
+                what: "output columns",
+                expected: self.outputs.len(),
+                found: outputs.len(),
+            });
+        }
+        let n = inputs.first().map_or(1, |c| c.len());
+        if let Some(bad) = inputs.iter().find(|c| c.len() != n) {
+            return Err(EvalError::Shape {
+                what: "values in every input column",
+                expected: n,
+                found: bad.len(),
+            });
+        }
+        if scratch.regs.len() < self.n_regs {
+            scratch.regs.resize_with(self.n_regs, Vec::new);
+        }
+        for instr in &self.instrs {
+            let reg = instr.reg as usize;
+            // The result column is taken out of the scratch space while the operands are read
+            // from it. The register allocator never gives an instruction the register of a
+            // live operand.
+            let mut out = scratch
+                .regs
+                .get_mut(reg)
+                .map(std::mem::take)
+                .unwrap_or_default();
+            out.resize(n, 0.0);
+            let res = self.run(instr.op, &mut out, inputs, &scratch.regs, n);
+            if let Some(slot) = scratch.regs.get_mut(reg) {
+                *slot = out;
+            }
+            res?;
+        }
+        for (out, src) in outputs.iter_mut().zip(&self.outputs) {
+            let col = self.column(*src, inputs, &scratch.regs, n)?;
+            out.clear();
+            out.extend_from_slice(col);
+        }
+        Ok(())
+    }
+
+    /// Evaluates the tape at one point: `inputs` holds one value per input symbol. A
+    /// convenience that allocates. Use [`Tape::eval`] for batches.
+    ///
+    /// # Errors
+    ///
+    /// As [`Tape::eval`].
+    pub fn eval_scalar(&self, inputs: &[f64]) -> Result<Vec<f64>, EvalError> {
+        let cols: Vec<&[f64]> = inputs.iter().map(std::slice::from_ref).collect();
+        let mut outputs = vec![Vec::new(); self.outputs.len()];
+        self.eval(&cols, &mut outputs, &mut TapeScratch::new())?;
+        Ok(outputs
+            .into_iter()
+            .map(|o| o.first().copied().unwrap_or(f64::NAN))
+            .collect())
+    }
+
+    /// The column an operand reads.
+    fn column<'a>(
+        &self,
+        src: Src,
+        inputs: &[&'a [f64]],
+        regs: &'a [Vec<f64>],
+        n: usize,
+    ) -> Result<&'a [f64], EvalError> {
+        let col = match src {
+            Src::Input(i) => inputs.get(i as usize).copied(),
+            Src::Value(v) => self
+                .instrs
+                .get(v as usize)
+                .and_then(|ins| regs.get(ins.reg as usize))
+                .map(Vec::as_slice),
+        };
+        let col = col.unwrap_or(&[]);
+        // Every column read has the batch length; a short one would mean a register was reused
+        // while still live.
+        debug_assert_eq!(col.len(), n);
+        if col.len() == n {
+            Ok(col)
+        } else {
+            Err(EvalError::Shape {
+                what: "values in an intermediate column",
+                expected: n,
+                found: col.len(),
+            })
+        }
+    }
+
+    fn run(
+        &self,
+        op: Op,
+        out: &mut [f64],
+        inputs: &[&[f64]],
+        regs: &[Vec<f64>],
+        n: usize,
+    ) -> Result<(), EvalError> {
+        let col = |s: Src| self.column(s, inputs, regs, n);
+        match op {
+            Op::Const(c) => out.fill(c.get()),
+            Op::Unary(u, a) => {
+                let a = col(a)?;
+                dispatch_unary!(u, f => map1(out, a, f));
+            }
+            Op::Binary(b, x, y) => {
+                let (x, y) = (col(x)?, col(y)?);
+                dispatch_binary!(b, f => map2(out, x, y, f));
+            }
+            Op::BinaryConst(b, x, c) => {
+                let (x, c) = (col(x)?, c.get());
+                dispatch_binary!(b, f => map1(out, x, |v| f(v, c)));
+            }
+            Op::ConstBinary(b, c, y) => {
+                let (c, y) = (c.get(), col(y)?);
+                dispatch_binary!(b, f => map1(out, y, |v| f(c, v)));
+            }
+            Op::PowInt(x, k) => {
+                let x = col(x)?;
+                // The special cases are `powi`'s own results (1·x·x and 1/(1·x)), written so
+                // the loop vectorises.
+                match k {
+                    2 => map1(out, x, |v| v * v),
+                    -1 => map1(out, x, |v| 1.0 / v),
+                    _ => map1(out, x, |v| special::powi(v, k)),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn fmt_src(&self, f: &mut fmt::Formatter<'_>, s: Src) -> fmt::Result {
+        match s {
+            Src::Input(i) => match self.inputs.get(i as usize) {
+                Some(sym) => write!(f, "{sym}"),
+                None => write!(f, "in{i}"),
+            },
+            Src::Value(v) => write!(f, "v{v}"),
+        }
+    }
+}
+
+#[inline(always)]
+fn map1(out: &mut [f64], a: &[f64], f: impl Fn(f64) -> f64) {
+    for (o, &x) in out.iter_mut().zip(a) {
+        *o = f(x);
+    }
+}
+
+#[inline(always)]
+fn map2(out: &mut [f64], a: &[f64], b: &[f64], f: impl Fn(f64, f64) -> f64) {
+    for ((o, &x), &y) in out.iter_mut().zip(a).zip(b) {
+        *o = f(x, y);
+    }
+}
+
+/// Gives each instruction a register: a fresh one, or one whose value has had its last use.
+/// Outputs keep their registers to the end. Returns the instructions and the register count.
+fn allocate_registers(ops: &[Op], outputs: &[Src]) -> (Vec<Instr>, usize) {
+    const FOREVER: usize = usize::MAX;
+    let mut last_use: Vec<Option<usize>> = vec![None; ops.len()];
+    let mut mark = |s: Src, at: usize| {
+        if let Src::Value(v) = s {
+            if let Some(slot) = last_use.get_mut(v as usize) {
+                *slot = Some(at);
+            }
+        }
+    };
+    for (i, op) in ops.iter().enumerate() {
+        for s in op.operands().into_iter().flatten() {
+            mark(s, i);
+        }
+    }
+    for s in outputs {
+        mark(*s, FOREVER);
+    }
+    let mut free: Vec<u32> = Vec::new();
+    let mut n_regs: u32 = 0;
+    let mut instrs: Vec<Instr> = Vec::with_capacity(ops.len());
+    for (i, op) in ops.iter().enumerate() {
+        let reg = free.pop().unwrap_or_else(|| {
+            n_regs += 1;
+            n_regs - 1
+        });
+        instrs.push(Instr { op: *op, reg });
+        for s in op.operands().into_iter().flatten() {
+            if let Src::Value(v) = s {
+                let v = v as usize;
+                if last_use.get(v).copied().flatten() == Some(i) {
+                    if let Some(ins) = instrs.get(v) {
+                        free.push(ins.reg);
+                    }
+                }
+            }
+        }
+        if last_use.get(i).copied().flatten().is_none() {
+            // Never read: the register is free again at once.
+            free.push(reg);
+        }
+    }
+    (instrs, n_regs as usize)
+}
+
+/// The value of a node during compilation: a constant, or a column.
+#[derive(Debug, Clone, Copy)]
+enum Val {
+    Const(f64),
+    Src(Src),
+}
+
+struct Compiler {
+    input_index: FxHashMap<Symbol, u32>,
+    ops: Vec<Op>,
+    dedup: FxHashMap<Op, u32>,
+    work: u64,
+    sum_iterations: u64,
+}
+
+impl Compiler {
+    fn emit(&mut self, op: Op) -> Result<Val, EvalError> {
+        if let Some(&id) = self.dedup.get(&op) {
+            return Ok(Val::Src(Src::Value(id)));
+        }
+        if self.ops.len() >= MAX_TAPE_INSTRUCTIONS {
+            return Err(EvalError::TooLarge("tape instructions"));
+        }
+        let id = u32::try_from(self.ops.len()).map_err(|_| EvalError::TooLarge("tape"))?;
+        self.ops.push(op);
+        self.dedup.insert(op, id);
+        Ok(Val::Src(Src::Value(id)))
+    }
+
+    fn materialize(&mut self, v: Val) -> Result<Src, EvalError> {
+        match v {
+            Val::Src(s) => Ok(s),
+            Val::Const(c) => match self.emit(Op::Const(Bits::of(c)))? {
+                Val::Src(s) => Ok(s),
+                Val::Const(_) => Err(EvalError::TooLarge("tape")),
+            },
+        }
+    }
+
+    fn unary(&mut self, u: Unary, a: Val) -> Result<Val, EvalError> {
+        match a {
+            Val::Const(x) => Ok(Val::Const(u.apply(x))),
+            Val::Src(s) => self.emit(Op::Unary(u, s)),
+        }
+    }
+
+    fn binary(&mut self, op: Binary, a: Val, b: Val) -> Result<Val, EvalError> {
+        match (a, b) {
+            (Val::Const(x), Val::Const(y)) => Ok(Val::Const(op.apply(x, y))),
+            (Val::Src(s), Val::Const(c)) => {
+                if op == Binary::Pow {
+                    if let Some(k) = special::small_int_exponent(c) {
+                        return self.emit(Op::PowInt(s, k));
+                    }
+                }
+                self.emit(Op::BinaryConst(op, s, Bits::of(c)))
+            }
+            (Val::Const(c), Val::Src(s)) => {
+                if op.commutes() {
+                    self.emit(Op::BinaryConst(op, s, Bits::of(c)))
+                } else {
+                    self.emit(Op::ConstBinary(op, Bits::of(c), s))
+                }
+            }
+            (Val::Src(x), Val::Src(y)) => {
+                let (x, y) = if op.commutes() && y < x {
+                    (y, x)
+                } else {
+                    (x, y)
+                };
+                self.emit(Op::Binary(op, x, y))
+            }
+        }
+    }
+
+    /// Left fold, as `eval_f64` does it.
+    fn fold(&mut self, op: Binary, args: &[Val], empty: f64) -> Result<Val, EvalError> {
+        let Some((first, rest)) = args.split_first() else {
+            return Ok(Val::Const(empty));
+        };
+        let mut acc = *first;
+        for a in rest {
+            acc = self.binary(op, acc, *a)?;
+        }
+        Ok(acc)
+    }
+}
+
+impl DagFold for Compiler {
+    type Value = Val;
+    type Error = EvalError;
+
+    fn unsupported(&mut self, e: &Expr) -> Result<Val, EvalError> {
+        Err(EvalError::Unsupported(super::describe_unsupported(e)))
+    }
+
+    fn node(&mut self, e: &Expr, args: &[Val], scope: &Bindings) -> Result<Val, EvalError> {
+        match e.node() {
+            Node::Num(r) => Ok(Val::Const(rational_to_f64(r))),
+            Node::Const(c) => Ok(Val::Const(constant_f64(*c))),
+            Node::Sym(s) => match resolve(s, scope) {
+                // Sum indices are far below 2^53 (see `sum_bounds`), so this is exact.
+                #[allow(clippy::cast_precision_loss)]
+                Resolved::Index(k) => Ok(Val::Const(k as f64)),
+                Resolved::Symbol(s) => match self.input_index.get(s.as_ref()) {
+                    Some(&i) => Ok(Val::Src(Src::Input(i))),
+                    None => Err(EvalError::UnboundSymbol(s.into_owned())),
+                },
+            },
+            Node::Add(_) => self.fold(Binary::Add, args, 0.0),
+            Node::Mul(_) => self.fold(Binary::Mul, args, 1.0),
+            Node::Pow(..) | Node::Delta(..) => {
+                let op = if matches!(e.node(), Node::Pow(..)) {
+                    Binary::Pow
+                } else {
+                    Binary::Delta
+                };
+                match args {
+                    [a, b] => self.binary(op, *a, *b),
+                    _ => Err(EvalError::Unsupported("a malformed node".to_string())),
+                }
+            }
+            Node::Call(Func::Builtin(b), _) => {
+                let arity_error = || EvalError::Arity {
+                    func: b.name(),
+                    expected: b.arity(),
+                    found: args.len(),
+                };
+                if let Some(u) = Unary::of(*b) {
+                    match args {
+                        [x] => self.unary(u, *x),
+                        _ => Err(arity_error()),
+                    }
+                } else if let Some(op) = Binary::of(*b) {
+                    match args {
+                        [x, y] => self.binary(op, *x, *y),
+                        _ => Err(arity_error()),
+                    }
+                } else {
+                    Err(arity_error())
+                }
+            }
+            Node::Call(..) | Node::Deriv(..) | Node::Sum { .. } => self.unsupported(e),
+        }
+    }
+
+    fn sum(
+        &mut self,
+        index: &Symbol,
+        lo: &Val,
+        hi: &Val,
+        body: &Expr,
+        scope: &Bindings,
+    ) -> Result<Val, EvalError> {
+        let (Val::Const(lo), Val::Const(hi)) = (*lo, *hi) else {
+            return Err(EvalError::Unsupported(
+                "a sum whose bounds depend on the inputs".to_string(),
+            ));
+        };
+        let (lo, hi, count) = sum_bounds(lo, hi)?;
+        self.sum_iterations = self.sum_iterations.saturating_add(count);
+        if self.sum_iterations > MAX_SUM_ITERATIONS {
+            return Err(EvalError::TooLarge("sum iterations"));
+        }
+        let mut inner = scope.clone();
+        inner.push((index.clone(), lo));
+        let mut acc: Option<Val> = None;
+        for k in lo..=hi {
+            if let Some(last) = inner.last_mut() {
+                last.1 = k;
+            }
+            let term = walk(self, body, &inner)?;
+            acc = Some(match acc {
+                None => term,
+                Some(a) => self.binary(Binary::Add, a, term)?,
+            });
+        }
+        Ok(acc.unwrap_or(Val::Const(0.0)))
+    }
+
+    fn tick(&mut self) -> Result<(), EvalError> {
+        self.work += 1;
+        if self.work > MAX_WORK {
+            return Err(EvalError::TooLarge("compilation work"));
+        }
+        Ok(())
+    }
+
+    fn too_deep(&self) -> EvalError {
+        EvalError::TooDeep(MAX_SUM_NESTING)
+    }
+}
+
+/// One line per instruction, `v3 = v1 * v2`, then one line per output, `out0 = v3`. Inputs
+/// appear by name and constants in full precision.
+impl fmt::Display for Tape {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, instr) in self.instrs.iter().enumerate() {
+            write!(f, "v{i} = ")?;
+            match instr.op {
+                Op::Const(c) => write!(f, "{}", c.get())?,
+                Op::Unary(u, a) => {
+                    write!(f, "{}(", u.name())?;
+                    self.fmt_src(f, a)?;
+                    f.write_str(")")?;
+                }
+                Op::Binary(b, x, y) => {
+                    self.fmt_binary(f, b, |f| self.fmt_src(f, x), |f| self.fmt_src(f, y))?;
+                }
+                Op::BinaryConst(b, x, c) => {
+                    self.fmt_binary(f, b, |f| self.fmt_src(f, x), |f| write!(f, "{}", c.get()))?;
+                }
+                Op::ConstBinary(b, c, y) => {
+                    self.fmt_binary(f, b, |f| write!(f, "{}", c.get()), |f| self.fmt_src(f, y))?;
+                }
+                Op::PowInt(x, k) => {
+                    self.fmt_src(f, x)?;
+                    write!(f, " ^ {k}")?;
+                }
+            }
+            writeln!(f)?;
+        }
+        for (i, s) in self.outputs.iter().enumerate() {
+            write!(f, "out{i} = ")?;
+            self.fmt_src(f, *s)?;
+            writeln!(f)?;
+        }
+        Ok(())
+    }
+}
+
+impl Tape {
+    fn fmt_binary(
+        &self,
+        f: &mut fmt::Formatter<'_>,
+        op: Binary,
+        a: impl Fn(&mut fmt::Formatter<'_>) -> fmt::Result,
+        b: impl Fn(&mut fmt::Formatter<'_>) -> fmt::Result,
+    ) -> fmt::Result {
+        let infix = match op {
+            Binary::Add => Some(" + "),
+            Binary::Mul => Some(" * "),
+            Binary::Pow => Some(" ^ "),
+            Binary::Max | Binary::Min | Binary::Delta => None,
+        };
+        match infix {
+            Some(sep) => {
+                a(f)?;
+                f.write_str(sep)?;
+                b(f)
+            }
+            None => {
+                let name = match op {
+                    Binary::Max => "max",
+                    Binary::Min => "min",
+                    _ => "delta",
+                };
+                write!(f, "{name}(")?;
+                a(f)?;
+                f.write_str(", ")?;
+                b(f)?;
+                f.write_str(")")
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn x() -> Expr {
+        Expr::var("x")
+    }
+
+    #[test]
+    fn equal_subterms_become_one_instruction() {
+        // Two separately built copies of exp(x), and x·x written twice.
+        let e1 = Expr::call(crate::expr::Builtin::Exp, vec![x()]);
+        let e2 = Expr::call(crate::expr::Builtin::Exp, vec![x()]);
+        let f = Expr::add(vec![e1, e2]);
+        let tape = Tape::compile(&[f], &[Symbol::new("x")]).unwrap();
+        assert_eq!(tape.to_string(), "v0 = exp(x)\nv1 = v0 + v0\nout0 = v1\n");
+    }
+
+    #[test]
+    fn constants_fold_without_reassociating() {
+        let f = Expr::add(vec![x(), Expr::int(1), Expr::int(2)]);
+        let g = Expr::add(vec![Expr::int(1), Expr::int(2), x()]);
+        let tape = Tape::compile(&[f, g], &[Symbol::new("x")]).unwrap();
+        assert_eq!(
+            tape.to_string(),
+            "v0 = x + 1\nv1 = v0 + 2\nv2 = x + 3\nout0 = v1\nout1 = v2\n"
+        );
+    }
+
+    #[test]
+    fn registers_are_reused_after_last_use() {
+        // A chain of 100 exps needs only two registers: the current and the next.
+        let mut e = x();
+        for _ in 0..100 {
+            e = Expr::call(crate::expr::Builtin::Exp, vec![e]);
+        }
+        let tape = Tape::compile(&[e], &[Symbol::new("x")]).unwrap();
+        assert_eq!(tape.len(), 100);
+        assert_eq!(tape.n_registers(), 2);
+    }
+
+    #[test]
+    fn constant_output_is_materialised() {
+        let tape = Tape::compile(&[Expr::frac(1, 2)], &[]).unwrap();
+        assert_eq!(tape.to_string(), "v0 = 0.5\nout0 = v0\n");
+        assert_eq!(tape.eval_scalar(&[]).unwrap(), vec![0.5]);
+    }
+}

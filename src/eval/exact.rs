@@ -1,0 +1,364 @@
+//! Exact evaluation over the rationals.
+//!
+//! `eval_exact` gives the exact value of an expression when every step stays rational:
+//! arithmetic, integer powers, roots of perfect powers, the piecewise built-ins, δ and sums. It
+//! also knows the rational values of the transcendental functions at their rational points,
+//! such as `exp(0) = 1`, `log(1) = 0` and `σ(0) = 1/2`. Anything else gives `None`: a
+//! transcendental value, a division by zero, an unbound symbol or an unexpanded function. It
+//! never approximates: `None` means "no exact value from here", and the caller falls back to
+//! `f64`.
+//!
+//! Work is bounded by `Limits`. Exponents above `max_exponent`, numbers above `max_digits`,
+//! sums longer than `max_terms` in total and runs past `timeout_per_step` stop with
+//! `LimitReached`.
+
+use num_bigint::BigInt;
+use num_integer::Integer;
+use num_traits::{One, Signed, ToPrimitive, Zero};
+
+use super::{resolve, walk, Bindings, DagFold, Resolved};
+use crate::expr::{Builtin, Expr, Func, Node, Rational, Symbol};
+use crate::limits::{Deadline, LimitKind, LimitReached, Limits};
+
+/// Stage name in `LimitReached`.
+const AT: &str = "exact evaluation";
+
+/// How many nodes are evaluated between two deadline checks.
+const TICKS_PER_DEADLINE_CHECK: u64 = 256;
+
+/// Evaluates `e` exactly, with `env` giving the rational value of each free symbol (`None` for
+/// a symbol it does not know, which makes the result `None`).
+///
+/// Returns `Ok(Some(value))` when the value is rational and was computed exactly. Returns
+/// `Ok(None)` when it is not rational, is undefined (division by zero, `log` of 0), or depends
+/// on something that cannot be evaluated (an unbound symbol, `e`, `π`, a user function, a
+/// derivative). Sums and indexed symbols follow the rules in the module documentation of
+/// `eval`.
+///
+/// # Errors
+///
+/// `LimitReached` when an integer exponent exceeds `limits.max_exponent`, a number would exceed
+/// `limits.max_digits` digits, sums would run more than `limits.max_terms` terms in all, sums
+/// nest deeper than `limits.max_depth` (at most `MAX_SUM_NESTING`), or the run takes longer
+/// than `limits.timeout_per_step`.
+pub fn eval_exact(
+    e: &Expr,
+    env: &dyn Fn(&Symbol) -> Option<Rational>,
+    limits: &Limits,
+) -> Result<Option<Rational>, LimitReached> {
+    let mut ev = ExactEval {
+        env,
+        limits,
+        deadline: Deadline::after(limits.timeout_per_step),
+        ticks: 0,
+        sum_terms: 0,
+    };
+    walk(&mut ev, e, &Vec::new())
+}
+
+struct ExactEval<'a> {
+    env: &'a dyn Fn(&Symbol) -> Option<Rational>,
+    limits: &'a Limits,
+    deadline: Deadline,
+    ticks: u64,
+    sum_terms: u64,
+}
+
+fn limit(which: LimitKind) -> LimitReached {
+    LimitReached { which, at: AT }
+}
+
+fn int(i: i64) -> Rational {
+    Rational::from_integer(BigInt::from(i))
+}
+
+impl ExactEval<'_> {
+    /// `Err` when `r` has more than `max_digits` decimal digits in its numerator or
+    /// denominator. Digits are estimated from the bit length (one bit is log10(2) digits).
+    fn check_digits(&self, r: &Rational) -> Result<(), LimitReached> {
+        let bits = r.numer().bits().max(r.denom().bits());
+        if digits_of_bits(bits) > self.limits.max_digits as f64 + 1.0 {
+            return Err(limit(LimitKind::Digits));
+        }
+        Ok(())
+    }
+
+    fn checked(&self, r: Rational) -> Result<Option<Rational>, LimitReached> {
+        self.check_digits(&r)?;
+        Ok(Some(r))
+    }
+
+    /// bᵉ for rational `e`. An integer exponent is computed exactly within the limits. A
+    /// fractional exponent p/q gives a value only when `b` is a perfect q-th power.
+    fn pow(&self, b: &Rational, e: &Rational) -> Result<Option<Rational>, LimitReached> {
+        if e.is_integer() {
+            return self.int_pow(b, e.numer());
+        }
+        if b.is_zero() {
+            return Ok(if e.is_positive() {
+                Some(Rational::zero())
+            } else {
+                None
+            });
+        }
+        let Some(q) = e.denom().to_u32() else {
+            return Ok(None);
+        };
+        if q > self.limits.max_exponent {
+            // A root of such a high order is almost never rational, and computing it would
+            // be costly. This is not a limit on the result, so it is simply not evaluated.
+            return Ok(None);
+        }
+        let Some(root) = nth_root_exact(b, q) else {
+            return Ok(None);
+        };
+        self.int_pow(&root, e.numer())
+    }
+
+    fn int_pow(&self, b: &Rational, n: &BigInt) -> Result<Option<Rational>, LimitReached> {
+        if b.is_zero() {
+            return Ok(match n.sign() {
+                num_bigint::Sign::Minus => None,
+                num_bigint::Sign::NoSign => Some(Rational::one()),
+                num_bigint::Sign::Plus => Some(Rational::zero()),
+            });
+        }
+        if b.is_one() {
+            return Ok(Some(Rational::one()));
+        }
+        if *b == -Rational::one() {
+            return Ok(Some(if n.is_even() {
+                Rational::one()
+            } else {
+                -Rational::one()
+            }));
+        }
+        let Some(n) = n.to_i32() else {
+            return Err(limit(LimitKind::Exponent));
+        };
+        if n.unsigned_abs() > self.limits.max_exponent {
+            return Err(limit(LimitKind::Exponent));
+        }
+        let bits = b.numer().bits().max(b.denom().bits());
+        let result_bits = bits.saturating_mul(u64::from(n.unsigned_abs()));
+        if digits_of_bits(result_bits) > self.limits.max_digits as f64 + 1.0 {
+            return Err(limit(LimitKind::Digits));
+        }
+        self.checked(b.pow(n))
+    }
+
+    fn builtin(&self, b: Builtin, args: &[Rational]) -> Result<Option<Rational>, LimitReached> {
+        let zero = Rational::zero();
+        let one = Rational::one();
+        let half = Rational::new(BigInt::from(1), BigInt::from(2));
+        let res = match (b, args) {
+            (Builtin::Exp | Builtin::Cos | Builtin::Cosh, [x]) => x.is_zero().then_some(one),
+            (Builtin::Log, [x]) => x.is_one().then_some(zero),
+            (Builtin::Sin | Builtin::Tanh | Builtin::Sinh | Builtin::Erf, [x]) => {
+                x.is_zero().then_some(zero)
+            }
+            (Builtin::Sigmoid, [x]) => x.is_zero().then_some(half),
+            // softplus(x) = log(1 + eˣ) is irrational at every rational x (at 0 it is ln 2).
+            (Builtin::Softplus, [_]) => None,
+            (Builtin::Sqrt, [x]) => {
+                if x.is_negative() {
+                    None
+                } else {
+                    nth_root_exact(x, 2)
+                }
+            }
+            (Builtin::Abs, [x]) => Some(x.abs()),
+            (Builtin::Sign, [x]) => Some(x.signum()),
+            (Builtin::Relu, [x]) => Some(if x.is_positive() { x.clone() } else { zero }),
+            (Builtin::Heaviside, [x]) => Some(if x.is_positive() {
+                one
+            } else if x.is_negative() {
+                zero
+            } else {
+                half
+            }),
+            (Builtin::Max, [x, y]) => Some(x.max(y).clone()),
+            (Builtin::Min, [x, y]) => Some(x.min(y).clone()),
+            // Wrong arity: not a value (the evaluator is not the place to report it).
+            _ => None,
+        };
+        Ok(res)
+    }
+}
+
+/// Decimal digits of a number with `bits` binary digits, approximately.
+fn digits_of_bits(bits: u64) -> f64 {
+    // Bit lengths are far below 2^52, so the conversion is exact.
+    #[allow(clippy::cast_precision_loss)]
+    let bits = bits as f64;
+    bits * std::f64::consts::LOG10_2
+}
+
+/// The rational `r` with `r^q = x`, when there is one (a negative `x` needs an odd `q`).
+fn nth_root_exact(x: &Rational, q: u32) -> Option<Rational> {
+    if q == 0 {
+        return None;
+    }
+    if x.is_negative() && q % 2 == 0 {
+        return None;
+    }
+    let root_of = |n: &BigInt| -> Option<BigInt> {
+        // Roots are taken of the magnitude, so `nth_root` never sees a negative number.
+        let r = n.abs().nth_root(q);
+        (r.pow(q) == n.abs()).then(|| if n.is_negative() { -r } else { r })
+    };
+    let n = root_of(x.numer())?;
+    let d = root_of(x.denom())?;
+    Some(Rational::new(n, d))
+}
+
+impl DagFold for ExactEval<'_> {
+    type Value = Option<Rational>;
+    type Error = LimitReached;
+
+    fn unsupported(&mut self, _e: &Expr) -> Result<Option<Rational>, LimitReached> {
+        // Not a limit: the expression needs expanding first, which the caller may not have done.
+        Ok(None)
+    }
+
+    fn node(
+        &mut self,
+        e: &Expr,
+        args: &[Option<Rational>],
+        scope: &Bindings,
+    ) -> Result<Option<Rational>, LimitReached> {
+        match e.node() {
+            Node::Num(r) => self.checked(r.clone()),
+            Node::Const(_) => Ok(None),
+            Node::Sym(s) => Ok(match resolve(s, scope) {
+                Resolved::Index(k) => Some(int(k)),
+                Resolved::Symbol(s) => (self.env)(&s),
+            }),
+            Node::Add(_) => {
+                let mut acc = Rational::zero();
+                for a in args {
+                    let Some(a) = a else { return Ok(None) };
+                    acc += a;
+                    self.check_digits(&acc)?;
+                }
+                Ok(Some(acc))
+            }
+            Node::Mul(_) => {
+                // 0·x is 0 only when x is a value: 0·(1/0) stays undefined.
+                let Some(values) = args.iter().cloned().collect::<Option<Vec<_>>>() else {
+                    return Ok(None);
+                };
+                if values.iter().any(Zero::is_zero) {
+                    return Ok(Some(Rational::zero()));
+                }
+                let mut acc = Rational::one();
+                for v in &values {
+                    acc *= v;
+                    self.check_digits(&acc)?;
+                }
+                Ok(Some(acc))
+            }
+            Node::Pow(..) => match args {
+                [Some(b), Some(x)] => self.pow(b, x),
+                _ => Ok(None),
+            },
+            Node::Delta(..) => match args {
+                [Some(a), Some(b)] => Ok(Some(if a == b {
+                    Rational::one()
+                } else {
+                    Rational::zero()
+                })),
+                _ => Ok(None),
+            },
+            Node::Call(Func::Builtin(b), _) => {
+                let Some(values) = args.iter().cloned().collect::<Option<Vec<_>>>() else {
+                    return Ok(None);
+                };
+                self.builtin(*b, &values)
+            }
+            Node::Call(..) | Node::Deriv(..) | Node::Sum { .. } => Ok(None),
+        }
+    }
+
+    fn sum(
+        &mut self,
+        index: &Symbol,
+        lo: &Option<Rational>,
+        hi: &Option<Rational>,
+        body: &Expr,
+        scope: &Bindings,
+    ) -> Result<Option<Rational>, LimitReached> {
+        let (Some(lo), Some(hi)) = (lo, hi) else {
+            return Ok(None);
+        };
+        if !lo.is_integer() || !hi.is_integer() {
+            return Ok(None);
+        }
+        let (lo, hi) = (lo.to_integer(), hi.to_integer());
+        if hi < lo {
+            return Ok(Some(Rational::zero()));
+        }
+        let count = (&hi - &lo + 1u32).to_u64().unwrap_or(u64::MAX);
+        self.sum_terms = self.sum_terms.saturating_add(count);
+        if self.sum_terms > self.limits.max_terms as u64 {
+            return Err(limit(LimitKind::Terms));
+        }
+        let (Some(lo), Some(hi)) = (lo.to_i64(), hi.to_i64()) else {
+            return Err(limit(LimitKind::Digits));
+        };
+        let mut inner = scope.clone();
+        inner.push((index.clone(), lo));
+        let mut acc = Rational::zero();
+        for k in lo..=hi {
+            if let Some(last) = inner.last_mut() {
+                last.1 = k;
+            }
+            let Some(term) = walk(self, body, &inner)? else {
+                return Ok(None);
+            };
+            acc += term;
+            self.check_digits(&acc)?;
+        }
+        Ok(Some(acc))
+    }
+
+    fn tick(&mut self) -> Result<(), LimitReached> {
+        self.ticks += 1;
+        if self.ticks % TICKS_PER_DEADLINE_CHECK == 0 {
+            self.deadline.check(AT)?;
+        }
+        Ok(())
+    }
+
+    fn too_deep(&self) -> LimitReached {
+        limit(LimitKind::Depth)
+    }
+
+    fn max_nesting(&self) -> usize {
+        self.limits.max_depth.min(super::MAX_SUM_NESTING)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn q(n: i64, d: i64) -> Rational {
+        Rational::new(BigInt::from(n), BigInt::from(d))
+    }
+
+    #[test]
+    fn nth_root_of_perfect_powers_only() {
+        assert_eq!(nth_root_exact(&q(4, 9), 2), Some(q(2, 3)));
+        assert_eq!(nth_root_exact(&q(-8, 27), 3), Some(q(-2, 3)));
+        assert_eq!(nth_root_exact(&q(-4, 1), 2), None);
+        assert_eq!(nth_root_exact(&q(2, 1), 2), None);
+    }
+
+    #[test]
+    fn digits_estimate_is_close() {
+        // 2^10 = 1024 has 4 digits; 11 bits give about 3.3.
+        let d = digits_of_bits(11);
+        assert!((3.0..4.0).contains(&d));
+    }
+}
