@@ -41,7 +41,7 @@ pub(crate) struct Spelling {
     pub ellipsis: &'static str,
 }
 
-/// A number of characters in a name: 1 for `x`, `η`.
+/// True for a one-character name (`x`, `η`), which `dL/dZ` and `d/dz` can use unbracketed.
 fn is_one_char(s: &str) -> bool {
     s.chars().count() == 1
 }
