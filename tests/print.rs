@@ -4,6 +4,11 @@
 //! Expected ASCII strings were checked by hand against the parser's lowering rules (the
 //! language brief): each one must read back into the expression it was printed from.
 
+// `#[path]` so that the module is found whether this file is compiled as a module of
+// tests/tests.rs or, through Cargo's test auto-discovery, as a test crate of its own.
+#[path = "print/roundtrip.rs"]
+mod roundtrip;
+
 use derivcheck::expr::{Builtin, Expr, Func, Node, Symbol};
 use derivcheck::print::{
     ascii, latex, rational_to_string, to_doc, to_string, unicode, Format, PrintOptions,
@@ -410,7 +415,7 @@ fn rationals() {
 
 #[test]
 fn integer_over_integer_is_not_a_rational_literal() {
-    // `2/3` would read back as one number, so 2·3⁻¹ keeps its power.
+    // `2/3` (and `2/3^x`) would read back as the number 2/3, so 2·3⁻¹ keeps its power.
     check(
         &mul(vec![n(2), recip(n(3))]),
         "2*3^(-1)",
@@ -422,6 +427,12 @@ fn integer_over_integer_is_not_a_rational_literal() {
         "x/2",
         "x/2",
         "\\frac{x}{2}",
+    );
+    check(
+        &mul(vec![n(2), recip(pow(n(3), v("x")))]),
+        "2*(3^x)^(-1)",
+        "2·(3^x)⁻¹",
+        "\\frac{2}{3^{x}}",
     );
 }
 
@@ -738,7 +749,56 @@ fn long_sum_breaks_at_width_40() {
         .iter()
         .map(|f| to_string(&e, *f, &narrow))
         .collect();
-    insta::assert_snapshot!(all.join("\n\n"));
+    insta::assert_snapshot!(all.join("\n\n"), @r"
+    sigma(z)*(
+      1
+        + z*(
+          w_1*x_1
+            - w_2*x_2
+            + w_3*x_3
+            - w_4*x_4
+            + w_5*x_5
+            - w_6*x_6
+        )
+    )
+
+    σ(z)·(
+      1
+        + z·(
+          w₁·x₁
+            − w₂·x₂
+            + w₃·x₃
+            − w₄·x₄
+            + w₅·x₅
+            − w₆·x₆
+        )
+    )
+
+    \sigma(z)\left(
+      1
+        + z\left(
+          w_{1} x_{1}
+            - w_{2} x_{2}
+            + w_{3} x_{3}
+            - w_{4} x_{4}
+            + w_{5} x_{5}
+            - w_{6} x_{6}
+        \right)
+    \right)
+    ");
+}
+
+#[test]
+fn top_level_sum_breaks_before_its_operators() {
+    let text = to_string(&long_sum(), Format::Ascii, &PrintOptions { width: 40 });
+    insta::assert_snapshot!(text, @r"
+    w_1*x_1
+      - w_2*x_2
+      + w_3*x_3
+      - w_4*x_4
+      + w_5*x_5
+      - w_6*x_6
+    ");
 }
 
 #[test]

@@ -41,7 +41,7 @@ pub(crate) struct Spelling {
     pub ellipsis: &'static str,
 }
 
-/// A number of characters in a name: 1 for `x`, `η`.
+/// True for a one-character name (`x`, `η`), which `dL/dZ` and `d/dz` can use unbracketed.
 fn is_one_char(s: &str) -> bool {
     s.chars().count() == 1
 }
@@ -126,9 +126,9 @@ impl Spelling {
                 first = false;
             } else {
                 match reciprocal(f) {
-                    // `2/3` would read back as one rational literal, so an integer divided by
-                    // an integer keeps its power: `2*3^(-1)`.
-                    Some(den) if !(prev_int && is_nonneg_int(den)) => {
+                    // `2/3` (and `2/3^x`) would read back as the rational literal 2/3, so an
+                    // integer divided by an integer keeps its power: `2*3^(-1)`.
+                    Some(den) if !(prev_int && starts_with_integer(den)) => {
                         out.ann("/", Ann::Operator);
                         out.softline_();
                         self.child(out, den, Ctx::Denominator);
@@ -311,6 +311,14 @@ impl Printer for Spelling {
 
     fn ellipsis(&self) -> &'static str {
         self.ellipsis
+    }
+}
+
+/// True when `e`, printed as a denominator, starts with an integer literal (`3`, `3^x`).
+fn starts_with_integer(e: &Expr) -> bool {
+    match e.node() {
+        Node::Pow(base, _) => is_nonneg_int(base),
+        _ => is_nonneg_int(e),
     }
 }
 
