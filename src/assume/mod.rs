@@ -1,1 +1,336 @@
-//! (to be written)
+//! Domain facts from `assume` lines, and samplers of points inside the domain.
+//!
+//! A `Domain` keeps, per free symbol, the bounds and sets the file states (`0 < A < 1`,
+//! `y ∈ {0, 1}`, `n ∈ ℕ`), and every fact as a predicate to re-check after sampling (facts about
+//! expressions such as `0 < 1 − x` or about named quantities). Sampling draws short rationals
+//! (1/2, 3/4, −5/3, …) so counterexamples are readable, from a seeded generator so reports are
+//! reproducible.
+//!
+//! Deliberately not here: deciding whether a fact is consistent, or using facts to simplify
+//! (`canon` asks for positivity by name).
+
+use num_bigint::BigInt;
+use num_traits::{One, Signed, ToPrimitive, Zero};
+use rustc_hash::FxHashMap;
+
+use crate::expr::{Expr, Node, Rational, Symbol};
+use crate::program::{Fact, NumberSet, Program, Rel};
+use crate::source::Span;
+
+/// What is known about one symbol.
+#[derive(Debug, Clone, Default)]
+pub struct SymbolDomain {
+    /// Lower bound and whether it is strict.
+    pub lo: Option<(Rational, bool)>,
+    /// Upper bound and whether it is strict.
+    pub hi: Option<(Rational, bool)>,
+    /// A finite set of allowed values.
+    pub set: Option<Vec<Rational>>,
+    /// Integer-valued.
+    pub integer: bool,
+}
+
+/// One fact, kept for re-checking at sampled points and for citing in reports.
+#[derive(Debug, Clone)]
+pub struct StatedFact {
+    /// The fact.
+    pub fact: Fact,
+    /// Where it was stated.
+    pub span: Span,
+    /// Symbols it mentions.
+    pub symbols: Vec<Symbol>,
+}
+
+/// All domain knowledge of a file.
+#[derive(Debug, Clone, Default)]
+pub struct Domain {
+    /// Per-symbol bounds and sets.
+    pub symbols: FxHashMap<Symbol, SymbolDomain>,
+    /// Every fact, in source order.
+    pub facts: Vec<StatedFact>,
+}
+
+fn rat(n: i64, d: i64) -> Rational {
+    Rational::new(BigInt::from(n), BigInt::from(d))
+}
+
+impl Domain {
+    /// The domain stated by the program's `assume` lines.
+    pub fn from_program(p: &Program) -> Domain {
+        let mut d = Domain::default();
+        for a in p.assumptions() {
+            d.add(&a.fact, a.span);
+        }
+        d
+    }
+
+    /// Adds one fact.
+    pub fn add(&mut self, fact: &Fact, span: Span) {
+        let mut symbols = Vec::new();
+        match fact {
+            Fact::Compare(exprs, rels) => {
+                for e in exprs {
+                    symbols.extend(e.free_symbols());
+                }
+                for (i, rel) in rels.iter().enumerate() {
+                    let (Some(a), Some(b)) = (exprs.get(i), exprs.get(i + 1)) else {
+                        continue;
+                    };
+                    self.bound(a, *rel, b);
+                }
+            }
+            Fact::Member(e, set) => {
+                symbols.extend(e.free_symbols());
+                if let Some(s) = e.as_sym() {
+                    let entry = self.symbols.entry(s.clone()).or_default();
+                    match set {
+                        NumberSet::Reals => {}
+                        NumberSet::Integers => entry.integer = true,
+                        NumberSet::Naturals => {
+                            entry.integer = true;
+                            tighten_lo(entry, Rational::one(), false);
+                        }
+                        NumberSet::Finite(values) => {
+                            let vals: Vec<Rational> =
+                                values.iter().filter_map(|v| v.as_num().cloned()).collect();
+                            if vals.len() == values.len() && !vals.is_empty() {
+                                entry.set = Some(vals);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        symbols.sort();
+        symbols.dedup();
+        self.facts.push(StatedFact {
+            fact: fact.clone(),
+            span,
+            symbols,
+        });
+    }
+
+    fn bound(&mut self, a: &Expr, rel: Rel, b: &Expr) {
+        // Only `symbol rel number` and `number rel symbol` become bounds; everything else is
+        // checked by rejection after sampling.
+        match (a.as_sym(), b.as_num(), a.as_num(), b.as_sym()) {
+            (Some(s), Some(n), _, _) => {
+                let e = self.symbols.entry(s.clone()).or_default();
+                match rel {
+                    Rel::Lt => tighten_hi(e, n.clone(), true),
+                    Rel::Le => tighten_hi(e, n.clone(), false),
+                    Rel::Gt => tighten_lo(e, n.clone(), true),
+                    Rel::Ge => tighten_lo(e, n.clone(), false),
+                    Rel::Eq => e.set = Some(vec![n.clone()]),
+                }
+            }
+            (_, _, Some(n), Some(s)) => {
+                let e = self.symbols.entry(s.clone()).or_default();
+                match rel {
+                    Rel::Lt => tighten_lo(e, n.clone(), true),
+                    Rel::Le => tighten_lo(e, n.clone(), false),
+                    Rel::Gt => tighten_hi(e, n.clone(), true),
+                    Rel::Ge => tighten_hi(e, n.clone(), false),
+                    Rel::Eq => e.set = Some(vec![n.clone()]),
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Facts that mention any of `symbols` (to cite in a verdict that sampled them).
+    pub fn facts_about<'a>(
+        &'a self,
+        symbols: &'a [Symbol],
+    ) -> impl Iterator<Item = &'a StatedFact> {
+        self.facts
+            .iter()
+            .filter(move |f| f.symbols.iter().any(|s| symbols.contains(s)))
+    }
+
+    /// Whether a symbol is known to be positive (used by `canon` for log rules).
+    pub fn is_positive(&self, s: &Symbol) -> bool {
+        self.symbols.get(s).is_some_and(|d| {
+            d.lo.as_ref()
+                .is_some_and(|(lo, strict)| lo.is_positive() || (lo.is_zero() && *strict))
+                || d.set
+                    .as_ref()
+                    .is_some_and(|v| v.iter().all(Signed::is_positive))
+        })
+    }
+}
+
+fn tighten_lo(d: &mut SymbolDomain, v: Rational, strict: bool) {
+    let replace = match &d.lo {
+        None => true,
+        Some((old, old_strict)) => v > *old || (v == *old && strict && !old_strict),
+    };
+    if replace {
+        d.lo = Some((v, strict));
+    }
+}
+
+fn tighten_hi(d: &mut SymbolDomain, v: Rational, strict: bool) {
+    let replace = match &d.hi {
+        None => true,
+        Some((old, old_strict)) => v < *old || (v == *old && strict && !old_strict),
+    };
+    if replace {
+        d.hi = Some((v, strict));
+    }
+}
+
+/// A small deterministic generator (SplitMix64): reports must be reproducible.
+#[derive(Debug, Clone)]
+pub struct Rng(u64);
+
+impl Rng {
+    /// A generator from a seed.
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed ^ 0x9E37_79B9_7F4A_7C15)
+    }
+
+    /// Next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `0..n` (n > 0; 0 gives 0).
+    pub fn below(&mut self, n: usize) -> usize {
+        if n == 0 {
+            return 0;
+        }
+        (self.next_u64() % n as u64) as usize
+    }
+}
+
+/// Short positive rationals, roughly in order of how readable they are. None is an integer
+/// below 2, so common kinks (0, ±1) are never sampled.
+const NICE: &[(i64, i64)] = &[
+    (1, 2),
+    (3, 2),
+    (1, 3),
+    (2, 3),
+    (3, 4),
+    (5, 4),
+    (5, 2),
+    (2, 1),
+    (1, 4),
+    (4, 3),
+    (5, 3),
+    (7, 4),
+    (3, 1),
+    (2, 5),
+    (3, 5),
+    (7, 5),
+    (9, 4),
+    (7, 3),
+    (5, 6),
+    (7, 6),
+    (11, 4),
+    (1, 5),
+    (4, 5),
+    (6, 5),
+    (9, 5),
+    (13, 6),
+    (8, 3),
+    (7, 8),
+    (11, 8),
+    (13, 8),
+];
+
+/// One sampled point: a value for each symbol.
+pub type Point = Vec<(Symbol, Rational)>;
+
+impl Domain {
+    /// A value for `s` inside its stated domain, the `k`-th try.
+    pub fn sample_symbol(&self, s: &Symbol, rng: &mut Rng) -> Rational {
+        let d = self.symbols.get(s).cloned().unwrap_or_default();
+        if let Some(set) = &d.set {
+            if let Some(v) = set.get(rng.below(set.len())) {
+                return v.clone();
+            }
+        }
+        if d.integer {
+            let lo =
+                d.lo.as_ref()
+                    .map(|(v, strict)| {
+                        let f = v.floor();
+                        if *strict || f < *v {
+                            f + Rational::one()
+                        } else {
+                            f
+                        }
+                    })
+                    .unwrap_or_else(|| rat(-3, 1));
+            let span =
+                d.hi.as_ref()
+                    .map(|(h, _)| (h - &lo).to_integer().to_i64().unwrap_or(5).clamp(0, 5))
+                    .unwrap_or(5);
+            return lo + rat(rng.below(span as usize + 1) as i64, 1);
+        }
+        let nice = NICE
+            .get(rng.below(NICE.len()))
+            .map(|&(n, q)| rat(n, q))
+            .unwrap_or_else(|| rat(1, 2));
+        match (&d.lo, &d.hi) {
+            (Some((lo, _)), Some((hi, _))) => {
+                // A point strictly inside, at a short fraction of the interval.
+                let t = NICE
+                    .iter()
+                    .map(|&(n, q)| rat(n, q))
+                    .filter(|t| t.is_positive() && *t < Rational::one())
+                    .nth(rng.below(12))
+                    .unwrap_or_else(|| rat(1, 2));
+                lo + (hi - lo) * t
+            }
+            (Some((lo, _)), None) => lo + nice,
+            (None, Some((hi, _))) => hi - nice,
+            (None, None) => {
+                if rng.below(3) == 0 {
+                    -nice
+                } else {
+                    nice
+                }
+            }
+        }
+    }
+
+    /// Whether every stated fact holds at a point, given an evaluator for expressions there
+    /// (`None` from the evaluator — undefined — counts as violated).
+    pub fn holds(&self, eval: &mut dyn FnMut(&Expr) -> Option<f64>) -> bool {
+        self.facts.iter().all(|f| match &f.fact {
+            Fact::Compare(exprs, rels) => rels.iter().enumerate().all(|(i, rel)| {
+                let (Some(a), Some(b)) = (exprs.get(i), exprs.get(i + 1)) else {
+                    return true;
+                };
+                match (eval(a), eval(b)) {
+                    (Some(x), Some(y)) => match rel {
+                        Rel::Lt => x < y,
+                        Rel::Le => x <= y,
+                        Rel::Gt => x > y,
+                        Rel::Ge => x >= y,
+                        Rel::Eq => (x - y).abs() <= 1e-9 * (1.0 + x.abs().max(y.abs())),
+                    },
+                    _ => false,
+                }
+            }),
+            Fact::Member(e, set) => match eval(e) {
+                None => false,
+                Some(x) => match set {
+                    NumberSet::Reals => true,
+                    NumberSet::Integers => x.fract() == 0.0,
+                    NumberSet::Naturals => x.fract() == 0.0 && x >= 1.0,
+                    NumberSet::Finite(vals) => vals.iter().any(|v| match v.node() {
+                        Node::Num(r) => r.to_f64().is_some_and(|r| (r - x).abs() < 1e-12),
+                        _ => eval(v).is_some_and(|r| (r - x).abs() < 1e-12),
+                    }),
+                },
+            },
+        })
+    }
+}

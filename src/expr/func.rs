@@ -69,7 +69,14 @@ builtins![
     (Cosh, "cosh", "cosh", "\\cosh", 1, false),
     (Sigmoid, "sigma", "σ", "\\sigma", 1, false),
     (Relu, "relu", "relu", "\\operatorname{relu}", 1, true),
-    (Softplus, "softplus", "softplus", "\\operatorname{softplus}", 1, false),
+    (
+        Softplus,
+        "softplus",
+        "softplus",
+        "\\operatorname{softplus}",
+        1,
+        false
+    ),
     (Max, "max", "max", "\\max", 2, true),
     (Min, "min", "min", "\\min", 2, true),
     (Erf, "erf", "erf", "\\operatorname{erf}", 1, false),
@@ -90,11 +97,19 @@ impl Builtin {
     /// Its table entry.
     pub fn info(self) -> &'static BuiltinInfo {
         // The table is declared in enum order; the fallback keeps this total without panicking.
+        static FALLBACK: BuiltinInfo = BuiltinInfo {
+            builtin: Builtin::Exp,
+            ascii: "exp",
+            unicode: "exp",
+            latex: "\\exp",
+            arity: 1,
+            piecewise: false,
+        };
         BUILTINS
             .get(self as usize)
             .filter(|i| i.builtin == self)
             .or_else(|| BUILTINS.iter().find(|i| i.builtin == self))
-            .unwrap_or(&BUILTINS[0])
+            .unwrap_or(&FALLBACK)
     }
 
     /// Looks a built-in up by any of its spellings (`log`, `ln`, `σ`, `sigma`, `sigmoid`, ...).

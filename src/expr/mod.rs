@@ -253,16 +253,19 @@ impl Expr {
     }
 
     /// −a, as the product (−1)·a.
+    #[allow(clippy::should_implement_trait)] // structural, not arithmetic: no operator sugar
     pub fn neg(a: Expr) -> Expr {
         Expr::mul(vec![Expr::int(-1), a])
     }
 
     /// a − b, as a + (−1)·b.
+    #[allow(clippy::should_implement_trait)] // structural, not arithmetic: no operator sugar
     pub fn sub(a: Expr, b: Expr) -> Expr {
         Expr::add(vec![a, Expr::neg(b)])
     }
 
     /// a / b, as a·b^(−1).
+    #[allow(clippy::should_implement_trait)] // structural, not arithmetic: no operator sugar
     pub fn div(a: Expr, b: Expr) -> Expr {
         Expr::mul(vec![a, Expr::pow(b, Expr::int(-1))])
     }
@@ -325,7 +328,12 @@ impl Expr {
             }
             match e.node() {
                 Node::Sym(t) if t == s => return true,
-                Node::Sum { index, lo, hi, body } => {
+                Node::Sum {
+                    index,
+                    lo,
+                    hi,
+                    body,
+                } => {
                     stack.push(lo);
                     stack.push(hi);
                     if index != s {
@@ -360,7 +368,12 @@ impl Expr {
                         out.push(t.clone());
                     }
                 }
-                Node::Sum { index, lo, hi, body } => {
+                Node::Sum {
+                    index,
+                    lo,
+                    hi,
+                    body,
+                } => {
                     stack.push((lo, bound.clone()));
                     stack.push((hi, bound.clone()));
                     let mut inner = bound.clone();
@@ -418,7 +431,12 @@ impl Expr {
                 }
                 Expr::deriv(na, v.clone())
             }
-            Node::Sum { index, lo, hi, body } => {
+            Node::Sum {
+                index,
+                lo,
+                hi,
+                body,
+            } => {
                 let (nl, nh, nb) = (f(lo), f(hi), f(body));
                 if !changed(lo, &nl) && !changed(hi, &nh) && !changed(body, &nb) {
                     return self.clone();
@@ -439,7 +457,9 @@ impl Node {
     pub fn children(&self) -> impl Iterator<Item = &Expr> + '_ {
         let (slice, extra): (&[Expr], [Option<&Expr>; 3]) = match self {
             Node::Num(_) | Node::Const(_) | Node::Sym(_) => (&[], [None, None, None]),
-            Node::Add(xs) | Node::Mul(xs) | Node::Call(_, xs) => (xs.as_slice(), [None, None, None]),
+            Node::Add(xs) | Node::Mul(xs) | Node::Call(_, xs) => {
+                (xs.as_slice(), [None, None, None])
+            }
             Node::Pow(a, b) | Node::Delta(a, b) => (&[], [Some(a), Some(b), None]),
             Node::Deriv(a, _) => (&[], [Some(a), None, None]),
             Node::Sum { lo, hi, body, .. } => (&[], [Some(lo), Some(hi), Some(body)]),
@@ -493,10 +513,9 @@ impl Ord for Expr {
             (Node::Sym(x), Node::Sym(y)) => x.cmp(y),
             (Node::Call(f, xs), Node::Call(g, ys)) => f.cmp(g).then_with(|| xs.cmp(ys)),
             (Node::Deriv(x, v), Node::Deriv(y, w)) => v.cmp(w).then_with(|| x.cmp(y)),
-            (
-                Node::Sum { index: i, .. },
-                Node::Sum { index: j, .. },
-            ) => i.cmp(j).then_with(|| a.children().cmp(b.children())),
+            (Node::Sum { index: i, .. }, Node::Sum { index: j, .. }) => {
+                i.cmp(j).then_with(|| a.children().cmp(b.children()))
+            }
             _ => a.children().cmp(b.children()),
         })
     }
@@ -519,7 +538,12 @@ impl fmt::Debug for Expr {
             Node::Pow(a, b) => f.debug_tuple("Pow").field(a).field(b).finish(),
             Node::Call(func, xs) => write!(f, "{func}{xs:?}"),
             Node::Deriv(a, v) => f.debug_tuple("Deriv").field(a).field(v).finish(),
-            Node::Sum { index, lo, hi, body } => f
+            Node::Sum {
+                index,
+                lo,
+                hi,
+                body,
+            } => f
                 .debug_struct("Sum")
                 .field("index", index)
                 .field("lo", lo)
@@ -580,6 +604,9 @@ mod tests {
             body,
         });
         assert!(!s.contains_sym(&j));
-        assert_eq!(s.free_symbols(), vec![Symbol::new("C"), Symbol::with_sub("x", Some("j"))]);
+        assert_eq!(
+            s.free_symbols(),
+            vec![Symbol::new("C"), Symbol::with_sub("x", Some("j"))]
+        );
     }
 }

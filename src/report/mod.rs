@@ -1,1 +1,126 @@
-//! (to be written)
+//! Reports: text diagnostics in the style of compiler output, and the JSON wire format.
+//!
+//! Only `report` and `cli` know serde, colour and the diagnostics crate; the library's core
+//! types stay free of them. The JSON types in `json` are the stable schema that autograders
+//! read: fields are added, never renamed.
+
+pub mod json;
+pub mod text;
+
+use crate::check::{Hint, StepReport, Verdict};
+use crate::expr::{Expr, Rational};
+use crate::print::{self, Format};
+use crate::source::SourceFile;
+
+/// The checks of one file, with what is needed to render them.
+#[derive(Debug, Clone)]
+pub struct FileReport {
+    /// The file (name and text).
+    pub source: SourceFile,
+    /// One report per claim and per step.
+    pub steps: Vec<StepReport>,
+    /// Errors that stopped parts of the file from being read, already rendered as
+    /// (line, column, message).
+    pub errors: Vec<InputError>,
+}
+
+/// An input error with its position.
+#[derive(Debug, Clone)]
+pub struct InputError {
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column.
+    pub column: usize,
+    /// The message.
+    pub message: String,
+    /// The rendered diagnostic (with source line and caret).
+    pub rendered: String,
+}
+
+/// Counts of verdicts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// Correct by canonical form.
+    pub proved: usize,
+    /// Correct by numeric evidence.
+    pub by_evidence: usize,
+    /// Incorrect.
+    pub incorrect: usize,
+    /// Undecided.
+    pub undecided: usize,
+    /// Files with input errors.
+    pub files_with_errors: usize,
+}
+
+impl Summary {
+    /// Adds one file's verdicts.
+    pub fn add(&mut self, f: &FileReport) {
+        for s in &f.steps {
+            match s.outcome.verdict {
+                Verdict::Proved(_) => self.proved += 1,
+                Verdict::ByEvidence(_) => self.by_evidence += 1,
+                Verdict::Incorrect(_) => self.incorrect += 1,
+                Verdict::Undecided(_) => self.undecided += 1,
+            }
+        }
+        if !f.errors.is_empty() {
+            self.files_with_errors += 1;
+        }
+    }
+
+    /// Correct by either method.
+    pub fn correct(&self) -> usize {
+        self.proved + self.by_evidence
+    }
+
+    /// Everything correct and no input errors.
+    pub fn all_correct(&self) -> bool {
+        self.incorrect == 0 && self.undecided == 0 && self.files_with_errors == 0
+    }
+}
+
+/// A rational for humans: `1/2`, `-3`, `0.25` is shown as `1/4`.
+pub fn show_rational(r: &Rational) -> String {
+    print::rational_to_string(r, Format::Ascii)
+}
+
+/// A float for humans: up to 6 significant digits, no trailing zeros.
+pub fn show_float(x: f64) -> String {
+    if x == 0.0 {
+        return "0".into();
+    }
+    if x.abs() >= 1e6 || x.abs() < 1e-4 {
+        return format!("{x:.5e}");
+    }
+    let s = format!("{x:.6}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    s.to_string()
+}
+
+/// The hint as an instructor would write it.
+pub fn hint_text(h: &Hint, format: Format) -> String {
+    let show = |e: &Expr| print::to_string(e, format, &print::PrintOptions::default());
+    match h {
+        Hint::Factor(q) => format!(
+            "off by a constant factor of {}: the claim is {} times the true value",
+            show_rational(q),
+            show_rational(q)
+        ),
+        Hint::SignFlipped => "the sign is flipped".into(),
+        Hint::MissingChainFactor { inner, factor } => format!(
+            "missing chain-rule factor: multiply by the derivative of the inner function {}, which is {}",
+            show(inner),
+            show(factor)
+        ),
+        Hint::WrongVariable { used, wanted } => format!(
+            "this is the derivative with respect to {used} instead of {wanted}"
+        ),
+        Hint::PowerOff { base, k } => format!(
+            "a power is off: the claim is the true value times ({})^{k}",
+            show(base)
+        ),
+        Hint::DroppedTerm(t) => format!("a term is missing: {}", show(t)),
+        Hint::ExtraTerm(t) => format!("an extra term: {}", show(t)),
+        Hint::Expected(e) => format!("the correct value is {}", show(e)),
+    }
+}

@@ -1,0 +1,175 @@
+//! Command-line arguments (clap derive). Doc comments are the help text.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// derivcheck: checks derivations of the derivatives of activation and loss functions, step by
+/// step, with proofs, counterexamples and hints.
+#[derive(Debug, Parser)]
+#[command(name = "derivcheck", version, propagate_version = true)]
+#[command(
+    after_help = "Exit codes: 0 success (everything correct), 1 a check failed \
+(incorrect or undecided), 2 usage or input error.\n\nExample:\n  derivcheck check derivations/"
+)]
+pub struct Opts {
+    /// When to use colour in the output.
+    #[arg(long, value_enum, default_value_t = Color::Auto, global = true)]
+    pub color: Color,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// `--color`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Color {
+    /// Colour when standard output is a terminal.
+    Auto,
+    /// Always colour.
+    Always,
+    /// Never colour.
+    Never,
+}
+
+/// Output format of commands that print formulas.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormulaFormat {
+    /// Unicode (σ(z)·(1 − σ(z))).
+    Unicode,
+    /// ASCII that parses back (sigma(z)*(1 - sigma(z))).
+    Ascii,
+    /// LaTeX.
+    Latex,
+    /// JSON with all three.
+    Json,
+}
+
+/// Output format of `check` and `claim`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// Compiler-style text.
+    Text,
+    /// JSON (schema in README).
+    Json,
+}
+
+/// `--defs FILE`.
+#[derive(Debug, Clone, Args)]
+pub struct DefsArgs {
+    /// A .dc file whose definitions (`let`) and assumptions are in scope.
+    #[arg(long, value_name = "FILE")]
+    pub defs: Option<PathBuf>,
+}
+
+/// Limits shared by commands that compute.
+#[derive(Debug, Clone, Args)]
+pub struct LimitArgs {
+    /// Seconds allowed for one check (one claim or step).
+    #[arg(long, value_name = "SECONDS", default_value_t = 3.0)]
+    pub timeout_per_step: f64,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print a .dc file back, normalized.
+    #[command(after_help = "Example:\n  derivcheck fmt derivations/sigmoid.dc --format unicode")]
+    Fmt {
+        /// The file.
+        file: PathBuf,
+        /// How to print formulas.
+        #[arg(long, value_enum, default_value_t = FormulaFormat::Ascii)]
+        format: FormulaFormat,
+    },
+    /// Parse one expression and print it.
+    #[command(after_help = "Example:\n  derivcheck parse 'σ(z)(1 − σ(z))' --format ascii")]
+    Parse {
+        /// The expression.
+        expr: String,
+        /// How to print it.
+        #[arg(long, value_enum, default_value_t = FormulaFormat::Unicode)]
+        format: FormulaFormat,
+        #[command(flatten)]
+        defs: DefsArgs,
+    },
+    /// Differentiate an expression and print the simplified derivative.
+    #[command(
+        after_help = "Example:\n  derivcheck diff 'log(1 + exp(z))' --wrt z\n  \
+        derivcheck diff 'L' --wrt Z --defs derivations/sigmoidbce.dc --steps"
+    )]
+    Diff {
+        /// The expression.
+        expr: String,
+        /// The variable.
+        #[arg(long)]
+        wrt: String,
+        /// How to print the result.
+        #[arg(long, value_enum, default_value_t = FormulaFormat::Unicode)]
+        format: FormulaFormat,
+        /// Show the differentiation rules applied.
+        #[arg(long)]
+        steps: bool,
+        #[command(flatten)]
+        defs: DefsArgs,
+    },
+    /// Simplify an expression to its readable form.
+    #[command(after_help = "Example:\n  derivcheck simplify '-y/A + (1 - y)/(1 - A)'")]
+    Simplify {
+        /// The expression.
+        expr: String,
+        /// How to print the result.
+        #[arg(long, value_enum, default_value_t = FormulaFormat::Unicode)]
+        format: FormulaFormat,
+        #[command(flatten)]
+        defs: DefsArgs,
+    },
+    /// Check every claim and derivation step in files or directories (recursively, .dc files).
+    #[command(after_help = "Example:\n  derivcheck check derivations/\n  \
+        derivcheck check homework.dc --format json")]
+    Check {
+        /// Files or directories.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Report format.
+        #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+        format: ReportFormat,
+        /// Files checked in parallel.
+        #[arg(long, default_value_t = 1)]
+        jobs: usize,
+        #[command(flatten)]
+        limits: LimitArgs,
+    },
+    /// Is d/dVAR F equal to G?
+    #[command(
+        after_help = "Example:\n  derivcheck claim 'sigma(z)' 'sigma(z)*(1 - sigma(z))' --wrt z\n  \
+        derivcheck claim '-y*log(A) - (1-y)*log(1-A)' '(A - y)/(A*(1 - A))' --wrt A --assume '0<A<1'"
+    )]
+    Claim {
+        /// The function F.
+        f: String,
+        /// The claimed derivative G.
+        g: String,
+        /// The variable.
+        #[arg(long)]
+        wrt: String,
+        /// Extra assumptions, in the syntax of `assume` lines (repeatable).
+        #[arg(long = "assume", value_name = "FACT")]
+        assumptions: Vec<String>,
+        /// Report format.
+        #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+        format: ReportFormat,
+        #[command(flatten)]
+        defs: DefsArgs,
+        #[command(flatten)]
+        limits: LimitArgs,
+    },
+    /// Print shell completions.
+    #[command(
+        after_help = "Example:\n  derivcheck completions bash > /etc/bash_completion.d/derivcheck"
+    )]
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+}

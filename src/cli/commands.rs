@@ -1,0 +1,648 @@
+//! One function per command: arguments → library calls → output and exit code.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde_json::json;
+
+use super::args::{Command, FormulaFormat, ReportFormat};
+use super::{CliError, Out, EXIT_FAILED, EXIT_INPUT, EXIT_OK};
+use derivcheck::check::{CheckConfig, Checker, Outcome, StepKind, StepReport};
+use derivcheck::diff::{diff, Derivative};
+use derivcheck::expr::{Expr, Symbol};
+use derivcheck::limits::Limits;
+use derivcheck::load::{load, load_bytes, parse_expression, InputError, Loaded};
+use derivcheck::print::{self, Format, PrintOptions};
+use derivcheck::program::{Fact, Item, NumberSet, Program, Rel};
+use derivcheck::report::{self, json as wire, text, FileReport, Summary};
+use derivcheck::simplify::readable::refold_builtins;
+use derivcheck::source::{SourceFile, Span};
+
+/// Runs one command.
+pub fn run(command: Command, out: &mut Out) -> Result<u8, CliError> {
+    match command {
+        Command::Fmt { file, format } => fmt(&file, format, out),
+        Command::Parse { expr, format, defs } => parse(&expr, format, defs.defs.as_deref(), out),
+        Command::Diff {
+            expr,
+            wrt,
+            format,
+            steps,
+            defs,
+        } => diff_cmd(&expr, &wrt, format, steps, defs.defs.as_deref(), out),
+        Command::Simplify { expr, format, defs } => {
+            simplify_cmd(&expr, format, defs.defs.as_deref(), out)
+        }
+        Command::Check {
+            paths,
+            format,
+            jobs,
+            limits,
+        } => check_cmd(&paths, format, jobs, limits.timeout_per_step, out),
+        Command::Claim {
+            f,
+            g,
+            wrt,
+            assumptions,
+            format,
+            defs,
+            limits,
+        } => claim_cmd(
+            &f,
+            &g,
+            &wrt,
+            &assumptions,
+            format,
+            defs.defs.as_deref(),
+            limits.timeout_per_step,
+            out,
+        ),
+        Command::Completions { shell } => {
+            let mut cmd = <super::Opts as clap::CommandFactory>::command();
+            let mut buf = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "derivcheck", &mut buf);
+            out.raw(&String::from_utf8_lossy(&buf));
+            Ok(EXIT_OK)
+        }
+    }
+}
+
+fn limits_with_timeout(seconds: f64) -> Result<Limits, CliError> {
+    if !(seconds.is_finite() && seconds > 0.0 && seconds <= 3600.0) {
+        return Err(CliError(format!(
+            "--timeout-per-step must be between 0 and 3600 seconds, found {seconds}"
+        )));
+    }
+    Ok(Limits {
+        timeout_per_step: Duration::from_secs_f64(seconds),
+        ..Limits::default()
+    })
+}
+
+fn read_file(path: &Path, limits: &Limits) -> Result<Vec<u8>, CliError> {
+    let meta = std::fs::metadata(path)
+        .map_err(|e| CliError(format!("cannot read {}: {e}", path.display())))?;
+    if meta.len() > limits.max_input_bytes as u64 {
+        return Err(CliError(format!(
+            "{}: input is too large: {} bytes (limit {})",
+            path.display(),
+            meta.len(),
+            limits.max_input_bytes
+        )));
+    }
+    std::fs::read(path).map_err(|e| CliError(format!("cannot read {}: {e}", path.display())))
+}
+
+/// Loads a file; input errors are printed to stderr and end the command with exit code 2.
+fn load_file_strict(
+    path: &Path,
+    limits: &Limits,
+    color: bool,
+) -> Result<(SourceFile, Program), u8> {
+    let bytes = match read_file(path, limits) {
+        Ok(b) => b,
+        Err(CliError(msg)) => {
+            eprintln!("error: {msg}");
+            return Err(EXIT_INPUT);
+        }
+    };
+    let (src, loaded) = load_bytes(&path.display().to_string(), &bytes, limits);
+    if !loaded.errors.is_empty() {
+        for e in &loaded.errors {
+            eprint!("{}", report::diagnostic::render_input_error(&src, e, color));
+        }
+        return Err(EXIT_INPUT);
+    }
+    Ok((src, loaded.program))
+}
+
+fn defs_program(defs: Option<&Path>, limits: &Limits, color: bool) -> Result<Program, u8> {
+    match defs {
+        None => Ok(Program::default()),
+        Some(p) => load_file_strict(p, limits, color).map(|(_, prog)| prog),
+    }
+}
+
+fn parse_arg(text: &str, scope: &Program, limits: &Limits, color: bool) -> Result<Expr, u8> {
+    parse_expression(text, scope, limits).map_err(|errs| {
+        let src = SourceFile::new("<expression>", text);
+        for e in &errs {
+            eprint!("{}", report::diagnostic::render_input_error(&src, e, color));
+        }
+        EXIT_INPUT
+    })
+}
+
+fn format_of(f: FormulaFormat) -> Format {
+    match f {
+        FormulaFormat::Unicode | FormulaFormat::Json => Format::Unicode,
+        FormulaFormat::Ascii => Format::Ascii,
+        FormulaFormat::Latex => Format::Latex,
+    }
+}
+
+fn show(e: &Expr, f: FormulaFormat) -> String {
+    print::to_string(e, format_of(f), &PrintOptions::default())
+}
+
+fn fmt(path: &Path, format: FormulaFormat, out: &mut Out) -> Result<u8, CliError> {
+    let limits = Limits::default();
+    let (src, program) = match load_file_strict(path, &limits, out.color()) {
+        Ok(x) => x,
+        Err(code) => return Ok(code),
+    };
+    if format == FormulaFormat::Json {
+        let items: Vec<serde_json::Value> = program
+            .items
+            .iter()
+            .map(|i| json!({"line": src.line_col(item_span(i).start).line, "text": item_text(i, FormulaFormat::Ascii)}))
+            .collect();
+        out.line(&json!({"path": src.name(), "items": items}).to_string());
+        return Ok(EXIT_OK);
+    }
+    for item in &program.items {
+        out.line(&item_text(item, format));
+    }
+    Ok(EXIT_OK)
+}
+
+fn item_span(i: &Item) -> Span {
+    match i {
+        Item::Def(d) => d.span,
+        Item::Assume(a) => a.span,
+        Item::Claim(c) => c.span,
+        Item::Derive(d) => d.span,
+    }
+}
+
+fn item_text(item: &Item, f: FormulaFormat) -> String {
+    let eq = " = ";
+    match item {
+        Item::Def(d) => {
+            let head = match &d.symbol {
+                Some(s) => show(&Expr::sym(s.clone()), f),
+                None => {
+                    let params: Vec<String> = d
+                        .params
+                        .iter()
+                        .map(|p| show(&Expr::sym(p.clone()), f))
+                        .collect();
+                    let prime = if d.kind == derivcheck::program::DefKind::Derivative {
+                        "'"
+                    } else {
+                        ""
+                    };
+                    let name = show(&Expr::sym(Symbol::new(&d.name)), f);
+                    format!("{name}{prime}({})", params.join(", "))
+                }
+            };
+            format!("let {head}{eq}{}", show(&d.body, f))
+        }
+        Item::Assume(a) => format!("assume {}", fact_text(&a.fact, f)),
+        Item::Claim(c) => format!("claim {}{eq}{}", show(&c.lhs, f), show(&c.rhs, f)),
+        Item::Derive(d) => {
+            let mut s = format!("derive {}", show(&d.start, f));
+            for step in &d.steps {
+                s.push_str(&format!("\n  = {}", show(&step.expr, f)));
+            }
+            s
+        }
+    }
+}
+
+fn fact_text(fact: &Fact, f: FormulaFormat) -> String {
+    match fact {
+        Fact::Compare(exprs, rels) => {
+            let mut s = String::new();
+            for (i, e) in exprs.iter().enumerate() {
+                if i > 0 {
+                    let r = match rels.get(i - 1) {
+                        Some(Rel::Lt) => "<",
+                        Some(Rel::Le) => "<=",
+                        Some(Rel::Gt) => ">",
+                        Some(Rel::Ge) => ">=",
+                        Some(Rel::Eq) | None => "=",
+                    };
+                    s.push_str(&format!(" {r} "));
+                }
+                s.push_str(&show(e, f));
+            }
+            s
+        }
+        Fact::Member(e, set) => {
+            let set = match set {
+                NumberSet::Reals => "R".to_string(),
+                NumberSet::Integers => "Z".to_string(),
+                NumberSet::Naturals => "N".to_string(),
+                NumberSet::Finite(vals) => format!(
+                    "{{{}}}",
+                    vals.iter()
+                        .map(|v| show(v, f))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            };
+            format!("{} in {set}", show(e, f))
+        }
+    }
+}
+
+fn formula_json(e: &Expr) -> serde_json::Value {
+    serde_json::to_value(wire::Formula::of(e)).unwrap_or(serde_json::Value::Null)
+}
+
+fn parse(
+    text: &str,
+    format: FormulaFormat,
+    defs: Option<&Path>,
+    out: &mut Out,
+) -> Result<u8, CliError> {
+    let limits = Limits::default();
+    let scope = match defs_program(defs, &limits, out.color()) {
+        Ok(p) => p,
+        Err(code) => return Ok(code),
+    };
+    let e = match parse_arg(text, &scope, &limits, out.color()) {
+        Ok(e) => e,
+        Err(code) => return Ok(code),
+    };
+    if format == FormulaFormat::Json {
+        out.line(&json!({"input": text, "result": formula_json(&e)}).to_string());
+    } else {
+        out.line(&show(&e, format));
+    }
+    Ok(EXIT_OK)
+}
+
+fn diff_cmd(
+    text: &str,
+    wrt: &str,
+    format: FormulaFormat,
+    steps: bool,
+    defs: Option<&Path>,
+    out: &mut Out,
+) -> Result<u8, CliError> {
+    let limits = Limits::default();
+    let program = match defs_program(defs, &limits, out.color()) {
+        Ok(p) => p,
+        Err(code) => return Ok(code),
+    };
+    let e = match parse_arg(text, &program, &limits, out.color()) {
+        Ok(e) => e,
+        Err(code) => return Ok(code),
+    };
+    let var = match parse_arg(wrt, &program, &limits, out.color()) {
+        Ok(v) => match v.as_sym() {
+            Some(s) => s.clone(),
+            None => {
+                return Err(CliError(format!(
+                    "--wrt must name a variable, found `{wrt}`"
+                )))
+            }
+        },
+        Err(code) => return Ok(code),
+    };
+    let config = CheckConfig {
+        limits: limits.clone(),
+        ..CheckConfig::default()
+    };
+    let checker = Checker::new(&program, &config);
+    let mut ctx = checker.diff_ctx();
+    ctx.trace = steps;
+    let input = refold_builtins(&e);
+    let d: Derivative = diff(&input, &var, &ctx)?;
+    let result = checker.readable(&d.expr)?;
+    let kinks: Vec<String> = d.kinks.iter().map(wire::kink_text).collect();
+    if format == FormulaFormat::Json {
+        let trace: Vec<serde_json::Value> = d
+            .trace
+            .iter()
+            .map(|t| json!({"rule": t.rule, "input": print::ascii(&t.input), "output": print::ascii(&t.output)}))
+            .collect();
+        let mut v = json!({
+            "input": text,
+            "wrt": wrt,
+            "derivative": formula_json(&result),
+            "kinks": kinks,
+        });
+        if steps {
+            v["steps"] = serde_json::Value::Array(trace);
+        }
+        out.line(&v.to_string());
+        return Ok(EXIT_OK);
+    }
+    if steps {
+        for t in &d.trace {
+            out.line(&format!(
+                "{:<18} d/d{} {}  =  {}",
+                t.rule,
+                show(&Expr::sym(var.clone()), format),
+                show(&t.input, format),
+                show(&t.output, format)
+            ));
+        }
+    }
+    out.line(&show(&result, format));
+    for k in kinks {
+        out.line(&format!("note: {k}"));
+    }
+    Ok(EXIT_OK)
+}
+
+fn simplify_cmd(
+    text: &str,
+    format: FormulaFormat,
+    defs: Option<&Path>,
+    out: &mut Out,
+) -> Result<u8, CliError> {
+    let limits = Limits::default();
+    let program = match defs_program(defs, &limits, out.color()) {
+        Ok(p) => p,
+        Err(code) => return Ok(code),
+    };
+    let e = match parse_arg(text, &program, &limits, out.color()) {
+        Ok(e) => e,
+        Err(code) => return Ok(code),
+    };
+    let config = CheckConfig::default();
+    let checker = Checker::new(&program, &config);
+    let result = checker.readable(&refold_builtins(&e))?;
+    if format == FormulaFormat::Json {
+        out.line(&json!({"input": text, "result": formula_json(&result)}).to_string());
+    } else {
+        out.line(&show(&result, format));
+    }
+    Ok(EXIT_OK)
+}
+
+/// Files to check: each path itself, or the `.dc` files below a directory, sorted.
+fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, CliError> {
+    let mut files = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let mut stack = vec![p.clone()];
+            let mut found = Vec::new();
+            while let Some(dir) = stack.pop() {
+                let entries = std::fs::read_dir(&dir).map_err(|e| {
+                    CliError(format!("cannot read directory {}: {e}", dir.display()))
+                })?;
+                for entry in entries.flatten() {
+                    let path = entry.path();
+                    let ty = entry.file_type();
+                    if ty.as_ref().is_ok_and(|t| t.is_dir()) {
+                        stack.push(path);
+                    } else if path.extension().is_some_and(|x| x == "dc") {
+                        found.push(path);
+                    }
+                }
+            }
+            found.sort();
+            files.extend(found);
+        } else if p.exists() {
+            files.push(p.clone());
+        } else {
+            return Err(CliError(format!(
+                "no such file or directory: {}",
+                p.display()
+            )));
+        }
+    }
+    Ok(files)
+}
+
+fn check_one(path: &Path, config: &CheckConfig) -> FileReport {
+    let name = path.display().to_string();
+    let bytes = match read_file(path, &config.limits) {
+        Ok(b) => b,
+        Err(CliError(msg)) => {
+            return FileReport {
+                source: SourceFile::new(name, ""),
+                steps: Vec::new(),
+                errors: vec![report::InputError {
+                    line: 1,
+                    column: 1,
+                    message: msg.clone(),
+                    rendered: format!("error: {msg}\n"),
+                }],
+            }
+        }
+    };
+    let (src, loaded) = load_bytes(&name, &bytes, &config.limits);
+    file_report(src, loaded, config)
+}
+
+fn file_report(src: SourceFile, loaded: Loaded, config: &CheckConfig) -> FileReport {
+    let errors = loaded.errors.iter().map(|e| input_error(&src, e)).collect();
+    // A panic in the checker is a bug; contain it to this file and report it.
+    let steps = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        Checker::new(&loaded.program, config).check_program()
+    }));
+    match steps {
+        Ok(steps) => FileReport {
+            source: src,
+            steps,
+            errors,
+        },
+        Err(_) => {
+            let mut errors: Vec<report::InputError> = errors;
+            errors.push(report::InputError {
+                line: 1,
+                column: 1,
+                message: "internal error while checking this file (a bug in derivcheck)".into(),
+                rendered: format!(
+                    "{}: error: internal error while checking this file\n",
+                    src.name()
+                ),
+            });
+            FileReport {
+                source: src,
+                steps: Vec::new(),
+                errors,
+            }
+        }
+    }
+}
+
+fn input_error(src: &SourceFile, e: &InputError) -> report::InputError {
+    let lc = src.line_col(e.span.start);
+    report::InputError {
+        line: lc.line,
+        column: lc.column,
+        message: e.message.clone(),
+        rendered: report::diagnostic::render_input_error(src, e, false),
+    }
+}
+
+fn check_cmd(
+    paths: &[PathBuf],
+    format: ReportFormat,
+    jobs: usize,
+    timeout: f64,
+    out: &mut Out,
+) -> Result<u8, CliError> {
+    let limits = limits_with_timeout(timeout)?;
+    let config = CheckConfig {
+        limits,
+        ..CheckConfig::default()
+    };
+    let files = collect_files(paths)?;
+    if files.is_empty() {
+        return Err(CliError("no .dc files found".into()));
+    }
+    let jobs = jobs.clamp(1, 64);
+    let reports: Vec<FileReport> = if jobs == 1 {
+        files.iter().map(|f| check_one(f, &config)).collect()
+    } else {
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let slots: Vec<std::sync::Mutex<Option<FileReport>>> =
+            files.iter().map(|_| std::sync::Mutex::new(None)).collect();
+        std::thread::scope(|scope| {
+            for _ in 0..jobs.min(files.len()) {
+                scope.spawn(|| loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(path) = files.get(i) else { break };
+                    let r = check_one(path, &config);
+                    if let Some(slot) = slots.get(i) {
+                        if let Ok(mut g) = slot.lock() {
+                            *g = Some(r);
+                        }
+                    }
+                });
+            }
+        });
+        slots
+            .into_iter()
+            .filter_map(|m| m.into_inner().ok().flatten())
+            .collect()
+    };
+    let mut summary = Summary::default();
+    for r in &reports {
+        summary.add(r);
+    }
+    match format {
+        ReportFormat::Json => {
+            let rep = wire::check_report(&reports);
+            out.line(&serde_json::to_string_pretty(&rep)?);
+        }
+        ReportFormat::Text => {
+            let style = text::Style { color: out.color() };
+            for r in &reports {
+                out.raw(&text::file(r, style));
+            }
+            out.line(&text::summary(&summary, reports.len()));
+        }
+    }
+    Ok(if summary.files_with_errors > 0 {
+        EXIT_INPUT
+    } else if summary.all_correct() {
+        EXIT_OK
+    } else {
+        EXIT_FAILED
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn claim_cmd(
+    f: &str,
+    g: &str,
+    wrt: &str,
+    assumptions: &[String],
+    format: ReportFormat,
+    defs: Option<&Path>,
+    timeout: f64,
+    out: &mut Out,
+) -> Result<u8, CliError> {
+    let limits = limits_with_timeout(timeout)?;
+    let mut program = match defs_program(defs, &limits, out.color()) {
+        Ok(p) => p,
+        Err(code) => return Ok(code),
+    };
+    // Assumptions are read as `assume` lines of a small file.
+    let mut assume_text = String::new();
+    for a in assumptions {
+        assume_text.push_str("assume ");
+        assume_text.push_str(a);
+        assume_text.push('\n');
+    }
+    let assume_src = SourceFile::new("--assume", assume_text);
+    let loaded = load(&assume_src, &limits);
+    if !loaded.errors.is_empty() {
+        for e in &loaded.errors {
+            eprint!(
+                "{}",
+                report::diagnostic::render_input_error(&assume_src, e, out.color())
+            );
+        }
+        return Ok(EXIT_INPUT);
+    }
+    program.extend_definitions(&loaded.program);
+    let fe = match parse_arg(f, &program, &limits, out.color()) {
+        Ok(e) => e,
+        Err(code) => return Ok(code),
+    };
+    let ge = match parse_arg(g, &program, &limits, out.color()) {
+        Ok(e) => e,
+        Err(code) => return Ok(code),
+    };
+    let var = match parse_arg(wrt, &program, &limits, out.color()) {
+        Ok(v) => match v.as_sym() {
+            Some(s) => s.clone(),
+            None => {
+                return Err(CliError(format!(
+                    "--wrt must name a variable, found `{wrt}`"
+                )))
+            }
+        },
+        Err(code) => return Ok(code),
+    };
+    let config = CheckConfig {
+        limits,
+        ..CheckConfig::default()
+    };
+    let checker = Checker::new(&program, &config);
+    let lhs = Expr::deriv(fe.clone(), var.clone());
+    let outcome: Outcome = checker.check_equal(&lhs, &ge);
+    let truth = diff(&refold_builtins(&fe), &var, &checker.diff_ctx())
+        .ok()
+        .and_then(|d| checker.readable(&d.expr).ok());
+    // One source for the report: the `assume` lines (whose spans the outcome cites), then the
+    // claim itself.
+    let claim_line = format!("claim d/d{var} ({f}) = {g}");
+    let claim_start = assume_src.text().len();
+    let src = SourceFile::new("<claim>", format!("{}{claim_line}", assume_src.text()));
+    let step = StepReport {
+        kind: StepKind::Claim,
+        span: Span::new(claim_start, claim_start + claim_line.len()),
+        lhs,
+        rhs: ge,
+        outcome,
+        chain_note: None,
+    };
+    let code = if step.outcome.verdict.is_correct() {
+        EXIT_OK
+    } else {
+        EXIT_FAILED
+    };
+    match format {
+        ReportFormat::Json => {
+            let mut v = serde_json::to_value(wire::step(&step, &src))?;
+            v["derivative"] = truth
+                .as_ref()
+                .map(formula_json)
+                .unwrap_or(serde_json::Value::Null);
+            out.line(&serde_json::to_string_pretty(&v)?);
+        }
+        ReportFormat::Text => {
+            let rep = FileReport {
+                source: src,
+                steps: vec![step],
+                errors: Vec::new(),
+            };
+            out.raw(&text::file(&rep, text::Style { color: out.color() }));
+            if let Some(t) = &truth {
+                out.line(&format!("  derivative: {}", print::unicode(t)));
+            }
+        }
+    }
+    Ok(code)
+}

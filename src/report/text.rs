@@ -1,0 +1,114 @@
+//! The text report: one diagnostic-like block per claim or step, then a summary line.
+//!
+//! ```text
+//! derivations/sigmoid.dc:4:7: ✓ correct: claim d/dz σ(z) = σ(z)·(1 − σ(z))
+//!   proved: both sides have the canonical form …
+//! ```
+
+use std::fmt::Write as _;
+
+use super::json::{assumption_text, evidence_text, kink_text};
+use super::{hint_text, FileReport, Summary};
+use crate::check::{StepKind, Verdict};
+use crate::print::{self, Format};
+
+/// Colours (ANSI) or none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Style {
+    /// Emit ANSI colour codes.
+    pub color: bool,
+}
+
+impl Style {
+    fn paint(&self, code: &str, s: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    }
+}
+
+/// Renders one file's report.
+pub fn file(f: &FileReport, style: Style) -> String {
+    let mut out = String::new();
+    for e in &f.errors {
+        out.push_str(&e.rendered);
+        if !e.rendered.ends_with('\n') {
+            out.push('\n');
+        }
+    }
+    for s in &f.steps {
+        let lc = f.source.line_col(s.span.start);
+        let (mark, word) = match &s.outcome.verdict {
+            Verdict::Proved(_) | Verdict::ByEvidence(_) => {
+                (style.paint("32", "✓"), style.paint("32", "correct"))
+            }
+            Verdict::Incorrect(_) => (style.paint("31;1", "✗"), style.paint("31;1", "incorrect")),
+            Verdict::Undecided(_) => (style.paint("33", "?"), style.paint("33", "undecided")),
+        };
+        let what = match &s.kind {
+            StepKind::Claim => format!(
+                "claim {} = {}",
+                print::unicode(&s.lhs),
+                print::unicode(&s.rhs)
+            ),
+            StepKind::Step { index, start } => {
+                let start_line = f.source.line_col(start.start).line;
+                format!(
+                    "step {index} of the derivation at line {start_line}: = {}",
+                    print::unicode(&s.rhs)
+                )
+            }
+        };
+        let _ = writeln!(
+            out,
+            "{}:{}:{}: {mark} {word}: {what}",
+            f.source.name(),
+            lc.line,
+            lc.column
+        );
+        let _ = writeln!(out, "  {}", evidence_text(&s.outcome.verdict));
+        if !s.outcome.assumptions.is_empty() {
+            let a: Vec<String> = s
+                .outcome
+                .assumptions
+                .iter()
+                .map(|sp| assumption_text(&f.source, *sp))
+                .collect();
+            let _ = writeln!(out, "  assuming {}", a.join(", "));
+        }
+        for k in &s.outcome.kinks {
+            let _ = writeln!(out, "  note: {}", kink_text(k));
+        }
+        if let Some(h) = &s.outcome.hint {
+            let _ = writeln!(
+                out,
+                "  {}: {}",
+                style.paint("36", "hint"),
+                hint_text(h, Format::Unicode)
+            );
+        }
+        if let Some(n) = &s.chain_note {
+            let _ = writeln!(out, "  note: {n}");
+        }
+    }
+    out
+}
+
+/// The summary line.
+pub fn summary(s: &Summary, n_files: usize) -> String {
+    let files = if n_files == 1 { "file" } else { "files" };
+    let mut line = format!(
+        "summary: {n_files} {files}, {} correct ({} proved, {} by numeric evidence), {} incorrect, {} undecided",
+        s.correct(),
+        s.proved,
+        s.by_evidence,
+        s.incorrect,
+        s.undecided
+    );
+    if s.files_with_errors > 0 {
+        let _ = write!(line, ", {} with input errors", s.files_with_errors);
+    }
+    line
+}
