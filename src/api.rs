@@ -13,7 +13,7 @@ use crate::simplify::readable::refold_builtins;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Error {
     /// The text did not parse.
-    #[error("{}", .0.first().map(|e| e.message.as_str()).unwrap_or("input error"))]
+    #[error("{}", .0.first().map(|e| e.message()).unwrap_or_else(|| "input error".into()))]
     Input(Vec<InputError>),
     /// Differentiation failed.
     #[error("{0}")]

@@ -6,21 +6,44 @@
 
 use crate::expr::Expr;
 use crate::limits::Limits;
-use crate::lower;
+use crate::lower::{self, LowerError};
 use crate::program::Program;
 use crate::source::{SourceFile, Span};
-use crate::syntax;
+use crate::syntax::{self, ParseError};
 
-/// One input error: a stable code, a span, and the message (lower-case, says what was
-/// expected and what was found).
+/// One input error, from the parser or from lowering.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InputError {
-    /// Stable kebab-case code of the error kind.
-    pub code: &'static str,
+pub enum InputError {
+    /// The text does not parse.
+    Parse(ParseError),
+    /// The text parses but does not make sense (not a function, wrong arity, ...).
+    Lower(LowerError),
+}
+
+impl InputError {
+    /// Stable code of the error kind.
+    pub fn code(&self) -> &'static str {
+        match self {
+            InputError::Parse(e) => e.kind.code(),
+            InputError::Lower(e) => e.kind.code(),
+        }
+    }
+
     /// Where.
-    pub span: Span,
-    /// What.
-    pub message: String,
+    pub fn span(&self) -> Span {
+        match self {
+            InputError::Parse(e) => e.span,
+            InputError::Lower(e) => e.span,
+        }
+    }
+
+    /// What (lower-case, says what was expected and what was found).
+    pub fn message(&self) -> String {
+        match self {
+            InputError::Parse(e) => e.to_string(),
+            InputError::Lower(e) => e.to_string(),
+        }
+    }
 }
 
 /// A loaded file: the program that could be read, and every error.
@@ -37,19 +60,11 @@ pub fn load(src: &SourceFile, limits: &Limits) -> Loaded {
     let (ast, parse_errors) = syntax::parse_dc(src, limits);
     let (program, lower_errors) = lower::lower(&ast, limits);
     let mut errors: Vec<InputError> = parse_errors
-        .iter()
-        .map(|e| InputError {
-            code: e.code(),
-            span: e.span,
-            message: e.to_string(),
-        })
-        .chain(lower_errors.iter().map(|e| InputError {
-            code: e.code(),
-            span: e.span,
-            message: e.to_string(),
-        }))
+        .into_iter()
+        .map(InputError::Parse)
+        .chain(lower_errors.into_iter().map(InputError::Lower))
         .collect();
-    errors.sort_by_key(|e| (e.span.start, e.span.end));
+    errors.sort_by_key(|e| (e.span().start, e.span().end));
     Loaded { program, errors }
 }
 
@@ -61,22 +76,18 @@ pub fn load_bytes(name: &str, bytes: &[u8], limits: &Limits) -> (SourceFile, Loa
             let loaded = load(&src, limits);
             (src, loaded)
         }
-        Err(e) => {
+        Err(mut e) => {
             // Keep the valid prefix so the error can point at its line and column.
             let prefix_len = e.span.start.min(bytes.len());
             let prefix =
                 String::from_utf8_lossy(bytes.get(..prefix_len).unwrap_or(&[])).into_owned();
             let src = SourceFile::new(name, prefix);
-            let span = Span::new(src.text().len(), src.text().len());
+            e.span = Span::new(src.text().len(), src.text().len());
             (
                 src,
                 Loaded {
                     program: Program::default(),
-                    errors: vec![InputError {
-                        code: e.code(),
-                        span,
-                        message: e.to_string(),
-                    }],
+                    errors: vec![InputError::Parse(e)],
                 },
             )
         }
@@ -89,22 +100,8 @@ pub fn parse_expression(
     scope: &Program,
     limits: &Limits,
 ) -> Result<Expr, Vec<InputError>> {
-    let ast = syntax::parse_expr(text, limits).map_err(|errs| {
-        errs.iter()
-            .map(|e| InputError {
-                code: e.code(),
-                span: e.span,
-                message: e.to_string(),
-            })
-            .collect::<Vec<_>>()
-    })?;
-    lower::lower_expr(&ast, scope, limits).map_err(|errs| {
-        errs.iter()
-            .map(|e| InputError {
-                code: e.code(),
-                span: e.span,
-                message: e.to_string(),
-            })
-            .collect()
-    })
+    let ast = syntax::parse_expr(text, limits)
+        .map_err(|errs| errs.into_iter().map(InputError::Parse).collect::<Vec<_>>())?;
+    lower::lower_expr(&ast, scope, limits)
+        .map_err(|errs| errs.into_iter().map(InputError::Lower).collect())
 }

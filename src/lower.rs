@@ -1,1 +1,871 @@
-//! (to be written)
+//! Lowering: the syntax tree of `syntax::ast` becomes a `Program` of `Expr`s.
+//!
+//! This is where names get their meaning. `name(args)` is a call exactly when `name` names a
+//! function: a function defined by `let name(…)` anywhere in the file (so lowering runs in
+//! two passes: collect the heads, then lower the statements), or a built-in. Otherwise
+//! `x(1 + y)` is the implicit product `x·(1 + y)`, spliced into the surrounding product chain
+//! so that the chain stays flat. Number literals become exact rationals, refusing literals
+//! whose exact value would exceed `Limits::max_digits` digits (`1e100000` is never
+//! allocated).
+//!
+//! Scope rules, in the order they are applied to `name(…)`:
+//! 1. A function the file defines (`let name(…) = …`) — this shadows a built-in of the same
+//!    spelling (`let σ(z) = …` makes `σ(z)` a `Func::User("sigma")`; other spellings such as
+//!    `sigmoid(z)` still mean the built-in).
+//! 2. A quantity the file defines (`let H = …`) is not a function, even when a built-in has
+//!    that name: `H(1 − H)` is then a product.
+//! 3. `sum(j, lo, hi, body)` with four arguments is a `Σ`; `delta(a, b)` / `δ(a, b)` with two
+//!    is a Kronecker delta. With other argument counts these are ordinary names.
+//! 4. A built-in (`Builtin::from_name`).
+//! 5. Anything else, and any subscripted name, is not a function.
+//!
+//! Reserved names: `e`, `pi`/`π`, `d` and `in` cannot be defined (by `let` or as parameters)
+//! because the language gives them a fixed meaning (`e`, `π` constants, `d/dz`, `x in S`).
+//! Every other name, built-ins included, can be redefined.
+//!
+//! The lowering follows the contract in the language reference to the letter, because the
+//! ASCII printer inverts it: parentheses add no node, a sum chain is one flat `Add`, a product
+//! chain one flat `Mul` with `/ f` as `Pow(f, -1)`, a negated term whose first factor is a
+//! number literal negates the literal, and any other negated term gets a leading `-1` factor.
+
+use std::sync::Arc;
+
+use num_bigint::BigInt;
+use num_traits::{Num as _, Pow as _, Zero as _};
+use rustc_hash::{FxHashMap, FxHashSet};
+use thiserror::Error;
+
+use crate::expr::{Builtin, Constant, Expr, Func, Node, Rational, Symbol};
+use crate::limits::Limits;
+use crate::program::{
+    Assumption, Claim, DefKind, Definition, Derivation, Fact, Item, NumberSet, Program, Rel, Step,
+};
+use crate::source::Span;
+use crate::syntax::ast::{self, ExprKind, NumLit, StmtKind, SubscriptForm};
+use crate::syntax::spelling::{self, RelOp, SetName};
+
+/// A problem found while giving the syntax tree its meaning.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("{kind}")]
+pub struct LowerError {
+    /// What is wrong.
+    pub kind: LowerErrorKind,
+    /// Where.
+    pub span: Span,
+}
+
+/// The kinds of lowering error.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum LowerErrorKind {
+    /// `x(a, b)` where `x` is not a function.
+    #[error(
+        "expected a function before a list of {n_args} arguments, found `{name}`, which is not a function"
+    )]
+    NotAFunction {
+        /// The name as written.
+        name: String,
+        /// Number of arguments.
+        n_args: usize,
+    },
+    /// `x'(a)` where `x` is not a function.
+    #[error("expected a function before `'`, found `{name}`, which is not a function")]
+    PrimeOfNonFunction {
+        /// The name as written.
+        name: String,
+    },
+    /// A known function called with the wrong number of arguments.
+    #[error("expected {expected} argument{s} for `{name}`, found {found}", s = plural(*expected))]
+    WrongArity {
+        /// The function as written (with primes).
+        name: String,
+        /// Its arity.
+        expected: usize,
+        /// Arguments given.
+        found: usize,
+    },
+    /// `let e = …`, `let pi(x) = …`, `let f(d) = …`.
+    #[error("expected a name that can be defined, found the reserved name `{name}`")]
+    ReservedName {
+        /// The name as written.
+        name: String,
+    },
+    /// `let f(x, x) = …`.
+    #[error("expected distinct parameter names, found `{name}` twice")]
+    DuplicateParameter {
+        /// The repeated parameter.
+        name: String,
+    },
+    /// A symbol was required (before `∈`, as the index of `sum`).
+    #[error("expected a symbol {context}, found an expression")]
+    ExpectedSymbol {
+        /// Where the symbol was required (`before `∈``).
+        context: &'static str,
+    },
+    /// A literal whose exact value has too many digits.
+    #[error("number is too large: expected at most {limit} digits, found {digits}")]
+    NumberTooLarge {
+        /// Digits of the exact value (saturating).
+        digits: usize,
+        /// `Limits::max_digits`.
+        limit: usize,
+    },
+    /// An expression with more nodes than `Limits::max_nodes`.
+    #[error("expression is too large: expected at most {limit} nodes, found {nodes}")]
+    TooManyNodes {
+        /// Nodes (as a tree).
+        nodes: u64,
+        /// `Limits::max_nodes`.
+        limit: usize,
+    },
+    /// `let f_1(x) = …`.
+    #[error("expected a function name without subscript, found `{name}`")]
+    SubscriptedFunction {
+        /// The name as written.
+        name: String,
+    },
+    /// `let f''(x) = …`.
+    #[error("expected one prime in a derivative declaration `let f'(x) = …`, found {primes}")]
+    HigherDerivativeDecl {
+        /// Primes written.
+        primes: u8,
+    },
+    /// The same name defined as a function and as a quantity.
+    #[error("expected `{name}` to be defined either as a function or as a quantity, found both")]
+    ConflictingDefinition {
+        /// The name.
+        name: String,
+    },
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+impl LowerErrorKind {
+    /// Stable kebab-case name of the kind, shown as the diagnostic code and in JSON.
+    pub fn code(&self) -> &'static str {
+        match self {
+            LowerErrorKind::NotAFunction { .. } => "not-a-function",
+            LowerErrorKind::PrimeOfNonFunction { .. } => "prime-of-non-function",
+            LowerErrorKind::WrongArity { .. } => "wrong-arity",
+            LowerErrorKind::ReservedName { .. } => "reserved-name",
+            LowerErrorKind::DuplicateParameter { .. } => "duplicate-parameter",
+            LowerErrorKind::ExpectedSymbol { .. } => "expected-symbol",
+            LowerErrorKind::NumberTooLarge { .. } => "number-too-large",
+            LowerErrorKind::TooManyNodes { .. } => "too-many-nodes",
+            LowerErrorKind::SubscriptedFunction { .. } => "subscripted-function",
+            LowerErrorKind::HigherDerivativeDecl { .. } => "higher-derivative-declaration",
+            LowerErrorKind::ConflictingDefinition { .. } => "conflicting-definition",
+        }
+    }
+}
+
+/// Names that cannot be defined.
+const RESERVED: &[&str] = &["e", "pi", "d", "in"];
+
+/// The names in scope: what `lower` collects in its first pass, or what a `Program` defines.
+#[derive(Debug, Default)]
+struct Scope {
+    /// User functions (ASCII name) with their arity.
+    functions: FxHashMap<String, usize>,
+    /// Functions with a declared derivative `let f'(x) = …`.
+    derivatives: FxHashSet<String>,
+    /// Quantities without subscript (`let H = …`), which shadow built-ins.
+    quantities: FxHashSet<String>,
+}
+
+impl Scope {
+    fn of_file(file: &ast::File<'_>) -> Scope {
+        let mut scope = Scope::default();
+        for stmt in &file.stmts {
+            let StmtKind::Let { head, .. } = &stmt.kind else {
+                continue;
+            };
+            let name = spelling::ascii_name(head.name.ident).to_owned();
+            match (&head.params, head.primes) {
+                (Some(_), _) if head.name.sub.is_some() => {}
+                (Some(params), 0) => {
+                    scope.functions.insert(name, params.len());
+                }
+                (Some(_), _) => {
+                    scope.derivatives.insert(name);
+                }
+                (None, _) if head.name.sub.is_none() => {
+                    scope.quantities.insert(name);
+                }
+                (None, _) => {}
+            }
+        }
+        scope
+    }
+
+    fn of_program(program: &Program) -> Scope {
+        let mut scope = Scope::default();
+        for d in program.definitions() {
+            match d.kind {
+                DefKind::Function => {
+                    scope.functions.insert(d.name.to_string(), d.params.len());
+                }
+                DefKind::Derivative => {
+                    scope.derivatives.insert(d.name.to_string());
+                }
+                DefKind::Quantity => {
+                    if d.symbol.as_ref().is_some_and(|s| s.sub().is_none()) {
+                        scope.quantities.insert(d.name.to_string());
+                    }
+                }
+            }
+        }
+        scope
+    }
+}
+
+/// What `name(…)` means.
+enum Callee {
+    Func(Func, Option<usize>),
+    Sum,
+    Delta,
+    NotFunction,
+}
+
+/// Lowers a whole file. Statements with errors are left out of the program; every error is
+/// returned.
+pub fn lower(file: &ast::File<'_>, limits: &Limits) -> (Program, Vec<LowerError>) {
+    let scope = Scope::of_file(file);
+    let mut cx = Lowerer::new(&scope, limits);
+    let mut program = Program::default();
+    for stmt in &file.stmts {
+        let n_errors = cx.errors.len();
+        let item = cx.statement(stmt);
+        if cx.errors.len() == n_errors {
+            program.items.push(item);
+        }
+    }
+    (program, cx.errors)
+}
+
+/// Lowers one expression with the functions and quantities `scope` defines in scope.
+pub fn lower_expr(
+    e: &ast::Expr<'_>,
+    scope: &Program,
+    limits: &Limits,
+) -> Result<Expr, Vec<LowerError>> {
+    let scope = Scope::of_program(scope);
+    let mut cx = Lowerer::new(&scope, limits);
+    let res = cx.top(e);
+    if cx.errors.is_empty() {
+        Ok(res)
+    } else {
+        Err(cx.errors)
+    }
+}
+
+struct Lowerer<'s, 'a> {
+    scope: &'s Scope,
+    max_digits: usize,
+    max_nodes: usize,
+    errors: Vec<LowerError>,
+    /// Symbols already built, by (identifier, subscript) as written, so that repeated names
+    /// share one node.
+    symbols: FxHashMap<(&'a str, Option<&'a str>), Expr>,
+}
+
+impl<'s, 'a> Lowerer<'s, 'a> {
+    fn new(scope: &'s Scope, limits: &Limits) -> Self {
+        Lowerer {
+            scope,
+            max_digits: limits.max_digits,
+            max_nodes: limits.max_nodes,
+            errors: Vec::new(),
+            symbols: FxHashMap::default(),
+        }
+    }
+
+    fn error(&mut self, kind: LowerErrorKind, span: Span) -> Expr {
+        self.errors.push(LowerError { kind, span });
+        Expr::zero()
+    }
+
+    // ---- statements --------------------------------------------------------------------
+
+    fn statement(&mut self, stmt: &ast::Stmt<'a>) -> Item {
+        let span = stmt.span;
+        match &stmt.kind {
+            StmtKind::Let { head, body } => Item::Def(self.definition(head, body, span)),
+            StmtKind::Assume(a) => Item::Assume(Assumption {
+                fact: self.fact(a),
+                span,
+            }),
+            StmtKind::Claim { lhs, rhs } => Item::Claim(Claim {
+                lhs: self.top(lhs),
+                rhs: self.top(rhs),
+                lhs_span: lhs.span,
+                rhs_span: rhs.span,
+                span,
+            }),
+            StmtKind::Derive { start, steps } => Item::Derive(Derivation {
+                start: self.top(start),
+                start_span: start.span,
+                steps: steps
+                    .iter()
+                    .map(|s| Step {
+                        expr: self.top(&s.expr),
+                        span: s.expr.span,
+                    })
+                    .collect(),
+                span,
+            }),
+        }
+    }
+
+    fn check_definable(&mut self, name: &ast::Name<'a>) {
+        let ascii = spelling::ascii_name(name.ident);
+        if name.sub.is_none() && RESERVED.contains(&ascii) {
+            self.error(
+                LowerErrorKind::ReservedName {
+                    name: name.ident.to_owned(),
+                },
+                name.span,
+            );
+        }
+    }
+
+    fn definition(
+        &mut self,
+        head: &ast::LetHead<'a>,
+        body: &ast::Expr<'a>,
+        span: Span,
+    ) -> Definition {
+        self.check_definable(&head.name);
+        let name: Arc<str> = Arc::from(spelling::ascii_name(head.name.ident));
+        let Some(params_ast) = &head.params else {
+            if self.scope.functions.contains_key(&*name) && head.name.sub.is_none() {
+                self.error(
+                    LowerErrorKind::ConflictingDefinition {
+                        name: head.name.ident.to_owned(),
+                    },
+                    head.name.span,
+                );
+            }
+            return Definition {
+                name,
+                symbol: Some(self.symbol(&head.name)),
+                params: Vec::new(),
+                body: self.top(body),
+                kind: DefKind::Quantity,
+                span,
+            };
+        };
+        if head.name.sub.is_some() {
+            self.error(
+                LowerErrorKind::SubscriptedFunction {
+                    name: head.name.ident.to_owned(),
+                },
+                head.name.span,
+            );
+        }
+        let mut params: Vec<Symbol> = Vec::with_capacity(params_ast.len());
+        for p in params_ast {
+            self.check_definable(p);
+            let s = self.symbol(p);
+            if params.contains(&s) {
+                self.error(
+                    LowerErrorKind::DuplicateParameter {
+                        name: p.ident.to_owned(),
+                    },
+                    p.span,
+                );
+            }
+            params.push(s);
+        }
+        let kind = if head.primes == 0 {
+            DefKind::Function
+        } else {
+            if head.primes > 1 {
+                self.error(
+                    LowerErrorKind::HigherDerivativeDecl {
+                        primes: head.primes,
+                    },
+                    head.span,
+                );
+            }
+            if params.len() != 1 {
+                self.error(
+                    LowerErrorKind::WrongArity {
+                        name: format!("{}'", head.name.ident),
+                        expected: 1,
+                        found: params.len(),
+                    },
+                    head.span,
+                );
+            }
+            DefKind::Derivative
+        };
+        Definition {
+            name,
+            symbol: None,
+            params,
+            body: self.top(body),
+            kind,
+            span,
+        }
+    }
+
+    fn fact(&mut self, a: &ast::Assume<'a>) -> Fact {
+        match a {
+            ast::Assume::Compare { first, rest } => {
+                let mut exprs = vec![self.top(first)];
+                let mut rels = Vec::with_capacity(rest.len());
+                for (rel, e) in rest {
+                    rels.push(match rel.op {
+                        RelOp::Lt => Rel::Lt,
+                        RelOp::Le => Rel::Le,
+                        RelOp::Gt => Rel::Gt,
+                        RelOp::Ge => Rel::Ge,
+                        RelOp::Eq => Rel::Eq,
+                    });
+                    exprs.push(self.top(e));
+                }
+                Fact::Compare(exprs, rels)
+            }
+            ast::Assume::Member { lhs, set } => {
+                let element = self.top(lhs);
+                if element.as_sym().is_none() {
+                    self.error(
+                        LowerErrorKind::ExpectedSymbol {
+                            context: "before `∈`",
+                        },
+                        lhs.span,
+                    );
+                }
+                let set = match set {
+                    ast::SetExpr::Finite(elems, _) => {
+                        NumberSet::Finite(elems.iter().map(|e| self.top(e)).collect())
+                    }
+                    ast::SetExpr::Named(SetName::Naturals, _) => NumberSet::Naturals,
+                    ast::SetExpr::Named(SetName::Integers, _) => NumberSet::Integers,
+                    ast::SetExpr::Named(SetName::Reals, _) => NumberSet::Reals,
+                };
+                Fact::Member(element, set)
+            }
+        }
+    }
+
+    // ---- expressions -------------------------------------------------------------------
+
+    /// A whole expression of a statement, checked against `max_nodes`.
+    fn top(&mut self, e: &ast::Expr<'a>) -> Expr {
+        let res = self.expr(e);
+        if res.tree_size() > self.max_nodes as u64 {
+            return self.error(
+                LowerErrorKind::TooManyNodes {
+                    nodes: res.tree_size(),
+                    limit: self.max_nodes,
+                },
+                e.span,
+            );
+        }
+        res
+    }
+
+    fn expr(&mut self, e: &ast::Expr<'a>) -> Expr {
+        match &e.kind {
+            ExprKind::Num(lit) => self.number(lit, e.span),
+            ExprKind::Ratio { num, den } => self.ratio(num, den, e.span),
+            ExprKind::Name(name) => self.name_expr(name),
+            ExprKind::Paren(inner, _) => self.expr(inner),
+            ExprKind::Sum(terms) => {
+                if let [t] = terms.as_slice() {
+                    return self.term(t);
+                }
+                Expr::add(terms.iter().map(|t| self.term(t)).collect())
+            }
+            ExprKind::Product(_)
+            | ExprKind::Neg(_)
+            | ExprKind::Pow { .. }
+            | ExprKind::Deriv(_)
+            | ExprKind::Apply(_) => {
+                let mut factors = Vec::new();
+                self.chain_into(e, &mut factors);
+                product(factors)
+            }
+            ExprKind::DerivFrac(frac) => {
+                let body = self.name_expr(&frac.num);
+                Expr::deriv(body, self.symbol(&frac.var))
+            }
+            ExprKind::BigSum(sum) => Expr::new(Node::Sum {
+                index: self.symbol(&sum.index),
+                lo: self.expr(&sum.lo),
+                hi: self.expr(&sum.hi),
+                body: self.expr(&sum.body),
+            }),
+            ExprKind::Indicator(a, b) => Expr::new(Node::Delta(self.expr(a), self.expr(b))),
+        }
+    }
+
+    /// A term of a sum: its product chain, with the sign rule of the contract.
+    fn term(&mut self, t: &ast::Term<'a>) -> Expr {
+        let mut factors = Vec::new();
+        self.chain_into(&t.body, &mut factors);
+        if t.sign.is_some_and(|s| s.negative) {
+            let first_ast = match &t.body.kind {
+                ExprKind::Product(fs) => fs.first().map(|f| &f.expr),
+                _ => Some(&t.body),
+            };
+            negate_first(first_ast.is_some_and(is_literal), &mut factors);
+        }
+        product(factors)
+    }
+
+    /// The factors of a product chain (or of a single factor) in order.
+    fn chain_into(&mut self, e: &ast::Expr<'a>, out: &mut Vec<Expr>) {
+        let ExprKind::Product(factors) = &e.kind else {
+            self.factors_into(e, out);
+            return;
+        };
+        for f in factors {
+            let start = out.len();
+            self.factors_into(&f.expr, out);
+            if f.op == ast::MulOp::Divide {
+                if let Some(first) = out.get_mut(start) {
+                    *first = Expr::pow(first.clone(), Expr::int(-1));
+                }
+            }
+        }
+    }
+
+    /// The factors one syntactic factor contributes to its product chain: usually one, two
+    /// when an `Apply` of a non-function turns out to be a juxtaposition (`x(1 + y)` is the
+    /// two factors `x` and `1 + y`). Operators around the `Apply` bind as the tokens say:
+    /// prefix ones (`^` from the left, `d/dz`, unary minus) to the name, postfix powers to
+    /// the group (`2^x(1+y)^3` is `2^x · (1+y)^3`).
+    fn factors_into(&mut self, e: &ast::Expr<'a>, out: &mut Vec<Expr>) {
+        match &e.kind {
+            ExprKind::Apply(apply) => {
+                self.apply_into(&apply.name, apply.primes, &apply.args, e.span, out);
+            }
+            ExprKind::Pow { base, exp, .. } => {
+                let mut exps = Vec::new();
+                self.factors_into(exp, &mut exps);
+                let first_exp = take_first(&mut exps);
+                let is_e =
+                    matches!(&base.kind, ExprKind::Name(n) if n.ident == "e" && n.sub.is_none());
+                if is_e {
+                    out.push(Expr::call(Builtin::Exp, vec![first_exp]));
+                } else {
+                    let mut bases = Vec::new();
+                    self.factors_into(base, &mut bases);
+                    let last_base = bases.pop().unwrap_or_else(Expr::one);
+                    out.extend(bases);
+                    out.push(Expr::pow(last_base, first_exp));
+                }
+                out.extend(exps);
+            }
+            ExprKind::Deriv(deriv) => {
+                let mut parts = Vec::new();
+                self.factors_into(&deriv.body, &mut parts);
+                let first = take_first(&mut parts);
+                out.push(Expr::deriv(first, self.symbol(&deriv.var)));
+                out.extend(parts);
+            }
+            ExprKind::Neg(operand) => {
+                let mut parts = Vec::new();
+                self.factors_into(operand, &mut parts);
+                let literal = is_literal(operand);
+                if literal {
+                    negate_first(true, &mut parts);
+                } else if let Some(first) = parts.first_mut() {
+                    *first = Expr::neg(first.clone());
+                }
+                out.extend(parts);
+            }
+            _ => out.push(self.expr(e)),
+        }
+    }
+
+    fn resolve(&self, name: &ast::Name<'a>, n_args: usize, primes: u8) -> Callee {
+        if name.sub.is_some() {
+            return Callee::NotFunction;
+        }
+        let ascii = spelling::ascii_name(name.ident);
+        if let Some(&arity) = self.scope.functions.get(ascii) {
+            return Callee::Func(Func::User(Arc::from(ascii)), Some(arity));
+        }
+        if self.scope.quantities.contains(ascii) {
+            return Callee::NotFunction;
+        }
+        if primes == 0 && ascii == "sum" && n_args == 4 {
+            return Callee::Sum;
+        }
+        if primes == 0 && ascii == "delta" && n_args == 2 {
+            return Callee::Delta;
+        }
+        if let Some(b) = Builtin::from_name(ascii) {
+            return Callee::Func(Func::Builtin(b), Some(b.arity()));
+        }
+        if primes > 0 && self.scope.derivatives.contains(ascii) {
+            return Callee::Func(Func::User(Arc::from(ascii)), Some(1));
+        }
+        Callee::NotFunction
+    }
+
+    fn apply_into(
+        &mut self,
+        name: &ast::Name<'a>,
+        primes: u8,
+        args: &[ast::Expr<'a>],
+        span: Span,
+        out: &mut Vec<Expr>,
+    ) {
+        let written = || {
+            let mut s = name.ident.to_owned();
+            s.push_str(&"'".repeat(usize::from(primes)));
+            s
+        };
+        let lowered = match self.resolve(name, args.len(), primes) {
+            Callee::NotFunction if primes > 0 => self.error(
+                LowerErrorKind::PrimeOfNonFunction {
+                    name: name.ident.to_owned(),
+                },
+                name.span,
+            ),
+            Callee::NotFunction => match args {
+                [arg] => {
+                    out.push(self.name_expr(name));
+                    self.expr(arg)
+                }
+                _ => self.error(
+                    LowerErrorKind::NotAFunction {
+                        name: name.ident.to_owned(),
+                        n_args: args.len(),
+                    },
+                    span,
+                ),
+            },
+            Callee::Func(func, arity) => {
+                let expected = if primes > 0 { Some(1) } else { arity };
+                match expected {
+                    Some(n) if n != args.len() => self.error(
+                        LowerErrorKind::WrongArity {
+                            name: written(),
+                            expected: n,
+                            found: args.len(),
+                        },
+                        span,
+                    ),
+                    _ => {
+                        let func = (0..primes).fold(func, |f, _| Func::Prime(Box::new(f)));
+                        let args = args.iter().map(|a| self.expr(a)).collect();
+                        Expr::apply(func, args)
+                    }
+                }
+            }
+            Callee::Sum => match args {
+                [index, lo, hi, body] => match &index.kind {
+                    ExprKind::Name(n) => Expr::new(Node::Sum {
+                        index: self.symbol(n),
+                        lo: self.expr(lo),
+                        hi: self.expr(hi),
+                        body: self.expr(body),
+                    }),
+                    _ => self.error(
+                        LowerErrorKind::ExpectedSymbol {
+                            context: "as the index of `sum`",
+                        },
+                        index.span,
+                    ),
+                },
+                _ => Expr::zero(),
+            },
+            Callee::Delta => match args {
+                [a, b] => Expr::new(Node::Delta(self.expr(a), self.expr(b))),
+                _ => Expr::zero(),
+            },
+        };
+        out.push(lowered);
+    }
+
+    /// A name as an expression: `e` and `pi`/`π` (without subscript) are constants, anything
+    /// else a symbol.
+    fn name_expr(&mut self, name: &ast::Name<'a>) -> Expr {
+        if name.sub.is_none() {
+            match spelling::ascii_name(name.ident) {
+                "e" => return Expr::constant(Constant::E),
+                "pi" => return Expr::constant(Constant::Pi),
+                _ => {}
+            }
+        }
+        let key = (name.ident, name.sub.map(|s| s.text));
+        if let Some(e) = self.symbols.get(&key) {
+            return e.clone();
+        }
+        let e = Expr::sym(self.symbol(name));
+        self.symbols.insert(key, e.clone());
+        e
+    }
+
+    fn symbol(&self, name: &ast::Name<'a>) -> Symbol {
+        let ascii = spelling::ascii_name(name.ident);
+        match name.sub {
+            None => Symbol::new(ascii),
+            Some(sub) if sub.form == SubscriptForm::Unicode => {
+                let digits: String = sub
+                    .text
+                    .chars()
+                    .filter_map(spelling::subscript_digit)
+                    .map(|d| char::from(b'0' + d))
+                    .collect();
+                Symbol::with_sub(ascii, Some(&digits))
+            }
+            Some(sub) => Symbol::with_sub(ascii, Some(sub.text)),
+        }
+    }
+
+    // ---- numbers -----------------------------------------------------------------------
+
+    fn too_large(&mut self, digits: usize, span: Span) -> Expr {
+        self.error(
+            LowerErrorKind::NumberTooLarge {
+                digits,
+                limit: self.max_digits,
+            },
+            span,
+        )
+    }
+
+    fn number(&mut self, lit: &NumLit<'a>, span: Span) -> Expr {
+        match *lit {
+            NumLit::Decimal(_) => {
+                let (int, frac, exp) = lit.decimal_parts().unwrap_or(("0", "", ""));
+                self.decimal(int, frac, exp, span)
+            }
+            NumLit::Vulgar { num, den } => Expr::frac(i64::from(num), i64::from(den)),
+            NumLit::Superscript { negative, digits } => {
+                let ascii: String = digits
+                    .chars()
+                    .filter_map(spelling::superscript_digit)
+                    .map(|d| char::from(b'0' + d))
+                    .collect();
+                match self.integer(&ascii, span) {
+                    Some(n) if negative => Expr::num(Rational::from_integer(-n)),
+                    Some(n) => Expr::num(Rational::from_integer(n)),
+                    None => Expr::zero(),
+                }
+            }
+        }
+    }
+
+    /// Decimal digits as an integer, within `max_digits` (leading zeros are not counted).
+    fn integer(&mut self, digits: &str, span: Span) -> Option<BigInt> {
+        let significant = digits.trim_start_matches('0').len();
+        if significant > self.max_digits {
+            self.too_large(significant, span);
+            return None;
+        }
+        Some(BigInt::from_str_radix(digits, 10).unwrap_or_default())
+    }
+
+    fn ratio(&mut self, num: &str, den: &str, span: Span) -> Expr {
+        let (Some(n), Some(d)) = (self.integer(num, span), self.integer(den, span)) else {
+            return Expr::zero();
+        };
+        if d.is_zero() {
+            // `1/0` is not a number: keep the user's division for the checker to judge.
+            return Expr::mul(vec![
+                Expr::num(Rational::from_integer(n)),
+                Expr::pow(Expr::num(Rational::from_integer(d)), Expr::int(-1)),
+            ]);
+        }
+        Expr::num(Rational::new(n, d))
+    }
+
+    /// `int.frac e exp` as an exact rational, refusing values of more than `max_digits`
+    /// digits before computing them.
+    fn decimal(&mut self, int: &str, frac: &str, exp: &str, span: Span) -> Expr {
+        let mut digits = String::with_capacity(int.len() + frac.len());
+        digits.push_str(int);
+        digits.push_str(frac);
+        let Some(mantissa) = self.integer(&digits, span) else {
+            return Expr::zero();
+        };
+        if mantissa.is_zero() {
+            return Expr::zero();
+        }
+        let (negative_exp, exp_digits) = match exp.strip_prefix('-') {
+            Some(d) => (true, d),
+            None => (false, exp.strip_prefix('+').unwrap_or(exp)),
+        };
+        let exp_digits = exp_digits.trim_start_matches('0');
+        // An exponent of more than 18 digits could not be represented, let alone allowed.
+        let exponent: i128 = if exp_digits.len() > 18 {
+            return self.too_large(usize::MAX, span);
+        } else {
+            let magnitude = exp_digits.parse::<i128>().unwrap_or(0);
+            if negative_exp {
+                -magnitude
+            } else {
+                magnitude
+            }
+        };
+        let scale = exponent - frac.len() as i128;
+        let significant = digits.trim_start_matches('0').len();
+        let size = (significant as u128).saturating_add(scale.unsigned_abs());
+        if size > self.max_digits as u128 {
+            return self.too_large(usize::try_from(size).unwrap_or(usize::MAX), span);
+        }
+        let power = BigInt::from(10u8).pow(u32::try_from(scale.unsigned_abs()).unwrap_or(0));
+        let value = if scale >= 0 {
+            Rational::from_integer(mantissa * power)
+        } else {
+            Rational::new(mantissa, power)
+        };
+        Expr::num(value)
+    }
+}
+
+/// True for a number literal as written (the first factor of a negated term whose sign
+/// goes into the literal).
+fn is_literal(e: &ast::Expr<'_>) -> bool {
+    matches!(
+        e.kind,
+        ExprKind::Num(NumLit::Decimal(_) | NumLit::Vulgar { .. }) | ExprKind::Ratio { .. }
+    )
+}
+
+/// Applies a minus sign to a list of factors: into the first factor when it is a literal
+/// number, else as a leading `-1` factor.
+fn negate_first(first_is_literal: bool, factors: &mut Vec<Expr>) {
+    if first_is_literal {
+        if let Some(first) = factors.first_mut() {
+            if let Some(r) = first.as_num() {
+                *first = Expr::num(-r.clone());
+                return;
+            }
+        }
+    }
+    factors.insert(0, Expr::int(-1));
+}
+
+/// The first element of a non-empty factor list (the list is never empty in practice; `1`
+/// keeps this total).
+fn take_first(factors: &mut Vec<Expr>) -> Expr {
+    if factors.is_empty() {
+        Expr::one()
+    } else {
+        factors.remove(0)
+    }
+}
+
+/// A product chain: the factor itself when there is one, else a flat `Mul`.
+fn product(mut factors: Vec<Expr>) -> Expr {
+    if factors.len() == 1 {
+        if let Some(f) = factors.pop() {
+            return f;
+        }
+    }
+    Expr::mul(factors)
+}

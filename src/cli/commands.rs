@@ -464,11 +464,11 @@ fn file_report(src: SourceFile, loaded: Loaded, config: &CheckConfig) -> FileRep
 }
 
 fn input_error(src: &SourceFile, e: &InputError) -> report::InputError {
-    let lc = src.line_col(e.span.start);
+    let lc = src.line_col(e.span().start);
     report::InputError {
         line: lc.line,
         column: lc.column,
-        message: e.message.clone(),
+        message: e.message(),
         rendered: report::diagnostic::render_input_error(src, e, false),
     }
 }

@@ -4,6 +4,7 @@
 //! types stay free of them. The JSON types in `json` are the stable schema that autograders
 //! read: fields are added, never renamed.
 
+pub mod diagnostic;
 pub mod json;
 pub mod text;
 
