@@ -420,6 +420,13 @@ impl<'a> Checker<'a> {
                         continue;
                     }
                 }
+                // Report only the symbols the two sides use (facts may add others).
+                let used: Vec<Symbol> = {
+                    let mut u = l.free_symbols();
+                    u.extend(r.free_symbols());
+                    u
+                };
+                let point: Point = point.into_iter().filter(|(s, _)| used.contains(s)).collect();
                 return Sampled {
                     symbols,
                     points: agree,

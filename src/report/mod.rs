@@ -116,10 +116,16 @@ pub fn hint_text(h: &Hint, format: Format) -> String {
         Hint::WrongVariable { used, wanted } => format!(
             "this is the derivative with respect to {used} instead of {wanted}"
         ),
-        Hint::PowerOff { base, k } => format!(
-            "a power is off: the claim is the true value times ({})^{k}",
-            show(base)
-        ),
+        Hint::PowerOff { base, k } => {
+            let factor = if *k == 1 {
+                show(base)
+            } else {
+                format!("({})^{k}", show(base))
+            };
+            format!(
+                "off by a factor of {factor}: check the exponent (the power rule lowers it by one)"
+            )
+        }
         Hint::DroppedTerm(t) => format!("a term is missing: {}", show(t)),
         Hint::ExtraTerm(t) => format!("an extra term: {}", show(t)),
         Hint::Expected(e) => format!("the correct value is {}", show(e)),
