@@ -1,1 +1,2 @@
-//! (to be written)
+//! The canonical form that decides equality; `poly` and `ratfunc` are its arithmetic.
+pub mod poly;
