@@ -144,6 +144,9 @@ impl Coeff {
             debug_assert!(false, "zero denominator in a coefficient");
             return Coeff::zero();
         }
+        if den == 1 {
+            return Coeff::from_i128_int(num);
+        }
         let g = gcd_u128(num.unsigned_abs(), den.unsigned_abs());
         if let Ok(g) = i128::try_from(g) {
             let (n, d) = (num / g, den / g);
@@ -275,6 +278,11 @@ impl Coeff {
     /// denominators. Both `a` and `b` are integer multiples of it.
     fn rational_gcd(a: &Coeff, b: &Coeff) -> Coeff {
         match (&a.0, &b.0) {
+            (Repr::Small { num: p, den: 1 }, Repr::Small { num: r, den: 1 }) => {
+                // |p|, |r| ≤ i64::MAX, so their gcd is in range (and not i64::MIN).
+                let g = gcd_u64(p.unsigned_abs(), r.unsigned_abs());
+                Coeff::from_i128_int(i128::from(g))
+            }
             (Repr::Small { num: p, den: q }, Repr::Small { num: r, den: s }) => {
                 let g = gcd_u128(u128::from(p.unsigned_abs()), u128::from(r.unsigned_abs()));
                 let (q, s) = (q.unsigned_abs(), s.unsigned_abs());
@@ -488,13 +496,16 @@ const INLINE: usize = 4;
 pub struct Monomial {
     /// Sum of the exponents (cached: it decides most comparisons).
     total: u64,
-    pairs: Pairs,
-}
-
-#[derive(Clone)]
-enum Pairs {
-    Inline { len: u8, buf: [Pair; INLINE] },
-    Heap(Box<[Pair]>),
+    /// Number of pairs in `inline`; unused when `spill` holds the pairs.
+    len: u32,
+    /// The pairs when there are at most `INLINE` of them.
+    inline: [Pair; INLINE],
+    /// The pairs when there are more than `INLINE` (then `inline` is unused).
+    ///
+    /// A flat struct rather than an enum of the two cases: it is copied as aligned blocks,
+    /// where the enum (with a one-byte length) was copied piecewise and stalled; the gcd
+    /// benchmarks ran about twice as fast.
+    spill: Option<Box<[Pair]>>,
 }
 
 /// Builds a monomial from pairs pushed in increasing variable order.
@@ -534,17 +545,20 @@ impl Builder {
     }
 
     fn finish(self) -> Monomial {
-        let pairs = if self.heap.is_empty() {
-            Pairs::Inline {
-                len: u8::try_from(self.len).unwrap_or(0),
-                buf: self.buf,
+        if self.heap.is_empty() {
+            Monomial {
+                total: self.total,
+                len: u32::try_from(self.len).unwrap_or(0),
+                inline: self.buf,
+                spill: None,
             }
         } else {
-            Pairs::Heap(self.heap.into_boxed_slice())
-        };
-        Monomial {
-            total: self.total,
-            pairs,
+            Monomial {
+                total: self.total,
+                len: 0,
+                inline: [(0, 0); INLINE],
+                spill: Some(self.heap.into_boxed_slice()),
+            }
         }
     }
 }
@@ -590,11 +604,40 @@ impl Monomial {
         Some(b.finish())
     }
 
+    /// Appends `v^e` in place; `v` must be greater than every variable present. `e = 0` is
+    /// skipped. Spilling to the heap reallocates on every push: meant for a few pairs.
+    fn push_pair(&mut self, v: Var, e: u32) {
+        if e == 0 {
+            return;
+        }
+        self.total = self.total.saturating_add(u64::from(e));
+        match &mut self.spill {
+            None => {
+                if let Some(slot) = self.inline.get_mut(self.len as usize) {
+                    *slot = (v, e);
+                    self.len += 1;
+                    return;
+                }
+                let mut heap = Vec::with_capacity(2 * INLINE);
+                heap.extend_from_slice(&self.inline);
+                heap.push((v, e));
+                self.spill = Some(heap.into_boxed_slice());
+                self.len = 0;
+                self.inline = [(0, 0); INLINE];
+            }
+            Some(spill) => {
+                let mut heap = std::mem::take(spill).into_vec();
+                heap.push((v, e));
+                *spill = heap.into_boxed_slice();
+            }
+        }
+    }
+
     /// The `(variable, exponent)` pairs, sorted by variable, every exponent ≥ 1.
     pub fn pairs(&self) -> &[Pair] {
-        match &self.pairs {
-            Pairs::Inline { len, buf } => buf.get(..usize::from(*len)).unwrap_or(&[]),
-            Pairs::Heap(pairs) => pairs,
+        match &self.spill {
+            None => self.inline.get(..self.len as usize).unwrap_or(&[]),
+            Some(pairs) => pairs,
         }
     }
 
@@ -624,6 +667,11 @@ impl Monomial {
         }
         if self.is_one() {
             return Some(other.clone());
+        }
+        if let ([(va, ea)], [(vb, eb)]) = (self.pairs(), other.pairs()) {
+            if va == vb {
+                return Some(Monomial::var_pow(*va, ea.checked_add(*eb)?));
+            }
         }
         let mut out = Builder::new();
         let (mut a, mut b) = (self.pairs(), other.pairs());
@@ -854,6 +902,167 @@ fn normalize(terms: &mut Vec<Term>) {
         }
     });
     terms.retain(|t| !t.1.is_zero());
+}
+
+/// Which product kernel [`Poly::mul_with`] may use (the general one is forced in tests).
+#[derive(Clone, Copy)]
+enum Kernel {
+    /// Packed keys when they fit, else general.
+    Auto,
+    /// Always the general kernel: tests compare the two kernels.
+    #[cfg_attr(not(test), allow(dead_code))]
+    General,
+}
+
+/// The sum of all products of a term of `rows` with a term of `long`, sorted and combined:
+/// the general kernel, for any monomials.
+fn general_products(rows: &[Term], long: &Poly) -> Result<Vec<Term>, LimitReached> {
+    let mut batch = Vec::with_capacity(rows.len() * long.n_terms());
+    for (ma, ca) in rows {
+        for (mb, cb) in &long.terms {
+            let m = ma
+                .mul(mb)
+                .ok_or_else(|| limit(LimitKind::Exponent, AT_ARITH))?;
+            batch.push((m, ca * cb));
+        }
+    }
+    normalize(&mut batch);
+    Ok(batch)
+}
+
+/// Variables a packed key has room for.
+const PACK_FIELDS: usize = 12;
+
+/// Monomials packed into `u128` keys for the product kernel, so that multiplying monomials is
+/// adding keys and comparing them in the monomial order is comparing keys.
+///
+/// Bits 112..128 hold the total degree, then one 8-bit exponent field per variable of `vars`
+/// (the lowest variable in the most significant field) down to bit 16; bits 0..16 are free for
+/// the index of a product. Packing applies when the two factors use at most
+/// [`PACK_FIELDS`] variables between them and the exponents and the total degree of every
+/// product fit their fields, so no field carries into the next; then keys compare exactly as
+/// the graded lexicographic order, and equal keys are equal monomials. Products of small
+/// polynomials, the common case, are several times faster this way than by sorting monomials.
+struct Packed {
+    vars: Vec<Var>,
+    short: Vec<u128>,
+    long: Vec<u128>,
+}
+
+impl Packed {
+    fn new(short: &Poly, long: &Poly) -> Option<Packed> {
+        if long.n_terms() > 1 << 16 {
+            return None;
+        }
+        let mut vars: Vec<Var> = short
+            .terms
+            .iter()
+            .chain(&long.terms)
+            .flat_map(|t| t.0.pairs().iter().map(|p| p.0))
+            .collect();
+        vars.sort_unstable();
+        vars.dedup();
+        if vars.len() > PACK_FIELDS {
+            return None;
+        }
+        let (short_keys, short_max) = pack_keys(short, &vars)?;
+        let (long_keys, long_max) = pack_keys(long, &vars)?;
+        let fields_fit = short_max.iter().zip(&long_max).all(|(a, b)| a + b <= 0xff);
+        if !fields_fit || short.total_degree() + long.total_degree() > 0xffff {
+            return None;
+        }
+        Some(Packed {
+            vars,
+            short: short_keys,
+            long: long_keys,
+        })
+    }
+
+    /// The products of `rows` (the terms of the short factor from index `first_row` on) with
+    /// all of `long`, sorted and combined. Fewer than 2^16 of them, as a batch holds at most
+    /// `max(MUL_BATCH, long.n_terms())`.
+    fn products(&self, first_row: usize, rows: &[Term], long: &Poly) -> Vec<Term> {
+        let n_long = long.n_terms();
+        let row_keys = self
+            .short
+            .get(first_row..first_row + rows.len())
+            .unwrap_or(&[]);
+        let mut keys: Vec<u128> = Vec::with_capacity(rows.len() * n_long);
+        let mut idx: u128 = 0;
+        for ka in row_keys {
+            for kb in &self.long {
+                keys.push((ka + kb) | idx);
+                idx += 1;
+            }
+        }
+        keys.sort_unstable_by(|x, y| y.cmp(x));
+        let mut out: Vec<Term> = Vec::with_capacity(keys.len());
+        let mut cur: Option<(u128, Coeff)> = None;
+        for key in keys {
+            let idx = (key & 0xffff) as usize;
+            let (Some(ta), Some(tb)) = (rows.get(idx / n_long), long.terms.get(idx % n_long))
+            else {
+                debug_assert!(false, "product index out of range");
+                continue;
+            };
+            let c = &ta.1 * &tb.1;
+            let mono = key >> 16;
+            cur = match cur {
+                Some((k, acc)) if k == mono => Some((k, &acc + &c)),
+                Some((k, acc)) => {
+                    self.push_unpacked(&mut out, k, acc);
+                    Some((mono, c))
+                }
+                None => Some((mono, c)),
+            };
+        }
+        if let Some((k, acc)) = cur {
+            self.push_unpacked(&mut out, k, acc);
+        }
+        out
+    }
+
+    /// Appends `c · (the monomial of key)` unless `c` is zero; `key` is shifted down 16 bits.
+    fn push_unpacked(&self, out: &mut Vec<Term>, key: u128, c: Coeff) {
+        if c.is_zero() {
+            return;
+        }
+        // Built in place in `out` rather than on the stack and moved: reading back a freshly
+        // written small array stalls store forwarding, which cost a quarter of the product.
+        out.push((Monomial::one(), c));
+        if let Some((m, _)) = out.last_mut() {
+            for (field, &v) in self.vars.iter().enumerate() {
+                m.push_pair(v, ((key >> (88 - 8 * field)) & 0xff) as u32);
+            }
+        }
+    }
+}
+
+/// The packed keys of `p`'s monomials over `vars` (which hold all of them), with the largest
+/// exponent of each field; `None` when an exponent or total degree does not fit its field.
+fn pack_keys(p: &Poly, vars: &[Var]) -> Option<(Vec<u128>, [u32; PACK_FIELDS])> {
+    let mut max = [0u32; PACK_FIELDS];
+    let keys = p
+        .terms
+        .iter()
+        .map(|(m, _)| {
+            if m.total > 0xffff {
+                return None;
+            }
+            let mut key = u128::from(m.total) << 112;
+            for &(v, e) in m.pairs() {
+                let field = vars.binary_search(&v).ok()?;
+                let slot = max.get_mut(field)?;
+                if e > 0xff {
+                    return None;
+                }
+                *slot = (*slot).max(e);
+                key |= u128::from(e) << (104 - 8 * field);
+            }
+            Some(key)
+        })
+        .collect::<Option<Vec<u128>>>()?;
+    Some((keys, max))
 }
 
 /// `a + b` (or `a − b` when `negate_b`) of two sorted term lists.
@@ -1134,6 +1343,16 @@ impl Poly {
         limits: &Limits,
         deadline: &Deadline,
     ) -> Result<Poly, LimitReached> {
+        self.mul_with(other, limits, deadline, Kernel::Auto)
+    }
+
+    fn mul_with(
+        &self,
+        other: &Poly,
+        limits: &Limits,
+        deadline: &Deadline,
+        kernel: Kernel,
+    ) -> Result<Poly, LimitReached> {
         let (short, long) = if self.n_terms() <= other.n_terms() {
             (self, other)
         } else {
@@ -1143,20 +1362,18 @@ impl Poly {
             [] => return Ok(Poly::zero()),
             [(m, c)] => long.mul_term(m, c)?,
             _ => {
+                let packed = match kernel {
+                    Kernel::Auto => Packed::new(short, long),
+                    Kernel::General => None,
+                };
                 let rows_per_batch = (MUL_BATCH / long.n_terms()).max(1);
                 let mut acc: Vec<Term> = Vec::new();
-                for rows in short.terms.chunks(rows_per_batch) {
+                for (batch_idx, rows) in short.terms.chunks(rows_per_batch).enumerate() {
                     deadline.check(AT_ARITH)?;
-                    let mut batch = Vec::with_capacity(rows.len() * long.n_terms());
-                    for (ma, ca) in rows {
-                        for (mb, cb) in &long.terms {
-                            let m = ma
-                                .mul(mb)
-                                .ok_or_else(|| limit(LimitKind::Exponent, AT_ARITH))?;
-                            batch.push((m, ca * cb));
-                        }
-                    }
-                    normalize(&mut batch);
+                    let batch = match &packed {
+                        Some(packed) => packed.products(batch_idx * rows_per_batch, rows, long),
+                        None => general_products(rows, long)?,
+                    };
                     acc = if acc.is_empty() {
                         batch
                     } else {
@@ -1497,6 +1714,11 @@ fn gcd_no_monomial_factor(
         let content = upoly_content(&to_upoly(b, v), ctx, depth)?;
         return gcd_rec(a, &content, ctx, depth + 1);
     }
+    if let ([x], [_]) = (vars_a.as_slice(), vars_b.as_slice()) {
+        if a.degree_in(*x).max(b.degree_in(*x)) <= DENSE_MAX_DEGREE {
+            return gcd_univariate_dense(a, b, *x, ctx);
+        }
+    }
     // Same variables: the main variable is the one of least degree, to shorten the remainder
     // sequence.
     let Some(x) = vars_a
@@ -1525,6 +1747,79 @@ fn gcd_no_monomial_factor(
     Ok(content_gcd
         .mul(&primitive, ctx.limits, ctx.deadline)?
         .primitive_part())
+}
+
+/// Univariate inputs up to this degree take the dense path of [`gcd_univariate_dense`].
+const DENSE_MAX_DEGREE: u32 = 1024;
+
+/// The gcd of two primitive polynomials of positive degree in the single variable `x`, by the
+/// primitive PRS on dense coefficient vectors: pseudo-divide, then divide the remainder by its
+/// integer content. This is the common case of canonical forms (one atom such as `exp(x)`), and
+/// avoids the recursive machinery. Every remainder is primitive over ℤ, which bounds the
+/// coefficients; they are checked against `max_digits` anyway.
+fn gcd_univariate_dense(a: &Poly, b: &Poly, x: Var, ctx: &Ctx<'_>) -> Result<Poly, GcdFail> {
+    // Coefficients by ascending degree; the leading one is last and non-zero.
+    let dense = |p: &Poly| {
+        let mut v = vec![Coeff::zero(); p.degree_in(x) as usize + 1];
+        for (m, c) in &p.terms {
+            if let Some(slot) = v.get_mut(m.degree_in(x) as usize) {
+                *slot = c.clone();
+            }
+        }
+        v
+    };
+    let (mut a, mut b) = (dense(a), dense(b));
+    if a.len() < b.len() {
+        std::mem::swap(&mut a, &mut b);
+    }
+    loop {
+        ctx.deadline.check(AT_GCD)?;
+        // a ← prem(a, b), one leading term at a time: a ← lc(b)·a − lc(a)·x^shift·b.
+        while a.len() >= b.len() {
+            let (Some(lc_a), Some(lc_b)) = (a.last().cloned(), b.last()) else {
+                return Err(GcdFail::Invariant);
+            };
+            let shift = a.len() - b.len();
+            if !lc_b.is_one() {
+                for c in a.iter_mut() {
+                    *c = &*c * lc_b;
+                }
+            }
+            for (c, bc) in a.iter_mut().skip(shift).zip(&b) {
+                *c = &*c - &(&lc_a * bc);
+            }
+            debug_assert!(a.last().is_some_and(Coeff::is_zero));
+            a.pop();
+            while a.last().is_some_and(Coeff::is_zero) {
+                a.pop();
+            }
+            if a.iter().any(|c| c.exceeds_digits(ctx.limits.max_digits)) {
+                return Err(limit(LimitKind::Digits, AT_GCD).into());
+            }
+        }
+        match a.len() {
+            0 => break,
+            1 => return Ok(Poly::one()),
+            _ => {}
+        }
+        // a ← primitive part of the remainder, then swap roles.
+        let content = a
+            .iter()
+            .fold(Coeff::zero(), |g, c| Coeff::rational_gcd(&g, c));
+        if let Some(inv) = content.recip() {
+            if !inv.is_one() {
+                for c in a.iter_mut() {
+                    *c = &*c * &inv;
+                }
+            }
+        }
+        std::mem::swap(&mut a, &mut b);
+    }
+    let terms = (0u32..)
+        .zip(b)
+        .filter(|(_, c)| !c.is_zero())
+        .map(|(e, c)| (Monomial::var_pow(x, e), c));
+    Ok(Poly::from_terms(terms).primitive_part())
 }
 
 /// The last non-zero remainder of the subresultant PRS of `a` and `b` (both of positive degree
@@ -1943,10 +2238,10 @@ pub(crate) mod tests {
         let a = mono(&[(0, 1), (1, 1), (2, 1)]);
         let b = mono(&[(3, 1), (4, 1), (5, 1)]);
         let ab = a.mul(&b).unwrap();
-        assert!(matches!(ab.pairs, Pairs::Heap(_)));
+        assert!(ab.spill.is_some());
         assert_eq!(ab, mono(&[(5, 1), (4, 1), (3, 1), (2, 1), (1, 1), (0, 1)]));
         let back = ab.div(&b).unwrap();
-        assert!(matches!(back.pairs, Pairs::Inline { .. }));
+        assert!(back.spill.is_none());
         assert_eq!(back, a);
         let hash = |m: &Monomial| {
             let mut h = std::collections::hash_map::DefaultHasher::new();
@@ -1955,7 +2250,9 @@ pub(crate) mod tests {
         };
         let heap_a = Monomial {
             total: 3,
-            pairs: Pairs::Heap(a.pairs().to_vec().into_boxed_slice()),
+            len: 0,
+            inline: [(0, 0); INLINE],
+            spill: Some(a.pairs().to_vec().into_boxed_slice()),
         };
         assert_eq!(heap_a, a);
         assert_eq!(hash(&heap_a), hash(&a));
@@ -2214,6 +2511,15 @@ pub(crate) mod tests {
         assert_eq!(g(&a, &b), mul(&y1, &(&y() - &z())).primitive_part());
     }
 
+    #[test]
+    fn univariate_gcd_on_dense_and_sparse_paths() {
+        let xm1 = |n: u32| &Poly::term(Monomial::var_pow(0, n), Coeff::one()) - &k(1);
+        // gcd(x^a − 1, x^b − 1) = x^gcd(a, b) − 1; degree 2000 is above the dense bound.
+        assert_eq!(g(&xm1(20), &xm1(15)), xm1(5));
+        assert_eq!(g(&xm1(2000), &xm1(1500)), xm1(500));
+        assert_eq!(g(&xm1(2001), &xm1(1500)), xm1(3));
+    }
+
     fn arb_coeff() -> impl Strategy<Value = Coeff> {
         prop_oneof![
             4 => (-5i64..=5).prop_map(Coeff::from_i64),
@@ -2367,6 +2673,38 @@ pub(crate) mod tests {
             let m = a.monomial_content();
             prop_assert_eq!(a.div_monomial(&m).unwrap().mul_monomial(&m).unwrap(), a.clone());
         }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn packed_and_general_products_agree(
+            a in arb_poly(3, 3, 8),
+            b in arb_poly(3, 3, 8),
+            shift in prop_oneof![Just(0u32), Just(100u32), Just(250u32)],
+        ) {
+            // A shift of the exponents of x0 by 250 leaves no room in the packed fields.
+            let xs = Poly::term(Monomial::var_pow(0, shift), Coeff::one());
+            let a = mul(&a, &xs);
+            let (l, d) = (lim(), Deadline::never());
+            let general = a.mul_with(&b, &l, &d, Kernel::General).unwrap();
+            prop_assert_eq!(a.mul(&b, &l, &d).unwrap(), general);
+        }
+    }
+
+    #[test]
+    fn products_beyond_the_packed_fields_use_the_general_kernel() {
+        let many = (0..14).fold(Poly::zero(), |acc, v| &acc + &Poly::var(v));
+        assert!(Packed::new(&many, &(&x() + &k(1))).is_none());
+        let high = &Poly::term(Monomial::var_pow(0, 200), Coeff::one()) + &k(1);
+        assert!(Packed::new(&high, &high).is_none());
+        assert!(Packed::new(&high, &(&x() + &k(1))).is_some());
+        let sq = mul(&high, &high);
+        assert_eq!(sq, poly(&[(1, &[(0, 400)]), (2, &[(0, 200)]), (1, &[])]));
+        let a = mul(&many, &many);
+        assert_eq!(a.n_terms(), 14 * 15 / 2);
+        assert_eq!(a.leading_term(), Some(&(mono(&[(0, 2)]), Coeff::one())));
     }
 
     // ---- limits ----
