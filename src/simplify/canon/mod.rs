@@ -1,4 +1,5 @@
-//! The canonical form that decides equality; `poly` and `ratfunc` are its arithmetic.
+//! The canonical form that decides equality: `form` maps an expression to a rational function
+//! over ℚ in atoms (`atoms`); `poly` and `ratfunc` are its arithmetic.
 pub mod atoms;
 pub mod form;
 pub mod poly;
