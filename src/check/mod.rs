@@ -426,7 +426,10 @@ impl<'a> Checker<'a> {
                     u.extend(r.free_symbols());
                     u
                 };
-                let point: Point = point.into_iter().filter(|(s, _)| used.contains(s)).collect();
+                let point: Point = point
+                    .into_iter()
+                    .filter(|(s, _)| used.contains(s))
+                    .collect();
                 return Sampled {
                     symbols,
                     points: agree,

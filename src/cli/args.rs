@@ -86,6 +86,7 @@ pub enum Command {
     #[command(after_help = "Example:\n  derivcheck parse 'σ(z)(1 − σ(z))' --format ascii")]
     Parse {
         /// The expression.
+        #[arg(allow_hyphen_values = true)]
         expr: String,
         /// How to print it.
         #[arg(long, value_enum, default_value_t = FormulaFormat::Unicode)]
@@ -100,6 +101,7 @@ pub enum Command {
     )]
     Diff {
         /// The expression.
+        #[arg(allow_hyphen_values = true)]
         expr: String,
         /// The variable.
         #[arg(long)]
@@ -117,6 +119,7 @@ pub enum Command {
     #[command(after_help = "Example:\n  derivcheck simplify '-y/A + (1 - y)/(1 - A)'")]
     Simplify {
         /// The expression.
+        #[arg(allow_hyphen_values = true)]
         expr: String,
         /// How to print the result.
         #[arg(long, value_enum, default_value_t = FormulaFormat::Unicode)]
@@ -147,8 +150,10 @@ pub enum Command {
     )]
     Claim {
         /// The function F.
+        #[arg(allow_hyphen_values = true)]
         f: String,
         /// The claimed derivative G.
+        #[arg(allow_hyphen_values = true)]
         g: String,
         /// The variable.
         #[arg(long)]
