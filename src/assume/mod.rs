@@ -247,7 +247,37 @@ const NICE: &[(i64, i64)] = &[
 pub type Point = Vec<(Symbol, Rational)>;
 
 impl Domain {
-    /// A value for `s` inside its stated domain, the `k`-th try.
+    /// A value for `s` inside its stated domain. `scales` are magnitudes that occur in the
+    /// expressions being compared (constants such as the 6 of hard-sigmoid): unbounded
+    /// symbols are sometimes drawn near them, so kinks and features far from 0 are reached.
+    pub fn sample_symbol_near(&self, s: &Symbol, scales: &[Rational], rng: &mut Rng) -> Rational {
+        let bounded = self
+            .symbols
+            .get(s)
+            .is_some_and(|d| d.set.is_some() || d.integer || d.lo.is_some() || d.hi.is_some());
+        if !bounded && !scales.is_empty() && rng.below(3) == 0 {
+            if let Some(c) = scales.get(rng.below(scales.len())) {
+                let t = NICE
+                    .get(rng.below(8))
+                    .map(|&(n, q)| rat(n, q))
+                    .unwrap_or_else(|| rat(1, 2));
+                // c ± t, or −c ± t: both sides of the constant.
+                let base = if rng.below(2) == 0 {
+                    c.clone()
+                } else {
+                    -c.clone()
+                };
+                return if rng.below(2) == 0 {
+                    base + t
+                } else {
+                    base - t
+                };
+            }
+        }
+        self.sample_symbol(s, rng)
+    }
+
+    /// A value for `s` inside its stated domain.
     pub fn sample_symbol(&self, s: &Symbol, rng: &mut Rng) -> Rational {
         let d = self.symbols.get(s).cloned().unwrap_or_default();
         if let Some(set) = &d.set {
@@ -291,7 +321,13 @@ impl Domain {
             (Some((lo, _)), None) => lo + nice,
             (None, Some((hi, _))) => hi - nice,
             (None, None) => {
-                if rng.below(3) == 0 {
+                // Mostly short values near 0; sometimes larger ones.
+                let nice = match rng.below(8) {
+                    0 => nice * rat(4, 1),
+                    1 => nice * rat(16, 1),
+                    _ => nice,
+                };
+                if rng.below(2) == 0 {
                     -nice
                 } else {
                     nice

@@ -22,7 +22,7 @@ use rustc_hash::FxHashMap;
 
 use crate::assume::{Domain, Point, Rng};
 use crate::diff::{self, DiffCtx, Kink};
-use crate::eval::{eval_exact, eval_f64};
+use crate::eval::{eval_exact, eval_f64, eval_interval};
 use crate::expr::{Builtin, Expr, Node, Rational, Symbol};
 use crate::limits::{Deadline, LimitReached, Limits};
 use crate::program::{DefKind, Item, Program};
@@ -35,8 +35,12 @@ use crate::source::Span;
 pub struct CheckConfig {
     /// Limits on sizes and time per step.
     pub limits: Limits,
-    /// Points that must agree for "correct, by evidence". Default 12.
+    /// Points that must agree for "correct, by evidence". Default 24; claims with piecewise
+    /// functions (relu, abs, max, min, sign, H) need `samples_piecewise`, default 96, because
+    /// a wrong kink location shows only on part of the line.
     pub samples: usize,
+    /// Points that must agree when a piecewise function occurs.
+    pub samples_piecewise: usize,
     /// Relative tolerance for numeric agreement. Default 1e-9.
     pub tolerance: f64,
     /// Seed of the point sampler (reports are reproducible). Default 0x5eed.
@@ -47,7 +51,8 @@ impl Default for CheckConfig {
     fn default() -> Self {
         CheckConfig {
             limits: Limits::default(),
-            samples: 12,
+            samples: 24,
+            samples_piecewise: 96,
             tolerance: 1e-9,
             seed: 0x5eed,
         }
@@ -371,18 +376,30 @@ impl<'a> Checker<'a> {
         symbols.dedup();
         let mut rng = Rng::new(self.config.seed ^ l.hash_value().rotate_left(17) ^ r.hash_value());
         let mut agree = Vec::new();
-        let tries = self.config.samples * 8;
+        let wanted = if has_piecewise(l) || has_piecewise(r) {
+            self.config.samples_piecewise
+        } else {
+            self.config.samples
+        };
+        let tries = wanted * 8;
+        let scales = constants(&[l, r]);
         let deadline = Deadline::after(self.config.limits.timeout_per_step);
         let mut outside = 0usize;
         let mut undefined = 0usize;
         let mut unclear = 0usize;
+        let mut ill_conditioned = 0usize;
         for _ in 0..tries {
             if deadline.check("sampling").is_err() {
                 break;
             }
             let point: Point = symbols
                 .iter()
-                .map(|s| (s.clone(), self.domain.sample_symbol(s, &mut rng)))
+                .map(|s| {
+                    (
+                        s.clone(),
+                        self.domain.sample_symbol_near(s, &scales, &mut rng),
+                    )
+                })
                 .collect();
             let inside = self.domain.holds(&mut |e: &Expr| {
                 let p = prepared_facts
@@ -408,16 +425,31 @@ impl<'a> Checker<'a> {
             let diff = (a - b).abs();
             if diff <= self.config.tolerance * scale {
                 agree.push(point);
-                if agree.len() >= self.config.samples {
+                if agree.len() >= wanted {
                     break;
                 }
             } else if diff > 1e-6 * scale {
                 let exact = self.exact_pair(l, r, &point);
-                if let Some((x, y)) = &exact {
-                    if x == y {
+                match &exact {
+                    Some((x, y)) if x == y => {
                         // f64 rounding made equal values look different.
                         agree.push(point);
                         continue;
+                    }
+                    Some(_) => {}
+                    None => {
+                        // Only a certain difference is a counterexample: the guaranteed
+                        // enclosures of both sides must be disjoint.
+                        let env =
+                            |s: &Symbol| point.iter().find(|(t, _)| t == s).map(|(_, v)| v.clone());
+                        let certain = match (eval_interval(l, &env), eval_interval(r, &env)) {
+                            (Some(a), Some(b)) => a.disjoint(&b),
+                            _ => false,
+                        };
+                        if !certain {
+                            ill_conditioned += 1;
+                            continue;
+                        }
                     }
                 }
                 // Report only the symbols the two sides use (facts may add others).
@@ -445,13 +477,13 @@ impl<'a> Checker<'a> {
             }
         }
         let n = agree.len();
-        let result = if n >= self.config.samples {
+        let result = if n >= wanted {
             SampleResult::Agree(n)
         } else {
             SampleResult::Inconclusive(format!(
-                "only {n} of {} sample points were usable ({outside} outside the assumed domain, \
-                 {undefined} undefined or near a singularity, {unclear} within rounding error)",
-                self.config.samples
+                "only {n} of {wanted} sample points were usable ({outside} outside the assumed \
+                 domain, {undefined} undefined or near a singularity, {unclear} within rounding \
+                 error, {ill_conditioned} where f64 values differ but rounding cannot be ruled out)"
             ))
         };
         Sampled {
@@ -538,6 +570,52 @@ enum SampleResult {
     Agree(usize),
     Differ(Counterexample),
     Inconclusive(String),
+}
+
+/// Magnitudes of the numeric constants in the expressions (other than 0 and 1), at most 8.
+fn constants(exprs: &[&Expr]) -> Vec<Rational> {
+    use num_traits::{One, Signed, Zero};
+    let mut out: Vec<Rational> = Vec::new();
+    let mut stack: Vec<&Expr> = exprs.to_vec();
+    let mut seen = rustc_hash::FxHashSet::default();
+    while let Some(x) = stack.pop() {
+        if !seen.insert(x) {
+            continue;
+        }
+        if let Node::Num(r) = x.node() {
+            let a = r.abs();
+            if !a.is_zero()
+                && !a.is_one()
+                && a.numer().bits() < 32
+                && a.denom().bits() < 32
+                && !out.contains(&a)
+            {
+                out.push(a);
+            }
+        }
+        stack.extend(x.node().children());
+    }
+    out.sort();
+    out.truncate(8);
+    out
+}
+
+/// Whether a piecewise built-in (relu, abs, sign, max, min, H) occurs.
+fn has_piecewise(e: &Expr) -> bool {
+    let mut stack = vec![e];
+    let mut seen = rustc_hash::FxHashSet::default();
+    while let Some(x) = stack.pop() {
+        if !seen.insert(x) {
+            continue;
+        }
+        if let Node::Call(crate::expr::Func::Builtin(b), _) = x.node() {
+            if b.info().piecewise {
+                return true;
+            }
+        }
+        stack.extend(x.node().children());
+    }
+    false
 }
 
 fn has_unresolved(e: &Expr) -> bool {

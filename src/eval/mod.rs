@@ -48,6 +48,7 @@
 
 mod compile;
 mod exact;
+mod interval;
 
 use std::borrow::Cow;
 
@@ -58,6 +59,7 @@ use crate::expr::{Builtin, Constant, Expr, Func, Node, Symbol};
 
 pub use compile::{Tape, TapeScratch, MAX_TAPE_INSTRUCTIONS};
 pub use exact::eval_exact;
+pub use interval::{eval_interval, Interval};
 
 /// Most sum iterations one evaluation may run, counted over all sums together (nested sums
 /// multiply). Above it, evaluation stops with [`EvalError::TooLarge`].
