@@ -102,7 +102,10 @@ pub enum LowerErrorKind {
         context: &'static str,
     },
     /// A literal whose exact value has too many digits.
-    #[error("number is too large: expected at most {limit} digits, found {digits}")]
+    #[error(
+        "number is too large: expected at most {limit} digits, found {shown}",
+        shown = DigitCount(*digits)
+    )]
     NumberTooLarge {
         /// Digits of the exact value (saturating).
         digits: usize,
@@ -135,6 +138,20 @@ pub enum LowerErrorKind {
         /// The name.
         name: String,
     },
+}
+
+/// A digit count in a message; `usize::MAX` stands for "too many to count" (an exponent of
+/// more than 18 digits).
+struct DigitCount(usize);
+
+impl std::fmt::Display for DigitCount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.0 == usize::MAX {
+            f.write_str("more than 10^18")
+        } else {
+            write!(f, "{}", self.0)
+        }
+    }
 }
 
 fn plural(n: usize) -> &'static str {

@@ -833,7 +833,7 @@ impl<'a> Parser<'a> {
                 return Ok(found);
             }
             if c == spelling::PARTIAL {
-                return self.expected(i, "`∂/∂x X` or `∂y/∂x` after `∂`");
+                return self.expected(i, "a derivative `∂/∂x X` or `∂y/∂x`");
             }
         }
         if is_ident_start(c) || spelling::greek_letter(c).is_some() {
