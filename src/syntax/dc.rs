@@ -31,7 +31,7 @@ use nom::Parser as _;
 
 use super::ast::{
     Apply, Assume, BigSum, Bracket, Deriv, DerivFrac, DerivStyle, Expr, ExprKind, Factor, File,
-    LetHead, MulOp, Name, NumLit, PowOp, Rel, SetExpr, Sign, Step, Stmt, StmtKind, Subscript,
+    LetHead, MulOp, Name, NumLit, Pow, PowOp, Rel, SetExpr, Sign, Step, Stmt, StmtKind, Subscript,
     SubscriptForm, Term,
 };
 use super::error::{Found, ParseError, ParseErrorKind};
@@ -336,6 +336,8 @@ impl<'a> Parser<'a> {
         Expr {
             kind,
             span: self.span(from, to),
+            parens: 0,
+            bracket: None,
         }
     }
 
@@ -749,15 +751,8 @@ impl<'a> Parser<'a> {
         let (mut rest, mut base) = self.atom(i, d)?;
         while let Some((r, exp)) = self.superscript(rest)? {
             self.count_node(rest)?;
-            base = self.node(
-                ExprKind::Pow {
-                    base: Box::new(base),
-                    exp: Box::new(exp),
-                    op: PowOp::Superscript,
-                },
-                i,
-                r,
-            );
+            let op = PowOp::Superscript;
+            base = self.node(ExprKind::Pow(Box::new(Pow { base, exp, op })), i, r);
             rest = r;
         }
         let j = ws(rest);
@@ -776,11 +771,7 @@ impl<'a> Parser<'a> {
         } else {
             self.factor(k, inner_depth)?
         };
-        let kind = ExprKind::Pow {
-            base: Box::new(base),
-            exp: Box::new(exp),
-            op,
-        };
+        let kind = ExprKind::Pow(Box::new(Pow { base, exp, op }));
         Ok((rest, self.node(kind, i, rest)))
     }
 
@@ -858,8 +849,11 @@ impl<'a> Parser<'a> {
         let j = ws(rest);
         match j.strip_prefix(close) {
             Some(rest) => {
-                let kind = ExprKind::Paren(Box::new(inner), bracket);
-                Ok((rest, self.node(kind, i, rest)))
+                let mut inner = inner;
+                inner.span = self.span(i, rest);
+                inner.parens = inner.parens.saturating_add(1);
+                inner.bracket = Some(bracket);
+                Ok((rest, inner))
             }
             None => self.unclosed(i, open, j),
         }
@@ -915,7 +909,7 @@ impl<'a> Parser<'a> {
         let Some(rest) = j.strip_prefix('}') else {
             return self.unclosed(open, '{', j);
         };
-        let kind = ExprKind::Indicator(Box::new(a), Box::new(b));
+        let kind = ExprKind::Indicator(Box::new((a, b)));
         Ok((rest, self.node(kind, i, rest)))
     }
 
@@ -989,22 +983,28 @@ impl<'a> Parser<'a> {
             return Ok((rest, self.node(ExprKind::Name(name), i, rest)));
         }
         let inner_depth = self.deeper(j, d)?;
-        let mut args = Vec::new();
-        let mut k = skip_char(j);
+        let (mut r, first) = self.expr(skip_char(j), inner_depth)?;
+        let mut rest_args = Vec::new();
         loop {
-            let (r, arg) = self.expr(k, inner_depth)?;
-            args.push(arg);
             let at = ws(r);
-            if let Some(r) = at.strip_prefix(',') {
-                k = r;
-            } else if let Some(r) = at.strip_prefix(')') {
-                rest = r;
+            if let Some(k) = at.strip_prefix(',') {
+                let (after, arg) = self.expr(k, inner_depth)?;
+                rest_args.push(arg);
+                r = after;
+            } else if let Some(after) = at.strip_prefix(')') {
+                rest = after;
                 break;
             } else {
                 return self.unclosed(j, '(', at);
             }
         }
-        let kind = ExprKind::Apply(Box::new(Apply { name, primes, args }));
+        let apply = Apply {
+            name,
+            primes,
+            first,
+            rest: rest_args,
+        };
+        let kind = ExprKind::Apply(Box::new(apply));
         Ok((rest, self.node(kind, i, rest)))
     }
 
@@ -1151,9 +1151,10 @@ pub fn parse_dc<'a>(src: &'a SourceFile, limits: &Limits) -> (File<'a>, Vec<Pars
         Derive(usize),
         BrokenDerive,
     }
-    let mut stmts: Vec<Stmt<'a>> = Vec::new();
+    let raws = split_statements(text);
+    let mut stmts: Vec<Stmt<'a>> = Vec::with_capacity(raws.len());
     let mut prev = Prev::Other;
-    for raw in split_statements(text) {
+    for raw in raws {
         let stmt_text = text.get(raw.start..raw.end).unwrap_or("");
         let parser = Parser::new(raw.start, stmt_text, limits, Found::EndOfLine);
         let res = parser.statement(stmt_text, raw.step);
