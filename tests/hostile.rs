@@ -321,3 +321,53 @@ fn hostile_files() {
         insta::assert_snapshot!(report(&bytes));
     });
 }
+
+mod random {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Statement starts, so that random text reaches the expression grammar.
+    fn prefix() -> impl Strategy<Value = &'static str> {
+        prop_oneof![
+            Just("claim "),
+            Just("let "),
+            Just("assume "),
+            Just("derive "),
+            Just("= "),
+            Just(""),
+        ]
+    }
+
+    /// Characters of the language (both spellings) and a few that are not.
+    const ALPHABET: &str =
+        "[ a-zA-Z0-9()\\[\\]{}+\\-*/^_,=<>'.#\n\t σηΣδπ·×−–÷∂∈ℕℤℝ≤≥²³⁻¹₀₁½√@$\u{0}\u{202e}]{0,60}";
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 3000, ..ProptestConfig::default() })]
+
+        #[test]
+        fn random_input_gives_errors_with_valid_spans(start in prefix(), body in ALPHABET) {
+            let text = format!("{start}{body}");
+            let file = SourceFile::new("random.dc", text.clone());
+            let (ast, parse_errors) = parse_dc(&file, &limits());
+            let (_, lower_errors) = lower(&ast, &limits());
+            let spans = parse_errors.iter().map(|e| e.span).chain(lower_errors.iter().map(|e| e.span));
+            for span in spans {
+                prop_assert!(span.start <= span.end && span.end <= text.len(), "{span:?}");
+                prop_assert!(text.is_char_boundary(span.start) && text.is_char_boundary(span.end));
+            }
+            let rendered = render(&parse_errors, &file, &RenderOptions::default());
+            prop_assert_eq!(rendered.is_empty(), parse_errors.is_empty());
+        }
+
+        #[test]
+        fn random_expression_parses_or_reports(body in ALPHABET) {
+            match parse_expr(&body, &limits()) {
+                Ok(ast) => {
+                    let _ = lower_expr(&ast, &Program::default(), &limits());
+                }
+                Err(errors) => prop_assert!(!errors.is_empty()),
+            }
+        }
+    }
+}

@@ -381,6 +381,18 @@ fn builtins_are_called_in_every_spelling() {
     check("max(x, 0)", call(Builtin::Max, vec![v("x"), n(0)]));
     check("H(x)", call(Builtin::Heaviside, vec![v("x")]));
     check("exp (x)", exp(v("x")));
+    check("√(x)", call(Builtin::Sqrt, vec![v("x")]));
+    check("2√(x)", mul(vec![n(2), call(Builtin::Sqrt, vec![v("x")])]));
+}
+
+#[test]
+fn square_root_sign_needs_brackets() {
+    let errors = parse_expr("√x", &limits()).unwrap_err();
+    let kinds: Vec<_> = errors.into_iter().map(|e| e.kind).collect();
+    assert!(
+        matches!(kinds.as_slice(), [ParseErrorKind::Expected { .. }]),
+        "{kinds:?}"
+    );
 }
 
 #[test]

@@ -78,6 +78,11 @@ fn first_char(i: &str) -> Option<char> {
     i.chars().next()
 }
 
+/// The part of `i` before its suffix `rest`.
+fn consumed<'s>(i: &'s str, rest: &str) -> &'s str {
+    i.get(..i.len().saturating_sub(rest.len())).unwrap_or("")
+}
+
 /// `i` without its first character.
 fn skip_char(i: &str) -> &str {
     let mut chars = i.chars();
@@ -127,7 +132,7 @@ fn bracket_delta(s: &str) -> isize {
 fn line_content(line: &str) -> (usize, &str) {
     let code = line.split_once('#').map_or(line, |(code, _)| code);
     let trimmed_start = code.trim_start_matches(spelling::is_space);
-    let offset = code.len() - trimmed_start.len();
+    let offset = code.len().saturating_sub(trimmed_start.len());
     (offset, trimmed_start.trim_end_matches(spelling::is_space))
 }
 
@@ -692,6 +697,7 @@ impl<'a> Parser<'a> {
             || spelling::is_sigma_sum(c)
             || spelling::greek_letter(c).is_some()
             || spelling::vulgar_fraction(c).is_some()
+            || c == spelling::SQUARE_ROOT
     }
 
     /// `1/3` at the start of a product chain: integer digits, `/`, integer digits, with no
@@ -827,6 +833,9 @@ impl<'a> Parser<'a> {
                 return self.expected(i, "a derivative `∂/∂x X` or `∂y/∂x`");
             }
         }
+        if c == spelling::SQUARE_ROOT {
+            return self.root(i, d);
+        }
         if is_ident_start(c) || spelling::greek_letter(c).is_some() {
             if spelling::RESERVED_WORDS.contains(&leading_ident(i)) {
                 return self.fail_at(i, |found| ParseErrorKind::ExpectedExpression { found });
@@ -891,7 +900,7 @@ impl<'a> Parser<'a> {
         if int == "1" && frac.is_empty() && exp.is_empty() && rest.starts_with('{') {
             return self.indicator(i, rest, d);
         }
-        let lit = NumLit::Decimal(i.get(..i.len() - rest.len()).unwrap_or(""));
+        let lit = NumLit::Decimal(consumed(i, rest));
         Ok((rest, self.node(ExprKind::Num(lit), i, rest)))
     }
 
@@ -919,7 +928,7 @@ impl<'a> Parser<'a> {
             Some(c) if is_ident_start(c) => take_while1(is_ident_char)(i)?,
             Some(c) if spelling::greek_letter(c).is_some() && !spelling::is_sigma_sum(c) => {
                 let rest = skip_char(i);
-                (rest, i.get(..i.len() - rest.len()).unwrap_or(""))
+                (rest, consumed(i, rest))
             }
             _ => return Err(nom::Err::Error(PErr::Generic(i))),
         };
@@ -982,6 +991,35 @@ impl<'a> Parser<'a> {
             }
             return Ok((rest, self.node(ExprKind::Name(name), i, rest)));
         }
+        self.apply_args(i, name, primes, j, d)
+    }
+
+    /// `√(x)`: the Unicode name of `sqrt`, which must be followed by brackets (`√x²` would be
+    /// ambiguous).
+    fn root(&self, i: &'a str, d: usize) -> Res<'a, Expr<'a>> {
+        let rest = skip_char(i);
+        let name = Name {
+            ident: consumed(i, rest),
+            sub: None,
+            span: self.span(i, rest),
+        };
+        let j = ws(rest);
+        if !j.starts_with('(') {
+            return self.expected(j, "`(` after `√`");
+        }
+        self.apply_args(i, name, 0, j, d)
+    }
+
+    /// The argument list of `name` starting at the `(` at `j`; `i` is where `name` starts.
+    fn apply_args(
+        &self,
+        i: &'a str,
+        name: Name<'a>,
+        primes: u8,
+        j: &'a str,
+        d: usize,
+    ) -> Res<'a, Expr<'a>> {
+        let mut rest = j;
         let inner_depth = self.deeper(j, d)?;
         let (mut r, first) = self.expr(skip_char(j), inner_depth)?;
         let mut rest_args = Vec::new();
