@@ -1019,23 +1019,21 @@ impl<'a> Parser<'a> {
         j: &'a str,
         d: usize,
     ) -> Res<'a, Expr<'a>> {
-        let mut rest = j;
         let inner_depth = self.deeper(j, d)?;
         let (mut r, first) = self.expr(skip_char(j), inner_depth)?;
         let mut rest_args = Vec::new();
-        loop {
+        let rest = loop {
             let at = ws(r);
             if let Some(k) = at.strip_prefix(',') {
                 let (after, arg) = self.expr(k, inner_depth)?;
                 rest_args.push(arg);
                 r = after;
             } else if let Some(after) = at.strip_prefix(')') {
-                rest = after;
-                break;
+                break after;
             } else {
                 return self.unclosed(j, '(', at);
             }
-        }
+        };
         let apply = Apply {
             name,
             primes,
