@@ -826,6 +826,21 @@ fn step_after_a_broken_derive_is_not_reported_again() {
 }
 
 #[test]
+fn empty_subscript_in_let_head_is_reported_as_such() {
+    let kinds = parse_error_kinds("let x_ = 1\nlet f(y_) = 1");
+    assert!(
+        matches!(
+            kinds.as_slice(),
+            [
+                ParseErrorKind::EmptySubscript { .. },
+                ParseErrorKind::EmptySubscript { .. }
+            ]
+        ),
+        "{kinds:?}"
+    );
+}
+
+#[test]
 fn in_is_a_keyword_not_a_name() {
     let kinds = parse_error_kinds("claim in = 2");
     assert!(

@@ -281,16 +281,22 @@ impl<'a> Parser<'a> {
         nom::Err::Failure(PErr::Specific(Box::new(ParseError::new(kind, span))))
     }
 
-    /// A committed error about the token at `i`. A character the language never uses is
-    /// reported as `InvalidCharacter` whatever was expected, which is the clearer message.
+    /// An error about the token at `i`. A character the language never uses is reported as
+    /// `InvalidCharacter` whatever was expected, which is the clearer message.
     #[inline(never)]
-    fn err_at(&self, i: &'a str, kind: impl FnOnce(Found) -> ParseErrorKind) -> nom::Err<PErr<'a>> {
+    fn error_at(&self, i: &str, kind: impl FnOnce(Found) -> ParseErrorKind) -> ParseError {
         let (found, span) = self.found(i);
         let kind = match first_char(i) {
             Some(c) if !spelling::is_language_char(c) => ParseErrorKind::InvalidCharacter { ch: c },
             _ => kind(found),
         };
-        self.error(kind, span)
+        ParseError::new(kind, span)
+    }
+
+    /// `error_at` as a committed nom error.
+    #[inline(never)]
+    fn err_at(&self, i: &'a str, kind: impl FnOnce(Found) -> ParseErrorKind) -> nom::Err<PErr<'a>> {
+        nom::Err::Failure(PErr::Specific(Box::new(self.error_at(i, kind))))
     }
 
     #[inline(never)]
@@ -365,23 +371,15 @@ impl<'a> Parser<'a> {
     fn finish_error(&self, e: nom::Err<PErr<'a>>) -> ParseError {
         match e {
             nom::Err::Error(PErr::Specific(e)) | nom::Err::Failure(PErr::Specific(e)) => *e,
+            // nom's own "no match" only escapes where an operand was required.
             nom::Err::Error(PErr::Generic(at)) | nom::Err::Failure(PErr::Generic(at)) => {
-                match self.expected::<()>(at, "an expression") {
-                    Err(nom::Err::Failure(PErr::Specific(e))) => *e,
-                    _ => ParseError::new(
-                        ParseErrorKind::ExpectedExpression {
-                            found: self.end.clone(),
-                        },
-                        Span::new(self.pos(at), self.pos(at)),
-                    ),
-                }
+                self.error_at(at, |found| ParseErrorKind::ExpectedExpression { found })
             }
-            nom::Err::Incomplete(_) => ParseError::new(
-                ParseErrorKind::ExpectedExpression {
-                    found: self.end.clone(),
-                },
-                Span::new(self.pos(""), self.pos("")),
-            ),
+            // Only the streaming parsers report `Incomplete`; the `complete` ones used here
+            // never do, but the end of the text is the honest position if one ever did.
+            nom::Err::Incomplete(_) => {
+                self.error_at("", |found| ParseErrorKind::ExpectedExpression { found })
+            }
         }
     }
 
@@ -420,8 +418,10 @@ impl<'a> Parser<'a> {
             self.fail_at(at, |found| ParseErrorKind::BadLetHead { expected, found })
         };
         let head_start = ws(i);
-        let Ok((mut rest, name)) = self.name(head_start) else {
-            return bad(head_start, "a name after `let`");
+        let (mut rest, name) = match self.name(head_start) {
+            Ok(found) => found,
+            Err(nom::Err::Error(_)) => return bad(head_start, "a name after `let`"),
+            Err(e) => return Err(e),
         };
         let mut primes = 0u8;
         while let Some(n) = first_char(rest).and_then(spelling::primes) {
@@ -434,8 +434,10 @@ impl<'a> Parser<'a> {
             let mut list = Vec::new();
             loop {
                 let at = ws(k);
-                let Ok((r, p)) = self.name(at) else {
-                    return bad(at, "a parameter name in `let f(…)`");
+                let (r, p) = match self.name(at) {
+                    Ok(found) => found,
+                    Err(nom::Err::Error(_)) => return bad(at, "a parameter name in `let f(…)`"),
+                    Err(e) => return Err(e),
                 };
                 list.push(p);
                 let at = ws(r);
@@ -602,24 +604,27 @@ impl<'a> Parser<'a> {
     /// A sum chain: `[sign] term (sign term)*`.
     fn expr(&self, i: &'a str, d: usize) -> Res<'a, Expr<'a>> {
         let start = ws(i);
-        let mut terms = Vec::new();
-        let (mut after_sign, mut sign) = self.sign(start);
-        let rest = loop {
-            let (rest, body) = self.product(ws(after_sign), d)?;
-            terms.push(Term { sign, body });
-            match self.sign(ws(rest)) {
-                (after, Some(next)) => {
-                    self.count_node(after)?;
-                    after_sign = after;
-                    sign = Some(next);
-                }
-                (_, None) => break rest,
+        let (after_sign, sign) = self.sign(start);
+        let (mut rest, body) = self.product(ws(after_sign), d)?;
+        let first = Term { sign, body };
+        // Most expressions are one term: no `Vec` unless a second term follows.
+        let (mut after, mut sign) = self.sign(ws(rest));
+        if sign.is_none() {
+            if first.sign.is_none() {
+                return Ok((rest, first.body));
             }
-        };
-        if terms.len() == 1 && terms.first().is_some_and(|t| t.sign.is_none()) {
-            if let Some(t) = terms.pop() {
-                return Ok((rest, t.body));
-            }
+            return Ok((rest, self.node(ExprKind::Sum(vec![first]), start, rest)));
+        }
+        let mut terms = vec![first];
+        while let Some(next) = sign {
+            self.count_node(after)?;
+            let (r, body) = self.product(ws(after), d)?;
+            terms.push(Term {
+                sign: Some(next),
+                body,
+            });
+            rest = r;
+            (after, sign) = self.sign(ws(rest));
         }
         Ok((rest, self.node(ExprKind::Sum(terms), start, rest)))
     }
@@ -649,10 +654,9 @@ impl<'a> Parser<'a> {
             Some(found) => found,
             None => self.factor(i, d)?,
         };
-        let mut factors = vec![Factor {
-            op: MulOp::First,
-            expr: first,
-        }];
+        // Most chains are one factor: the `Vec` is only made when a second factor follows.
+        let mut first = Some(first);
+        let mut factors = Vec::new();
         loop {
             let j = ws(rest);
             let Some(c) = first_char(j) else {
@@ -671,15 +675,19 @@ impl<'a> Parser<'a> {
             };
             self.count_node(k)?;
             let (r, expr) = self.factor(ws(k), d)?;
+            if let Some(expr) = first.take() {
+                factors.push(Factor {
+                    op: MulOp::First,
+                    expr,
+                });
+            }
             factors.push(Factor { op, expr });
             rest = r;
         }
-        if factors.len() == 1 {
-            if let Some(f) = factors.pop() {
-                return Ok((rest, f.expr));
-            }
+        match first {
+            Some(only) => Ok((rest, only)),
+            None => Ok((rest, self.node(ExprKind::Product(factors), start, rest))),
         }
-        Ok((rest, self.node(ExprKind::Product(factors), start, rest)))
     }
 
     /// True when a factor can start at `i` by juxtaposition (no operator before it).
@@ -1147,7 +1155,7 @@ impl<'a> Parser<'a> {
         };
         let (r, hi) = match first_char(k) {
             Some('{') => self.group(k, inner_depth, Bracket::Curly)?,
-            Some(_) => self.power_operand(k, inner_depth)?,
+            Some(_) => self.atom(k, inner_depth)?,
             None => return self.expected(k, "an upper bound after `^`"),
         };
         let (rest, body) = self.product(ws(r), inner_depth)?;
@@ -1158,11 +1166,6 @@ impl<'a> Parser<'a> {
             body,
         }));
         Ok((rest, self.node(kind, i, rest)))
-    }
-
-    /// An atom without powers (used for `Σ`'s upper bound `^C`).
-    fn power_operand(&self, i: &'a str, d: usize) -> Res<'a, Expr<'a>> {
-        self.atom(i, d)
     }
 }
 
