@@ -102,7 +102,10 @@ pub enum LowerErrorKind {
         context: &'static str,
     },
     /// A literal whose exact value has too many digits.
-    #[error("number is too large: expected at most {limit} digits, found {digits}")]
+    #[error(
+        "number is too large: expected at most {limit} digits, found {shown}",
+        shown = DigitCount(*digits)
+    )]
     NumberTooLarge {
         /// Digits of the exact value (saturating).
         digits: usize,
@@ -135,6 +138,20 @@ pub enum LowerErrorKind {
         /// The name.
         name: String,
     },
+}
+
+/// A digit count in a message; `usize::MAX` stands for "too many to count" (an exponent of
+/// more than 18 digits).
+struct DigitCount(usize);
+
+impl std::fmt::Display for DigitCount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.0 == usize::MAX {
+            f.write_str("more than 10^18")
+        } else {
+            write!(f, "{}", self.0)
+        }
+    }
 }
 
 fn plural(n: usize) -> &'static str {
@@ -238,6 +255,7 @@ pub fn lower(file: &ast::File<'_>, limits: &Limits) -> (Program, Vec<LowerError>
     let scope = Scope::of_file(file);
     let mut cx = Lowerer::new(&scope, limits);
     let mut program = Program::default();
+    program.items.reserve(file.stmts.len());
     for stmt in &file.stmts {
         let n_errors = cx.errors.len();
         let item = cx.statement(stmt);
@@ -472,12 +490,13 @@ impl<'s, 'a> Lowerer<'s, 'a> {
         res
     }
 
+    /// The expression `e` stands for. Brackets around `e` itself add nothing here; they only
+    /// matter to the product chain `e` sits in (see `factors_into`).
     fn expr(&mut self, e: &ast::Expr<'a>) -> Expr {
         match &e.kind {
             ExprKind::Num(lit) => self.number(lit, e.span),
             ExprKind::Ratio { num, den } => self.ratio(num, den, e.span),
             ExprKind::Name(name) => self.name_expr(name),
-            ExprKind::Paren(inner, _) => self.expr(inner),
             ExprKind::Sum(terms) => {
                 if let [t] = terms.as_slice() {
                     return self.term(t);
@@ -486,11 +505,11 @@ impl<'s, 'a> Lowerer<'s, 'a> {
             }
             ExprKind::Product(_)
             | ExprKind::Neg(_)
-            | ExprKind::Pow { .. }
+            | ExprKind::Pow(_)
             | ExprKind::Deriv(_)
             | ExprKind::Apply(_) => {
                 let mut factors = Vec::new();
-                self.chain_into(e, &mut factors);
+                self.chain_bare(e, &mut factors);
                 product(factors)
             }
             ExprKind::DerivFrac(frac) => {
@@ -503,7 +522,9 @@ impl<'s, 'a> Lowerer<'s, 'a> {
                 hi: self.expr(&sum.hi),
                 body: self.expr(&sum.body),
             }),
-            ExprKind::Indicator(a, b) => Expr::new(Node::Delta(self.expr(a), self.expr(b))),
+            ExprKind::Indicator(pair) => {
+                Expr::new(Node::Delta(self.expr(&pair.0), self.expr(&pair.1)))
+            }
         }
     }
 
@@ -513,7 +534,7 @@ impl<'s, 'a> Lowerer<'s, 'a> {
         self.chain_into(&t.body, &mut factors);
         if t.sign.is_some_and(|s| s.negative) {
             let first_ast = match &t.body.kind {
-                ExprKind::Product(fs) => fs.first().map(|f| &f.expr),
+                ExprKind::Product(fs) if t.body.parens == 0 => fs.first().map(|f| &f.expr),
                 _ => Some(&t.body),
             };
             negate_first(first_ast.is_some_and(is_literal), &mut factors);
@@ -521,67 +542,79 @@ impl<'s, 'a> Lowerer<'s, 'a> {
         product(factors)
     }
 
-    /// The factors of a product chain (or of a single factor) in order.
+    /// The factors of a product chain (or of a single factor) in order; a bracketed `e` is
+    /// one factor.
     fn chain_into(&mut self, e: &ast::Expr<'a>, out: &mut Vec<Expr>) {
+        if e.parens > 0 {
+            out.push(self.expr(e));
+        } else {
+            self.chain_bare(e, out);
+        }
+    }
+
+    /// Like `chain_into`, ignoring brackets around `e` itself.
+    fn chain_bare(&mut self, e: &ast::Expr<'a>, out: &mut Vec<Expr>) {
         let ExprKind::Product(factors) = &e.kind else {
-            self.factors_into(e, out);
+            self.factors_bare(e, out);
             return;
         };
         for f in factors {
             let start = out.len();
             self.factors_into(&f.expr, out);
             if f.op == ast::MulOp::Divide {
-                if let Some(first) = out.get_mut(start) {
-                    *first = Expr::pow(first.clone(), Expr::int(-1));
-                }
+                map_at(out, start, |first| Expr::pow(first, Expr::int(-1)));
             }
         }
     }
 
-    /// The factors one syntactic factor contributes to its product chain: usually one, two
-    /// when an `Apply` of a non-function turns out to be a juxtaposition (`x(1 + y)` is the
-    /// two factors `x` and `1 + y`). Operators around the `Apply` bind as the tokens say:
-    /// prefix ones (`^` from the left, `d/dz`, unary minus) to the name, postfix powers to
-    /// the group (`2^x(1+y)^3` is `2^x · (1+y)^3`).
+    /// The factors one syntactic factor contributes to its product chain: one, or two when
+    /// an `Apply` of a non-function turns out to be a juxtaposition (`x(1 + y)` is the two
+    /// factors `x` and `1 + y`). A bracketed factor is always one.
     fn factors_into(&mut self, e: &ast::Expr<'a>, out: &mut Vec<Expr>) {
+        if e.parens > 0 {
+            out.push(self.expr(e));
+        } else {
+            self.factors_bare(e, out);
+        }
+    }
+
+    /// Like `factors_into`, ignoring brackets around `e` itself. Operators around an `Apply`
+    /// that is a product bind as the tokens say: prefix ones (`^` from the left, `d/dz`,
+    /// unary minus) to the name, postfix powers to the group (`2^x(1+y)^3` is
+    /// `2^x · (1+y)^3`).
+    fn factors_bare(&mut self, e: &ast::Expr<'a>, out: &mut Vec<Expr>) {
+        let start = out.len();
         match &e.kind {
-            ExprKind::Apply(apply) => {
-                self.apply_into(&apply.name, apply.primes, &apply.args, e.span, out);
-            }
-            ExprKind::Pow { base, exp, .. } => {
-                let mut exps = Vec::new();
-                self.factors_into(exp, &mut exps);
-                let first_exp = take_first(&mut exps);
-                let is_e =
-                    matches!(&base.kind, ExprKind::Name(n) if n.ident == "e" && n.sub.is_none());
+            ExprKind::Apply(apply) => self.apply_into(apply, e.span, out),
+            ExprKind::Pow(pow) => {
+                let is_e = pow.base.parens == 0
+                    && matches!(&pow.base.kind, ExprKind::Name(n) if n.ident == "e" && n.sub.is_none());
                 if is_e {
-                    out.push(Expr::call(Builtin::Exp, vec![first_exp]));
+                    self.factors_into(&pow.exp, out);
+                    map_at(out, start, |x| Expr::call(Builtin::Exp, vec![x]));
                 } else {
-                    let mut bases = Vec::new();
-                    self.factors_into(base, &mut bases);
-                    let last_base = bases.pop().unwrap_or_else(Expr::one);
-                    out.extend(bases);
-                    out.push(Expr::pow(last_base, first_exp));
+                    self.factors_into(&pow.base, out);
+                    let last_base = out.pop().unwrap_or_else(Expr::one);
+                    let at = out.len();
+                    self.factors_into(&pow.exp, out);
+                    map_at(out, at, |exp| Expr::pow(last_base, exp));
                 }
-                out.extend(exps);
             }
             ExprKind::Deriv(deriv) => {
-                let mut parts = Vec::new();
-                self.factors_into(&deriv.body, &mut parts);
-                let first = take_first(&mut parts);
-                out.push(Expr::deriv(first, self.symbol(&deriv.var)));
-                out.extend(parts);
+                self.factors_into(&deriv.body, out);
+                let var = self.symbol(&deriv.var);
+                map_at(out, start, |body| Expr::deriv(body, var));
             }
             ExprKind::Neg(operand) => {
-                let mut parts = Vec::new();
-                self.factors_into(operand, &mut parts);
-                let literal = is_literal(operand);
-                if literal {
-                    negate_first(true, &mut parts);
-                } else if let Some(first) = parts.first_mut() {
-                    *first = Expr::neg(first.clone());
+                self.factors_into(operand, out);
+                if is_literal(operand) {
+                    if let Some(r) = out.get(start).and_then(Expr::as_num) {
+                        let negated = Expr::num(-r.clone());
+                        map_at(out, start, |_| negated);
+                        return;
+                    }
                 }
-                out.extend(parts);
+                map_at(out, start, Expr::neg);
             }
             _ => out.push(self.expr(e)),
         }
@@ -613,35 +646,31 @@ impl<'s, 'a> Lowerer<'s, 'a> {
         Callee::NotFunction
     }
 
-    fn apply_into(
-        &mut self,
-        name: &ast::Name<'a>,
-        primes: u8,
-        args: &[ast::Expr<'a>],
-        span: Span,
-        out: &mut Vec<Expr>,
-    ) {
+    fn apply_into(&mut self, apply: &ast::Apply<'a>, span: Span, out: &mut Vec<Expr>) {
+        let (name, primes) = (&apply.name, apply.primes);
+        let n_args = apply.n_args();
+        let (first, rest) = (&apply.first, apply.rest.as_slice());
         let written = || {
             let mut s = name.ident.to_owned();
             s.push_str(&"'".repeat(usize::from(primes)));
             s
         };
-        let lowered = match self.resolve(name, args.len(), primes) {
+        let lowered = match self.resolve(name, n_args, primes) {
             Callee::NotFunction if primes > 0 => self.error(
                 LowerErrorKind::PrimeOfNonFunction {
                     name: name.ident.to_owned(),
                 },
                 name.span,
             ),
-            Callee::NotFunction => match args {
-                [arg] => {
+            Callee::NotFunction => match rest {
+                [] => {
                     out.push(self.name_expr(name));
-                    self.expr(arg)
+                    self.expr(first)
                 }
                 _ => self.error(
                     LowerErrorKind::NotAFunction {
                         name: name.ident.to_owned(),
-                        n_args: args.len(),
+                        n_args,
                     },
                     span,
                 ),
@@ -649,23 +678,23 @@ impl<'s, 'a> Lowerer<'s, 'a> {
             Callee::Func(func, arity) => {
                 let expected = if primes > 0 { Some(1) } else { arity };
                 match expected {
-                    Some(n) if n != args.len() => self.error(
+                    Some(n) if n != n_args => self.error(
                         LowerErrorKind::WrongArity {
                             name: written(),
                             expected: n,
-                            found: args.len(),
+                            found: n_args,
                         },
                         span,
                     ),
                     _ => {
                         let func = (0..primes).fold(func, |f, _| Func::Prime(Box::new(f)));
-                        let args = args.iter().map(|a| self.expr(a)).collect();
+                        let args = apply.args().map(|a| self.expr(a)).collect();
                         Expr::apply(func, args)
                     }
                 }
             }
-            Callee::Sum => match args {
-                [index, lo, hi, body] => match &index.kind {
+            Callee::Sum => match rest {
+                [lo, hi, body] => match &first.kind {
                     ExprKind::Name(n) => Expr::new(Node::Sum {
                         index: self.symbol(n),
                         lo: self.expr(lo),
@@ -676,13 +705,13 @@ impl<'s, 'a> Lowerer<'s, 'a> {
                         LowerErrorKind::ExpectedSymbol {
                             context: "as the index of `sum`",
                         },
-                        index.span,
+                        first.span,
                     ),
                 },
                 _ => Expr::zero(),
             },
-            Callee::Delta => match args {
-                [a, b] => Expr::new(Node::Delta(self.expr(a), self.expr(b))),
+            Callee::Delta => match rest {
+                [b] => Expr::new(Node::Delta(self.expr(first), self.expr(b))),
                 _ => Expr::zero(),
             },
         };
@@ -830,10 +859,11 @@ impl<'s, 'a> Lowerer<'s, 'a> {
 /// True for a number literal as written (the first factor of a negated term whose sign
 /// goes into the literal).
 fn is_literal(e: &ast::Expr<'_>) -> bool {
-    matches!(
-        e.kind,
-        ExprKind::Num(NumLit::Decimal(_) | NumLit::Vulgar { .. }) | ExprKind::Ratio { .. }
-    )
+    e.parens == 0
+        && matches!(
+            e.kind,
+            ExprKind::Num(NumLit::Decimal(_) | NumLit::Vulgar { .. }) | ExprKind::Ratio { .. }
+        )
 }
 
 /// Applies a minus sign to a list of factors: into the first factor when it is a literal
@@ -850,13 +880,15 @@ fn negate_first(first_is_literal: bool, factors: &mut Vec<Expr>) {
     factors.insert(0, Expr::int(-1));
 }
 
-/// The first element of a non-empty factor list (the list is never empty in practice; `1`
-/// keeps this total).
-fn take_first(factors: &mut Vec<Expr>) -> Expr {
-    if factors.is_empty() {
-        Expr::one()
-    } else {
-        factors.remove(0)
+/// Replaces `factors[at]` by `f(factors[at])`. A syntactic factor always contributes at
+/// least one factor, so `at` is in range; out of range, `f(1)` is pushed to stay total.
+fn map_at(factors: &mut Vec<Expr>, at: usize, f: impl FnOnce(Expr) -> Expr) {
+    match factors.get_mut(at) {
+        Some(slot) => {
+            let old = std::mem::replace(slot, Expr::one());
+            *slot = f(old);
+        }
+        None => factors.push(f(Expr::one())),
     }
 }
 

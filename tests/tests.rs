@@ -3,6 +3,8 @@
 mod check;
 mod diff;
 mod eval;
+mod hostile;
 mod mutation;
+mod parse;
 mod print;
 mod props;

@@ -11,6 +11,7 @@ use codespan_reporting::term::{self, termcolor, Config};
 
 use crate::lower::{LowerError, LowerErrorKind};
 use crate::source::{SourceFile, Span};
+use crate::syntax::error::is_invisible;
 use crate::syntax::{ParseError, ParseErrorKind};
 
 /// A diagnostic over one source file (file ids are not needed: one file is rendered at a time).
@@ -166,11 +167,12 @@ pub fn render_diagnostics(
     src: &SourceFile,
     options: &RenderOptions,
 ) -> String {
-    let file = SimpleFile::new(src.name(), src.text());
+    let shown = printable(src.text());
+    let file = SimpleFile::new(src.name(), shown.as_str());
     let config = Config::default();
     let mut out = String::new();
     for diagnostic in diagnostics {
-        let diagnostic = clamp_labels(diagnostic.clone(), src.text());
+        let diagnostic = clamp_labels(diagnostic.clone(), &shown);
         let res = if options.color {
             let mut writer = termcolor::Ansi::new(Vec::new());
             term::emit_to_write_style(&mut writer, &config, &file, &diagnostic)
@@ -187,6 +189,25 @@ pub fn render_diagnostics(
                     diagnostic.message
                 ));
             }
+        }
+    }
+    out
+}
+
+/// The text with control and invisible formatting characters replaced, so that a hostile
+/// file cannot send escape sequences to the terminal or reorder the displayed line. The
+/// replacement has the same length in bytes (`?` for one-byte controls, `�` for three-byte
+/// formatting characters, `?` repeated otherwise), so spans stay valid. Tabs and line ends
+/// are kept.
+fn printable(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '\t' | '\n' | '\r') || !is_invisible(c) {
+            out.push(c);
+        } else if c.len_utf8() == 3 {
+            out.push('\u{fffd}');
+        } else {
+            out.extend(std::iter::repeat('?').take(c.len_utf8()));
         }
     }
     out
@@ -225,6 +246,14 @@ pub fn render_input_error(src: &SourceFile, e: &crate::load::InputError, color: 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn escape_sequences_and_bidi_overrides_are_not_shown_raw() {
+        let text = "a\u{1b}[31m\u{202e}b\n";
+        let shown = printable(text);
+        assert_eq!(shown, "a?[31m\u{fffd}b\n");
+        assert_eq!(shown.len(), text.len());
+    }
 
     #[test]
     fn labels_off_char_boundaries_are_clamped() {

@@ -3,7 +3,7 @@
 //! The tree borrows its names and literals from the source text (`'a`), so parsing does not
 //! allocate per token. It records what was written, not what it means: `x(1 + y)` is an
 //! `Apply` whether `x` is a function or a factor, `σ` and `sigma` are kept as written, and
-//! parentheses are kept as `Paren` nodes. `lower` decides the meaning, following the lowering
+//! brackets are recorded on the node they enclose (`Expr::parens`). `lower` decides the meaning, following the lowering
 //! contract in the language reference.
 
 use crate::source::Span;
@@ -165,12 +165,21 @@ pub enum NumLit<'a> {
 }
 
 /// An expression node with its span.
+///
+/// Brackets are not nodes: `(x + 1)` is the `Sum` with `parens == 1` and a span that covers
+/// the brackets. This saves an allocation per group, and lowering adds no node for them
+/// anyway; what brackets do change — `(x(1 + y))^2` is one factor, `-(2)` is not a negative
+/// literal — is read from `parens`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Expr<'a> {
     /// The node.
     pub kind: ExprKind<'a>,
-    /// Its extent in the source.
+    /// Its extent in the source, including any enclosing brackets.
     pub span: Span,
+    /// How many bracket pairs enclose the node directly (`((x))` has 2).
+    pub parens: u16,
+    /// The outermost bracket, when `parens > 0`.
+    pub bracket: Option<Bracket>,
 }
 
 /// A sign in front of a term.
@@ -259,8 +268,6 @@ pub enum ExprKind<'a> {
     },
     /// A name (`x`, `σ`, `w_{ij}`, `e`, `pi`).
     Name(Name<'a>),
-    /// A bracketed group. Lowering adds no node for it.
-    Paren(Box<Expr<'a>>, Bracket),
     /// A sum chain of at least two terms, or of one term with a sign.
     Sum(Vec<Term<'a>>),
     /// A product chain of at least two factors.
@@ -268,14 +275,7 @@ pub enum ExprKind<'a> {
     /// A unary minus before a factor where no term starts (`a * -b`, `x^-1`).
     Neg(Box<Expr<'a>>),
     /// `base ^ exp`, `base ** exp` or `base²`.
-    Pow {
-        /// The base.
-        base: Box<Expr<'a>>,
-        /// The exponent.
-        exp: Box<Expr<'a>>,
-        /// How it was written.
-        op: PowOp,
-    },
+    Pow(Box<Pow<'a>>),
     /// `name(args)`, `name'(args)`: a call or, when the name is not a function, a product.
     Apply(Box<Apply<'a>>),
     /// `d/dz X`, `∂/∂z X`, `d/d(z) X`.
@@ -285,21 +285,49 @@ pub enum ExprKind<'a> {
     /// `Σ_{j=lo}^{hi} body`.
     BigSum(Box<BigSum<'a>>),
     /// `1{a = b}`.
-    Indicator(Box<Expr<'a>>, Box<Expr<'a>>),
+    Indicator(Box<(Expr<'a>, Expr<'a>)>),
 }
 
 // The larger nodes are boxed so that `Expr` stays small: the parser's stack frames hold
 // several of them, and their size bounds how deep the parser can go in a given stack.
 
+/// `base ^ exp`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pow<'a> {
+    /// The base.
+    pub base: Expr<'a>,
+    /// The exponent.
+    pub exp: Expr<'a>,
+    /// How it was written.
+    pub op: PowOp,
+}
+
 /// `name(args)` or `name'(args)`.
+///
+/// The first argument is stored inline, so that the common one-argument call costs one
+/// allocation; `args` gives them all.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Apply<'a> {
     /// The name.
     pub name: Name<'a>,
     /// Number of primes.
     pub primes: u8,
-    /// The arguments (at least one).
-    pub args: Vec<Expr<'a>>,
+    /// The first argument.
+    pub first: Expr<'a>,
+    /// The arguments after the first.
+    pub rest: Vec<Expr<'a>>,
+}
+
+impl<'a> Apply<'a> {
+    /// Number of arguments.
+    pub fn n_args(&self) -> usize {
+        1 + self.rest.len()
+    }
+
+    /// All arguments in order.
+    pub fn args(&self) -> impl Iterator<Item = &Expr<'a>> {
+        std::iter::once(&self.first).chain(&self.rest)
+    }
 }
 
 /// `d/dz X`.

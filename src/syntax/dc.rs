@@ -31,7 +31,7 @@ use nom::Parser as _;
 
 use super::ast::{
     Apply, Assume, BigSum, Bracket, Deriv, DerivFrac, DerivStyle, Expr, ExprKind, Factor, File,
-    LetHead, MulOp, Name, NumLit, PowOp, Rel, SetExpr, Sign, Step, Stmt, StmtKind, Subscript,
+    LetHead, MulOp, Name, NumLit, Pow, PowOp, Rel, SetExpr, Sign, Step, Stmt, StmtKind, Subscript,
     SubscriptForm, Term,
 };
 use super::error::{Found, ParseError, ParseErrorKind};
@@ -76,6 +76,11 @@ fn ws(i: &str) -> &str {
 
 fn first_char(i: &str) -> Option<char> {
     i.chars().next()
+}
+
+/// The part of `i` before its suffix `rest`.
+fn consumed<'s>(i: &'s str, rest: &str) -> &'s str {
+    i.get(..i.len().saturating_sub(rest.len())).unwrap_or("")
 }
 
 /// `i` without its first character.
@@ -127,7 +132,7 @@ fn bracket_delta(s: &str) -> isize {
 fn line_content(line: &str) -> (usize, &str) {
     let code = line.split_once('#').map_or(line, |(code, _)| code);
     let trimmed_start = code.trim_start_matches(spelling::is_space);
-    let offset = code.len() - trimmed_start.len();
+    let offset = code.len().saturating_sub(trimmed_start.len());
     (offset, trimmed_start.trim_end_matches(spelling::is_space))
 }
 
@@ -276,16 +281,22 @@ impl<'a> Parser<'a> {
         nom::Err::Failure(PErr::Specific(Box::new(ParseError::new(kind, span))))
     }
 
-    /// A committed error about the token at `i`. A character the language never uses is
-    /// reported as `InvalidCharacter` whatever was expected, which is the clearer message.
+    /// An error about the token at `i`. A character the language never uses is reported as
+    /// `InvalidCharacter` whatever was expected, which is the clearer message.
     #[inline(never)]
-    fn err_at(&self, i: &'a str, kind: impl FnOnce(Found) -> ParseErrorKind) -> nom::Err<PErr<'a>> {
+    fn error_at(&self, i: &str, kind: impl FnOnce(Found) -> ParseErrorKind) -> ParseError {
         let (found, span) = self.found(i);
         let kind = match first_char(i) {
             Some(c) if !spelling::is_language_char(c) => ParseErrorKind::InvalidCharacter { ch: c },
             _ => kind(found),
         };
-        self.error(kind, span)
+        ParseError::new(kind, span)
+    }
+
+    /// `error_at` as a committed nom error.
+    #[inline(never)]
+    fn err_at(&self, i: &'a str, kind: impl FnOnce(Found) -> ParseErrorKind) -> nom::Err<PErr<'a>> {
+        nom::Err::Failure(PErr::Specific(Box::new(self.error_at(i, kind))))
     }
 
     #[inline(never)]
@@ -336,6 +347,8 @@ impl<'a> Parser<'a> {
         Expr {
             kind,
             span: self.span(from, to),
+            parens: 0,
+            bracket: None,
         }
     }
 
@@ -358,23 +371,15 @@ impl<'a> Parser<'a> {
     fn finish_error(&self, e: nom::Err<PErr<'a>>) -> ParseError {
         match e {
             nom::Err::Error(PErr::Specific(e)) | nom::Err::Failure(PErr::Specific(e)) => *e,
+            // nom's own "no match" only escapes where an operand was required.
             nom::Err::Error(PErr::Generic(at)) | nom::Err::Failure(PErr::Generic(at)) => {
-                match self.expected::<()>(at, "an expression") {
-                    Err(nom::Err::Failure(PErr::Specific(e))) => *e,
-                    _ => ParseError::new(
-                        ParseErrorKind::ExpectedExpression {
-                            found: self.end.clone(),
-                        },
-                        Span::new(self.pos(at), self.pos(at)),
-                    ),
-                }
+                self.error_at(at, |found| ParseErrorKind::ExpectedExpression { found })
             }
-            nom::Err::Incomplete(_) => ParseError::new(
-                ParseErrorKind::ExpectedExpression {
-                    found: self.end.clone(),
-                },
-                Span::new(self.pos(""), self.pos("")),
-            ),
+            // Only the streaming parsers report `Incomplete`; the `complete` ones used here
+            // never do, but the end of the text is the honest position if one ever did.
+            nom::Err::Incomplete(_) => {
+                self.error_at("", |found| ParseErrorKind::ExpectedExpression { found })
+            }
         }
     }
 
@@ -413,8 +418,10 @@ impl<'a> Parser<'a> {
             self.fail_at(at, |found| ParseErrorKind::BadLetHead { expected, found })
         };
         let head_start = ws(i);
-        let Ok((mut rest, name)) = self.name(head_start) else {
-            return bad(head_start, "a name after `let`");
+        let (mut rest, name) = match self.name(head_start) {
+            Ok(found) => found,
+            Err(nom::Err::Error(_)) => return bad(head_start, "a name after `let`"),
+            Err(e) => return Err(e),
         };
         let mut primes = 0u8;
         while let Some(n) = first_char(rest).and_then(spelling::primes) {
@@ -427,8 +434,10 @@ impl<'a> Parser<'a> {
             let mut list = Vec::new();
             loop {
                 let at = ws(k);
-                let Ok((r, p)) = self.name(at) else {
-                    return bad(at, "a parameter name in `let f(…)`");
+                let (r, p) = match self.name(at) {
+                    Ok(found) => found,
+                    Err(nom::Err::Error(_)) => return bad(at, "a parameter name in `let f(…)`"),
+                    Err(e) => return Err(e),
                 };
                 list.push(p);
                 let at = ws(r);
@@ -595,24 +604,27 @@ impl<'a> Parser<'a> {
     /// A sum chain: `[sign] term (sign term)*`.
     fn expr(&self, i: &'a str, d: usize) -> Res<'a, Expr<'a>> {
         let start = ws(i);
-        let mut terms = Vec::new();
-        let (mut after_sign, mut sign) = self.sign(start);
-        let rest = loop {
-            let (rest, body) = self.product(ws(after_sign), d)?;
-            terms.push(Term { sign, body });
-            match self.sign(ws(rest)) {
-                (after, Some(next)) => {
-                    self.count_node(after)?;
-                    after_sign = after;
-                    sign = Some(next);
-                }
-                (_, None) => break rest,
+        let (after_sign, sign) = self.sign(start);
+        let (mut rest, body) = self.product(ws(after_sign), d)?;
+        let first = Term { sign, body };
+        // Most expressions are one term: no `Vec` unless a second term follows.
+        let (mut after, mut sign) = self.sign(ws(rest));
+        if sign.is_none() {
+            if first.sign.is_none() {
+                return Ok((rest, first.body));
             }
-        };
-        if terms.len() == 1 && terms.first().is_some_and(|t| t.sign.is_none()) {
-            if let Some(t) = terms.pop() {
-                return Ok((rest, t.body));
-            }
+            return Ok((rest, self.node(ExprKind::Sum(vec![first]), start, rest)));
+        }
+        let mut terms = vec![first];
+        while let Some(next) = sign {
+            self.count_node(after)?;
+            let (r, body) = self.product(ws(after), d)?;
+            terms.push(Term {
+                sign: Some(next),
+                body,
+            });
+            rest = r;
+            (after, sign) = self.sign(ws(rest));
         }
         Ok((rest, self.node(ExprKind::Sum(terms), start, rest)))
     }
@@ -642,10 +654,9 @@ impl<'a> Parser<'a> {
             Some(found) => found,
             None => self.factor(i, d)?,
         };
-        let mut factors = vec![Factor {
-            op: MulOp::First,
-            expr: first,
-        }];
+        // Most chains are one factor: the `Vec` is only made when a second factor follows.
+        let mut first = Some(first);
+        let mut factors = Vec::new();
         loop {
             let j = ws(rest);
             let Some(c) = first_char(j) else {
@@ -664,15 +675,19 @@ impl<'a> Parser<'a> {
             };
             self.count_node(k)?;
             let (r, expr) = self.factor(ws(k), d)?;
+            if let Some(expr) = first.take() {
+                factors.push(Factor {
+                    op: MulOp::First,
+                    expr,
+                });
+            }
             factors.push(Factor { op, expr });
             rest = r;
         }
-        if factors.len() == 1 {
-            if let Some(f) = factors.pop() {
-                return Ok((rest, f.expr));
-            }
+        match first {
+            Some(only) => Ok((rest, only)),
+            None => Ok((rest, self.node(ExprKind::Product(factors), start, rest))),
         }
-        Ok((rest, self.node(ExprKind::Product(factors), start, rest)))
     }
 
     /// True when a factor can start at `i` by juxtaposition (no operator before it).
@@ -690,6 +705,7 @@ impl<'a> Parser<'a> {
             || spelling::is_sigma_sum(c)
             || spelling::greek_letter(c).is_some()
             || spelling::vulgar_fraction(c).is_some()
+            || c == spelling::SQUARE_ROOT
     }
 
     /// `1/3` at the start of a product chain: integer digits, `/`, integer digits, with no
@@ -749,15 +765,8 @@ impl<'a> Parser<'a> {
         let (mut rest, mut base) = self.atom(i, d)?;
         while let Some((r, exp)) = self.superscript(rest)? {
             self.count_node(rest)?;
-            base = self.node(
-                ExprKind::Pow {
-                    base: Box::new(base),
-                    exp: Box::new(exp),
-                    op: PowOp::Superscript,
-                },
-                i,
-                r,
-            );
+            let op = PowOp::Superscript;
+            base = self.node(ExprKind::Pow(Box::new(Pow { base, exp, op })), i, r);
             rest = r;
         }
         let j = ws(rest);
@@ -776,11 +785,7 @@ impl<'a> Parser<'a> {
         } else {
             self.factor(k, inner_depth)?
         };
-        let kind = ExprKind::Pow {
-            base: Box::new(base),
-            exp: Box::new(exp),
-            op,
-        };
+        let kind = ExprKind::Pow(Box::new(Pow { base, exp, op }));
         Ok((rest, self.node(kind, i, rest)))
     }
 
@@ -833,8 +838,11 @@ impl<'a> Parser<'a> {
                 return Ok(found);
             }
             if c == spelling::PARTIAL {
-                return self.expected(i, "`∂/∂x X` or `∂y/∂x` after `∂`");
+                return self.expected(i, "a derivative `∂/∂x X` or `∂y/∂x`");
             }
+        }
+        if c == spelling::SQUARE_ROOT {
+            return self.root(i, d);
         }
         if is_ident_start(c) || spelling::greek_letter(c).is_some() {
             if spelling::RESERVED_WORDS.contains(&leading_ident(i)) {
@@ -858,8 +866,11 @@ impl<'a> Parser<'a> {
         let j = ws(rest);
         match j.strip_prefix(close) {
             Some(rest) => {
-                let kind = ExprKind::Paren(Box::new(inner), bracket);
-                Ok((rest, self.node(kind, i, rest)))
+                let mut inner = inner;
+                inner.span = self.span(i, rest);
+                inner.parens = inner.parens.saturating_add(1);
+                inner.bracket = Some(bracket);
+                Ok((rest, inner))
             }
             None => self.unclosed(i, open, j),
         }
@@ -897,7 +908,7 @@ impl<'a> Parser<'a> {
         if int == "1" && frac.is_empty() && exp.is_empty() && rest.starts_with('{') {
             return self.indicator(i, rest, d);
         }
-        let lit = NumLit::Decimal(i.get(..i.len() - rest.len()).unwrap_or(""));
+        let lit = NumLit::Decimal(consumed(i, rest));
         Ok((rest, self.node(ExprKind::Num(lit), i, rest)))
     }
 
@@ -915,7 +926,7 @@ impl<'a> Parser<'a> {
         let Some(rest) = j.strip_prefix('}') else {
             return self.unclosed(open, '{', j);
         };
-        let kind = ExprKind::Indicator(Box::new(a), Box::new(b));
+        let kind = ExprKind::Indicator(Box::new((a, b)));
         Ok((rest, self.node(kind, i, rest)))
     }
 
@@ -925,7 +936,7 @@ impl<'a> Parser<'a> {
             Some(c) if is_ident_start(c) => take_while1(is_ident_char)(i)?,
             Some(c) if spelling::greek_letter(c).is_some() && !spelling::is_sigma_sum(c) => {
                 let rest = skip_char(i);
-                (rest, i.get(..i.len() - rest.len()).unwrap_or(""))
+                (rest, consumed(i, rest))
             }
             _ => return Err(nom::Err::Error(PErr::Generic(i))),
         };
@@ -988,23 +999,56 @@ impl<'a> Parser<'a> {
             }
             return Ok((rest, self.node(ExprKind::Name(name), i, rest)));
         }
+        self.apply_args(i, name, primes, j, d)
+    }
+
+    /// `√(x)`: the Unicode name of `sqrt`, which must be followed by brackets (`√x²` would be
+    /// ambiguous).
+    fn root(&self, i: &'a str, d: usize) -> Res<'a, Expr<'a>> {
+        let rest = skip_char(i);
+        let name = Name {
+            ident: consumed(i, rest),
+            sub: None,
+            span: self.span(i, rest),
+        };
+        let j = ws(rest);
+        if !j.starts_with('(') {
+            return self.expected(j, "`(` after `√`");
+        }
+        self.apply_args(i, name, 0, j, d)
+    }
+
+    /// The argument list of `name` starting at the `(` at `j`; `i` is where `name` starts.
+    fn apply_args(
+        &self,
+        i: &'a str,
+        name: Name<'a>,
+        primes: u8,
+        j: &'a str,
+        d: usize,
+    ) -> Res<'a, Expr<'a>> {
         let inner_depth = self.deeper(j, d)?;
-        let mut args = Vec::new();
-        let mut k = skip_char(j);
-        loop {
-            let (r, arg) = self.expr(k, inner_depth)?;
-            args.push(arg);
+        let (mut r, first) = self.expr(skip_char(j), inner_depth)?;
+        let mut rest_args = Vec::new();
+        let rest = loop {
             let at = ws(r);
-            if let Some(r) = at.strip_prefix(',') {
-                k = r;
-            } else if let Some(r) = at.strip_prefix(')') {
-                rest = r;
-                break;
+            if let Some(k) = at.strip_prefix(',') {
+                let (after, arg) = self.expr(k, inner_depth)?;
+                rest_args.push(arg);
+                r = after;
+            } else if let Some(after) = at.strip_prefix(')') {
+                break after;
             } else {
                 return self.unclosed(j, '(', at);
             }
-        }
-        let kind = ExprKind::Apply(Box::new(Apply { name, primes, args }));
+        };
+        let apply = Apply {
+            name,
+            primes,
+            first,
+            rest: rest_args,
+        };
+        let kind = ExprKind::Apply(Box::new(apply));
         Ok((rest, self.node(kind, i, rest)))
     }
 
@@ -1111,7 +1155,7 @@ impl<'a> Parser<'a> {
         };
         let (r, hi) = match first_char(k) {
             Some('{') => self.group(k, inner_depth, Bracket::Curly)?,
-            Some(_) => self.power_operand(k, inner_depth)?,
+            Some(_) => self.atom(k, inner_depth)?,
             None => return self.expected(k, "an upper bound after `^`"),
         };
         let (rest, body) = self.product(ws(r), inner_depth)?;
@@ -1122,11 +1166,6 @@ impl<'a> Parser<'a> {
             body,
         }));
         Ok((rest, self.node(kind, i, rest)))
-    }
-
-    /// An atom without powers (used for `Σ`'s upper bound `^C`).
-    fn power_operand(&self, i: &'a str, d: usize) -> Res<'a, Expr<'a>> {
-        self.atom(i, d)
     }
 }
 
@@ -1151,9 +1190,10 @@ pub fn parse_dc<'a>(src: &'a SourceFile, limits: &Limits) -> (File<'a>, Vec<Pars
         Derive(usize),
         BrokenDerive,
     }
-    let mut stmts: Vec<Stmt<'a>> = Vec::new();
+    let raws = split_statements(text);
+    let mut stmts: Vec<Stmt<'a>> = Vec::with_capacity(raws.len());
     let mut prev = Prev::Other;
-    for raw in split_statements(text) {
+    for raw in raws {
         let stmt_text = text.get(raw.start..raw.end).unwrap_or("");
         let parser = Parser::new(raw.start, stmt_text, limits, Found::EndOfLine);
         let res = parser.statement(stmt_text, raw.step);

@@ -34,6 +34,29 @@ impl fmt::Display for Found {
     }
 }
 
+/// A character as shown in a message: `` `@` (U+0040) ``, or only the code point for control
+/// and invisible formatting characters, which must not reach a terminal raw.
+struct ShownChar(char);
+
+impl fmt::Display for ShownChar {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let c = self.0;
+        let code = u32::from(c);
+        if is_invisible(c) {
+            write!(f, "U+{code:04X}")
+        } else {
+            write!(f, "`{c}` (U+{code:04X})")
+        }
+    }
+}
+
+/// Control characters and the invisible formatting characters (zero-width spaces, bidi
+/// overrides) that can make a line display differently from what it contains.
+pub fn is_invisible(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
 /// One problem found while reading a `.dc` file or an expression.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[error("{kind}")]
@@ -70,8 +93,8 @@ pub enum ParseErrorKind {
     },
     /// A character that the language does not use anywhere.
     #[error(
-        "invalid character `{ch}` (U+{code:04X}): expected an expression, an operator or end of line",
-        code = u32::from(*ch)
+        "invalid character {shown}: expected an expression, an operator or end of line",
+        shown = ShownChar(*ch)
     )]
     InvalidCharacter {
         /// The character.
@@ -226,6 +249,11 @@ mod tests {
         assert_eq!(
             e.to_string(),
             "invalid character `@` (U+0040): expected an expression, an operator or end of line"
+        );
+        let e = ParseErrorKind::InvalidCharacter { ch: '\u{1b}' };
+        assert_eq!(
+            e.to_string(),
+            "invalid character U+001B: expected an expression, an operator or end of line"
         );
         let e = ParseErrorKind::ExpectedSet {
             found: Found::Token("Q".into()),

@@ -85,6 +85,9 @@ pub fn is_divide(c: char) -> bool {
 /// The partial-derivative sign `∂`, interchangeable with `d` in derivative operators.
 pub const PARTIAL: char = '\u{2202}';
 
+/// The square-root sign `√`, the Unicode name of `sqrt` (written `√(x)`).
+pub const SQUARE_ROOT: char = '\u{221a}';
+
 /// The summation sign `Σ` (U+03A3) or `∑` (U+2211, n-ary summation).
 pub fn is_sigma_sum(c: char) -> bool {
     matches!(c, '\u{3a3}' | '\u{2211}')
@@ -234,6 +237,7 @@ pub fn is_language_char(c: char) -> bool {
         || greek_letter(c).is_some()
         || c == ELEMENT_OF
         || c == NOT_EQUAL
+        || c == SQUARE_ROOT
         || REL_OPS.iter().any(|(s, _)| s.starts_with(c))
         || SET_NAMES.iter().any(|(s, _)| s.starts_with(c))
 }

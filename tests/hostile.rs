@@ -1,0 +1,373 @@
+//! Hostile input: every case gives a clean error or a bounded result, never a panic or a
+//! stack overflow. The parser runs in the test thread (2 MiB of stack), so the depth guard
+//! is what keeps these from crashing.
+//!
+//! Small inputs live in `tests/hostile/` (one snapshot of the rendered diagnostics each);
+//! big ones are generated here.
+
+use derivcheck::expr::{Expr, Node};
+use derivcheck::limits::Limits;
+use derivcheck::lower::{lower, lower_expr, LowerErrorKind};
+use derivcheck::program::Program;
+use derivcheck::report::diagnostic::{render, RenderOptions};
+use derivcheck::source::SourceFile;
+use derivcheck::syntax::{decode, parse_dc, parse_expr, ParseError, ParseErrorKind};
+
+fn limits() -> Limits {
+    Limits::default()
+}
+
+/// Parse errors of a `.dc` text.
+fn parse_errors(text: &str) -> Vec<ParseError> {
+    let file = SourceFile::new("hostile.dc", text);
+    parse_dc(&file, &limits()).1
+}
+
+fn expr_error(text: &str) -> ParseErrorKind {
+    match parse_expr(text, &limits()) {
+        Ok(e) => panic!("expected an error, parsed {:?}", e.kind),
+        Err(errors) => errors.into_iter().next().map(|e| e.kind).expect("an error"),
+    }
+}
+
+fn nested(open: &str, inner: &str, close: &str, depth: usize) -> String {
+    format!("{}{inner}{}", open.repeat(depth), close.repeat(depth))
+}
+
+/// Parses and lowers one expression, panicking on errors.
+fn lower_str(text: &str) -> Expr {
+    let ast = parse_expr(text, &limits()).unwrap_or_else(|e| panic!("{e:?}"));
+    lower_expr(&ast, &Program::default(), &limits()).unwrap_or_else(|e| panic!("{e:?}"))
+}
+
+const DEPTH: usize = 100_000;
+
+#[test]
+fn hundred_thousand_nested_parentheses_are_too_deep() {
+    let text = format!("claim {} = x", nested("(", "x", ")", DEPTH));
+    let errors = parse_errors(&text);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    let Some(e) = errors.first() else { return };
+    assert_eq!(e.kind, ParseErrorKind::NestTooDeep { limit: 256 });
+    // `claim ` then 256 accepted brackets: the 257th is the offending one.
+    assert_eq!(e.span.start, "claim ".len() + 256);
+}
+
+#[test]
+fn hundred_thousand_unclosed_parentheses_are_too_deep() {
+    let text = format!("claim {}x = x", "(".repeat(DEPTH));
+    let kinds: Vec<_> = parse_errors(&text).into_iter().map(|e| e.kind).collect();
+    assert_eq!(kinds, vec![ParseErrorKind::NestTooDeep { limit: 256 }]);
+}
+
+#[test]
+fn hundred_thousand_nested_calls_are_too_deep() {
+    let text = nested("exp(", "x", ")", DEPTH);
+    assert_eq!(
+        expr_error(&text),
+        ParseErrorKind::NestTooDeep { limit: 256 }
+    );
+}
+
+#[test]
+fn hundred_thousand_powers_are_too_deep() {
+    let text = format!("{}x", "x^".repeat(DEPTH));
+    assert_eq!(
+        expr_error(&text),
+        ParseErrorKind::NestTooDeep { limit: 256 }
+    );
+}
+
+#[test]
+fn hundred_thousand_unary_minuses_are_too_deep() {
+    let text = format!("x * {}x", "-".repeat(DEPTH));
+    assert_eq!(
+        expr_error(&text),
+        ParseErrorKind::NestTooDeep { limit: 256 }
+    );
+}
+
+#[test]
+fn hundred_thousand_derivative_operators_are_too_deep() {
+    let text = format!("{}x", "d/dx ".repeat(DEPTH));
+    assert_eq!(
+        expr_error(&text),
+        ParseErrorKind::NestTooDeep { limit: 256 }
+    );
+}
+
+#[test]
+fn hundred_thousand_nested_sigma_sums_are_too_deep() {
+    let text = format!("{}x", "Σ_{j=1}^{n} ".repeat(DEPTH));
+    assert_eq!(
+        expr_error(&text),
+        ParseErrorKind::NestTooDeep { limit: 256 }
+    );
+}
+
+#[test]
+fn hundred_thousand_nested_indicators_are_too_deep() {
+    let text = format!("{}x{}", "1{".repeat(DEPTH), "= 1}".repeat(DEPTH));
+    assert_eq!(
+        expr_error(&text),
+        ParseErrorKind::NestTooDeep { limit: 256 }
+    );
+}
+
+#[test]
+fn mixed_nesting_is_too_deep() {
+    let text = nested("(-[e^{σ(", "x", ")}])", DEPTH / 8);
+    assert!(matches!(
+        expr_error(&text),
+        ParseErrorKind::NestTooDeep { .. }
+    ));
+}
+
+#[test]
+fn nesting_at_the_limit_parses_and_lowers_in_the_test_thread() {
+    // 256 levels of each kind are accepted, and lowering them does not overflow either.
+    let cases = [
+        nested("(", "x", ")", 256),
+        nested("exp(", "x", ")", 256),
+        nested("[", "x", "]", 256),
+        format!("{}x", "x^".repeat(256)),
+        format!("{}x", "d/dx ".repeat(256)),
+    ];
+    for text in &cases {
+        let e = lower_str(text);
+        assert!(e.depth() >= 1 || matches!(e.node(), Node::Sym(_)), "{text}");
+    }
+    let too_deep = nested("(", "x", ")", 257);
+    assert_eq!(
+        expr_error(&too_deep),
+        ParseErrorKind::NestTooDeep { limit: 256 }
+    );
+}
+
+#[test]
+fn fifty_megabyte_line_is_too_large() {
+    let line = format!("claim {}x = 1\n", "x + ".repeat(50 << 18));
+    assert!(line.len() > 50 << 20);
+    let errors = parse_errors(&line);
+    assert_eq!(
+        errors.iter().map(|e| &e.kind).collect::<Vec<_>>(),
+        vec![&ParseErrorKind::InputTooLarge {
+            size: line.len(),
+            limit: 4 << 20
+        }]
+    );
+    let err = decode(line.as_bytes(), &limits()).unwrap_err();
+    assert!(matches!(err.kind, ParseErrorKind::InputTooLarge { .. }));
+    assert!(matches!(
+        parse_expr(&line, &limits())
+            .unwrap_err()
+            .first()
+            .map(|e| &e.kind),
+        Some(ParseErrorKind::InputTooLarge { .. })
+    ));
+}
+
+#[test]
+fn long_line_under_the_size_limit_hits_the_node_limit() {
+    // About 3.9 MB: under the input limit, but far more than 100,000 nodes.
+    let text = format!("claim {}x = 1", "x + ".repeat(1_000_000));
+    let errors = parse_errors(&text);
+    assert!(
+        matches!(errors.as_slice(), [e] if e.kind == ParseErrorKind::TooManyNodes { limit: 100_000 }),
+        "{errors:?}"
+    );
+    let product = format!("claim {}x = 1", "x*".repeat(1_900_000));
+    let errors = parse_errors(&product);
+    assert!(
+        matches!(errors.as_slice(), [e] if e.kind == ParseErrorKind::TooManyNodes { limit: 100_000 }),
+        "{errors:?}"
+    );
+}
+
+#[test]
+fn long_flat_sum_under_the_node_limit_lowers_flat() {
+    let text = format!("{}x", "x + ".repeat(40_000));
+    let e = lower_str(&text);
+    assert!(matches!(e.node(), Node::Add(terms) if terms.len() == 40_001));
+}
+
+#[test]
+fn invalid_utf8_is_reported_with_its_position() {
+    let bytes = std::fs::read("tests/hostile/invalid_utf8.dc").expect("test file");
+    let err = decode(&bytes, &limits()).unwrap_err();
+    assert_eq!(err.kind, ParseErrorKind::InvalidUtf8 { byte: 0xc3 });
+    assert_eq!(err.span.start, "let a = 1\nclaim a = ".len());
+}
+
+#[test]
+fn ten_thousand_digit_number_is_too_large() {
+    let digits = "7".repeat(10_000);
+    let file = SourceFile::new("big.dc", format!("claim x = {digits}"));
+    let (ast, parse_errors) = parse_dc(&file, &limits());
+    assert!(parse_errors.is_empty());
+    let (_, errors) = lower(&ast, &limits());
+    let kinds: Vec<_> = errors.into_iter().map(|e| e.kind).collect();
+    assert_eq!(
+        kinds,
+        vec![LowerErrorKind::NumberTooLarge {
+            digits: 10_000,
+            limit: 1_000
+        }]
+    );
+}
+
+#[test]
+fn huge_literals_of_every_form_are_too_large() {
+    let digits = "3".repeat(10_000);
+    let superscript = "²".repeat(10_000);
+    for text in [
+        format!("1/{digits}"),
+        format!("{digits}/7"),
+        format!("x{superscript}"),
+        format!("0.{digits}"),
+        "1e99999999999999999999999999".to_owned(),
+        "1e-100000".to_owned(),
+    ] {
+        let ast = parse_expr(&text, &limits()).unwrap_or_else(|e| panic!("{e:?}"));
+        let errors = lower_expr(&ast, &Program::default(), &limits()).unwrap_err();
+        assert!(
+            errors
+                .iter()
+                .all(|e| matches!(e.kind, LowerErrorKind::NumberTooLarge { .. })),
+            "{text:.20}: {errors:?}"
+        );
+    }
+}
+
+#[test]
+fn zero_with_huge_exponent_is_zero() {
+    assert_eq!(lower_str("0e999999"), Expr::zero());
+}
+
+#[test]
+fn power_of_a_googol_is_just_an_expression() {
+    let e = lower_str("x^(10^100)");
+    assert_eq!(
+        e,
+        Expr::pow(Expr::var("x"), Expr::pow(Expr::int(10), Expr::int(100)))
+    );
+}
+
+#[test]
+fn every_bad_line_of_a_long_file_is_reported() {
+    let text = "claim (x = 1\n".repeat(20_000);
+    let errors = parse_errors(&text);
+    assert_eq!(errors.len(), 20_000);
+}
+
+#[test]
+fn megabyte_identifier_is_one_symbol() {
+    let name = "a".repeat(1 << 20);
+    assert_eq!(lower_str(&name), Expr::var(&name));
+}
+
+#[test]
+fn long_tokens_are_shortened_in_messages() {
+    let text = format!("prove{}", "x".repeat(10_000));
+    let errors = parse_errors(&text);
+    let message = errors.first().map(ToString::to_string).unwrap_or_default();
+    assert!(message.len() < 200, "{message}");
+}
+
+#[test]
+fn many_primes_are_bounded() {
+    let text = format!("σ{}(x)", "'".repeat(10_000));
+    let e = lower_str(&text);
+    assert!(matches!(e.node(), Node::Call(f, _) if f.unprimed().1 == 255));
+}
+
+/// Renders what the pipeline says about a file: decode, parse and lowering errors, and the
+/// number of items kept. Control characters are escaped so that the snapshot stays text.
+fn report(bytes: &[u8]) -> String {
+    let options = RenderOptions::default();
+    let (text, decode_error) = match decode(bytes, &limits()) {
+        Ok(text) => (text.to_owned(), None),
+        Err(e) => (String::from_utf8_lossy(bytes).into_owned(), Some(e)),
+    };
+    let file = SourceFile::new("hostile.dc", text);
+    let mut out = String::new();
+    if let Some(e) = decode_error {
+        // Like the command line: text that is not UTF-8 is reported and not parsed.
+        out.push_str(&render(&[e], &file, &options));
+        return escape_controls(&out);
+    }
+    let (ast, parse_errors) = parse_dc(&file, &limits());
+    out.push_str(&render(&parse_errors, &file, &options));
+    let (program, lower_errors) = lower(&ast, &limits());
+    out.push_str(&render(&lower_errors, &file, &options));
+    out.push_str(&format!("items kept: {}\n", program.items.len()));
+    escape_controls(&out)
+}
+
+fn escape_controls(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '\n' => "\n".to_owned(),
+            c if c.is_control() => c.escape_unicode().to_string(),
+            c => c.to_string(),
+        })
+        .collect()
+}
+
+#[test]
+fn hostile_files() {
+    insta::glob!("hostile/*.dc", |path| {
+        let bytes = std::fs::read(path).expect("test file");
+        insta::assert_snapshot!(report(&bytes));
+    });
+}
+
+mod random {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Statement starts, so that random text reaches the expression grammar.
+    fn prefix() -> impl Strategy<Value = &'static str> {
+        prop_oneof![
+            Just("claim "),
+            Just("let "),
+            Just("assume "),
+            Just("derive "),
+            Just("= "),
+            Just(""),
+        ]
+    }
+
+    /// Characters of the language (both spellings) and a few that are not.
+    const ALPHABET: &str =
+        "[ a-zA-Z0-9()\\[\\]{}+\\-*/^_,=<>'.#\n\t σηΣδπ·×−–÷∂∈ℕℤℝ≤≥²³⁻¹₀₁½√@$\u{0}\u{202e}]{0,60}";
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 3000, ..ProptestConfig::default() })]
+
+        #[test]
+        fn random_input_gives_errors_with_valid_spans(start in prefix(), body in ALPHABET) {
+            let text = format!("{start}{body}");
+            let file = SourceFile::new("random.dc", text.clone());
+            let (ast, parse_errors) = parse_dc(&file, &limits());
+            let (_, lower_errors) = lower(&ast, &limits());
+            let spans = parse_errors.iter().map(|e| e.span).chain(lower_errors.iter().map(|e| e.span));
+            for span in spans {
+                prop_assert!(span.start <= span.end && span.end <= text.len(), "{span:?}");
+                prop_assert!(text.is_char_boundary(span.start) && text.is_char_boundary(span.end));
+            }
+            let rendered = render(&parse_errors, &file, &RenderOptions::default());
+            prop_assert_eq!(rendered.is_empty(), parse_errors.is_empty());
+        }
+
+        #[test]
+        fn random_expression_parses_or_reports(body in ALPHABET) {
+            match parse_expr(&body, &limits()) {
+                Ok(ast) => {
+                    let _ = lower_expr(&ast, &Program::default(), &limits());
+                }
+                Err(errors) => prop_assert!(!errors.is_empty()),
+            }
+        }
+    }
+}
