@@ -14,7 +14,7 @@ mod rules;
 
 pub use rules::{builtin_rule, sigmoid_prime, BuiltinRule};
 
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashMap;
 
 use crate::expr::{Builtin, Expr, Func, Node, Symbol};
 use crate::limits::{LimitKind, LimitReached, Limits};
@@ -595,8 +595,7 @@ impl Differ<'_, '_> {
 /// Replaces calls of built-in `b` by calls of the user's alias `name`.
 fn rename_builtin(e: &Expr, b: Builtin, name: &std::sync::Arc<str>) -> Expr {
     let mut memo: FxHashMap<Expr, Expr> = FxHashMap::default();
-    let mut seen = FxHashSet::default();
-    rename_rec(e, b, name, &mut memo, &mut seen)
+    rename_rec(e, b, name, &mut memo)
 }
 
 fn rename_rec(
@@ -604,12 +603,11 @@ fn rename_rec(
     b: Builtin,
     name: &std::sync::Arc<str>,
     memo: &mut FxHashMap<Expr, Expr>,
-    seen: &mut FxHashSet<usize>,
 ) -> Expr {
     if let Some(r) = memo.get(e) {
         return r.clone();
     }
-    let inner = e.map_children(|c| rename_rec(c, b, name, memo, seen));
+    let inner = e.map_children(|c| rename_rec(c, b, name, memo));
     let res = match inner.node() {
         Node::Call(Func::Builtin(c), args) if *c == b => {
             Expr::apply(Func::User(name.clone()), args.clone())

@@ -207,7 +207,7 @@ fn printable(text: &str) -> String {
         } else if c.len_utf8() == 3 {
             out.push('\u{fffd}');
         } else {
-            out.extend(std::iter::repeat('?').take(c.len_utf8()));
+            out.extend(std::iter::repeat_n('?', c.len_utf8()));
         }
     }
     out

@@ -179,9 +179,9 @@ impl<'a> Canonicalizer<'a> {
                 hi,
                 body,
             } => {
-                let lo = self.to_canon_expr(lo, depth)?;
-                let hi = self.to_canon_expr(hi, depth)?;
-                let body = self.to_canon_expr(body, depth)?;
+                let lo = self.canon_expr(lo, depth)?;
+                let hi = self.canon_expr(hi, depth)?;
+                let body = self.canon_expr(body, depth)?;
                 self.atom(Expr::new(Node::Sum {
                     index: index.clone(),
                     lo,
@@ -194,13 +194,13 @@ impl<'a> Canonicalizer<'a> {
         Ok(res)
     }
 
-    fn to_canon_expr(&mut self, e: &Expr, depth: usize) -> Result<Expr, CanonError> {
+    fn canon_expr(&mut self, e: &Expr, depth: usize) -> Result<Expr, CanonError> {
         let c = self.go(e, depth + 1)?;
         Ok(self.to_expr(&c))
     }
 
     fn canonical_args(&mut self, args: &[Expr], depth: usize) -> Result<Vec<Expr>, CanonError> {
-        args.iter().map(|a| self.to_canon_expr(a, depth)).collect()
+        args.iter().map(|a| self.canon_expr(a, depth)).collect()
     }
 
     fn pow(&mut self, base: &Expr, exp: &Expr, depth: usize) -> Result<RatFunc, CanonError> {
