@@ -1,6 +1,7 @@
 //! The one integration test binary: a module per area.
 
 mod check;
+mod cli;
 mod diff;
 mod eval;
 mod hostile;

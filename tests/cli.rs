@@ -1,0 +1,208 @@
+//! The command line as scripts and autograders use it: exit codes (0/1/2, never 101), the JSON
+//! schema of `check`, `claim` and `diff`, batches with bad files.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_derivcheck"))
+}
+
+fn run(args: &[&str]) -> Output {
+    bin()
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run derivcheck: {e}"))
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn tmp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("derivcheck-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    dir
+}
+
+#[test]
+fn check_bundled_derivations_exits_0() {
+    let o = run(&["check", &root().join("derivations").display().to_string()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    let out = stdout(&o);
+    assert!(out.contains("0 incorrect, 0 undecided"), "{out}");
+}
+
+#[test]
+fn wrong_claim_exits_1_with_json_counterexample_and_hint() {
+    let o = run(&[
+        "claim",
+        "sigma(z)",
+        "2*sigma(z)*(1 - sigma(z))",
+        "--wrt",
+        "z",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(v["verdict"], "incorrect");
+    assert_eq!(v["method"], "counterexample");
+    assert!(v["counterexample"]["z"].is_string());
+    assert!(v["hint"].as_str().unwrap_or("").contains("factor of 2"));
+    assert_eq!(v["derivative"]["ascii"], "sigma(z)*(1 - sigma(z))");
+    for key in ["line", "column", "text", "left", "right"] {
+        assert!(!v[key].is_null(), "missing {key}");
+    }
+}
+
+#[test]
+fn right_claim_exits_0() {
+    let o = run(&[
+        "claim",
+        "-y*log(A) - (1 - y)*log(1 - A)",
+        "(A - y)/(A*(1 - A))",
+        "--wrt",
+        "A",
+        "--assume",
+        "0 < A < 1",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert!(stdout(&o).contains("proved"));
+}
+
+#[test]
+fn check_json_has_the_documented_schema() {
+    let dir = tmp_dir("json");
+    let f = dir.join("a.dc");
+    std::fs::write(&f, "claim d/dz z^2 = 2z\nclaim d/dz z^2 = z\n")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let o = run(&["check", &f.display().to_string(), "--format", "json"]);
+    assert_eq!(o.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}"));
+    let steps = &v["files"][0]["steps"];
+    assert_eq!(steps[0]["verdict"], "correct");
+    assert_eq!(steps[0]["method"], "canonical");
+    assert!(steps[0]["counterexample"].is_null());
+    assert_eq!(steps[1]["verdict"], "incorrect");
+    assert_eq!(steps[1]["line"], 2);
+    assert_eq!(steps[1]["column"], 1);
+    assert_eq!(v["summary"]["correct"], 1);
+    assert_eq!(v["summary"]["incorrect"], 1);
+    assert_eq!(v["summary"]["undecided"], 0);
+}
+
+#[test]
+fn a_bad_file_does_not_stop_the_batch() {
+    let dir = tmp_dir("batch");
+    std::fs::write(dir.join("good.dc"), "claim d/dz z^2 = 2z\n").unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(dir.join("bad.dc"), "claim d/dz (z^2 = 2z\n").unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(
+        dir.join("deep.dc"),
+        format!(
+            "claim {}z{} = z\n",
+            "(".repeat(100_000),
+            ")".repeat(100_000)
+        ),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(dir.join("binary.dc"), [0xff, 0xfe, 0x00, 0x41])
+        .unwrap_or_else(|e| panic!("{e}"));
+    let o = run(&[
+        "check",
+        &dir.display().to_string(),
+        "--format",
+        "json",
+        "--jobs",
+        "2",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "input errors give exit code 2");
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}"));
+    let files = v["files"].as_array().cloned().unwrap_or_default();
+    assert_eq!(files.len(), 4, "every file is reported");
+    let good = files
+        .iter()
+        .find(|f| f["path"].as_str().unwrap_or("").ends_with("good.dc"));
+    assert_eq!(
+        good.map(|g| g["steps"][0]["verdict"].clone()),
+        Some(serde_json::json!("correct"))
+    );
+    for name in ["bad.dc", "deep.dc", "binary.dc"] {
+        let f = files
+            .iter()
+            .find(|f| f["path"].as_str().unwrap_or("").ends_with(name));
+        assert!(
+            f.is_some_and(|f| !f["errors"].as_array().map(|e| e.is_empty()).unwrap_or(true)),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn usage_errors_exit_2_and_help_exits_0() {
+    assert_eq!(run(&["check"]).status.code(), Some(2));
+    assert_eq!(run(&["frobnicate"]).status.code(), Some(2));
+    assert_eq!(
+        run(&["diff", "x^2"]).status.code(),
+        Some(2),
+        "--wrt is required"
+    );
+    assert_eq!(run(&["--help"]).status.code(), Some(0));
+    assert_eq!(run(&["check", "/no/such/path"]).status.code(), Some(2));
+    assert_eq!(run(&["parse", "(x +"]).status.code(), Some(2));
+}
+
+#[test]
+fn diff_json_and_steps() {
+    let o = run(&["diff", "log(1 + exp(z))", "--wrt", "z", "--format", "json"]);
+    assert_eq!(o.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(v["input"], "log(1 + exp(z))");
+    assert_eq!(v["wrt"], "z");
+    assert_eq!(v["derivative"]["unicode"], "σ(z)");
+    assert_eq!(v["derivative"]["latex"], "\\sigma(z)");
+    let o = run(&["diff", "sigma(3*z)", "--wrt", "z", "--steps"]);
+    let out = stdout(&o);
+    assert!(
+        out.contains("d-sigmoid") && out.contains("d-chain"),
+        "{out}"
+    );
+}
+
+#[test]
+fn simplify_and_parse_print_in_each_format() {
+    let o = run(&["simplify", "-y/A + (1 - y)/(1 - A)"]);
+    assert_eq!(stdout(&o).trim(), "(A − y)/(A·(1 − A))");
+    let o = run(&["parse", "σ(z)(1 − σ(z))", "--format", "ascii"]);
+    assert_eq!(stdout(&o).trim(), "sigma(z)*(1 - sigma(z))");
+    let o = run(&["parse", "σ(z)(1 − σ(z))", "--format", "latex"]);
+    assert_eq!(stdout(&o).trim(), "\\sigma(z)\\left(1 - \\sigma(z)\\right)");
+}
+
+#[test]
+fn fmt_prints_the_file_back() {
+    let o = run(&[
+        "fmt",
+        &root().join("derivations/sigmoid.dc").display().to_string(),
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+    let out = stdout(&o);
+    assert!(out.starts_with("let sigma(z) = 1/(1 + exp(-z))\n"), "{out}");
+    assert!(
+        out.contains("claim d/dz (sigma(z)) = sigma(z)*(1 - sigma(z))")
+            || out.contains("claim d/dz sigma(z)"),
+        "{out}"
+    );
+}
+
+#[test]
+fn completions_are_printed() {
+    let o = run(&["completions", "bash"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(stdout(&o).contains("derivcheck"));
+}
