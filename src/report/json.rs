@@ -135,10 +135,22 @@ pub struct CheckReport {
 /// The evidence of a verdict in words.
 pub fn evidence_text(v: &Verdict) -> String {
     match v {
-        Verdict::Proved(p) => format!(
-            "proved: both sides have the canonical form {}",
-            print::unicode(p.canonical())
-        ),
+        Verdict::Proved(p) => {
+            let form = print::to_string(
+                p.canonical(),
+                Format::Unicode,
+                &print::PrintOptions { width: usize::MAX },
+            );
+            if form.chars().count() <= 100 {
+                format!("proved: both sides have the canonical form {form}")
+            } else {
+                format!(
+                    "proved: both sides reduce to the same canonical form (a rational function \
+                     over exp/log atoms; {} characters, not shown)",
+                    form.chars().count()
+                )
+            }
+        }
         Verdict::ByEvidence(e) => format!(
             "not proved symbolically; equal at {} random points inside the assumed domain \
              (relative tolerance {:e})",
