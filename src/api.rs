@@ -45,7 +45,7 @@ pub fn diff(e: &Expr, var: &Symbol, program: &Program) -> Result<ReadableDerivat
     let expr = checker.readable(&d.expr)?;
     Ok(ReadableDerivative {
         expr,
-        kinks: d.kinks,
+        kinks: checker.readable_kinks(&d.kinks),
     })
 }
 

@@ -138,3 +138,53 @@ fn deep_composition_derivative_is_linear_in_depth() {
     assert!(s16 <= 2 * s8 + 8, "{s8} {s16}");
     assert!(s32 <= 2 * s16 + 8, "{s16} {s32}");
 }
+
+/// Every derivative claimed in `derivations/`, computed by `diff` + the readable form and
+/// printed in Unicode, ASCII and LaTeX, with the kinks it passed. A new library file is a new
+/// snapshot; a change in any printed derivative shows up in review.
+#[test]
+fn library_derivatives_in_three_formats() {
+    use derivcheck::expr::Node;
+    use derivcheck::print::Format;
+    use derivcheck::program::Item;
+
+    insta::glob!("../derivations", "*.dc", |path| {
+        let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{e}"));
+        let src = SourceFile::new(path.display().to_string(), text);
+        let loaded = load(&src, &Limits::default());
+        assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
+        let p = &loaded.program;
+        let mut out = String::new();
+        for item in &p.items {
+            let Item::Claim(c) = item else { continue };
+            let Node::Deriv(body, var) = c.lhs.node() else {
+                continue;
+            };
+            let r = derivcheck::diff(body, var, p).unwrap_or_else(|e| panic!("{e}"));
+            let line = src.line_col(c.span.start).line;
+            out.push_str(&format!(
+                "line {line}: d/d{} {}\n",
+                print::ascii(&Expr::sym(var.clone())),
+                print::ascii(body)
+            ));
+            for (name, format) in [
+                ("unicode", Format::Unicode),
+                ("ascii", Format::Ascii),
+                ("latex", Format::Latex),
+            ] {
+                let one_line = print::PrintOptions { width: usize::MAX };
+                let text = print::to_string(&r.expr, format, &one_line);
+                out.push_str(&format!("  {name:8}{text}\n"));
+            }
+            for k in &r.kinks {
+                out.push_str(&format!(
+                    "  kink    {} at {} = 0\n",
+                    k.func,
+                    print::unicode(&k.at)
+                ));
+            }
+        }
+        assert!(!out.is_empty(), "{} claims no derivative", path.display());
+        insta::assert_snapshot!(out);
+    });
+}

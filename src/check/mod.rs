@@ -17,7 +17,7 @@ pub use hint::Hint;
 
 use std::sync::Arc;
 
-use num_traits::ToPrimitive;
+use num_traits::{ToPrimitive, Zero};
 use rustc_hash::FxHashMap;
 
 use crate::assume::{Domain, Point, Rng};
@@ -257,6 +257,27 @@ impl<'a> Checker<'a> {
         readable(e, &ctx)
     }
 
+    /// The kinks with the place of each in readable form (`z = 0`, not `0 − (−z) = 0`), each
+    /// place once.
+    pub fn readable_kinks<'k>(&self, kinks: impl IntoIterator<Item = &'k Kink>) -> Vec<Kink> {
+        let mut out: Vec<Kink> = Vec::new();
+        for k in kinks {
+            // The user's own spelling (`w·x + b`) unless the readable form is smaller.
+            let at = match self.readable(&k.at) {
+                Ok(r) if r.tree_size() < k.at.tree_size() => r,
+                _ => k.at.clone(),
+            };
+            let k = Kink {
+                func: k.func,
+                at: without_constant_factors(&at),
+            };
+            if !out.contains(&k) {
+                out.push(k);
+            }
+        }
+        out
+    }
+
     fn prepare(&self, e: &Expr) -> Result<Prepared, String> {
         let ctx = self.diff_ctx();
         let mut cur = e.clone();
@@ -295,12 +316,7 @@ impl<'a> Checker<'a> {
             (Ok(l), Ok(r)) => (l, r),
             (Err(e), _) | (_, Err(e)) => return undecided(e),
         };
-        let mut kinks = l.kinks.clone();
-        for k in &r.kinks {
-            if !kinks.contains(k) {
-                kinks.push(k.clone());
-            }
-        }
+        let kinks = self.readable_kinks(l.kinks.iter().chain(&r.kinks));
         let limits = &self.config.limits;
         let mut canon = Canonicalizer::new(limits, Deadline::after(limits.timeout_per_step));
         let canon_result = canon
@@ -633,3 +649,25 @@ fn has_unresolved(e: &Expr) -> bool {
     }
     false
 }
+
+/// `u` without its nonzero constant factors: u = 0 exactly where c·u = 0, so a kink at
+/// `−(3 + z)/6 = 0` is reported at `3 + z = 0`.
+fn without_constant_factors(u: &Expr) -> Expr {
+    let is_constant = |f: &Expr| match f.node() {
+        Node::Num(r) => !r.is_zero(),
+        Node::Pow(b, x) => b.as_num().is_some_and(|r| !r.is_zero()) && x.as_num().is_some(),
+        _ => false,
+    };
+    match u.node() {
+        Node::Mul(fs) if fs.iter().any(is_constant) => {
+            let mut rest: Vec<Expr> = fs.iter().filter(|f| !is_constant(f)).cloned().collect();
+            match rest.len() {
+                0 => u.clone(),
+                1 => rest.pop().unwrap_or_else(|| u.clone()),
+                _ => Expr::mul(rest),
+            }
+        }
+        _ => u.clone(),
+    }
+}
+

@@ -312,7 +312,11 @@ fn diff_cmd(
     let input = refold_builtins(&e);
     let d: Derivative = diff(&input, &var, &ctx)?;
     let result = checker.readable(&d.expr)?;
-    let kinks: Vec<String> = d.kinks.iter().map(wire::kink_text).collect();
+    let kinks: Vec<String> = checker
+        .readable_kinks(&d.kinks)
+        .iter()
+        .map(wire::kink_text)
+        .collect();
     if format == FormulaFormat::Json {
         let trace: Vec<serde_json::Value> = d
             .trace

@@ -428,9 +428,14 @@ impl Builder<'_, '_> {
             0 => {}
             1 => {
                 let d = den_factors.pop().unwrap_or_else(Expr::one);
-                // x^(−k) for a single power in the denominator.
+                // A lone power in the denominator reads as x^(−k) when nothing stands above
+                // the bar but a sign (`−(1 + exp(−z))⁻²`), and as a quotient otherwise
+                // (`exp(−z)/(1 + exp(−z))²`, not `exp(−z)·(1 + exp(−z))⁻²`).
+                let nothing_above = factors
+                    .iter()
+                    .all(|f| f.as_num().is_some_and(|r| r.abs().is_one()));
                 factors.push(match d.node() {
-                    Node::Pow(b, k) if k.as_num().is_some() => Expr::pow(
+                    Node::Pow(b, k) if nothing_above && k.as_num().is_some() => Expr::pow(
                         b.clone(),
                         Expr::num(-k.as_num().cloned().unwrap_or_default()),
                     ),

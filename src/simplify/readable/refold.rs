@@ -3,6 +3,8 @@
 //! Rules (each an identity):
 //! - `refold-sigmoid`: (1 + exp(−u))^(−1) → σ(u)
 //! - `refold-softplus`: log(1 + exp(u)) → softplus(u)
+//! - `refold-tanh`: sinh(u)·cosh(u)^(−1) → tanh(u)
+//! - `flatten-sum`, `flatten-product`: a + (b + c) → a + b + c, a·(b·c) → a·b·c
 //! - `refold-quantity`: the body of `let A = …` → A (structural match)
 
 use rustc_hash::FxHashMap;
@@ -84,10 +86,77 @@ fn refold_rec(e: &Expr, memo: &mut FxHashMap<Expr, Expr>, depth: usize) -> Expr 
                 None => inner.clone(),
             }
         }
+        Node::Add(terms) if terms.iter().any(|t| matches!(t.node(), Node::Add(_))) => {
+            Expr::add(splice(terms, |t| match t.node() {
+                Node::Add(inner) => Some(inner),
+                _ => None,
+            }))
+        }
+        Node::Mul(factors) => {
+            let flat = if factors.iter().any(|f| matches!(f.node(), Node::Mul(_))) {
+                splice(factors, |f| match f.node() {
+                    Node::Mul(inner) => Some(inner),
+                    _ => None,
+                })
+            } else {
+                factors.clone()
+            };
+            match refold_tanh(&flat) {
+                Some(folded) => Expr::mul(folded),
+                None if flat.len() != factors.len() => Expr::mul(flat),
+                None => inner.clone(),
+            }
+        }
         _ => inner.clone(),
     };
     memo.insert(e.clone(), res.clone());
     res
+}
+
+/// `flatten-sum` / `flatten-product`: the items of nested sums (products) spliced into the
+/// outer one, a + (b + c) → a + b + c, which is what people write and what the printer expects.
+fn splice(items: &[Expr], nested: impl Fn(&Expr) -> Option<&Vec<Expr>>) -> Vec<Expr> {
+    let mut out = Vec::with_capacity(items.len() + 2);
+    for item in items {
+        match nested(item) {
+            Some(inner) => out.extend(inner.iter().cloned()),
+            None => out.push(item.clone()),
+        }
+    }
+    out
+}
+
+/// `refold-tanh`: sinh(u)·cosh(u)^(−1) → tanh(u) among the factors of a product (the first
+/// such pair; the rest of the product is kept in order). `None` when there is no pair.
+fn refold_tanh(factors: &[Expr]) -> Option<Vec<Expr>> {
+    let minus_one = -crate::expr::Rational::from_integer(1.into());
+    fn cosh_arg<'a>(f: &'a Expr, minus_one: &crate::expr::Rational) -> Option<&'a Expr> {
+        match f.node() {
+            Node::Pow(base, x) if x.as_num() == Some(minus_one) => match base.node() {
+                Node::Call(Func::Builtin(Builtin::Cosh), args) if args.len() == 1 => args.first(),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+    let (sinh_idx, u) = factors.iter().enumerate().find_map(|(i, f)| match f.node() {
+        Node::Call(Func::Builtin(Builtin::Sinh), args) if args.len() == 1 => {
+            let u = args.first()?;
+            factors.iter().any(|g| cosh_arg(g, &minus_one) == Some(u)).then(|| (i, u.clone()))
+        }
+        _ => None,
+    })?;
+    let cosh_idx = factors.iter().position(|g| cosh_arg(g, &minus_one) == Some(&u))?;
+    let tanh = Expr::call(Builtin::Tanh, vec![u]);
+    let mut out: Vec<Expr> = Vec::with_capacity(factors.len() - 1);
+    for (i, f) in factors.iter().enumerate() {
+        if i == sinh_idx {
+            out.push(tanh.clone());
+        } else if i != cosh_idx {
+            out.push(f.clone());
+        }
+    }
+    Some(out)
 }
 
 /// Replaces occurrences of quantity definitions by the quantity's symbol.
