@@ -670,4 +670,3 @@ fn without_constant_factors(u: &Expr) -> Expr {
         _ => u.clone(),
     }
 }
-

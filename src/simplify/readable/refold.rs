@@ -139,14 +139,22 @@ fn refold_tanh(factors: &[Expr]) -> Option<Vec<Expr>> {
             _ => None,
         }
     }
-    let (sinh_idx, u) = factors.iter().enumerate().find_map(|(i, f)| match f.node() {
-        Node::Call(Func::Builtin(Builtin::Sinh), args) if args.len() == 1 => {
-            let u = args.first()?;
-            factors.iter().any(|g| cosh_arg(g, &minus_one) == Some(u)).then(|| (i, u.clone()))
-        }
-        _ => None,
-    })?;
-    let cosh_idx = factors.iter().position(|g| cosh_arg(g, &minus_one) == Some(&u))?;
+    let (sinh_idx, u) = factors
+        .iter()
+        .enumerate()
+        .find_map(|(i, f)| match f.node() {
+            Node::Call(Func::Builtin(Builtin::Sinh), args) if args.len() == 1 => {
+                let u = args.first()?;
+                factors
+                    .iter()
+                    .any(|g| cosh_arg(g, &minus_one) == Some(u))
+                    .then(|| (i, u.clone()))
+            }
+            _ => None,
+        })?;
+    let cosh_idx = factors
+        .iter()
+        .position(|g| cosh_arg(g, &minus_one) == Some(&u))?;
     let tanh = Expr::call(Builtin::Tanh, vec![u]);
     let mut out: Vec<Expr> = Vec::with_capacity(factors.len() - 1);
     for (i, f) in factors.iter().enumerate() {
