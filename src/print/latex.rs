@@ -14,7 +14,9 @@ use num_bigint::BigInt;
 use num_traits::{One, Signed};
 
 use super::layout::{Out, Printer, Tok, INDENT};
-use super::precedence::{needs_parens, num_shape, peel, split_sign, Ctx, Kind, Shape, Term};
+use super::precedence::{
+    decimal, needs_parens, num_shape, peel, split_sign, Ctx, Kind, Shape, Term,
+};
 use super::Ann;
 use crate::expr::{greek_latex, Builtin, Constant, Expr, Func, Node, Rational, Symbol};
 
@@ -25,6 +27,8 @@ pub(crate) struct Latex;
 enum Item<'e> {
     /// An integer from the coefficient.
     Int(BigInt),
+    /// A coefficient printed as a decimal (see `precedence::decimal`).
+    Decimal(Rational),
     /// A factor printed as it is.
     Factor(&'e Expr),
     /// `base^{k}`: a denominator factor that was `base^(−k)`.
@@ -73,7 +77,9 @@ fn parts<'e>(coeff: Option<&Rational>, factors: &'e [Expr]) -> Parts<'e> {
             None => num.push(Item::Factor(f)),
         }
     }
-    if let Some(c) = coeff {
+    if let Some(c) = coeff.filter(|c| decimal(c).is_some()) {
+        num.insert(0, Item::Decimal(c.clone()));
+    } else if let Some(c) = coeff {
         let (p, q) = (c.numer(), c.denom());
         if q.is_one() && den.is_empty() {
             num.insert(0, Item::Int(p.clone()));
@@ -152,6 +158,8 @@ pub(crate) fn number(r: &Rational) -> String {
     let abs = r.abs();
     let body = if abs.is_integer() {
         abs.numer().to_string()
+    } else if let Some(d) = decimal(&abs) {
+        d
     } else {
         format!("\\frac{{{}}}{{{}}}", abs.numer(), abs.denom())
     };
@@ -219,6 +227,7 @@ impl Latex {
     fn item<'e>(&self, out: &mut Out<'e>, item: &Item<'e>, ctx: Ctx) {
         match item {
             Item::Int(n) => out.ann(n.to_string(), Ann::Number),
+            Item::Decimal(r) => out.ann(number(r), Ann::Number),
             Item::Factor(e) => self.child(out, e, ctx),
             Item::Pow(base, k) => {
                 self.child(out, base, Ctx::Base);

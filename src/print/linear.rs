@@ -11,8 +11,8 @@ use num_traits::Signed;
 
 use super::layout::{Out, Printer, Tok, INDENT};
 use super::precedence::{
-    is_int, is_nonneg_int, needs_parens, num_shape, peel, reciprocal, split_sign, Ctx, Kind, Shape,
-    Term,
+    decimal, is_int, is_nonneg_int, needs_parens, num_shape, peel, reciprocal, split_sign, Ctx,
+    Kind, Shape, Term,
 };
 use super::Ann;
 use crate::expr::{Constant, Expr, Func, Node, Rational, Symbol};
@@ -60,6 +60,8 @@ impl Spelling {
         let abs = r.abs();
         let body = if abs.is_integer() {
             abs.numer().to_string()
+        } else if let Some(d) = decimal(&abs) {
+            d
         } else {
             format!("{}/{}", abs.numer(), abs.denom())
         };

@@ -10,6 +10,7 @@
 //! Nothing here recurses: shapes look at a node and at most its direct children, and the
 //! degenerate one-element sums and products are peeled by a bounded loop.
 
+use num_bigint::BigInt;
 use num_traits::{One, Signed};
 
 use crate::expr::{Expr, Node, Rational};
@@ -193,11 +194,56 @@ pub(crate) fn is_nonneg_int(e: &Expr) -> bool {
         .is_some_and(|r| r.is_integer() && !r.is_negative())
 }
 
+/// The decimal spelling of a non-integer |r| whose denominator is 2^a·5^b, when it is shorter
+/// than `p/q`: the constants people type as decimals (SELU's 1.0507009873554805, GELU's
+/// 0.044715) print back as they were written, and the reader reads them back exactly. Short
+/// fractions stay fractions (1/2, 3/4, 1/8).
+pub(crate) fn decimal(r: &Rational) -> Option<String> {
+    use num_integer::Integer;
+    use num_traits::Zero;
+    let abs = r.abs();
+    if abs.is_integer() {
+        return None;
+    }
+    let (p, q) = (abs.numer(), abs.denom());
+    let (two, five, ten) = (BigInt::from(2), BigInt::from(5), BigInt::from(10));
+    let mut rest = q.clone();
+    let mut digits = 0usize;
+    // q = 2^a·5^b needs max(a, b) decimals; more than 40 is never shorter than p/q anyway.
+    while !rest.is_one() && digits <= 40 {
+        let (by_ten, r10) = rest.div_rem(&ten);
+        if r10.is_zero() {
+            rest = by_ten;
+        } else if rest.is_even() {
+            rest = rest / &two;
+        } else if (&rest % &five).is_zero() {
+            rest = rest / &five;
+        } else {
+            return None;
+        }
+        digits += 1;
+    }
+    if !rest.is_one() {
+        return None;
+    }
+    let scaled = p * ten.pow(digits as u32) / q;
+    let text = scaled.to_string();
+    let (int_part, frac_part) = if text.len() > digits {
+        text.split_at(text.len() - digits)
+    } else {
+        ("", text.as_str())
+    };
+    let int_part = if int_part.is_empty() { "0" } else { int_part };
+    let spelled = format!("{int_part}.{frac_part:0>digits$}");
+    let fraction_len = p.to_string().len() + 1 + q.to_string().len();
+    (spelled.len() < fraction_len).then_some(spelled)
+}
+
 /// The shape of a number printed as `p/q` (ASCII, Unicode) or `\frac{p}{q}` (`frac_kind`).
 pub(crate) fn num_shape(r: &Rational, frac_kind: Kind) -> Shape {
     if r.is_negative() {
         Shape::closed(Kind::Neg)
-    } else if r.is_integer() {
+    } else if r.is_integer() || decimal(r).is_some() {
         Shape::closed(Kind::Atom)
     } else {
         Shape::closed(frac_kind)
@@ -328,5 +374,16 @@ mod tests {
         let r = Expr::pow(x(), Expr::int(-1));
         assert_eq!(reciprocal(&r), Some(&x()));
         assert_eq!(reciprocal(&Expr::pow(x(), Expr::int(-2))), None);
+    }
+
+    #[test]
+    fn decimals_only_where_shorter_than_the_fraction() {
+        let q = |p: i64, d: i64| Rational::new(p.into(), d.into());
+        assert_eq!(decimal(&q(1, 2)), None);
+        assert_eq!(decimal(&q(3, 8)), None);
+        assert_eq!(decimal(&q(44715, 1_000_000)), Some("0.044715".into()));
+        assert_eq!(decimal(&q(-21, 20)), Some("1.05".into()));
+        assert_eq!(decimal(&q(1, 3)), None);
+        assert_eq!(decimal(&q(7, 1)), None);
     }
 }
