@@ -215,9 +215,9 @@ pub(crate) fn decimal(r: &Rational) -> Option<String> {
         if r10.is_zero() {
             rest = by_ten;
         } else if rest.is_even() {
-            rest = rest / &two;
+            rest /= &two;
         } else if (&rest % &five).is_zero() {
-            rest = rest / &five;
+            rest /= &five;
         } else {
             return None;
         }
