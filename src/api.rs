@@ -33,11 +33,34 @@ pub struct ReadableDerivative {
 }
 
 /// Parses one expression with the built-in functions in scope.
+///
+/// Unicode and ASCII spellings read the same, and decimals are exact:
+///
+/// ```
+/// let a = derivcheck::parse("½·(o − y)²").unwrap();
+/// let b = derivcheck::parse("0.5*(o - y)^2").unwrap();
+/// assert_eq!(a, b);
+/// assert!(derivcheck::parse("(1 +").is_err());
+/// ```
 pub fn parse(text: &str) -> Result<Expr, Error> {
     parse_expression(text, &Program::default(), &Limits::default()).map_err(Error::Input)
 }
 
 /// d`e`/d`var` in readable form, with the definitions of `program` in scope.
+///
+/// ```
+/// use derivcheck::{diff, parse, print, expr::Symbol, program::Program};
+///
+/// let tanh = parse("tanh(z)").unwrap();
+/// let d = diff(&tanh, &Symbol::new("z"), &Program::default()).unwrap();
+/// assert_eq!(print::unicode(&d.expr), "1 − tanh(z)²");
+///
+/// // Piecewise functions say where they are not differentiable.
+/// let relu = parse("relu(z)").unwrap();
+/// let d = diff(&relu, &Symbol::new("z"), &Program::default()).unwrap();
+/// assert_eq!(print::ascii(&d.expr), "heaviside(z)");
+/// assert_eq!(print::unicode(&d.kinks[0].at), "z");
+/// ```
 pub fn diff(e: &Expr, var: &Symbol, program: &Program) -> Result<ReadableDerivative, Error> {
     let config = CheckConfig::default();
     let checker = Checker::new(program, &config);
@@ -50,6 +73,15 @@ pub fn diff(e: &Expr, var: &Symbol, program: &Program) -> Result<ReadableDerivat
 }
 
 /// The readable form of `e`, with the definitions of `program` in scope.
+///
+/// ```
+/// use derivcheck::{parse, print, simplify, program::Program};
+///
+/// let e = parse("-y/A + (1 - y)/(1 - A)").unwrap();
+/// let s = simplify(&e, &Program::default()).unwrap();
+/// assert_eq!(print::unicode(&s), "(A − y)/(A·(1 − A))");
+/// assert_eq!(print::latex(&s), r"\frac{A - y}{A\left(1 - A\right)}");
+/// ```
 pub fn simplify(e: &Expr, program: &Program) -> Result<Expr, Error> {
     let config = CheckConfig::default();
     let checker = Checker::new(program, &config);

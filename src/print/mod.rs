@@ -103,16 +103,33 @@ pub fn to_string(e: &Expr, format: Format, opts: &PrintOptions) -> String {
 }
 
 /// `e` in Unicode, with default options.
+///
+/// ```
+/// let e = derivcheck::parse("sigma(z)*(1 - sigma(z))").unwrap();
+/// assert_eq!(derivcheck::print::unicode(&e), "σ(z)·(1 − σ(z))");
+/// ```
 pub fn unicode(e: &Expr) -> String {
     to_string(e, Format::Unicode, &PrintOptions::default())
 }
 
-/// `e` in ASCII, with default options.
+/// `e` in ASCII, with default options. The output parses back to the same expression.
+///
+/// ```
+/// let e = derivcheck::parse("σ(z)(1 − σ(z))").unwrap();
+/// let ascii = derivcheck::print::ascii(&e);
+/// assert_eq!(ascii, "sigma(z)*(1 - sigma(z))");
+/// assert_eq!(derivcheck::parse(&ascii).unwrap(), e);
+/// ```
 pub fn ascii(e: &Expr) -> String {
     to_string(e, Format::Ascii, &PrintOptions::default())
 }
 
 /// `e` in LaTeX, with default options.
+///
+/// ```
+/// let e = derivcheck::parse("exp(-z)/(1 + exp(-z))^2").unwrap();
+/// assert_eq!(derivcheck::print::latex(&e), r"\frac{e^{-z}}{\left(1 + e^{-z}\right)^{2}}");
+/// ```
 pub fn latex(e: &Expr) -> String {
     to_string(e, Format::Latex, &PrintOptions::default())
 }
