@@ -206,3 +206,94 @@ fn completions_are_printed() {
     assert_eq!(o.status.code(), Some(0));
     assert!(stdout(&o).contains("derivcheck"));
 }
+
+/// Every `console` block of README.md is real output: each `$ derivcheck …` line is run (from
+/// the repository root, through `sh` so the README's quoting is what is tested) and its output,
+/// standard error then standard output, must be the lines that follow it.
+#[test]
+fn readme_examples_are_real_output() {
+    let readme =
+        std::fs::read_to_string(root().join("README.md")).unwrap_or_else(|e| panic!("{e}"));
+    let mut n_commands = 0;
+    let mut blocks = readme.split("```console\n").skip(1);
+    for block in blocks.by_ref() {
+        let body = block.split("\n```").next().unwrap_or("");
+        let mut runs: Vec<(String, Vec<&str>)> = Vec::new();
+        for line in body.lines() {
+            match line.strip_prefix("$ ") {
+                Some(cmd) => runs.push((cmd.to_string(), Vec::new())),
+                None => match runs.last_mut() {
+                    Some((_, out)) => out.push(line),
+                    None => panic!("console block does not start with a command: {line}"),
+                },
+            }
+        }
+        for (cmd, expected) in runs {
+            let rest = cmd
+                .strip_prefix("derivcheck ")
+                .unwrap_or_else(|| panic!("README command is not derivcheck: {cmd}"));
+            let o = Command::new("sh")
+                .arg("-c")
+                .arg(format!("\"$DERIVCHECK\" {rest}"))
+                .env("DERIVCHECK", env!("CARGO_BIN_EXE_derivcheck"))
+                .current_dir(root())
+                .output()
+                .unwrap_or_else(|e| panic!("{e}"));
+            let got = format!(
+                "{}{}",
+                String::from_utf8_lossy(&o.stderr),
+                String::from_utf8_lossy(&o.stdout)
+            );
+            let got: Vec<&str> = got.lines().collect();
+            let trimmed = |lines: Vec<&str>| {
+                let mut v: Vec<String> = lines.iter().map(|l| l.trim_end().to_string()).collect();
+                while v.last().is_some_and(|l| l.is_empty()) {
+                    v.pop();
+                }
+                v
+            };
+            let (got, want) = (trimmed(got), trimmed(expected));
+            assert_eq!(got, want, "README output of `{cmd}` is stale");
+            n_commands += 1;
+        }
+    }
+    assert!(n_commands >= 10, "only {n_commands} README commands found");
+}
+
+/// No file of the hostile corpus makes the binary panic (exit 101) or die by a signal: each
+/// ends with a documented code and says something.
+#[test]
+fn hostile_corpus_never_exits_101() {
+    let dir = root().join("tests/hostile");
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    paths.sort();
+    assert!(
+        paths.len() >= 10,
+        "hostile corpus has {} files",
+        paths.len()
+    );
+    for p in &paths {
+        let path = p.display().to_string();
+        for args in [
+            vec!["check", path.as_str()],
+            vec!["check", path.as_str(), "--format", "json"],
+            vec!["fmt", path.as_str()],
+        ] {
+            let o = run(&args);
+            let code = o.status.code();
+            assert!(
+                matches!(code, Some(0..=2)),
+                "{args:?} exited with {code:?}: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+            assert!(
+                !String::from_utf8_lossy(&o.stderr).contains("panicked"),
+                "{args:?} panicked"
+            );
+        }
+    }
+}
