@@ -886,3 +886,66 @@ fn exponential_tree_is_elided_not_printed_forever() {
     assert!(text.len() < 20_000_000);
     assert!(unicode(&e).contains('…'));
 }
+
+/// `derivcheck fmt` on every library file: the printed file (ASCII and Unicode) reads back into
+/// the same statements, keeps every comment, and printing it again changes nothing.
+#[test]
+fn fmt_of_every_library_file_reads_back_and_is_idempotent() {
+    use derivcheck::load::load;
+    use derivcheck::print::program::{file, statement_lines};
+    use derivcheck::source::SourceFile;
+
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("derivations");
+    let mut n_files = 0;
+    for entry in std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .flatten()
+    {
+        let path = entry.path();
+        if path.extension().is_none_or(|x| x != "dc") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{e}"));
+        let src = SourceFile::new(path.display().to_string(), text.clone());
+        let limits = derivcheck::limits::Limits::default();
+        let original = load(&src, &limits);
+        for format in [Format::Ascii, Format::Unicode] {
+            let printed = file(&src, &original.program, format);
+            let again_src = SourceFile::new("printed.dc", printed.clone());
+            let again = load(&again_src, &limits);
+            assert!(
+                again.errors.is_empty(),
+                "{}: {:?}\n{printed}",
+                path.display(),
+                again.errors
+            );
+            let lines = |p: &derivcheck::program::Program| -> Vec<Vec<String>> {
+                p.items
+                    .iter()
+                    .map(|i| statement_lines(i, Format::Ascii))
+                    .collect()
+            };
+            assert_eq!(
+                lines(&again.program),
+                lines(&original.program),
+                "{}",
+                path.display()
+            );
+            assert_eq!(
+                file(&again_src, &again.program, format),
+                printed,
+                "{}",
+                path.display()
+            );
+            let n_comments = |t: &str| t.matches('#').count();
+            assert_eq!(
+                n_comments(&printed),
+                n_comments(&text),
+                "{}",
+                path.display()
+            );
+        }
+        n_files += 1;
+    }
+    assert!(n_files >= 30);
+}

@@ -9,11 +9,11 @@ use super::args::{Command, FormulaFormat, ReportFormat};
 use super::{CliError, Out, EXIT_FAILED, EXIT_INPUT, EXIT_OK};
 use derivcheck::check::{CheckConfig, Checker, Outcome, StepKind, StepReport};
 use derivcheck::diff::{diff, Derivative};
-use derivcheck::expr::{Expr, Symbol};
+use derivcheck::expr::Expr;
 use derivcheck::limits::Limits;
 use derivcheck::load::{load, load_bytes, parse_expression, InputError, Loaded};
 use derivcheck::print::{self, Format, PrintOptions};
-use derivcheck::program::{Fact, Item, NumberSet, Program, Rel};
+use derivcheck::program::Program;
 use derivcheck::report::{self, json as wire, text, FileReport, Summary};
 use derivcheck::simplify::readable::refold_builtins;
 use derivcheck::source::{SourceFile, Span};
@@ -155,96 +155,18 @@ fn fmt(path: &Path, format: FormulaFormat, out: &mut Out) -> Result<u8, CliError
         let items: Vec<serde_json::Value> = program
             .items
             .iter()
-            .map(|i| json!({"line": src.line_col(item_span(i).start).line, "text": item_text(i, FormulaFormat::Ascii)}))
+            .map(|i| {
+                json!({
+                    "line": src.line_col(print::program::item_span(i).start).line,
+                    "text": print::program::statement_lines(i, print::Format::Ascii).join("\n"),
+                })
+            })
             .collect();
         out.line(&json!({"path": src.name(), "items": items}).to_string());
         return Ok(EXIT_OK);
     }
-    for item in &program.items {
-        out.line(&item_text(item, format));
-    }
+    out.raw(&print::program::file(&src, &program, format_of(format)));
     Ok(EXIT_OK)
-}
-
-fn item_span(i: &Item) -> Span {
-    match i {
-        Item::Def(d) => d.span,
-        Item::Assume(a) => a.span,
-        Item::Claim(c) => c.span,
-        Item::Derive(d) => d.span,
-    }
-}
-
-fn item_text(item: &Item, f: FormulaFormat) -> String {
-    let eq = " = ";
-    match item {
-        Item::Def(d) => {
-            let head = match &d.symbol {
-                Some(s) => show(&Expr::sym(s.clone()), f),
-                None => {
-                    let params: Vec<String> = d
-                        .params
-                        .iter()
-                        .map(|p| show(&Expr::sym(p.clone()), f))
-                        .collect();
-                    let prime = if d.kind == derivcheck::program::DefKind::Derivative {
-                        "'"
-                    } else {
-                        ""
-                    };
-                    let name = show(&Expr::sym(Symbol::new(&d.name)), f);
-                    format!("{name}{prime}({})", params.join(", "))
-                }
-            };
-            format!("let {head}{eq}{}", show(&d.body, f))
-        }
-        Item::Assume(a) => format!("assume {}", fact_text(&a.fact, f)),
-        Item::Claim(c) => format!("claim {}{eq}{}", show(&c.lhs, f), show(&c.rhs, f)),
-        Item::Derive(d) => {
-            let mut s = format!("derive {}", show(&d.start, f));
-            for step in &d.steps {
-                s.push_str(&format!("\n  = {}", show(&step.expr, f)));
-            }
-            s
-        }
-    }
-}
-
-fn fact_text(fact: &Fact, f: FormulaFormat) -> String {
-    match fact {
-        Fact::Compare(exprs, rels) => {
-            let mut s = String::new();
-            for (i, e) in exprs.iter().enumerate() {
-                if i > 0 {
-                    let r = match rels.get(i - 1) {
-                        Some(Rel::Lt) => "<",
-                        Some(Rel::Le) => "<=",
-                        Some(Rel::Gt) => ">",
-                        Some(Rel::Ge) => ">=",
-                        Some(Rel::Eq) | None => "=",
-                    };
-                    s.push_str(&format!(" {r} "));
-                }
-                s.push_str(&show(e, f));
-            }
-            s
-        }
-        Fact::Member(e, set) => {
-            let set = match set {
-                NumberSet::Reals => "R".to_string(),
-                NumberSet::Integers => "Z".to_string(),
-                NumberSet::Naturals => "N".to_string(),
-                NumberSet::Finite(vals) => format!(
-                    "{{{}}}",
-                    vals.iter()
-                        .map(|v| show(v, f))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            };
-            format!("{} in {set}", show(e, f))
-        }
-    }
 }
 
 fn formula_json(e: &Expr) -> serde_json::Value {

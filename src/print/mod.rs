@@ -22,6 +22,7 @@ mod latex;
 mod layout;
 mod linear;
 mod precedence;
+pub mod program;
 mod unicode;
 
 use std::fmt;
