@@ -192,7 +192,11 @@ fn fmt_prints_the_file_back() {
     ]);
     assert_eq!(o.status.code(), Some(0));
     let out = stdout(&o);
-    assert!(out.starts_with("let sigma(z) = 1/(1 + exp(-z))\n"), "{out}");
+    assert!(
+        out.starts_with("# sigmoid.dc"),
+        "the leading comment is kept: {out}"
+    );
+    assert!(out.contains("\nlet sigma(z) = 1/(1 + exp(-z))\n"), "{out}");
     assert!(
         out.contains("claim d/dz (sigma(z)) = sigma(z)*(1 - sigma(z))")
             || out.contains("claim d/dz sigma(z)"),

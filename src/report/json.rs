@@ -20,8 +20,8 @@
 use serde::Serialize;
 
 use super::{hint_text, show_float, show_rational, FileReport, Summary};
-use crate::check::{StepKind, StepReport, Verdict};
-use crate::expr::Expr;
+use crate::check::{Counterexample, StepKind, StepReport, Verdict};
+use crate::expr::{Expr, Rational};
 use crate::print::{self, Format};
 use crate::source::SourceFile;
 
@@ -169,21 +169,49 @@ pub fn evidence_text(v: &Verdict) -> String {
                 })
                 .collect::<Vec<_>>()
                 .join(", ");
-            let (l, r) = match &cx.exact {
-                Some((a, b)) => (show_rational(a), show_rational(b)),
-                None => (show_float(cx.left), show_float(cx.right)),
-            };
+            let (l, r) = side_values(cx);
             let at = if point.is_empty() {
                 String::new()
             } else {
                 format!("at {point}: ")
             };
+            let is = |v: &str| {
+                if v.starts_with('≈') {
+                    v.to_string()
+                } else {
+                    format!("= {v}")
+                }
+            };
             format!(
-                "{at}left side = {l}, right side = {r} (difference {})",
+                "{at}left side {}, right side {} (difference {})",
+                is(&l),
+                is(&r),
                 show_float(cx.left - cx.right)
             )
         }
         Verdict::Undecided(reason) => format!("undecided: {reason}"),
+    }
+}
+
+/// The values of both sides at a counterexample: exact where exact evaluation applied and the
+/// fraction is short enough to read (`27/16`), otherwise the float (`≈ 4.32001` for a long
+/// exact fraction, which is then only shown rounded).
+fn side_values(cx: &Counterexample) -> (String, String) {
+    const MAX_EXACT_CHARS: usize = 24;
+    let show = |exact: Option<&Rational>, float: f64| match exact {
+        Some(q) => {
+            let text = show_rational(q);
+            if text.len() <= MAX_EXACT_CHARS {
+                text
+            } else {
+                format!("≈ {}", show_float(float))
+            }
+        }
+        None => show_float(float),
+    };
+    match &cx.exact {
+        Some((a, b)) => (show(Some(a), cx.left), show(Some(b), cx.right)),
+        None => (show(None, cx.left), show(None, cx.right)),
     }
 }
 
@@ -197,10 +225,7 @@ pub fn step(s: &StepReport, src: &SourceFile) -> Step {
                 .iter()
                 .map(|(sym, v)| (sym.to_string(), serde_json::Value::String(show_rational(v))))
                 .collect();
-            let (l, r) = match &cx.exact {
-                Some((a, b)) => (show_rational(a), show_rational(b)),
-                None => (show_float(cx.left), show_float(cx.right)),
-            };
+            let (l, r) = side_values(cx);
             (Some(map), Some(l), Some(r))
         }
         _ => (None, None, None),
