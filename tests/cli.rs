@@ -214,54 +214,97 @@ fn completions_are_printed() {
 /// Every `console` block of README.md is real output: each `$ derivcheck …` line is run (from
 /// the repository root, through `sh` so the README's quoting is what is tested) and its output,
 /// standard error then standard output, must be the lines that follow it.
+///
+/// After a deliberate change of output, `DERIVCHECK_UPDATE_README=1 cargo test readme` writes
+/// the new output into README.md; review the diff like a snapshot. CI never sets it.
 #[test]
 fn readme_examples_are_real_output() {
-    let readme =
-        std::fs::read_to_string(root().join("README.md")).unwrap_or_else(|e| panic!("{e}"));
+    let path = root().join("README.md");
+    let readme = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{e}"));
+    let update = std::env::var_os("DERIVCHECK_UPDATE_README").is_some();
+    let mut rewritten = String::new();
     let mut n_commands = 0;
-    let mut blocks = readme.split("```console\n").skip(1);
-    for block in blocks.by_ref() {
-        let body = block.split("\n```").next().unwrap_or("");
-        let mut runs: Vec<(String, Vec<&str>)> = Vec::new();
-        for line in body.lines() {
-            match line.strip_prefix("$ ") {
-                Some(cmd) => runs.push((cmd.to_string(), Vec::new())),
-                None => match runs.last_mut() {
-                    Some((_, out)) => out.push(line),
-                    None => panic!("console block does not start with a command: {line}"),
-                },
+    let mut in_console = false;
+    let mut current: Option<(String, Vec<String>)> = None;
+    let mut stale: Vec<String> = Vec::new();
+    let mut finish = |cmd: String, expected: Vec<String>, out: &mut String| {
+        let got = run_readme_command(&cmd);
+        let want = trim_trailing_blank(expected);
+        if got != want {
+            stale.push(format!("`{cmd}`:\n  README: {want:?}\n  actual: {got:?}"));
+        }
+        for l in if update { &got } else { &want } {
+            out.push_str(l);
+            out.push('\n');
+        }
+        n_commands += 1;
+    };
+    for line in readme.lines() {
+        if !in_console {
+            in_console = line == "```console";
+            rewritten.push_str(line);
+            rewritten.push('\n');
+            continue;
+        }
+        if line == "```" {
+            if let Some((cmd, expected)) = current.take() {
+                finish(cmd, expected, &mut rewritten);
+            }
+            in_console = false;
+            rewritten.push_str(line);
+            rewritten.push('\n');
+        } else if let Some(cmd) = line.strip_prefix("$ ") {
+            if let Some((prev, expected)) = current.take() {
+                finish(prev, expected, &mut rewritten);
+            }
+            rewritten.push_str(line);
+            rewritten.push('\n');
+            current = Some((cmd.to_string(), Vec::new()));
+        } else {
+            match current.as_mut() {
+                Some((_, expected)) => expected.push(line.to_string()),
+                None => panic!("console block does not start with a command: {line}"),
             }
         }
-        for (cmd, expected) in runs {
-            let rest = cmd
-                .strip_prefix("derivcheck ")
-                .unwrap_or_else(|| panic!("README command is not derivcheck: {cmd}"));
-            let o = Command::new("sh")
-                .arg("-c")
-                .arg(format!("\"$DERIVCHECK\" {rest}"))
-                .env("DERIVCHECK", env!("CARGO_BIN_EXE_derivcheck"))
-                .current_dir(root())
-                .output()
-                .unwrap_or_else(|e| panic!("{e}"));
-            let got = format!(
-                "{}{}",
-                String::from_utf8_lossy(&o.stderr),
-                String::from_utf8_lossy(&o.stdout)
-            );
-            let got: Vec<&str> = got.lines().collect();
-            let trimmed = |lines: Vec<&str>| {
-                let mut v: Vec<String> = lines.iter().map(|l| l.trim_end().to_string()).collect();
-                while v.last().is_some_and(|l| l.is_empty()) {
-                    v.pop();
-                }
-                v
-            };
-            let (got, want) = (trimmed(got), trimmed(expected));
-            assert_eq!(got, want, "README output of `{cmd}` is stale");
-            n_commands += 1;
-        }
     }
+    if update {
+        std::fs::write(&path, rewritten).unwrap_or_else(|e| panic!("{e}"));
+        return;
+    }
+    assert!(
+        stale.is_empty(),
+        "README output is stale:\n{}",
+        stale.join("\n")
+    );
     assert!(n_commands >= 10, "only {n_commands} README commands found");
+}
+
+fn trim_trailing_blank(lines: Vec<String>) -> Vec<String> {
+    let mut v: Vec<String> = lines.iter().map(|l| l.trim_end().to_string()).collect();
+    while v.last().is_some_and(|l| l.is_empty()) {
+        v.pop();
+    }
+    v
+}
+
+/// Runs one README command line; its standard error, then standard output, as lines.
+fn run_readme_command(cmd: &str) -> Vec<String> {
+    let rest = cmd
+        .strip_prefix("derivcheck ")
+        .unwrap_or_else(|| panic!("README command is not derivcheck: {cmd}"));
+    let o = Command::new("sh")
+        .arg("-c")
+        .arg(format!("\"$DERIVCHECK\" {rest}"))
+        .env("DERIVCHECK", env!("CARGO_BIN_EXE_derivcheck"))
+        .current_dir(root())
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stderr),
+        String::from_utf8_lossy(&o.stdout)
+    );
+    trim_trailing_blank(text.lines().map(str::to_string).collect())
 }
 
 /// No file of the hostile corpus makes the binary panic (exit 101) or die by a signal: each

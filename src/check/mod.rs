@@ -11,6 +11,7 @@
 //!
 //! Deliberately not here: rendering (`report`), reading files (`cli`).
 
+mod cases;
 mod hint;
 
 pub use hint::Hint;
@@ -64,12 +65,18 @@ impl Default for CheckConfig {
 #[derive(Debug, Clone)]
 pub struct Proof {
     canonical: Expr,
+    cases: Vec<Expr>,
 }
 
 impl Proof {
-    /// The common canonical form of both sides.
+    /// The common canonical form of both sides (for a proof by cases: the left side's).
     pub fn canonical(&self) -> &Expr {
         &self.canonical
+    }
+
+    /// The H(u) atoms of a proof by cases (see `cases`); empty for a plain canonical proof.
+    pub fn cases(&self) -> &[Expr] {
+        &self.cases
     }
 }
 
@@ -323,25 +330,45 @@ impl<'a> Checker<'a> {
             .canonical(&l.expr)
             .and_then(|cl| canon.canonical(&r.expr).map(|cr| (cl, cr)));
         let mut limit_note = None;
+        let mut split = cases::Cases::default();
         match canon_result {
             Ok((cl, cr)) if cl == cr => {
                 return Outcome {
                     verdict: Verdict::Proved(Proof {
                         canonical: canon.to_expr(&cl),
+                        cases: Vec::new(),
                     }),
                     hint: None,
                     kinks,
                     assumptions: Vec::new(),
                 };
             }
-            Ok(_) => {}
+            Ok((cl, cr)) => {
+                if let Ok(d) = cl.sub(&cr, limits, &Deadline::after(limits.timeout_per_step)) {
+                    split = cases::analyse(&mut canon, &d, limits);
+                }
+                if split.proved {
+                    return Outcome {
+                        verdict: Verdict::Proved(Proof {
+                            canonical: canon.to_expr(&cl),
+                            cases: split.atoms,
+                        }),
+                        hint: None,
+                        kinks,
+                        assumptions: Vec::new(),
+                    };
+                }
+            }
             Err(CanonError::Limit(lr)) => limit_note = Some(lr.to_string()),
             Err(e) => limit_note = Some(e.to_string()),
         }
-        let sampled = self.sample(&l.expr, &r.expr);
+        let natural = self.natural_domain(&[lhs, rhs]);
+        let sampled = self.sample(&l.expr, &r.expr, &split.seeds, &natural);
         let symbols = sampled.symbols.clone();
         let assumptions: Vec<Span> = self.domain.facts_about(&symbols).map(|f| f.span).collect();
+        let gap = self.constant_gap(&split, sampled.points.iter().chain(&sampled.too_large));
         let verdict = match sampled.result {
+            SampleResult::Agree(_) if gap.is_some() => Verdict::Undecided(gap.unwrap_or_default()),
             SampleResult::Agree(points) => Verdict::ByEvidence(Evidence {
                 points,
                 tolerance: self.config.tolerance,
@@ -375,7 +402,80 @@ impl<'a> Checker<'a> {
         eval_f64(e, &env).ok().filter(|v| v.is_finite())
     }
 
-    fn sample(&self, l: &Expr, r: &Expr) -> Sampled {
+    /// When a sampled point lies in a case where the sides differ by a nonzero constant (see
+    /// `cases`), numeric agreement there is f64 rounding, not evidence: the reason to say so.
+    fn constant_gap<'p>(
+        &self,
+        split: &cases::Cases,
+        points: impl Iterator<Item = &'p Point>,
+    ) -> Option<String> {
+        if split.constant_gaps.is_empty() {
+            return None;
+        }
+        let limits = &self.config.limits;
+        for point in points {
+            let env = |s: &Symbol| point.iter().find(|(t, _)| t == s).map(|(_, v)| v.clone());
+            let Some(at) = cases::assignment_at_point(&split.atoms, &env, limits) else {
+                continue;
+            };
+            if let Some((_, c)) = split.constant_gaps.iter().find(|(a, _)| *a == at) {
+                let place = point
+                    .iter()
+                    .map(|(s, v)| format!("{} = {v}", crate::print::unicode(&Expr::sym(s.clone()))))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let steps: Vec<String> = split.atoms.iter().map(crate::print::unicode).collect();
+                return Some(format!(
+                    "left minus right is exactly {} at {place} (and wherever {} take the same \
+                     values), a difference f64 evaluation cannot resolve at the sides' size",
+                    crate::print::rational_to_string(c, crate::print::Format::Unicode),
+                    steps.join(", ")
+                ));
+            }
+        }
+        None
+    }
+
+    /// The arguments of `log` and `sqrt` in the sides as written (definitions expanded,
+    /// derivatives not yet taken), prepared for evaluation: the functions a claim is about
+    /// live where these are positive, and so do their derivatives, even where the derivative
+    /// formula alone would be defined (d/dz log(z) = 1/z says nothing about z < 0).
+    fn natural_domain(&self, sides: &[&Expr]) -> Vec<Expr> {
+        let mut out: Vec<Expr> = Vec::new();
+        for side in sides {
+            let Ok(expanded) = self.program.expand(side, self.config.limits.max_growth) else {
+                continue;
+            };
+            let mut stack = vec![expanded];
+            let mut seen = rustc_hash::FxHashSet::default();
+            while let Some(x) = stack.pop() {
+                if !seen.insert(x.clone()) || seen.len() > 10_000 {
+                    continue;
+                }
+                if let Node::Call(crate::expr::Func::Builtin(Builtin::Log | Builtin::Sqrt), args) =
+                    x.node()
+                {
+                    for a in args {
+                        if let Ok(p) = self.prepare(a) {
+                            if !out.contains(&p.expr) {
+                                out.push(p.expr);
+                            }
+                        }
+                    }
+                }
+                stack.extend(x.node().children().cloned());
+            }
+        }
+        out
+    }
+
+    fn sample(
+        &self,
+        l: &Expr,
+        r: &Expr,
+        seeds: &[(Symbol, Rational)],
+        natural: &[Expr],
+    ) -> Sampled {
         let mut symbols = l.free_symbols();
         symbols.extend(r.free_symbols());
         // Facts about quantities constrain the sample through their definitions; each fact's
@@ -397,24 +497,29 @@ impl<'a> Checker<'a> {
         } else {
             self.config.samples
         };
-        let tries = wanted * 8;
+        let tries = wanted * 8 + seeds.len();
         let scales = constants(&[l, r]);
         let deadline = Deadline::after(self.config.limits.timeout_per_step);
         let mut outside = 0usize;
         let mut undefined = 0usize;
         let mut unclear = 0usize;
         let mut ill_conditioned = 0usize;
-        for _ in 0..tries {
+        let mut too_large = Vec::new();
+        for attempt in 0..tries {
             if deadline.check("sampling").is_err() {
                 break;
             }
+            // The case seeds first (one point in every interval between kinks), then random
+            // points.
+            let seed = seeds.get(attempt);
             let point: Point = symbols
                 .iter()
                 .map(|s| {
-                    (
-                        s.clone(),
-                        self.domain.sample_symbol_near(s, &scales, &mut rng),
-                    )
+                    let v = match seed {
+                        Some((t, v)) if t == s => v.clone(),
+                        _ => self.domain.sample_symbol_near(s, &scales, &mut rng),
+                    };
+                    (s.clone(), v)
                 })
                 .collect();
             let inside = self.domain.holds(&mut |e: &Expr| {
@@ -424,7 +529,12 @@ impl<'a> Checker<'a> {
                     .clone()?;
                 self.eval_at(&p, &point)
             });
-            if !inside {
+            let natural_ok = || {
+                natural
+                    .iter()
+                    .all(|u| self.eval_at(u, &point).is_some_and(|v| v > 0.0))
+            };
+            if !inside || !natural_ok() {
                 outside += 1;
                 continue;
             }
@@ -436,6 +546,7 @@ impl<'a> Checker<'a> {
             if scale > 1e12 {
                 // Too close to a singularity to trust either value.
                 undefined += 1;
+                too_large.push(point);
                 continue;
             }
             let diff = (a - b).abs();
@@ -481,6 +592,7 @@ impl<'a> Checker<'a> {
                 return Sampled {
                     symbols,
                     points: agree,
+                    too_large,
                     result: SampleResult::Differ(Counterexample {
                         point,
                         left: a,
@@ -505,6 +617,7 @@ impl<'a> Checker<'a> {
         Sampled {
             symbols,
             points: agree,
+            too_large,
             result,
         }
     }
@@ -579,6 +692,8 @@ impl<'a> Checker<'a> {
 struct Sampled {
     symbols: Vec<Symbol>,
     points: Vec<Point>,
+    /// Points inside the domain skipped because a side was too large to compare in f64.
+    too_large: Vec<Point>,
     result: SampleResult,
 }
 

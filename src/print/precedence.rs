@@ -159,7 +159,12 @@ pub(crate) fn split_sign(e: &Expr) -> Term<'_> {
                 Some(c) if c.is_negative() => {
                     let minus_one = (-c).is_one();
                     let coeff = match rest.first() {
-                        Some(g1) if minus_one && g1.as_num().is_none() => None,
+                        // `−1/z`, not `−z⁻¹`: a leading reciprocal keeps the 1 above the bar.
+                        Some(g1)
+                            if minus_one && g1.as_num().is_none() && reciprocal(g1).is_none() =>
+                        {
+                            None
+                        }
                         _ => Some(-c),
                     };
                     Term::NegMul {

@@ -135,6 +135,14 @@ pub struct CheckReport {
 /// The evidence of a verdict in words.
 pub fn evidence_text(v: &Verdict) -> String {
     match v {
+        Verdict::Proved(p) if !p.cases().is_empty() => {
+            let atoms: Vec<String> = p.cases().iter().map(print::unicode).collect();
+            format!(
+                "proved by cases on {} ∈ {{0, ½, 1}}: the difference of the two canonical forms \
+                 vanishes in every case that can occur",
+                atoms.join(", ")
+            )
+        }
         Verdict::Proved(p) => {
             let form = print::to_string(
                 p.canonical(),

@@ -429,11 +429,9 @@ impl Builder<'_, '_> {
             1 => {
                 let d = den_factors.pop().unwrap_or_else(Expr::one);
                 // A lone power in the denominator reads as x^(−k) when nothing stands above
-                // the bar but a sign (`−(1 + exp(−z))⁻²`), and as a quotient otherwise
+                // the bar (`(1 + exp(−z))⁻²`), and as a quotient otherwise
                 // (`exp(−z)/(1 + exp(−z))²`, not `exp(−z)·(1 + exp(−z))⁻²`).
-                let nothing_above = factors
-                    .iter()
-                    .all(|f| f.as_num().is_some_and(|r| r.abs().is_one()));
+                let nothing_above = factors.is_empty();
                 factors.push(match d.node() {
                     Node::Pow(b, k) if nothing_above && k.as_num().is_some() => Expr::pow(
                         b.clone(),

@@ -1,0 +1,358 @@
+//! Case analysis over the Heaviside atoms of a canonical difference.
+//!
+//! Canonical forms write every piecewise built-in through the step H with H(0) = ½ (relu,
+//! abs, sign, max, min), and treat each H(u) as an independent atom. Two sides whose forms
+//! differ may still be equal — relu'(z) against (1 + sign(z))/2, say, is fine, but
+//! H(z)·H(−z) = ¼·[z = 0] is not an identity of independent atoms — or may differ only on a
+//! sliver that random sampling never hits (H(z) against H(z − 1/1000)). This module decides
+//! what it can by cases:
+//!
+//! - Every H(u) takes one of the values 0, ½, 1 at every point. If the difference of the two
+//!   canonical forms becomes the zero rational function under each of the 3^k assignments,
+//!   the sides are equal wherever both are defined: a proof, feasible cases or not.
+//! - When every u is linear in one and the same symbol s (u = a·s + b: relu(z), hardtanh,
+//!   max(z, 1/1000)), the feasible assignments are exactly those met at the roots −b/a, between
+//!   consecutive roots and beyond the outer ones; those points are the `seeds` for sampling,
+//!   so no interval between kinks goes untested, and if the difference vanishes under every
+//!   feasible assignment the sides are proved equal.
+//! - A case whose difference is a nonzero constant c, met at a sample point, means the sides
+//!   differ there by exactly c even if f64 cannot see it (exp(z) against exp(z) + H(z − 50));
+//!   the checker then refuses numeric evidence.
+//!
+//! At most `MAX_ATOMS` atoms are split on (3^5 = 243 cases); beyond that nothing is decided
+//! here and the checker samples as before.
+
+use num_traits::{One, Signed, Zero};
+use rustc_hash::FxHashMap;
+
+use crate::eval::eval_exact;
+use crate::expr::{Builtin, Expr, Func, Node, Rational, Symbol};
+use crate::limits::Limits;
+use crate::simplify::canon::ratfunc::RatFunc;
+use crate::simplify::canon::Canonicalizer;
+
+/// Most H atoms split on.
+const MAX_ATOMS: usize = 5;
+
+/// What the case analysis found about `left − right`.
+#[derive(Debug, Default)]
+pub(crate) struct Cases {
+    /// The H(u) atoms split on (empty: nothing to split on, or too many).
+    pub atoms: Vec<Expr>,
+    /// The difference vanishes in every case that can occur: the sides are equal.
+    pub proved: bool,
+    /// Values of one symbol that visit every feasible case (univariate linear atoms only).
+    pub seeds: Vec<(Symbol, Rational)>,
+    /// Cases in which the difference is a nonzero constant: (the atoms' values, the constant).
+    pub constant_gaps: Vec<(Vec<Rational>, Rational)>,
+}
+
+/// Splits `diff` (the canonical `left − right`, not zero) on its H atoms.
+pub(crate) fn analyse(canon: &mut Canonicalizer, diff: &RatFunc, limits: &Limits) -> Cases {
+    let expr = canon.to_expr(diff);
+    let atoms = heaviside_atoms(&expr);
+    if atoms.is_empty() || atoms.len() > MAX_ATOMS {
+        return Cases::default();
+    }
+    let values = [
+        Rational::zero(),
+        Rational::new(1.into(), 2.into()),
+        Rational::one(),
+    ];
+    let linear = linear_roots(canon, &atoms);
+    let feasible: Option<Vec<Vec<Rational>>> = linear.as_ref().map(|(s, roots)| {
+        let mut seen: Vec<Vec<Rational>> = Vec::new();
+        for t in probe_points(roots) {
+            if let Some(a) = assignment_at(&atoms, s, &t, limits) {
+                if !seen.contains(&a) {
+                    seen.push(a);
+                }
+            }
+        }
+        seen
+    });
+    let mut all_zero = true;
+    let mut feasible_zero = true;
+    let mut constant_gaps = Vec::new();
+    let n_cases = 3usize.pow(atoms.len() as u32);
+    for case in 0..n_cases {
+        let assignment: Vec<Rational> = (0..atoms.len())
+            .map(|i| {
+                let digit = (case / 3usize.pow(i as u32)) % 3;
+                values.get(digit).cloned().unwrap_or_default()
+            })
+            .collect();
+        let substituted = replace_atoms(&expr, &atoms, &assignment);
+        let is_feasible = feasible.as_ref().is_none_or(|f| f.contains(&assignment));
+        match canon.canonical(&substituted) {
+            Ok(d) if d.is_zero() => {}
+            Ok(d) => {
+                all_zero = false;
+                if is_feasible {
+                    feasible_zero = false;
+                }
+                if let Some(c) = d.constant_value() {
+                    constant_gaps.push((assignment, c.to_rational()));
+                }
+            }
+            // A case that cannot be put in canonical form (a denominator that vanishes in it)
+            // proves nothing.
+            Err(_) => {
+                all_zero = false;
+                if is_feasible {
+                    feasible_zero = false;
+                }
+            }
+        }
+    }
+    let proved = all_zero || (feasible.is_some() && feasible_zero);
+    let seeds = match &linear {
+        Some((s, roots)) => interval_points(roots)
+            .into_iter()
+            .map(|t| (s.clone(), t))
+            .collect(),
+        None => Vec::new(),
+    };
+    Cases {
+        atoms,
+        proved,
+        seeds,
+        constant_gaps,
+    }
+}
+
+/// The values of the atoms at `point` (exactly), when every argument evaluates exactly.
+pub(crate) fn assignment_at_point(
+    atoms: &[Expr],
+    env: &dyn Fn(&Symbol) -> Option<Rational>,
+    limits: &Limits,
+) -> Option<Vec<Rational>> {
+    atoms
+        .iter()
+        .map(|a| {
+            let u = heaviside_arg(a)?;
+            let v = eval_exact(u, env, limits).ok()??;
+            Some(step(&v))
+        })
+        .collect()
+}
+
+/// H(v) with H(0) = ½.
+fn step(v: &Rational) -> Rational {
+    if v.is_positive() {
+        Rational::one()
+    } else if v.is_negative() {
+        Rational::zero()
+    } else {
+        Rational::new(1.into(), 2.into())
+    }
+}
+
+fn assignment_at(
+    atoms: &[Expr],
+    s: &Symbol,
+    t: &Rational,
+    limits: &Limits,
+) -> Option<Vec<Rational>> {
+    let env = |x: &Symbol| (x == s).then(|| t.clone());
+    assignment_at_point(atoms, &env, limits)
+}
+
+fn heaviside_arg(e: &Expr) -> Option<&Expr> {
+    match e.node() {
+        Node::Call(Func::Builtin(Builtin::Heaviside), args) if args.len() == 1 => args.first(),
+        _ => None,
+    }
+}
+
+/// The distinct H(u) calls in `e`, in first-seen order.
+fn heaviside_atoms(e: &Expr) -> Vec<Expr> {
+    let mut out: Vec<Expr> = Vec::new();
+    let mut stack = vec![e.clone()];
+    let mut seen = rustc_hash::FxHashSet::default();
+    while let Some(x) = stack.pop() {
+        if !seen.insert(x.clone()) {
+            continue;
+        }
+        if heaviside_arg(&x).is_some() && !out.contains(&x) {
+            out.push(x.clone());
+        }
+        stack.extend(x.node().children().cloned());
+    }
+    out
+}
+
+/// `e` with every occurrence of `atoms[i]` replaced by the number `values[i]`.
+fn replace_atoms(e: &Expr, atoms: &[Expr], values: &[Rational]) -> Expr {
+    fn go(
+        e: &Expr,
+        table: &FxHashMap<Expr, Expr>,
+        memo: &mut FxHashMap<Expr, Expr>,
+        depth: usize,
+    ) -> Expr {
+        if let Some(v) = table.get(e) {
+            return v.clone();
+        }
+        if depth > 10_000 {
+            return e.clone();
+        }
+        if let Some(r) = memo.get(e) {
+            return r.clone();
+        }
+        let r = e.map_children(|c| go(c, table, memo, depth + 1));
+        memo.insert(e.clone(), r.clone());
+        r
+    }
+    let table: FxHashMap<Expr, Expr> = atoms
+        .iter()
+        .cloned()
+        .zip(values.iter().map(|v| Expr::num(v.clone())))
+        .collect();
+    go(e, &table, &mut FxHashMap::default(), 0)
+}
+
+/// When every atom's argument is a·s + b in one symbol s (a ≠ 0, exact rationals): s and the
+/// sorted distinct roots −b/a.
+fn linear_roots(canon: &mut Canonicalizer, atoms: &[Expr]) -> Option<(Symbol, Vec<Rational>)> {
+    let mut symbol: Option<Symbol> = None;
+    let mut roots: Vec<Rational> = Vec::new();
+    for atom in atoms {
+        let u = canon.canonical(heaviside_arg(atom)?).ok()?;
+        let poly = u.as_poly()?;
+        let mut a = Rational::zero();
+        let mut b = Rational::zero();
+        for (m, c) in poly.terms() {
+            match m.pairs() {
+                [] => b = c.to_rational(),
+                [(v, 1)] => {
+                    let s = canon.atoms().expr(*v)?.as_sym()?.clone();
+                    if symbol.as_ref().is_some_and(|t| *t != s) {
+                        return None;
+                    }
+                    symbol = Some(s);
+                    a = c.to_rational();
+                }
+                _ => return None,
+            }
+        }
+        if a.is_zero() {
+            return None;
+        }
+        roots.push(-b / a);
+    }
+    roots.sort();
+    roots.dedup();
+    Some((symbol?, roots))
+}
+
+/// One point inside each open interval cut by the roots, and one beyond each end.
+fn interval_points(roots: &[Rational]) -> Vec<Rational> {
+    let (Some(first), Some(last)) = (roots.first(), roots.last()) else {
+        return Vec::new();
+    };
+    let mut out = vec![first - Rational::one()];
+    for pair in roots.windows(2) {
+        if let [a, b] = pair {
+            out.push((a + b) / Rational::from_integer(2.into()));
+        }
+    }
+    out.push(last + Rational::one());
+    out
+}
+
+/// The interval points and the roots themselves (where some H is ½).
+fn probe_points(roots: &[Rational]) -> Vec<Rational> {
+    let mut out = interval_points(roots);
+    out.extend(roots.iter().cloned());
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::limits::Deadline;
+
+    fn cases(l: &str, r: &str) -> Cases {
+        let limits = Limits::default();
+        let parse = |t: &str| crate::api::parse(t).unwrap_or_else(|e| panic!("{e}"));
+        let mut canon = Canonicalizer::new(&limits, Deadline::never());
+        let cl = canon.canonical(&parse(l)).unwrap_or_else(|e| panic!("{e}"));
+        let cr = canon.canonical(&parse(r)).unwrap_or_else(|e| panic!("{e}"));
+        let d = cl
+            .sub(&cr, &limits, &Deadline::never())
+            .unwrap_or_else(|e| panic!("{e}"));
+        analyse(&mut canon, &d, &limits)
+    }
+
+    #[test]
+    fn a_shifted_step_is_not_proved_and_its_sliver_is_seeded() {
+        let c = cases("heaviside(z)", "heaviside(z - 1/1000)");
+        assert!(!c.proved);
+        let seeds: Vec<String> = c.seeds.iter().map(|(_, v)| v.to_string()).collect();
+        assert_eq!(seeds, ["-1", "1/2000", "1001/1000"]);
+    }
+
+    #[test]
+    fn sign_through_steps_is_proved_by_cases() {
+        // Equal at every point, but only because H(z) = 0 with H(z − 1) = 1 cannot happen.
+        let c = cases("heaviside(z)*heaviside(z - 1)", "heaviside(z - 1)");
+        assert!(c.proved, "{c:?}");
+    }
+
+    #[test]
+    fn product_of_opposite_steps_is_not_an_identity_at_the_kink() {
+        let c = cases("heaviside(z)*heaviside(-z)", "0");
+        assert!(!c.proved);
+    }
+
+    #[test]
+    fn a_constant_gap_is_reported() {
+        let c = cases("exp(z) + heaviside(z - 50)", "exp(z)");
+        assert!(!c.proved);
+        assert!(c
+            .constant_gaps
+            .iter()
+            .any(|(a, k)| a == &vec![Rational::one()] && k.is_one()));
+    }
+
+    fn verdict(claim: &str) -> crate::check::Verdict {
+        let src = crate::source::SourceFile::new("t.dc", claim);
+        let loaded = crate::load::load(&src, &Limits::default());
+        assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
+        let config = crate::check::CheckConfig::default();
+        let checker = crate::check::Checker::new(&loaded.program, &config);
+        let mut steps = checker.check_program();
+        assert_eq!(steps.len(), 1);
+        steps.remove(0).outcome.verdict
+    }
+
+    #[test]
+    fn a_kink_moved_by_a_thousandth_is_caught_between_the_kinks() {
+        let v = verdict("claim d/dz relu(z) = heaviside(z - 0.001)");
+        let crate::check::Verdict::Incorrect(cx) = v else {
+            panic!("{v:?}")
+        };
+        assert_eq!(cx.point[0].1, Rational::new(1.into(), 2000.into()));
+    }
+
+    #[test]
+    fn a_gap_hidden_by_f64_rounding_is_not_evidence() {
+        let v = verdict("claim d/dz exp(z) = exp(z) + heaviside(z - 50)");
+        assert!(matches!(v, crate::check::Verdict::Undecided(_)), "{v:?}");
+    }
+
+    #[test]
+    fn a_gap_outside_the_assumed_domain_does_not_matter() {
+        let v = verdict("assume z < 10\nclaim d/dz exp(z) = exp(z) + heaviside(z - 50)");
+        assert!(v.is_correct(), "{v:?}");
+    }
+
+    #[test]
+    fn equal_steps_written_differently_are_proved_by_cases() {
+        let v = verdict("claim d/dz max(z, 1) = heaviside(z)*heaviside(z - 1)");
+        let crate::check::Verdict::Proved(p) = v else {
+            panic!("{v:?}")
+        };
+        assert_eq!(p.cases().len(), 2);
+    }
+}
