@@ -505,6 +505,7 @@ impl<'a> Checker<'a> {
         let mut unclear = 0usize;
         let mut ill_conditioned = 0usize;
         let mut too_large = Vec::new();
+        let mut small_difference: Option<Counterexample> = None;
         for attempt in 0..tries {
             if deadline.check("sampling").is_err() {
                 break;
@@ -550,12 +551,18 @@ impl<'a> Checker<'a> {
                 continue;
             }
             let diff = (a - b).abs();
-            if diff <= self.config.tolerance * scale {
+            // A difference above f64 rounding but inside the tolerance is still a
+            // counterexample when the guaranteed enclosures of the sides are disjoint: the
+            // tolerance allows for rounding, not for a claim that is off by 1e-10.
+            let certain_small = diff > 1e-14 * scale
+                && diff <= self.config.tolerance * scale
+                && self.certainly_differ(l, r, &point);
+            if diff <= self.config.tolerance * scale && !certain_small {
                 agree.push(point);
                 if agree.len() >= wanted {
                     break;
                 }
-            } else if diff > 1e-6 * scale {
+            } else if diff > 1e-6 * scale || certain_small {
                 let exact = self.exact_pair(l, r, &point);
                 match &exact {
                     Some((x, y)) if x == y => {
@@ -567,13 +574,7 @@ impl<'a> Checker<'a> {
                     None => {
                         // Only a certain difference is a counterexample: the guaranteed
                         // enclosures of both sides must be disjoint.
-                        let env =
-                            |s: &Symbol| point.iter().find(|(t, _)| t == s).map(|(_, v)| v.clone());
-                        let certain = match (eval_interval(l, &env), eval_interval(r, &env)) {
-                            (Some(a), Some(b)) => a.disjoint(&b),
-                            _ => false,
-                        };
-                        if !certain {
+                        if !(certain_small || self.certainly_differ(l, r, &point)) {
                             ill_conditioned += 1;
                             continue;
                         }
@@ -589,20 +590,37 @@ impl<'a> Checker<'a> {
                     .into_iter()
                     .filter(|(s, _)| used.contains(s))
                     .collect();
+                let cx = Counterexample {
+                    point,
+                    left: a,
+                    right: b,
+                    exact,
+                };
+                // A difference hidden in the last digits is a real counterexample, but a poor
+                // one to show: keep looking for a plain one a while, and fall back on it.
+                if diff <= 1e-6 * scale {
+                    if small_difference.is_none() {
+                        small_difference = Some(cx);
+                    }
+                    continue;
+                }
                 return Sampled {
                     symbols,
                     points: agree,
                     too_large,
-                    result: SampleResult::Differ(Counterexample {
-                        point,
-                        left: a,
-                        right: b,
-                        exact,
-                    }),
+                    result: SampleResult::Differ(cx),
                 };
             } else {
                 unclear += 1;
             }
+        }
+        if let Some(cx) = small_difference {
+            return Sampled {
+                symbols,
+                points: agree,
+                too_large,
+                result: SampleResult::Differ(cx),
+            };
         }
         let n = agree.len();
         let result = if n >= wanted {
@@ -619,6 +637,15 @@ impl<'a> Checker<'a> {
             points: agree,
             too_large,
             result,
+        }
+    }
+
+    /// Whether the guaranteed interval enclosures of `l` and `r` at `point` are disjoint.
+    fn certainly_differ(&self, l: &Expr, r: &Expr, point: &Point) -> bool {
+        let env = |s: &Symbol| point.iter().find(|(t, _)| t == s).map(|(_, v)| v.clone());
+        match (eval_interval(l, &env), eval_interval(r, &env)) {
+            (Some(a), Some(b)) => a.disjoint(&b),
+            _ => false,
         }
     }
 

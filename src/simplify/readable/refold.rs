@@ -5,11 +5,14 @@
 //! - `refold-softplus`: log(1 + exp(u)) → softplus(u)
 //! - `refold-tanh`: sinh(u)·cosh(u)^(−1) → tanh(u)
 //! - `flatten-sum`, `flatten-product`: a + (b + c) → a + b + c, a·(b·c) → a·b·c
+//! - `fold-numbers`: numbers of one sum or product combined, 1·(1/2)·x → x/2, 0·x → 0
 //! - `refold-quantity`: the body of `let A = …` → A (structural match)
 
 use rustc_hash::FxHashMap;
 
-use crate::expr::{Builtin, Expr, Func, Node};
+use num_traits::{One, Zero};
+
+use crate::expr::{Builtin, Expr, Func, Node, Rational};
 use crate::program::{DefKind, Program};
 
 /// −u, with the sign folded into a leading numeric factor where there is one.
@@ -86,24 +89,41 @@ fn refold_rec(e: &Expr, memo: &mut FxHashMap<Expr, Expr>, depth: usize) -> Expr 
                 None => inner.clone(),
             }
         }
-        Node::Add(terms) if terms.iter().any(|t| matches!(t.node(), Node::Add(_))) => {
-            Expr::add(splice(terms, |t| match t.node() {
+        Node::Add(terms) => {
+            let flat = splice(terms, |t| match t.node() {
                 Node::Add(inner) => Some(inner),
                 _ => None,
-            }))
+            });
+            match fold_numbers(&flat, Rational::zero(), |a, b| a + b) {
+                Some(folded) => rebuild(folded, Expr::add),
+                None if flat.len() != terms.len() => Expr::add(flat),
+                None => inner.clone(),
+            }
         }
         Node::Mul(factors) => {
-            let flat = if factors.iter().any(|f| matches!(f.node(), Node::Mul(_))) {
-                splice(factors, |f| match f.node() {
-                    Node::Mul(inner) => Some(inner),
-                    _ => None,
-                })
-            } else {
-                factors.clone()
-            };
+            let flat = splice(factors, |f| match f.node() {
+                Node::Mul(inner) => Some(inner),
+                _ => None,
+            });
+            if flat.iter().any(|f| f.as_num().is_some_and(Zero::is_zero)) {
+                return Expr::zero();
+            }
+            let folded = fold_numbers(&flat, Rational::one(), |a, b| a * b).map(|mut v| {
+                // 1/z keeps its 1: a product that starts with a reciprocal prints as a power.
+                let is_reciprocal = |e: &Expr| match e.node() {
+                    Node::Pow(_, k) => k.as_num().is_some_and(|k| (-k).is_one()),
+                    _ => false,
+                };
+                if v.first().is_some_and(is_reciprocal) {
+                    v.insert(0, Expr::one());
+                }
+                v
+            });
+            let changed = folded.is_some() || flat.len() != factors.len();
+            let flat = folded.unwrap_or(flat);
             match refold_tanh(&flat) {
-                Some(folded) => Expr::mul(folded),
-                None if flat.len() != factors.len() => Expr::mul(flat),
+                Some(folded) => rebuild(folded, Expr::mul),
+                None if changed => rebuild(flat, Expr::mul),
                 None => inner.clone(),
             }
         }
@@ -124,6 +144,46 @@ fn splice(items: &[Expr], nested: impl Fn(&Expr) -> Option<&Vec<Expr>>) -> Vec<E
         }
     }
     out
+}
+
+/// `fold-numbers`: the numbers among `items` combined into one (first), the identity dropped:
+/// 1·(1/2)·x → x/2, z + 1 − 3/2 → −1/2 + z. `None` when there is at most one number and it
+/// is not the identity (nothing to fold). Numbers too large to combine cheaply are left alone.
+fn fold_numbers(
+    items: &[Expr],
+    identity: Rational,
+    op: impl Fn(&Rational, &Rational) -> Rational,
+) -> Option<Vec<Expr>> {
+    let small = |r: &Rational| r.numer().bits() <= 256 && r.denom().bits() <= 256;
+    let nums: Vec<&Rational> = items
+        .iter()
+        .filter_map(Expr::as_num)
+        .filter(|r| small(r))
+        .collect();
+    if nums.len() < 2 && !nums.iter().any(|r| **r == identity) {
+        return None;
+    }
+    let acc = nums.iter().fold(identity.clone(), |acc, r| op(&acc, r));
+    let mut out: Vec<Expr> = Vec::with_capacity(items.len());
+    if acc != identity {
+        out.push(Expr::num(acc));
+    }
+    out.extend(
+        items
+            .iter()
+            .filter(|e| !e.as_num().is_some_and(small))
+            .cloned(),
+    );
+    Some(out)
+}
+
+/// A sum or product of `items`, or the single item, or the empty sum 0 / empty product 1
+/// (which `make` builds from an empty list).
+fn rebuild(mut items: Vec<Expr>, make: fn(Vec<Expr>) -> Expr) -> Expr {
+    match items.len() {
+        1 => items.pop().unwrap_or_else(|| make(Vec::new())),
+        _ => make(items),
+    }
 }
 
 /// `refold-tanh`: sinh(u)·cosh(u)^(−1) → tanh(u) among the factors of a product (the first
