@@ -9,7 +9,10 @@
 //!   power, else a missing factor b^(−k) (k < 0, or b has a negative power in the truth) or an
 //!   extra factor b^k;
 //! - T − C (or C − T) is one term of the derivative: a dropped (or extra) term;
-//! - otherwise, for derivative claims, the correct derivative.
+//! - all terms of the claim but one are terms of the derivative: the slip of that term;
+//! - otherwise the correct value: the derivative, or for a step the previous line's value.
+//!
+//! Every test runs at points where the claim and the truth differ somewhere (else no hint).
 
 use num_bigint::BigInt;
 
@@ -56,6 +59,13 @@ pub enum Hint {
     DroppedTerm(Expr),
     /// claimed − true is this term.
     ExtraTerm(Expr),
+    /// One term of the claim (as written) is wrong, the others are right: its slip.
+    InTerm {
+        /// The wrong term of the claim.
+        term: Expr,
+        /// What is wrong with it.
+        slip: Box<Hint>,
+    },
     /// The correct value (readable), when no slip fits.
     Expected(Expr),
 }
@@ -85,8 +95,17 @@ fn fits(a: &[f64], b: &[f64]) -> bool {
             >= 3
 }
 
-fn times(a: &[f64], b: &[f64]) -> Vec<f64> {
-    a.iter().zip(b).map(|(a, b)| a * b).collect()
+/// Whether a ≈ b·g (see [`fits`]), skipping points where |g| is huge: there the value b was
+/// computed by cancellation (1 − σ(z) for z = 30) and the product says nothing.
+fn fits_times(a: &[f64], b: &[f64], g: &[f64]) -> bool {
+    let (a, bg): (Vec<f64>, Vec<f64>) = a
+        .iter()
+        .zip(b)
+        .zip(g)
+        .filter(|(_, g)| g.abs() <= LARGE)
+        .map(|((a, b), g)| (*a, b * g))
+        .unzip();
+    fits(&a, &bg)
 }
 
 /// The constant ratio c/t, if c = r·t at every point.
@@ -99,7 +118,7 @@ fn constant_ratio(t: &[f64], c: &[f64]) -> Option<f64> {
         return None;
     }
     let r0 = c0 / t0;
-    fits(c, &times(t, &vec![r0; t.len()])).then_some(r0)
+    fits_times(c, t, &vec![r0; t.len()]).then_some(r0)
 }
 
 /// A small rational close to `x` (denominator ≤ 100), if any.
@@ -135,10 +154,12 @@ fn small_rational(x: f64) -> Option<Rational> {
 }
 
 /// Finds a hint for `claimed ≠ truth`, where `original` is the left side as written (used to
-/// find the variable and the inner functions of a derivative).
+/// find the variable and the inner functions of a derivative) and `written` the right side as
+/// written (its terms and factors are named in the hint as the student wrote them).
 pub fn find(
     checker: &Checker,
     original: &Expr,
+    written: &Expr,
     truth: &Expr,
     claimed: &Expr,
     _agreeing: &[Point],
@@ -156,6 +177,11 @@ pub fn find(
         |e: &Expr| -> Option<Vec<f64>> { points.iter().map(|p| checker.eval_at(e, p)).collect() };
     let t = values(truth)?;
     let c = values(claimed)?;
+    // A hint explains a difference: points where the claim equals the truth everywhere (a
+    // kink moved by ¼ and no point between) would make any relation "fit", even a factor 1.
+    if t.iter().zip(&c).all(|(t, c)| approx(*t, *c)) {
+        return None;
+    }
     let diffed = differentiated(checker, original);
     // A missing chain-rule factor is the most specific explanation, even when the factor is
     // a constant (d/dz σ(3z) claimed as σ(3z)·(1 − σ(3z))).
@@ -163,7 +189,7 @@ pub fn find(
         return Some(h);
     }
     // A constant ratio.
-    if let Some(r0) = constant_ratio(&t, &c) {
+    if let Some(r0) = constant_ratio(&t, &c).filter(|r| !approx(*r, 1.0)) {
         if approx(r0, -1.0) {
             return Some(Hint::SignFlipped);
         }
@@ -204,30 +230,119 @@ pub fn find(
         _ => None,
     };
     let shown_truth = checker.readable(truth).ok();
-    let shown_claim = checker.readable(claimed).ok();
-    if let Some(h) = dropped_term(checker, truth, &t, &c, &points, original) {
+    if let Some(h) = dropped_term(checker, truth, written, &t, &c, &points, original) {
+        return Some(h);
+    }
+    let functions = [
+        diffed.as_ref().map(|d| d.0.as_slice()).unwrap_or(&[]),
+        std::slice::from_ref(original),
+    ]
+    .concat();
+    if let Some(h) = wrong_term(
+        checker,
+        diffed.as_ref(),
+        &functions,
+        raw.as_ref().unwrap_or(original),
+        written,
+        &values,
+    ) {
         return Some(h);
     }
     if let Some(h) = factor_or_power(
         checker,
-        &[
-            diffed.as_ref().map(|d| d.0.as_slice()).unwrap_or(&[]),
-            std::slice::from_ref(original),
-        ]
-        .concat(),
+        &functions,
         &[raw.as_ref(), shown_truth.as_ref()],
-        shown_claim.as_ref(),
+        Some(written),
         &t,
         &c,
         &values,
     ) {
         return Some(h);
     }
-    let Node::Deriv(f, var) = original.node() else {
+    // Otherwise the correct value: the derivative, or for a step the previous line's value.
+    let expected = match original.node() {
+        Node::Deriv(f, var) => diff(f, var, &checker.diff_ctx()).ok()?.expr,
+        _ => truth.clone(),
+    };
+    Some(Hint::Expected(checker.readable(&expected).ok()?))
+}
+
+/// One term of a sum is wrong and the others are right (a product-rule term of SiLU, GELU or
+/// mish with its own slip): the slip of that term, named with the term as the claim wrote it.
+/// The true terms are those of the raw derivative (or of the previous line, for a step); the
+/// claim must have as many terms, all but one equal to a true term.
+fn wrong_term(
+    checker: &Checker,
+    diffed: Option<&(Vec<Expr>, Symbol)>,
+    functions: &[Expr],
+    true_sum: &Expr,
+    claimed: &Expr,
+    values: &dyn Fn(&Expr) -> Option<Vec<f64>>,
+) -> Option<Hint> {
+    let (Node::Add(true_terms), Node::Add(claim_terms)) = (true_sum.node(), claimed.node()) else {
         return None;
     };
-    let resolved = diff(f, var, &checker.diff_ctx()).ok()?;
-    Some(Hint::Expected(checker.readable(&resolved.expr).ok()?))
+    if true_terms.len() != claim_terms.len() || true_terms.len() > 8 {
+        return None;
+    }
+    let term_values = |ts: &[Expr]| -> Option<Vec<Vec<f64>>> {
+        ts.iter()
+            .map(|x| checker.prepare(x).ok().and_then(|p| values(&p.expr)))
+            .collect()
+    };
+    let tv = term_values(true_terms)?;
+    let cv = term_values(claim_terms)?;
+    let same = |a: &[f64], b: &[f64]| a.iter().zip(b).all(|(a, b)| approx(*a, *b));
+    let mut matched = vec![false; tv.len()];
+    let mut wrong = Vec::new();
+    for (j, c) in cv.iter().enumerate() {
+        match (0..tv.len()).find(|&i| !matched[i] && same(&tv[i], c)) {
+            Some(i) => matched[i] = true,
+            None => wrong.push(j),
+        }
+    }
+    let ([j], Some(i)) = (wrong.as_slice(), matched.iter().position(|m| !m)) else {
+        return None;
+    };
+    let (t, c) = (tv.get(i)?, cv.get(*j)?);
+    let (true_term, claim_term) = (true_terms.get(i)?, claim_terms.get(*j)?);
+    let shown_true = checker.readable(true_term).ok();
+    let slip = chain_factor(checker, diffed, t, c, values)
+        .or_else(|| {
+            constant_ratio(t, c)
+                .filter(|r| !approx(*r, 1.0))
+                .and_then(|r| {
+                    if approx(r, -1.0) {
+                        Some(Hint::SignFlipped)
+                    } else {
+                        small_rational(r).map(Hint::Factor)
+                    }
+                })
+        })
+        .or_else(|| {
+            factor_or_power(
+                checker,
+                functions,
+                &[Some(true_term), shown_true.as_ref()],
+                Some(claim_term),
+                t,
+                c,
+                values,
+            )
+        })
+        .unwrap_or_else(|| {
+            // The true term with its derivatives worked out (a step's previous line may still
+            // have d/dz in it).
+            let resolved = checker
+                .prepare(true_term)
+                .ok()
+                .and_then(|p| checker.readable(&p.expr).ok());
+            Hint::Expected(resolved.unwrap_or_else(|| true_term.clone()))
+        });
+    Some(Hint::InTerm {
+        term: claim_term.clone(),
+        slip: Box::new(slip),
+    })
 }
 
 /// The function a derivative claim differentiates: as written, then through one level of
@@ -299,7 +414,7 @@ fn chain_factor(
             if constant && (!as_written || replace(body, &inner, &Expr::int(7)).contains_sym(var)) {
                 continue;
             }
-            if fits(t, &times(c, &dv)) {
+            if fits_times(t, c, &dv) {
                 let factor = diff(&inner, var, &checker.diff_ctx())
                     .ok()
                     .and_then(|d| checker.readable(&d.expr).ok())
@@ -311,17 +426,21 @@ fn chain_factor(
     None
 }
 
-/// Candidate bases of a factor slip in `e`: symbols, calls and their arguments, bases of
-/// powers and factors of products, outermost first, at most 24.
-fn bases_of(e: &Expr, out: &mut Vec<Expr>) {
+/// Candidate bases of a factor slip in `e`: symbols, calls (and their arguments), bases of
+/// powers and factors of products, outermost first, at most 24 from one expression.
+fn bases_of(e: &Expr, out: &mut Vec<Expr>, with_args: bool) {
+    let limit = out.len() + 24;
     let mut stack = vec![e.clone()];
     while let Some(x) = stack.pop() {
-        if out.len() >= 24 {
+        if out.len() >= limit {
             return;
         }
         let candidates: Vec<Expr> = match x.node() {
             Node::Sym(_) => vec![x.clone()],
-            Node::Call(_, args) => [x.clone()].into_iter().chain(args.clone()).collect(),
+            Node::Call(_, args) if with_args => {
+                [x.clone()].into_iter().chain(args.clone()).collect()
+            }
+            Node::Call(..) => vec![x.clone()],
             Node::Pow(b, _) => vec![b.clone()],
             Node::Mul(fs) => fs
                 .iter()
@@ -341,20 +460,43 @@ fn bases_of(e: &Expr, out: &mut Vec<Expr>) {
     }
 }
 
-/// Whether `e` raises `base` to a power (`base^n` with n ≠ 1, or 1/base) outside the
-/// arguments of calls: the power the power rule acts on, not the z² inside tanh(z²).
-fn raises(e: &Expr, base: &Expr, negative_only: bool) -> bool {
+/// Which exponents [`raises`] looks for.
+#[derive(Clone, Copy)]
+enum Exponent {
+    Any,
+    Negative,
+    /// Numbers above 1 (the z² of 3·z² after the power rule).
+    AbovePositive,
+}
+
+/// Whether `e` is a product with a factor `base^n` (n ≠ 1, or 1/base): the power the power
+/// rule acts on. Not the z² inside tanh(z²), nor the 1/(1 − A) inside one term of a sum.
+fn raises(e: &Expr, base: &Expr, which: Exponent) -> bool {
     let mut stack = vec![e.clone()];
     while let Some(x) = stack.pop() {
         match x.node() {
-            Node::Pow(b, k) if b == base && (!negative_only || k.is_negative_num()) => {
+            Node::Pow(b, k) if b == base && exponent_is(k, which) => {
                 return true;
             }
-            Node::Call(..) => {}
-            n => stack.extend(n.children().cloned()),
+            // 1/b³ as written: (b³)^(−1).
+            Node::Pow(b, k) if k.as_num().is_some() && matches!(b.node(), Node::Pow(..)) => {
+                stack.push(b.clone());
+            }
+            Node::Mul(fs) => stack.extend(fs.iter().cloned()),
+            _ => {}
         }
     }
     false
+}
+
+fn exponent_is(k: &Expr, which: Exponent) -> bool {
+    match which {
+        Exponent::Any => true,
+        Exponent::Negative => k.is_negative_num(),
+        Exponent::AbovePositive => k
+            .as_num()
+            .is_some_and(|n| *n > Rational::from_integer(1.into())),
+    }
 }
 
 /// C/T = b^k for a base b of the differentiated function, of the truth or of the claim,
@@ -370,43 +512,78 @@ fn factor_or_power(
     values: &dyn Fn(&Expr) -> Option<Vec<f64>>,
 ) -> Option<Hint> {
     let mut bases = Vec::new();
-    for e in truths
-        .iter()
-        .flatten()
-        .copied()
-        .chain(claim)
-        .chain(functions)
-    {
-        bases_of(e, &mut bases);
+    for e in truths.iter().flatten().copied() {
+        bases_of(e, &mut bases, true);
     }
+    // A sum found only in the claim is never "an extra factor": (cosh² + sinh²)/cosh² is a
+    // slip in the numerator, not an extra factor cosh² + sinh². It can be a missing one (the
+    // 1 − A of σ' cut from (−y/A + (1 − y)/(1 − A))·A).
+    let mut from_claim = Vec::new();
+    if let Some(cl) = claim {
+        bases_of(cl, &mut from_claim, true);
+    }
+    let mut claim_sums = Vec::new();
+    for b in from_claim {
+        if !bases.contains(&b) {
+            if matches!(b.node(), Node::Add(_)) {
+                claim_sums.push(b.clone());
+            }
+            bases.push(b);
+        }
+    }
+    // Of the function itself, not the arguments of its calls: 1 + exp(z) inside softplus is
+    // no factor of its derivative σ(z).
+    for e in functions {
+        bases_of(e, &mut bases, false);
+    }
+    let power_of = |b: &Expr| {
+        claim.is_some_and(|cl| raises(cl, b, Exponent::Any))
+            || truths
+                .iter()
+                .flatten()
+                .any(|e| raises(e, b, Exponent::AbovePositive))
+    };
+    // Bases raised to a power first: exp(−z)/(1 + exp(−z))³ has the wrong power of
+    // 1 + exp(−z), though it is also σ(z) times the truth.
+    bases.sort_by_key(|b| !power_of(b));
     for b in bases {
         let Ok(pb) = checker.prepare(&b) else {
             continue;
         };
         let Some(bv) = values(&pb.expr) else { continue };
-        if bv.iter().any(|x| x.abs() < TINY) {
+        if bv.iter().any(|x| *x == 0.0) {
             continue;
         }
         // A missing factor before an extra one: for sign(u) = 1/sign(u) both fit.
         for k in [-1i64, 1, -2, 2] {
             let g: Vec<f64> = bv.iter().map(|b| b.powi(k as i32)).collect();
-            if !fits(c, &times(t, &g)) {
+            if !fits_times(c, t, &g) {
                 continue;
             }
-            if claim.is_some_and(|cl| raises(cl, &b, false)) {
+            if power_of(&b) {
                 return Some(Hint::PowerOff { base: b, k });
             }
-            let negative_in_truth = truths.iter().flatten().any(|e| raises(e, &b, true));
+            let negative_in_truth = truths
+                .iter()
+                .flatten()
+                .any(|e| raises(e, &b, Exponent::Negative));
+            // The readable form when it prints shorter (it tidies the max rule's 1 − y·o − 1·0).
+            let shown = checker
+                .readable(&b)
+                .ok()
+                .filter(|r| r.to_string().len() < b.to_string().len())
+                .unwrap_or_else(|| b.clone());
             let factor = |k: i64| match k {
-                1 => b.clone(),
-                -1 => Expr::div(Expr::one(), b.clone()),
-                _ => Expr::pow(b.clone(), Expr::int(k)),
+                1 => shown.clone(),
+                -1 => Expr::div(Expr::one(), shown.clone()),
+                _ => Expr::pow(shown.clone(), Expr::int(k)),
             };
-            return Some(if k < 0 || negative_in_truth {
-                Hint::MissingFactor(factor(-k))
-            } else {
-                Hint::ExtraFactor(factor(k))
-            });
+            if k < 0 || negative_in_truth {
+                return Some(Hint::MissingFactor(factor(-k)));
+            }
+            if !claim_sums.contains(&b) {
+                return Some(Hint::ExtraFactor(factor(k)));
+            }
         }
     }
     None
@@ -416,14 +593,17 @@ fn factor_or_power(
 fn dropped_term(
     checker: &Checker,
     truth: &Expr,
+    written: &Expr,
     t: &[f64],
     c: &[f64],
     points: &[Point],
     original: &Expr,
 ) -> Option<Hint> {
-    // Terms as the student sees them: of the raw derivative for a derivative claim, else of
-    // the previous line.
-    let terms: Vec<Expr> = match original.node() {
+    // Terms as the student sees them: first the claim's own terms, as written, which can only
+    // be extra (the + 2·y of 2·o − 2·y + 2·y, the constant of 2·z + 3 + 1); then the terms of
+    // the raw derivative for a derivative claim, else of the previous line, which can be
+    // dropped or extra.
+    let truth_terms: Vec<Expr> = match original.node() {
         Node::Deriv(f, var) => match diff(f, var, &checker.diff_ctx()).ok()?.expr.node() {
             Node::Add(ts) => ts.clone(),
             _ => Vec::new(),
@@ -434,7 +614,15 @@ fn dropped_term(
             _ => Vec::new(),
         },
     };
-    for term in terms {
+    let claim_terms: Vec<Expr> = match written.node() {
+        Node::Add(ts) => ts.clone(),
+        _ => Vec::new(),
+    };
+    let candidates = claim_terms
+        .into_iter()
+        .map(|x| (x, true))
+        .chain(truth_terms.into_iter().map(|x| (x, false)));
+    for (term, from_claim) in candidates {
         let Ok(p) = checker.prepare(&term) else {
             continue;
         };
@@ -448,22 +636,24 @@ fn dropped_term(
         if vals.iter().all(|v| approx(*v, 0.0)) {
             continue;
         }
-        let shown = checker.readable(&term).unwrap_or(term);
-        if vals
-            .iter()
-            .zip(t)
-            .zip(c)
-            .all(|((v, t), c)| approx(t - c, *v))
-        {
-            return Some(Hint::DroppedTerm(shown));
+        let shown = || {
+            if from_claim {
+                term.clone()
+            } else {
+                checker.readable(&term).unwrap_or_else(|_| term.clone())
+            }
+        };
+        let gap = |sign: f64| {
+            vals.iter()
+                .zip(t)
+                .zip(c)
+                .all(|((v, t), c)| approx(sign * (c - t), *v))
+        };
+        if !from_claim && gap(-1.0) {
+            return Some(Hint::DroppedTerm(shown()));
         }
-        if vals
-            .iter()
-            .zip(t)
-            .zip(c)
-            .all(|((v, t), c)| approx(c - t, *v))
-        {
-            return Some(Hint::ExtraTerm(shown));
+        if gap(1.0) {
+            return Some(Hint::ExtraTerm(shown()));
         }
     }
     None
@@ -502,6 +692,7 @@ fn defined_points(checker: &Checker, exprs: &[&Expr], wanted: usize) -> Vec<Poin
     let mut symbols: Vec<Symbol> = exprs.iter().flat_map(|e| e.free_symbols()).collect();
     symbols.sort();
     symbols.dedup();
+    let scales = super::constants(exprs);
     let mut rng = Rng::new(0x4817 ^ exprs.iter().fold(0, |h, e| h ^ e.hash_value()));
     let mut out = Vec::new();
     for _ in 0..wanted * 8 {
@@ -510,7 +701,12 @@ fn defined_points(checker: &Checker, exprs: &[&Expr], wanted: usize) -> Vec<Poin
         }
         let point: Point = symbols
             .iter()
-            .map(|s| (s.clone(), checker.domain.sample_symbol(s, &mut rng)))
+            .map(|s| {
+                (
+                    s.clone(),
+                    checker.domain.sample_symbol_near(s, &scales, &mut rng),
+                )
+            })
             .collect();
         if exprs
             .iter()

@@ -337,7 +337,7 @@ impl<'a> Checker<'a> {
             }),
         };
         let hint = match &verdict {
-            Verdict::Incorrect(_) => hint::find(self, lhs, &l.expr, &r.expr, &sampled.points),
+            Verdict::Incorrect(_) => hint::find(self, lhs, rhs, &l.expr, &r.expr, &sampled.points),
             _ => None,
         };
         Outcome {
