@@ -296,8 +296,12 @@ fn wrong_term(
     let mut matched = vec![false; tv.len()];
     let mut wrong = Vec::new();
     for (j, c) in cv.iter().enumerate() {
-        match (0..tv.len()).find(|&i| !matched[i] && same(&tv[i], c)) {
-            Some(i) => matched[i] = true,
+        let free = matched
+            .iter_mut()
+            .zip(&tv)
+            .find(|(m, t)| !**m && same(t, c));
+        match free {
+            Some((m, _)) => *m = true,
             None => wrong.push(j),
         }
     }
@@ -551,7 +555,7 @@ fn factor_or_power(
             continue;
         };
         let Some(bv) = values(&pb.expr) else { continue };
-        if bv.iter().any(|x| *x == 0.0) {
+        if bv.contains(&0.0) {
             continue;
         }
         // A missing factor before an extra one: for sign(u) = 1/sign(u) both fit.
