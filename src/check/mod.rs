@@ -323,8 +323,7 @@ impl<'a> Checker<'a> {
             Err(e) => limit_note = Some(e.to_string()),
         }
         let sampled = self.sample(&l.expr, &r.expr);
-        let symbols = sampled.symbols.clone();
-        let assumptions: Vec<Span> = self.domain.facts_about(&symbols).map(|f| f.span).collect();
+        let assumptions = self.relevant_facts(&l.expr, &r.expr);
         let verdict = match sampled.result {
             SampleResult::Agree(points) => Verdict::ByEvidence(Evidence {
                 points,
@@ -346,6 +345,27 @@ impl<'a> Checker<'a> {
             kinks,
             assumptions,
         }
+    }
+
+    /// The spans of the facts a check of `l = r` relies on: those about a symbol of either
+    /// side, directly or through a named quantity's definition (0 < A < 1 with A = σ(Z)
+    /// constrains Z). Facts about other symbols restrict the sample too, but not the verdict.
+    fn relevant_facts(&self, l: &Expr, r: &Expr) -> Vec<Span> {
+        let mut used = l.free_symbols();
+        used.extend(r.free_symbols());
+        self.domain
+            .facts
+            .iter()
+            .filter(|f| {
+                f.symbols.iter().any(|s| {
+                    used.contains(s)
+                        || self
+                            .prepare(&Expr::sym(s.clone()))
+                            .is_ok_and(|p| p.expr.free_symbols().iter().any(|t| used.contains(t)))
+                })
+            })
+            .map(|f| f.span)
+            .collect()
     }
 
     /// Evaluates a prepared expression at a point (`None`: undefined or not finite).
@@ -463,7 +483,6 @@ impl<'a> Checker<'a> {
                     .filter(|(s, _)| used.contains(s))
                     .collect();
                 return Sampled {
-                    symbols,
                     points: agree,
                     result: SampleResult::Differ(Counterexample {
                         point,
@@ -487,7 +506,6 @@ impl<'a> Checker<'a> {
             ))
         };
         Sampled {
-            symbols,
             points: agree,
             result,
         }
@@ -561,7 +579,6 @@ impl<'a> Checker<'a> {
 }
 
 struct Sampled {
-    symbols: Vec<Symbol>,
     points: Vec<Point>,
     result: SampleResult,
 }
