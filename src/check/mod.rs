@@ -396,13 +396,22 @@ impl<'a> Checker<'a> {
         symbols.dedup();
         let mut rng = Rng::new(self.config.seed ^ l.hash_value().rotate_left(17) ^ r.hash_value());
         let mut agree = Vec::new();
-        let wanted = if has_piecewise(l) || has_piecewise(r) {
+        let piecewise = has_piecewise(l) || has_piecewise(r);
+        let wanted = if piecewise {
             self.config.samples_piecewise
         } else {
             self.config.samples
         };
         let tries = wanted * 8;
         let scales = constants(&[l, r]);
+        // A kink moved by less than the sampler's smallest step (H(z − 1/100) for relu') is
+        // between two constants of the claim (0 and 1/100): piecewise claims are also probed
+        // there.
+        let probes = if piecewise {
+            between_constants(&scales)
+        } else {
+            Vec::new()
+        };
         let deadline = Deadline::after(self.config.limits.timeout_per_step);
         let mut outside = 0usize;
         let mut undefined = 0usize;
@@ -415,10 +424,14 @@ impl<'a> Checker<'a> {
             let point: Point = symbols
                 .iter()
                 .map(|s| {
-                    (
-                        s.clone(),
-                        self.domain.sample_symbol_near(s, &scales, &mut rng),
-                    )
+                    let probe = if probes.is_empty() || rng.below(4) != 0 {
+                        None
+                    } else {
+                        probes.get(rng.below(probes.len())).cloned()
+                    };
+                    let v = probe
+                        .unwrap_or_else(|| self.domain.sample_symbol_near(s, &scales, &mut rng));
+                    (s.clone(), v)
                 })
                 .collect();
             let inside = self.domain.holds(&mut |e: &Expr| {
@@ -443,35 +456,45 @@ impl<'a> Checker<'a> {
                 continue;
             }
             let diff = (a - b).abs();
-            if diff <= self.config.tolerance * scale {
-                agree.push(point);
-                if agree.len() >= wanted {
-                    break;
-                }
-            } else if diff > 1e-6 * scale {
-                let exact = self.exact_pair(l, r, &point);
-                match &exact {
-                    Some((x, y)) if x == y => {
-                        // f64 rounding made equal values look different.
-                        agree.push(point);
-                        continue;
-                    }
-                    Some(_) => {}
-                    None => {
-                        // Only a certain difference is a counterexample: the guaranteed
-                        // enclosures of both sides must be disjoint.
-                        let env =
-                            |s: &Symbol| point.iter().find(|(t, _)| t == s).map(|(_, v)| v.clone());
-                        let certain = match (eval_interval(l, &env), eval_interval(r, &env)) {
-                            (Some(a), Some(b)) => a.disjoint(&b),
-                            _ => false,
-                        };
-                        if !certain {
-                            ill_conditioned += 1;
-                            continue;
-                        }
+            let close = diff <= self.config.tolerance * scale;
+            // Exact values decide whenever both sides have them and the f64 values are not
+            // identical: 2·z + 10⁻¹² against 2·z agrees in f64 at every point.
+            let exact = if diff == 0.0 {
+                None
+            } else {
+                self.exact_pair(l, r, &point)
+            };
+            let differs = match &exact {
+                Some((x, y)) => x != y,
+                None if close => false,
+                None => {
+                    // Only a certain difference is a counterexample: the guaranteed enclosures
+                    // of both sides must be disjoint. Also for differences between the
+                    // tolerance and 10⁻⁶, which used to be skipped: exp(z)·(1 + 10⁻⁷) against
+                    // exp(z) then "agreed" at the points where both are below 10⁻².
+                    let env =
+                        |s: &Symbol| point.iter().find(|(t, _)| t == s).map(|(_, v)| v.clone());
+                    match (eval_interval(l, &env), eval_interval(r, &env)) {
+                        (Some(a), Some(b)) => a.disjoint(&b),
+                        _ => false,
                     }
                 }
+            };
+            if !differs {
+                if close || exact.is_some() {
+                    // Equal in f64, or exactly equal (f64 rounding made them look different).
+                    agree.push(point);
+                    if agree.len() >= wanted {
+                        break;
+                    }
+                } else if diff > 1e-6 * scale {
+                    ill_conditioned += 1;
+                } else {
+                    unclear += 1;
+                }
+                continue;
+            }
+            {
                 // Report only the symbols the two sides use (facts may add others).
                 let used: Vec<Symbol> = {
                     let mut u = l.free_symbols();
@@ -491,8 +514,6 @@ impl<'a> Checker<'a> {
                         exact,
                     }),
                 };
-            } else {
-                unclear += 1;
             }
         }
         let n = agree.len();
@@ -614,6 +635,33 @@ fn constants(exprs: &[&Expr]) -> Vec<Rational> {
     }
     out.sort();
     out.truncate(8);
+    out
+}
+
+/// Probe values between the constants of a piecewise claim and 0, ±1 (midpoints of
+/// neighbours, never a constant itself, where a kink may sit), at most 32.
+fn between_constants(scales: &[Rational]) -> Vec<Rational> {
+    use num_traits::Zero;
+    let mut ks: Vec<Rational> = scales
+        .iter()
+        .flat_map(|c| [c.clone(), -c.clone()])
+        .collect();
+    // constants() leaves out 0 and 1, where kinks are most common.
+    ks.push(Rational::zero());
+    ks.push(Rational::from_integer(1.into()));
+    ks.push(Rational::from_integer((-1).into()));
+    ks.sort();
+    ks.dedup();
+    let two = Rational::from_integer(2.into());
+    let mut out: Vec<Rational> = ks
+        .windows(2)
+        .filter_map(|w| match w {
+            [a, b] => Some((a + b) / &two),
+            _ => None,
+        })
+        .filter(|m| !m.is_zero() && !ks.contains(m))
+        .collect();
+    out.truncate(32);
     out
 }
 
