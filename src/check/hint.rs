@@ -1,18 +1,23 @@
 //! Hints: when a claim is wrong, name the slip the way an instructor would.
 //!
-//! All tests are numeric, at points inside the domain where every compared expression is
-//! defined: the claimed value C against the true value T.
-//! - a constant ratio C/T: "off by a factor of 2", or "the sign is flipped";
+//! All tests are numeric, at points where every compared expression is defined and not near a
+//! singularity: the claimed value C against the true value T, tested as products (C = r·T,
+//! never C/T), and tried in this order, the most specific first:
+//! - T = C · du/dz for an inner function u: a missing chain-rule factor (a constant du/dz only
+//!   for an inner function of the function as written, through which alone it depends on z);
+//! - C = r·T for a constant r: "the sign is flipped", or "off by a constant factor of 2";
 //! - C equals the derivative with respect to another variable;
-//! - T = C · du/dz for an inner function u: a missing chain-rule factor;
-//! - C/T = b^k for a base b of the expression: a wrong power when the claim raises b to a
-//!   power, else a missing factor b^(−k) (k < 0, or b has a negative power in the truth) or an
-//!   extra factor b^k;
-//! - T − C (or C − T) is one term of the derivative: a dropped (or extra) term;
-//! - all terms of the claim but one are terms of the derivative: the slip of that term;
+//! - C − T is a term the claim wrote, or T − C (C − T) a term of the raw derivative (of the
+//!   previous line, for a step): an extra (dropped) term;
+//! - all terms of the claim but one equal terms of the raw derivative: the slip of that term,
+//!   found by the same tests ("in the term z*sigma(z): ...");
+//! - C = b^k·T, k ∈ {−1, 1, −2, 2}, for a base b of the truth, the claim or the function: a wrong
+//!   power when the claim, as written, has a factor b^n (or the truth b^n, n > 1), else a missing
+//!   factor b^(−k) (k < 0, or the truth divides by b) or an extra factor b^k (never a sum that
+//!   only the claim has: that is a slip inside it);
 //! - otherwise the correct value: the derivative, or for a step the previous line's value.
 //!
-//! Every test runs at points where the claim and the truth differ somewhere (else no hint).
+//! No hint is given when the points show no difference (a kink moved between two of them).
 
 use num_bigint::BigInt;
 
