@@ -726,3 +726,47 @@ fn defined_points(checker: &Checker, exprs: &[&Expr], wanted: usize) -> Vec<Poin
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_ratio_test_ignores_points_where_both_sides_underflow() {
+        // σ'(z) and 2·σ'(z) at z = 0, 1, 2, 40: at 40 both are below 1e-17.
+        let s = |z: f64| {
+            let e = 1.0 / (1.0 + (-z).exp());
+            e * (1.0 - e)
+        };
+        let t: Vec<f64> = [0.0, 1.0, 2.0, 40.0].iter().map(|z| s(*z)).collect();
+        let c: Vec<f64> = t.iter().map(|x| 2.0 * x).collect();
+        assert_eq!(constant_ratio(&t, &c), Some(2.0));
+        // Where the truth vanishes but the claim does not, no ratio fits.
+        let mut c2 = c.clone();
+        if let Some(last) = c2.last_mut() {
+            *last = 0.5;
+        }
+        assert_eq!(constant_ratio(&t, &c2), None);
+    }
+
+    #[test]
+    fn a_fit_needs_three_informative_points() {
+        assert!(!fits(&[0.0, 0.0, 1.0], &[0.0, 0.0, 1.0]));
+        assert!(fits(&[0.5, 0.25, 1.0], &[0.5, 0.25, 1.0]));
+        // A huge multiplier is skipped, not trusted.
+        assert!(fits_times(
+            &[1.0, 2.0, 3.0, 1.0],
+            &[1.0, 2.0, 3.0, 1e-14],
+            &[1.0, 1.0, 1.0, 7e13]
+        ));
+    }
+
+    #[test]
+    fn small_rationals_are_recognised() {
+        assert_eq!(
+            small_rational(0.5),
+            Some(Rational::new(BigInt::from(1), BigInt::from(2)))
+        );
+        assert_eq!(small_rational(std::f64::consts::SQRT_2), None);
+    }
+}
