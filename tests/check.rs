@@ -1,13 +1,23 @@
 //! The checker on corpora of files:
 //! - `derivations/`: every claim and step is correct;
-//! - `tests/wrong/*.dc`: every line marked `#! incorrect: <hint text>` is flagged incorrect with
-//!   a hint containing that text (`#! incorrect` alone: any hint), and every unmarked claim or
-//!   step is correct;
-//! - `tests/right/*.dc`: right-but-unusual forms, all correct.
+//! - `tests/wrong/*.dc`: the markers at the end of a checked line say what the checker must
+//!   report for it, one assertion per line:
+//!   - `#! incorrect: <text>`: flagged incorrect with a hint containing the text (`#! incorrect`
+//!     alone: any hint);
+//!   - `#! first wrong: <text>`: a derivation step flagged incorrect, noted as the first wrong
+//!     step of its derivation, with a hint containing the text (if given);
+//!   - `#! returns: <text>`: a step after a wrong one that equals the start again, noted as a
+//!     compensating error (the note contains the text, e.g. `step 2`);
+//!   - `#! follows: <text>`: a step after a wrong one that follows from the previous line, and
+//!     whose note says the chain is wrong since the step named in the text;
+//!   - no marker: correct, and no chain note.
+//! - `tests/right/*.dc`: right-but-unusual forms, all correct, without a chain note;
+//!   `#! assumes: <facts>` says the verdict relied on exactly these `assume` lines (joined by
+//!   "; ", e.g. `0 < a < 1; y ∈ {0, 1}`), and unmarked lines are not checked for assumptions.
 
 use std::path::{Path, PathBuf};
 
-use derivcheck::check::{CheckConfig, Checker, StepReport, Verdict};
+use derivcheck::check::{CheckConfig, Checker, StepKind, StepReport, Verdict};
 use derivcheck::limits::Limits;
 use derivcheck::load::load;
 use derivcheck::print::Format;
@@ -70,57 +80,230 @@ fn bundled_derivations_check_clean() {
     }
 }
 
+/// What a line's `#!` marker asks for.
+#[derive(Debug, PartialEq)]
+enum Marker {
+    Incorrect,
+    FirstWrong,
+    Returns,
+    Follows,
+    Assumes,
+}
+
+/// The marker of a source line and its text (`#! first wrong: step 2` → first wrong, "step 2").
+fn marker(line: &str) -> Option<(Marker, String)> {
+    let (_, rest) = line.split_once("#!")?;
+    let (word, text) = match rest.split_once(':') {
+        Some((w, t)) => (w.trim(), t.trim()),
+        None => (rest.trim(), ""),
+    };
+    let m = match word {
+        "incorrect" => Marker::Incorrect,
+        "first wrong" => Marker::FirstWrong,
+        "returns" => Marker::Returns,
+        "follows" => Marker::Follows,
+        "assumes" => Marker::Assumes,
+        other => panic!("unknown marker {other:?} in {line:?}"),
+    };
+    Some((m, text.to_string()))
+}
+
+fn hint_of(s: &StepReport) -> String {
+    s.outcome
+        .hint
+        .as_ref()
+        .map(|h| hint_text(h, Format::Ascii))
+        .unwrap_or_default()
+}
+
+/// The hint kinds (by variant name) seen on marked lines, to check that the corpus exercises
+/// every kind of slip.
+fn hint_kind(s: &StepReport) -> Option<String> {
+    let h = s.outcome.hint.as_ref()?;
+    let d = format!("{h:?}");
+    Some(
+        d.split(|c: char| !c.is_ascii_alphanumeric())
+            .next()
+            .unwrap_or_default()
+            .to_string(),
+    )
+}
+
+/// Checks one file of `tests/wrong/` against its markers; returns (marked lines, hint kinds).
+fn check_marked_file(f: &Path) -> (usize, Vec<String>) {
+    let (src, steps) = check_file(f);
+    let lines: Vec<&str> = src.text().lines().collect();
+    let mut marked = 0;
+    let mut kinds = Vec::new();
+    for s in &steps {
+        let line = src.line_col(s.span.start).line;
+        // A step or claim may span several lines; its marker is on its last line.
+        let end = src.line_col(s.span.end.saturating_sub(1)).line;
+        let found = (line..=end)
+            .filter_map(|l| lines.get(l - 1).copied())
+            .find_map(marker);
+        let note = s.chain_note.clone().unwrap_or_default();
+        let is_step = matches!(s.kind, StepKind::Step { .. });
+        let Some((m, want)) = found else {
+            assert!(
+                s.outcome.verdict.is_correct() && s.chain_note.is_none(),
+                "expected correct, without a chain note: {}, note {:?}",
+                describe(&src, s),
+                s.chain_note
+            );
+            continue;
+        };
+        marked += 1;
+        match m {
+            Marker::Incorrect | Marker::FirstWrong => {
+                assert!(
+                    matches!(s.outcome.verdict, Verdict::Incorrect(_)),
+                    "expected incorrect: {}",
+                    describe(&src, s)
+                );
+                let hint = hint_of(s);
+                assert!(
+                    hint.contains(&want),
+                    "hint {hint:?} lacks {want:?}: {}",
+                    describe(&src, s)
+                );
+                kinds.extend(hint_kind(s));
+                if m == Marker::FirstWrong {
+                    assert!(
+                        is_step && note.contains("first wrong step"),
+                        "expected the first wrong step: {}, note {note:?}",
+                        describe(&src, s)
+                    );
+                }
+            }
+            Marker::Returns => assert!(
+                is_step && note.contains("compensating error") && note.contains(&want),
+                "expected a compensating error ({want:?}): {}, note {note:?}",
+                describe(&src, s)
+            ),
+            Marker::Follows => assert!(
+                is_step
+                    && s.outcome.verdict.is_correct()
+                    && note.contains("the chain is wrong since")
+                    && note.contains(&want),
+                "expected a correct step in a wrong chain ({want:?}): {}, note {note:?}",
+                describe(&src, s)
+            ),
+            Marker::Assumes => panic!("`#! assumes` belongs in tests/right: {}", describe(&src, s)),
+        }
+    }
+    (marked, kinds)
+}
+
 #[test]
 fn wrong_derivations_are_flagged_at_the_marked_lines() {
     let files = dc_files("tests/wrong");
-    assert!(!files.is_empty());
-    for f in files {
-        let (src, steps) = check_file(&f);
-        let lines: Vec<&str> = src.text().lines().collect();
-        let mut flagged = 0;
-        for s in &steps {
-            let line = src.line_col(s.span.start).line;
-            let text = lines.get(line - 1).copied().unwrap_or("");
-            match text.split_once("#! incorrect") {
-                Some((_, rest)) => {
-                    flagged += 1;
-                    assert!(
-                        matches!(s.outcome.verdict, Verdict::Incorrect(_)),
-                        "expected incorrect: {}",
-                        describe(&src, s)
-                    );
-                    let want = rest.trim_start_matches(':').trim();
-                    if !want.is_empty() {
-                        let hint = s
-                            .outcome
-                            .hint
-                            .as_ref()
-                            .map(|h| hint_text(h, Format::Ascii))
-                            .unwrap_or_default();
-                        assert!(
-                            hint.contains(want),
-                            "hint {hint:?} lacks {want:?}: {}",
-                            describe(&src, s)
-                        );
-                    }
-                }
-                None => assert!(
-                    s.outcome.verdict.is_correct() || s.chain_note.is_some(),
-                    "expected correct: {}",
-                    describe(&src, s)
-                ),
-            }
-        }
-        assert!(flagged > 0, "{} marks no line", f.display());
+    assert!(
+        files.len() >= 20,
+        "only {} files in tests/wrong",
+        files.len()
+    );
+    let (mut marked, mut kinds) = (0, Vec::new());
+    for f in &files {
+        let (n, k) = check_marked_file(f);
+        assert!(n > 0, "{} marks no line", f.display());
+        marked += n;
+        kinds.extend(k);
     }
+    kinds.sort();
+    kinds.dedup();
+    eprintln!(
+        "tests/wrong: {} files, {marked} marked lines, hint kinds {kinds:?}",
+        files.len()
+    );
+    // Every kind of slip the hints can name occurs in the corpus.
+    for k in [
+        "Factor",
+        "SignFlipped",
+        "MissingChainFactor",
+        "WrongVariable",
+        "PowerOff",
+        "MissingFactor",
+        "ExtraFactor",
+        "DroppedTerm",
+        "ExtraTerm",
+        "InTerm",
+        "Expected",
+    ] {
+        assert!(
+            kinds.iter().any(|x| x == k),
+            "no marked line with a {k} hint"
+        );
+    }
+    assert!(marked >= 150, "only {marked} marked lines");
+}
+
+#[test]
+fn markers_are_read_as_written() {
+    assert_eq!(
+        marker("x #! incorrect"),
+        Some((Marker::Incorrect, String::new()))
+    );
+    assert_eq!(
+        marker("  = A − y   #! returns: step 2"),
+        Some((Marker::Returns, "step 2".into()))
+    );
+    assert_eq!(
+        marker("= a #! first wrong: the sign is flipped"),
+        Some((Marker::FirstWrong, "the sign is flipped".into()))
+    );
+    assert_eq!(marker("= a # a comment"), None);
+}
+
+#[test]
+#[should_panic(expected = "unknown marker")]
+fn a_misspelt_marker_is_an_error() {
+    let _ = marker("claim x = y #! incorect: factor");
 }
 
 #[test]
 fn right_but_unusual_forms_are_not_flagged() {
-    for f in dc_files("tests/right") {
-        let (src, steps) = check_file(&f);
+    let files = dc_files("tests/right");
+    let (mut checked, mut with_assumptions) = (0, 0);
+    for f in &files {
+        let (src, steps) = check_file(f);
+        let lines: Vec<&str> = src.text().lines().collect();
         for s in &steps {
-            assert!(s.outcome.verdict.is_correct(), "{}", describe(&src, s));
+            checked += 1;
+            assert!(
+                s.outcome.verdict.is_correct() && s.chain_note.is_none(),
+                "{}",
+                describe(&src, s)
+            );
+            let end = src.line_col(s.span.end.saturating_sub(1)).line;
+            match lines.get(end - 1).copied().and_then(marker) {
+                None => {}
+                Some((Marker::Assumes, want)) => {
+                    let stated: Vec<&str> = s
+                        .outcome
+                        .assumptions
+                        .iter()
+                        .map(|a| src.slice(*a).trim_start_matches("assume").trim())
+                        .collect();
+                    assert_eq!(
+                        stated.join("; "),
+                        want,
+                        "the assumptions the verdict relied on: {}",
+                        describe(&src, s)
+                    );
+                    with_assumptions += 1;
+                }
+                Some((m, _)) => panic!("marker {m:?} in tests/right: {}", describe(&src, s)),
+            }
         }
     }
+    eprintln!(
+        "tests/right: {} files, {checked} right forms, {with_assumptions} relying on stated assumptions",
+        files.len()
+    );
+    assert!(checked >= 80, "only {checked} right forms");
+    assert!(
+        with_assumptions >= 5,
+        "only {with_assumptions} `#! assumes` lines"
+    );
 }

@@ -3,11 +3,14 @@
 //! and every mutant that really changes the value must be flagged incorrect. A mutant whose
 //! value equals the original at every probe point (an equivalent mutant, e.g. swapping the
 //! symbols of a symmetric expression) is counted and skipped; the oracle for that is plain
-//! f64 evaluation, independent of the checker's canonical forms.
+//! f64 evaluation, independent of the checker's canonical forms. Sign and factor mutants must
+//! also get their hint ("the sign is flipped", "off by a constant factor of 2"). The counts
+//! per kind are printed (`--nocapture`) and have minimums, so the test cannot shrink silently.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
-use derivcheck::check::{CheckConfig, Checker, Verdict};
+use derivcheck::check::{CheckConfig, Checker, Hint, Verdict};
 use derivcheck::eval::eval_f64;
 use derivcheck::expr::{Expr, Node, Symbol};
 use derivcheck::limits::Limits;
@@ -125,6 +128,26 @@ fn numerically_equal(p: &Program, checker: &Checker, a: &Expr, b: &Expr) -> bool
     defined > 0
 }
 
+/// Per mutation kind: mutants generated, flagged incorrect, skipped as equivalent.
+#[derive(Default, Debug)]
+struct Counts {
+    generated: usize,
+    flagged: usize,
+    equivalent: usize,
+}
+
+/// The hint a mutant of a kind must get, when the kind has one slip: a negated claim has its
+/// sign flipped, a doubled one is off by a factor of 2.
+fn expected_hint(kind: &str, hint: Option<&Hint>) -> Result<(), String> {
+    let two = derivcheck::expr::Rational::from_integer(2.into());
+    match (kind, hint) {
+        ("sign", Some(Hint::SignFlipped)) => Ok(()),
+        ("factor", Some(Hint::Factor(q))) if *q == two => Ok(()),
+        ("sign" | "factor", h) => Err(format!("{kind} mutant hinted {h:?}")),
+        _ => Ok(()),
+    }
+}
+
 #[test]
 fn every_mutant_of_every_library_claim_is_flagged() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("derivations");
@@ -135,7 +158,8 @@ fn every_mutant_of_every_library_claim_is_flagged() {
         .filter(|p| p.extension().is_some_and(|x| x == "dc"))
         .collect();
     paths.sort();
-    let (mut originals, mut flagged, mut equivalent) = (0, 0, 0);
+    let mut originals = 0;
+    let mut counts: BTreeMap<&'static str, Counts> = BTreeMap::new();
     let config = CheckConfig::default();
     for path in paths {
         let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{e}"));
@@ -156,9 +180,11 @@ fn every_mutant_of_every_library_claim_is_flagged() {
                 c.rhs
             );
             for (kind, m) in mutants(&c.rhs) {
+                let n = counts.entry(kind).or_default();
+                n.generated += 1;
                 if numerically_equal(&loaded.program, &checker, &c.rhs, &m) {
                     eprintln!("equivalent {kind} mutant: {} ~ {m}", c.rhs);
-                    equivalent += 1;
+                    n.equivalent += 1;
                     continue;
                 }
                 let o = checker.check_equal(&c.lhs, &m);
@@ -169,13 +195,130 @@ fn every_mutant_of_every_library_claim_is_flagged() {
                     c.rhs,
                     o.verdict
                 );
-                flagged += 1;
+                if let Err(e) = expected_hint(kind, o.hint.as_ref()) {
+                    panic!("{}: {} = {m}: {e}", path.display(), c.lhs);
+                }
+                n.flagged += 1;
             }
         }
     }
-    eprintln!("mutation test: {originals} claims correct, {flagged} mutants flagged, {equivalent} equivalent mutants skipped");
-    assert!(
-        originals >= 30 && flagged >= 100,
-        "{originals} claims, {flagged} mutants"
+    let flagged: usize = counts.values().map(|n| n.flagged).sum();
+    let generated: usize = counts.values().map(|n| n.generated).sum();
+    eprintln!(
+        "mutation test: {originals} claims correct, {generated} mutants, {flagged} flagged incorrect"
     );
+    for (kind, n) in &counts {
+        eprintln!(
+            "  {kind:<12} {:>4} generated {:>4} flagged {:>3} equivalent (skipped)",
+            n.generated, n.flagged, n.equivalent
+        );
+    }
+    // The library and the mutation operators must not shrink silently: at least 50 claims,
+    // 240 flagged mutants, and every kind of mutation applied and flagged many times.
+    assert!(originals >= 50, "only {originals} claims");
+    assert!(flagged >= 240, "only {flagged} mutants flagged");
+    for kind in [
+        "sign",
+        "factor",
+        "exponent",
+        "swap",
+        "drop-factor",
+        "drop-term",
+    ] {
+        let n = counts.get(kind).map(|n| n.flagged).unwrap_or(0);
+        assert!(n >= 10, "only {n} {kind} mutants flagged");
+    }
+}
+
+/// Every step of every library derivation, negated in turn: that step must be reported as the
+/// first wrong step, the steps before it correct, and every later step (each equal to the
+/// start, the derivation being right) as a compensating error naming that step.
+#[test]
+fn a_negated_step_is_the_first_wrong_one_and_later_steps_are_compensating_errors() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("derivations");
+    let mut paths: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "dc"))
+        .collect();
+    paths.sort();
+    let config = CheckConfig::default();
+    let (mut derivations, mut mutated, mut compensating) = (0, 0, 0);
+    for path in paths {
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{e}"));
+        let loaded = load(
+            &SourceFile::new(path.display().to_string(), text),
+            &Limits::default(),
+        );
+        let context: Vec<Item> = loaded
+            .program
+            .items
+            .iter()
+            .filter(|i| matches!(i, Item::Def(_) | Item::Assume(_)))
+            .cloned()
+            .collect();
+        for item in &loaded.program.items {
+            let Item::Derive(d) = item else { continue };
+            derivations += 1;
+            for k in 0..d.steps.len() {
+                let mut wrong = d.clone();
+                let Some(step) = wrong.steps.get_mut(k) else {
+                    continue;
+                };
+                step.expr = Expr::neg(step.expr.clone());
+                let program = Program {
+                    items: context
+                        .iter()
+                        .cloned()
+                        .chain([Item::Derive(wrong)])
+                        .collect(),
+                };
+                let reports = Checker::new(&program, &config).check_program();
+                let at = |i: usize| {
+                    format!(
+                        "{}: derivation of {}, step {} negated, report of step {}",
+                        path.display(),
+                        d.start,
+                        k + 1,
+                        i + 1
+                    )
+                };
+                assert_eq!(reports.len(), d.steps.len(), "{}", at(k));
+                for (i, r) in reports.iter().enumerate() {
+                    let note = r.chain_note.clone().unwrap_or_default();
+                    match i.cmp(&k) {
+                        std::cmp::Ordering::Less => assert!(
+                            r.outcome.verdict.is_correct() && r.chain_note.is_none(),
+                            "{}: {:?} {note:?}",
+                            at(i),
+                            r.outcome.verdict
+                        ),
+                        std::cmp::Ordering::Equal => assert!(
+                            matches!(r.outcome.verdict, Verdict::Incorrect(_))
+                                && note.contains("first wrong step"),
+                            "{}: {:?} {note:?}",
+                            at(i),
+                            r.outcome.verdict
+                        ),
+                        std::cmp::Ordering::Greater => {
+                            assert!(
+                                note.contains("compensating error")
+                                    && note.contains(&format!("step {}", k + 1)),
+                                "{}: {note:?}",
+                                at(i)
+                            );
+                            compensating += 1;
+                        }
+                    }
+                }
+                mutated += 1;
+            }
+        }
+    }
+    eprintln!(
+        "step mutation: {derivations} derivations, {mutated} negated steps flagged first wrong, \
+         {compensating} later steps reported as compensating errors"
+    );
+    assert!(derivations >= 39 && mutated >= 100 && compensating >= 100);
 }

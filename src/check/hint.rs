@@ -1,13 +1,23 @@
 //! Hints: when a claim is wrong, name the slip the way an instructor would.
 //!
-//! All tests are numeric, at points inside the domain where every compared expression is
-//! defined: the claimed value C against the true value T.
-//! - a constant ratio C/T: "off by a factor of 2", or "the sign is flipped";
+//! All tests are numeric, at points where every compared expression is defined and not near a
+//! singularity: the claimed value C against the true value T, tested as products (C = r·T,
+//! never C/T), and tried in this order, the most specific first:
+//! - T = C · du/dz for an inner function u: a missing chain-rule factor (a constant du/dz only
+//!   for an inner function of the function as written, through which alone it depends on z);
+//! - C = r·T for a constant r: "the sign is flipped", or "off by a constant factor of 2";
 //! - C equals the derivative with respect to another variable;
-//! - T = C · du/dz for an inner function u: a missing chain-rule factor;
-//! - C/T = b^k for a base b of the expression: a wrong power;
-//! - T − C (or C − T) is one term of the derivative: a dropped (or extra) term;
-//! - otherwise, for derivative claims, the correct derivative.
+//! - C − T is a term the claim wrote, or T − C (C − T) a term of the raw derivative (of the
+//!   previous line, for a step): an extra (dropped) term;
+//! - all terms of the claim but one equal terms of the raw derivative: the slip of that term,
+//!   found by the same tests ("in the term z*sigma(z): ...");
+//! - C = b^k·T, k ∈ {−1, 1, −2, 2}, for a base b of the truth, the claim or the function: a wrong
+//!   power when the claim, as written, has a factor b^n (or the truth b^n, n > 1), else a missing
+//!   factor b^(−k) (k < 0, or the truth divides by b) or an extra factor b^k (never a sum that
+//!   only the claim has: that is a slip inside it);
+//! - otherwise the correct value: the derivative, or for a step the previous line's value.
+//!
+//! No hint is given when the points show no difference (a kink moved between two of them).
 
 use num_bigint::BigInt;
 
@@ -15,6 +25,7 @@ use super::Checker;
 use crate::assume::{Point, Rng};
 use crate::diff::diff;
 use crate::expr::{Expr, Func, Node, Rational, Symbol};
+use crate::program::substitute;
 
 /// The likely slip in a wrong claim.
 #[derive(Debug, Clone, PartialEq)]
@@ -44,18 +55,75 @@ pub enum Hint {
         /// The exponent of the extra factor.
         k: i64,
     },
+    /// claimed · factor = true, where factor is not a power of a base the claim raises to a
+    /// power (a factor of the product rule or of the delta rule left out).
+    MissingFactor(Expr),
+    /// claimed = true · factor.
+    ExtraFactor(Expr),
     /// true − claimed is this term of the derivative.
     DroppedTerm(Expr),
     /// claimed − true is this term.
     ExtraTerm(Expr),
+    /// One term of the claim (as written) is wrong, the others are right: its slip.
+    InTerm {
+        /// The wrong term of the claim.
+        term: Expr,
+        /// What is wrong with it.
+        slip: Box<Hint>,
+    },
     /// The correct value (readable), when no slip fits.
     Expected(Expr),
 }
 
-const POINTS: usize = 6;
+/// Points used for a hint; claims with piecewise functions need more, because a slip that
+/// fits on one side of a kink (a constant ratio outside the Huber threshold) need not fit on
+/// the other.
+const POINTS: usize = 12;
+const POINTS_PIECEWISE: usize = 32;
+
+/// Values this small say nothing about a ratio (σ(z)·(1 − σ(z)) underflows for large |z|).
+const TINY: f64 = 1e-6;
 
 fn approx(a: f64, b: f64) -> bool {
     (a - b).abs() <= 1e-7 * 1f64.max(a.abs()).max(b.abs())
+}
+
+/// Whether a ≈ b at every point, and at least 3 points are informative (not both tiny).
+/// Slips are tested as products (c ≈ r·t, t ≈ c·du/dz), never as quotients, so that points
+/// where the true value underflows neither fail nor pass a test on their own.
+fn fits(a: &[f64], b: &[f64]) -> bool {
+    a.iter().zip(b).all(|(a, b)| approx(*a, *b))
+        && a.iter()
+            .zip(b)
+            .filter(|(a, b)| a.abs().max(b.abs()) >= TINY)
+            .count()
+            >= 3
+}
+
+/// Whether a ≈ b·g (see [`fits`]), skipping points where |g| is huge: there the value b was
+/// computed by cancellation (1 − σ(z) for z = 30) and the product says nothing.
+fn fits_times(a: &[f64], b: &[f64], g: &[f64]) -> bool {
+    let (a, bg): (Vec<f64>, Vec<f64>) = a
+        .iter()
+        .zip(b)
+        .zip(g)
+        .filter(|(_, g)| g.abs() <= LARGE)
+        .map(|((a, b), g)| (*a, b * g))
+        .unzip();
+    fits(&a, &bg)
+}
+
+/// The constant ratio c/t, if c = r·t at every point.
+fn constant_ratio(t: &[f64], c: &[f64]) -> Option<f64> {
+    let (t0, c0) = t
+        .iter()
+        .zip(c)
+        .max_by(|a, b| a.0.abs().total_cmp(&b.0.abs()))?;
+    if t0.abs() < TINY {
+        return None;
+    }
+    let r0 = c0 / t0;
+    fits_times(c, t, &vec![r0; t.len()]).then_some(r0)
 }
 
 /// A small rational close to `x` (denominator ≤ 100), if any.
@@ -91,15 +159,22 @@ fn small_rational(x: f64) -> Option<Rational> {
 }
 
 /// Finds a hint for `claimed ≠ truth`, where `original` is the left side as written (used to
-/// find the variable and the inner functions of a derivative).
+/// find the variable and the inner functions of a derivative) and `written` the right side as
+/// written (its terms and factors are named in the hint as the student wrote them).
 pub fn find(
     checker: &Checker,
     original: &Expr,
+    written: &Expr,
     truth: &Expr,
     claimed: &Expr,
     _agreeing: &[Point],
 ) -> Option<Hint> {
-    let points = defined_points(checker, &[truth, claimed]);
+    let wanted = if super::has_piecewise(truth) || super::has_piecewise(claimed) {
+        POINTS_PIECEWISE
+    } else {
+        POINTS
+    };
+    let points = defined_points(checker, &[truth, claimed], wanted);
     if points.len() < 3 {
         return None;
     }
@@ -107,127 +182,417 @@ pub fn find(
         |e: &Expr| -> Option<Vec<f64>> { points.iter().map(|p| checker.eval_at(e, p)).collect() };
     let t = values(truth)?;
     let c = values(claimed)?;
+    // A hint explains a difference: points where the claim equals the truth everywhere (a
+    // kink moved by ¼ and no point between) would make any relation "fit", even a factor 1.
+    if t.iter().zip(&c).all(|(t, c)| approx(*t, *c)) {
+        return None;
+    }
+    let diffed = differentiated(checker, original);
     // A missing chain-rule factor is the most specific explanation, even when the factor is
     // a constant (d/dz σ(3z) claimed as σ(3z)·(1 − σ(3z))).
-    if let Some(h) = chain_factor(checker, original, &t, &c, &values) {
+    if let Some(h) = chain_factor(checker, diffed.as_ref(), &t, &c, &values) {
         return Some(h);
     }
     // A constant ratio.
-    if t.iter().all(|x| x.abs() > 1e-9) {
-        let ratios: Vec<f64> = c.iter().zip(&t).map(|(c, t)| c / t).collect();
-        if let Some(&r0) = ratios.first() {
-            if ratios.iter().all(|r| approx(*r, r0)) {
-                if approx(r0, -1.0) {
-                    return Some(Hint::SignFlipped);
-                }
-                if let Some(q) = small_rational(r0) {
-                    return Some(Hint::Factor(q));
-                }
-            }
+    if let Some(r0) = constant_ratio(&t, &c).filter(|r| !approx(*r, 1.0)) {
+        if approx(r0, -1.0) {
+            return Some(Hint::SignFlipped);
+        }
+        if let Some(q) = small_rational(r0) {
+            return Some(Hint::Factor(q));
         }
     }
-    let Node::Deriv(f, var) = original.node() else {
-        return dropped_term(checker, truth, &t, &c, &points, original);
-    };
-    let ctx = checker.diff_ctx();
-    // The function differentiated, through one level of definitions.
-    let body = match f.node() {
-        Node::Sym(s) => checker
-            .program
-            .quantity(s)
-            .map(|d| d.body.clone())
-            .unwrap_or_else(|| f.clone()),
-        _ => f.clone(),
-    };
     // Wrong variable.
-    let mut others: Vec<Symbol> = body.free_symbols();
-    if let Ok(p) = checker.prepare(&body) {
-        others.extend(p.expr.free_symbols());
-    }
-    others.sort();
-    others.dedup();
-    for v in others.iter().filter(|v| *v != var) {
-        let Ok(dv) = checker.prepare(&Expr::deriv(f.clone(), v.clone())) else {
-            continue;
-        };
-        if let Some(vals) = values(&dv.expr) {
-            if vals.iter().zip(&c).all(|(a, b)| approx(*a, *b))
-                && !vals.iter().zip(&t).all(|(a, b)| approx(*a, *b))
-            {
-                return Some(Hint::WrongVariable {
-                    used: v.clone(),
-                    wanted: var.clone(),
-                });
+    if let (Node::Deriv(f, var), Some((bodies, _))) = (original.node(), &diffed) {
+        let mut others: Vec<Symbol> = Vec::new();
+        for body in bodies {
+            others.extend(body.free_symbols());
+            if let Ok(p) = checker.prepare(body) {
+                others.extend(p.expr.free_symbols());
             }
         }
-    }
-    // A wrong power: C/T = b^k.
-    if t.iter().all(|x| x.abs() > 1e-9) {
-        let mut bases: Vec<Expr> = others.iter().cloned().map(Expr::sym).collect();
-        bases.extend(inner_functions(&body, var));
-        for b in bases {
-            let Ok(pb) = checker.prepare(&b) else {
+        others.sort();
+        others.dedup();
+        for v in others.iter().filter(|v| *v != var) {
+            let Ok(dv) = checker.prepare(&Expr::deriv(f.clone(), v.clone())) else {
                 continue;
             };
-            let Some(bv) = values(&pb.expr) else { continue };
-            for k in [1i64, -1, 2, -2] {
-                let ok = bv
-                    .iter()
-                    .zip(&c)
-                    .zip(&t)
-                    .all(|((b, c), t)| approx(c / t, b.powi(k as i32)));
-                if ok {
-                    return Some(Hint::PowerOff { base: b, k });
+            if let Some(vals) = values(&dv.expr) {
+                if vals.iter().zip(&c).all(|(a, b)| approx(*a, *b))
+                    && !vals.iter().zip(&t).all(|(a, b)| approx(*a, *b))
+                {
+                    return Some(Hint::WrongVariable {
+                        used: v.clone(),
+                        wanted: var.clone(),
+                    });
                 }
             }
         }
     }
-    if let Some(h) = dropped_term(checker, truth, &t, &c, &points, original) {
+    // The raw derivative, in the student's terms (sums of product-rule terms).
+    let raw = match original.node() {
+        Node::Deriv(f, var) => diff(f, var, &checker.diff_ctx()).ok().map(|d| d.expr),
+        _ => None,
+    };
+    let shown_truth = checker.readable(truth).ok();
+    if let Some(h) = dropped_term(checker, truth, written, &t, &c, &points, original) {
         return Some(h);
     }
-    let resolved = diff(f, var, &ctx).ok()?;
-    Some(Hint::Expected(checker.readable(&resolved.expr).ok()?))
+    let functions = [
+        diffed.as_ref().map(|d| d.0.as_slice()).unwrap_or(&[]),
+        std::slice::from_ref(original),
+    ]
+    .concat();
+    if let Some(h) = wrong_term(
+        checker,
+        diffed.as_ref(),
+        &functions,
+        raw.as_ref().unwrap_or(original),
+        written,
+        &values,
+    ) {
+        return Some(h);
+    }
+    if let Some(h) = factor_or_power(
+        checker,
+        &functions,
+        &[raw.as_ref(), shown_truth.as_ref()],
+        Some(written),
+        &t,
+        &c,
+        &values,
+    ) {
+        return Some(h);
+    }
+    // Otherwise the correct value: the derivative, or for a step the previous line's value.
+    let expected = match original.node() {
+        Node::Deriv(f, var) => diff(f, var, &checker.diff_ctx()).ok()?.expr,
+        _ => truth.clone(),
+    };
+    Some(Hint::Expected(checker.readable(&expected).ok()?))
 }
 
-/// The function a derivative claim differentiates, through one level of definitions.
-fn differentiated(checker: &Checker, original: &Expr) -> Option<(Expr, Symbol)> {
+/// One term of a sum is wrong and the others are right (a product-rule term of SiLU, GELU or
+/// mish with its own slip): the slip of that term, named with the term as the claim wrote it.
+/// The true terms are those of the raw derivative (or of the previous line, for a step); the
+/// claim must have as many terms, all but one equal to a true term.
+fn wrong_term(
+    checker: &Checker,
+    diffed: Option<&(Vec<Expr>, Symbol)>,
+    functions: &[Expr],
+    true_sum: &Expr,
+    claimed: &Expr,
+    values: &dyn Fn(&Expr) -> Option<Vec<f64>>,
+) -> Option<Hint> {
+    let (Node::Add(true_terms), Node::Add(claim_terms)) = (true_sum.node(), claimed.node()) else {
+        return None;
+    };
+    if true_terms.len() != claim_terms.len() || true_terms.len() > 8 {
+        return None;
+    }
+    let term_values = |ts: &[Expr]| -> Option<Vec<Vec<f64>>> {
+        ts.iter()
+            .map(|x| checker.prepare(x).ok().and_then(|p| values(&p.expr)))
+            .collect()
+    };
+    let tv = term_values(true_terms)?;
+    let cv = term_values(claim_terms)?;
+    let same = |a: &[f64], b: &[f64]| a.iter().zip(b).all(|(a, b)| approx(*a, *b));
+    let mut matched = vec![false; tv.len()];
+    let mut wrong = Vec::new();
+    for (j, c) in cv.iter().enumerate() {
+        let free = matched
+            .iter_mut()
+            .zip(&tv)
+            .find(|(m, t)| !**m && same(t, c));
+        match free {
+            Some((m, _)) => *m = true,
+            None => wrong.push(j),
+        }
+    }
+    let ([j], Some(i)) = (wrong.as_slice(), matched.iter().position(|m| !m)) else {
+        return None;
+    };
+    let (t, c) = (tv.get(i)?, cv.get(*j)?);
+    let (true_term, claim_term) = (true_terms.get(i)?, claim_terms.get(*j)?);
+    let shown_true = checker.readable(true_term).ok();
+    let slip = chain_factor(checker, diffed, t, c, values)
+        .or_else(|| {
+            constant_ratio(t, c)
+                .filter(|r| !approx(*r, 1.0))
+                .and_then(|r| {
+                    if approx(r, -1.0) {
+                        Some(Hint::SignFlipped)
+                    } else {
+                        small_rational(r).map(Hint::Factor)
+                    }
+                })
+        })
+        .or_else(|| {
+            factor_or_power(
+                checker,
+                functions,
+                &[Some(true_term), shown_true.as_ref()],
+                Some(claim_term),
+                t,
+                c,
+                values,
+            )
+        })
+        .unwrap_or_else(|| {
+            // The true term with its derivatives worked out (a step's previous line may still
+            // have d/dz in it).
+            let resolved = checker
+                .prepare(true_term)
+                .ok()
+                .and_then(|p| checker.readable(&p.expr).ok());
+            Hint::Expected(resolved.unwrap_or_else(|| true_term.clone()))
+        });
+    Some(Hint::InTerm {
+        term: claim_term.clone(),
+        slip: Box::new(slip),
+    })
+}
+
+/// The function a derivative claim differentiates: as written, then through one level of
+/// definitions (a named quantity's body, or a user function's body with the arguments
+/// substituted), with the variable.
+fn differentiated(checker: &Checker, original: &Expr) -> Option<(Vec<Expr>, Symbol)> {
     let Node::Deriv(f, var) = original.node() else {
         return None;
     };
-    let body = match f.node() {
-        Node::Sym(s) => checker
-            .program
-            .quantity(s)
-            .map(|d| d.body.clone())
-            .unwrap_or_else(|| f.clone()),
-        _ => f.clone(),
-    };
-    Some((body, var.clone()))
+    let mut bodies = vec![f.clone()];
+    match f.node() {
+        Node::Sym(s) => {
+            if let Some(d) = checker.program.quantity(s) {
+                bodies.push(d.body.clone());
+            }
+        }
+        Node::Call(Func::User(name), args) => {
+            if let Some(d) = checker.program.function(name) {
+                bodies.push(substitute(&d.body, &d.params, args));
+            }
+        }
+        _ => {}
+    }
+    Some((bodies, var.clone()))
 }
 
-/// T = C · du/dz for an inner function u of the differentiated function.
+/// `e` with every occurrence of `target` replaced by `with`.
+fn replace(e: &Expr, target: &Expr, with: &Expr) -> Expr {
+    if e == target {
+        return with.clone();
+    }
+    e.map_children(|c| replace(c, target, with))
+}
+
+/// T = C · du/dz for an inner function u of the differentiated function. A constant du/dz
+/// (−1 for u = −z) explains the slip only when the function as written depends on z through
+/// u alone:
+/// otherwise (y − A)/(A·(1 − A)) against (A − y)/(A·(1 − A)) would be blamed on the inner
+/// function 1 − A instead of a flipped sign.
 fn chain_factor(
     checker: &Checker,
-    original: &Expr,
+    diffed: Option<&(Vec<Expr>, Symbol)>,
     t: &[f64],
     c: &[f64],
     values: &dyn Fn(&Expr) -> Option<Vec<f64>>,
 ) -> Option<Hint> {
-    let (body, var) = differentiated(checker, original)?;
-    for inner in inner_functions(&body, &var) {
-        let Ok(du) = checker.prepare(&Expr::deriv(inner.clone(), var.clone())) else {
+    let (bodies, var) = diffed?;
+    let mut tried: Vec<Expr> = Vec::new();
+    for (i, body) in bodies.iter().enumerate() {
+        // A constant factor is blamed on an inner function only of the function as written
+        // (σ(3z)), not of its definition (σ(z)·(σ(z) − 1) is a flipped sign, not the −1 of
+        // the −z inside 1/(1 + exp(−z))).
+        let as_written = i == 0;
+        for inner in inner_functions(body, var) {
+            if tried.contains(&inner) {
+                continue;
+            }
+            tried.push(inner.clone());
+            let Ok(du) = checker.prepare(&Expr::deriv(inner.clone(), var.clone())) else {
+                continue;
+            };
+            let Some(dv) = values(&du.expr) else { continue };
+            if dv.iter().all(|x| approx(*x, 1.0)) {
+                continue;
+            }
+            let constant = dv
+                .iter()
+                .all(|x| dv.first().is_some_and(|d0| approx(*x, *d0)));
+            if constant && (!as_written || replace(body, &inner, &Expr::int(7)).contains_sym(var)) {
+                continue;
+            }
+            if fits_times(t, c, &dv) {
+                let factor = diff(&inner, var, &checker.diff_ctx())
+                    .ok()
+                    .and_then(|d| checker.readable(&d.expr).ok())
+                    .unwrap_or(du.expr);
+                return Some(Hint::MissingChainFactor { inner, factor });
+            }
+        }
+    }
+    None
+}
+
+/// Candidate bases of a factor slip in `e`: symbols, calls (and their arguments), bases of
+/// powers and factors of products, outermost first, at most 24 from one expression.
+fn bases_of(e: &Expr, out: &mut Vec<Expr>, with_args: bool) {
+    let limit = out.len() + 24;
+    let mut stack = vec![e.clone()];
+    while let Some(x) = stack.pop() {
+        if out.len() >= limit {
+            return;
+        }
+        let candidates: Vec<Expr> = match x.node() {
+            Node::Sym(_) => vec![x.clone()],
+            Node::Call(_, args) if with_args => {
+                [x.clone()].into_iter().chain(args.clone()).collect()
+            }
+            Node::Call(..) => vec![x.clone()],
+            Node::Pow(b, _) => vec![b.clone()],
+            Node::Mul(fs) => fs
+                .iter()
+                .map(|f| match f.node() {
+                    Node::Pow(b, _) => b.clone(),
+                    _ => f.clone(),
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        for c in candidates {
+            if c.as_num().is_none() && !out.contains(&c) {
+                out.push(c);
+            }
+        }
+        stack.extend(x.node().children().cloned());
+    }
+}
+
+/// Which exponents [`raises`] looks for.
+#[derive(Clone, Copy)]
+enum Exponent {
+    Any,
+    Negative,
+    /// Numbers above 1 (the z² of 3·z² after the power rule).
+    AbovePositive,
+}
+
+/// Whether `e` is a product with a factor `base^n` (n ≠ 1, or 1/base): the power the power
+/// rule acts on. Not the z² inside tanh(z²), nor the 1/(1 − A) inside one term of a sum.
+fn raises(e: &Expr, base: &Expr, which: Exponent) -> bool {
+    let mut stack = vec![e.clone()];
+    while let Some(x) = stack.pop() {
+        match x.node() {
+            Node::Pow(b, k) if b == base && exponent_is(k, which) => {
+                return true;
+            }
+            // 1/b³ as written: (b³)^(−1).
+            Node::Pow(b, k) if k.as_num().is_some() && matches!(b.node(), Node::Pow(..)) => {
+                stack.push(b.clone());
+            }
+            Node::Mul(fs) => stack.extend(fs.iter().cloned()),
+            _ => {}
+        }
+    }
+    false
+}
+
+fn exponent_is(k: &Expr, which: Exponent) -> bool {
+    match which {
+        Exponent::Any => true,
+        Exponent::Negative => k.is_negative_num(),
+        Exponent::AbovePositive => k
+            .as_num()
+            .is_some_and(|n| *n > Rational::from_integer(1.into())),
+    }
+}
+
+/// C/T = b^k for a base b of the differentiated function, of the truth or of the claim,
+/// k ∈ {1, −1, 2, −2}: a wrong power if the claim raises b to a power, else a missing or an
+/// extra factor.
+fn factor_or_power(
+    checker: &Checker,
+    functions: &[Expr],
+    truths: &[Option<&Expr>],
+    claim: Option<&Expr>,
+    t: &[f64],
+    c: &[f64],
+    values: &dyn Fn(&Expr) -> Option<Vec<f64>>,
+) -> Option<Hint> {
+    let mut bases = Vec::new();
+    for e in truths.iter().flatten().copied() {
+        bases_of(e, &mut bases, true);
+    }
+    // A sum found only in the claim is never "an extra factor": (cosh² + sinh²)/cosh² is a
+    // slip in the numerator, not an extra factor cosh² + sinh². It can be a missing one (the
+    // 1 − A of σ' cut from (−y/A + (1 − y)/(1 − A))·A).
+    let mut from_claim = Vec::new();
+    if let Some(cl) = claim {
+        bases_of(cl, &mut from_claim, true);
+    }
+    let mut claim_sums = Vec::new();
+    for b in from_claim {
+        if !bases.contains(&b) {
+            if matches!(b.node(), Node::Add(_)) {
+                claim_sums.push(b.clone());
+            }
+            bases.push(b);
+        }
+    }
+    // Of the function itself, not the arguments of its calls: 1 + exp(z) inside softplus is
+    // no factor of its derivative σ(z).
+    for e in functions {
+        bases_of(e, &mut bases, false);
+    }
+    let power_of = |b: &Expr| {
+        claim.is_some_and(|cl| raises(cl, b, Exponent::Any))
+            || truths
+                .iter()
+                .flatten()
+                .any(|e| raises(e, b, Exponent::AbovePositive))
+    };
+    // Bases raised to a power first: exp(−z)/(1 + exp(−z))³ has the wrong power of
+    // 1 + exp(−z), though it is also σ(z) times the truth.
+    bases.sort_by_key(|b| !power_of(b));
+    for b in bases {
+        let Ok(pb) = checker.prepare(&b) else {
             continue;
         };
-        let Some(dv) = values(&du.expr) else { continue };
-        if dv.iter().all(|x| approx(*x, 1.0)) {
+        let Some(bv) = values(&pb.expr) else { continue };
+        if bv.contains(&0.0) {
             continue;
         }
-        if dv.iter().zip(c).zip(t).all(|((d, c), t)| approx(d * c, *t)) {
-            let factor = diff(&inner, &var, &checker.diff_ctx())
+        // A missing factor before an extra one: for sign(u) = 1/sign(u) both fit.
+        for k in [-1i64, 1, -2, 2] {
+            let g: Vec<f64> = bv.iter().map(|b| b.powi(k as i32)).collect();
+            if !fits_times(c, t, &g) {
+                continue;
+            }
+            if power_of(&b) {
+                return Some(Hint::PowerOff { base: b, k });
+            }
+            let negative_in_truth = truths
+                .iter()
+                .flatten()
+                .any(|e| raises(e, &b, Exponent::Negative));
+            // The readable form when it prints shorter (it tidies the max rule's 1 − y·o − 1·0).
+            let shown = checker
+                .readable(&b)
                 .ok()
-                .and_then(|d| checker.readable(&d.expr).ok())
-                .unwrap_or(du.expr);
-            return Some(Hint::MissingChainFactor { inner, factor });
+                .filter(|r| r.to_string().len() < b.to_string().len())
+                .unwrap_or_else(|| b.clone());
+            let factor = |k: i64| match k {
+                1 => shown.clone(),
+                -1 => Expr::div(Expr::one(), shown.clone()),
+                _ => Expr::pow(shown.clone(), Expr::int(k)),
+            };
+            if k < 0 || negative_in_truth {
+                return Some(Hint::MissingFactor(factor(-k)));
+            }
+            if !claim_sums.contains(&b) {
+                return Some(Hint::ExtraFactor(factor(k)));
+            }
         }
     }
     None
@@ -237,14 +602,17 @@ fn chain_factor(
 fn dropped_term(
     checker: &Checker,
     truth: &Expr,
+    written: &Expr,
     t: &[f64],
     c: &[f64],
     points: &[Point],
     original: &Expr,
 ) -> Option<Hint> {
-    // Terms as the student sees them: of the raw derivative for a derivative claim, else of
-    // the previous line.
-    let terms: Vec<Expr> = match original.node() {
+    // Terms as the student sees them: first the claim's own terms, as written, which can only
+    // be extra (the + 2·y of 2·o − 2·y + 2·y, the constant of 2·z + 3 + 1); then the terms of
+    // the raw derivative for a derivative claim, else of the previous line, which can be
+    // dropped or extra.
+    let truth_terms: Vec<Expr> = match original.node() {
         Node::Deriv(f, var) => match diff(f, var, &checker.diff_ctx()).ok()?.expr.node() {
             Node::Add(ts) => ts.clone(),
             _ => Vec::new(),
@@ -255,7 +623,15 @@ fn dropped_term(
             _ => Vec::new(),
         },
     };
-    for term in terms {
+    let claim_terms: Vec<Expr> = match written.node() {
+        Node::Add(ts) => ts.clone(),
+        _ => Vec::new(),
+    };
+    let candidates = claim_terms
+        .into_iter()
+        .map(|x| (x, true))
+        .chain(truth_terms.into_iter().map(|x| (x, false)));
+    for (term, from_claim) in candidates {
         let Ok(p) = checker.prepare(&term) else {
             continue;
         };
@@ -269,22 +645,24 @@ fn dropped_term(
         if vals.iter().all(|v| approx(*v, 0.0)) {
             continue;
         }
-        let shown = checker.readable(&term).unwrap_or(term);
-        if vals
-            .iter()
-            .zip(t)
-            .zip(c)
-            .all(|((v, t), c)| approx(t - c, *v))
-        {
-            return Some(Hint::DroppedTerm(shown));
+        let shown = || {
+            if from_claim {
+                term.clone()
+            } else {
+                checker.readable(&term).unwrap_or_else(|_| term.clone())
+            }
+        };
+        let gap = |sign: f64| {
+            vals.iter()
+                .zip(t)
+                .zip(c)
+                .all(|((v, t), c)| approx(sign * (c - t), *v))
+        };
+        if !from_claim && gap(-1.0) {
+            return Some(Hint::DroppedTerm(shown()));
         }
-        if vals
-            .iter()
-            .zip(t)
-            .zip(c)
-            .all(|((v, t), c)| approx(c - t, *v))
-        {
-            return Some(Hint::ExtraTerm(shown));
+        if gap(1.0) {
+            return Some(Hint::ExtraTerm(shown()));
         }
     }
     None
@@ -314,24 +692,81 @@ fn inner_functions(e: &Expr, var: &Symbol) -> Vec<Expr> {
     out
 }
 
-/// Points inside the domain where every expression is defined.
-fn defined_points(checker: &Checker, exprs: &[&Expr]) -> Vec<Point> {
+/// Largest magnitude of a value a hint trusts: near a singularity (1/(1 − σ(z)) for large z)
+/// f64 cancellation spoils the ratios.
+const LARGE: f64 = 1e6;
+
+/// Points inside the domain where every expression is defined and not near a singularity.
+fn defined_points(checker: &Checker, exprs: &[&Expr], wanted: usize) -> Vec<Point> {
     let mut symbols: Vec<Symbol> = exprs.iter().flat_map(|e| e.free_symbols()).collect();
     symbols.sort();
     symbols.dedup();
+    let scales = super::constants(exprs);
     let mut rng = Rng::new(0x4817 ^ exprs.iter().fold(0, |h, e| h ^ e.hash_value()));
     let mut out = Vec::new();
-    for _ in 0..POINTS * 8 {
-        if out.len() >= POINTS {
+    for _ in 0..wanted * 8 {
+        if out.len() >= wanted {
             break;
         }
         let point: Point = symbols
             .iter()
-            .map(|s| (s.clone(), checker.domain.sample_symbol(s, &mut rng)))
+            .map(|s| {
+                (
+                    s.clone(),
+                    checker.domain.sample_symbol_near(s, &scales, &mut rng),
+                )
+            })
             .collect();
-        if exprs.iter().all(|e| checker.eval_at(e, &point).is_some()) {
+        if exprs
+            .iter()
+            .all(|e| checker.eval_at(e, &point).is_some_and(|v| v.abs() <= LARGE))
+        {
             out.push(point);
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_ratio_test_ignores_points_where_both_sides_underflow() {
+        // σ'(z) and 2·σ'(z) at z = 0, 1, 2, 40: at 40 both are below 1e-17.
+        let s = |z: f64| {
+            let e = 1.0 / (1.0 + (-z).exp());
+            e * (1.0 - e)
+        };
+        let t: Vec<f64> = [0.0, 1.0, 2.0, 40.0].iter().map(|z| s(*z)).collect();
+        let c: Vec<f64> = t.iter().map(|x| 2.0 * x).collect();
+        assert_eq!(constant_ratio(&t, &c), Some(2.0));
+        // Where the truth vanishes but the claim does not, no ratio fits.
+        let mut c2 = c.clone();
+        if let Some(last) = c2.last_mut() {
+            *last = 0.5;
+        }
+        assert_eq!(constant_ratio(&t, &c2), None);
+    }
+
+    #[test]
+    fn a_fit_needs_three_informative_points() {
+        assert!(!fits(&[0.0, 0.0, 1.0], &[0.0, 0.0, 1.0]));
+        assert!(fits(&[0.5, 0.25, 1.0], &[0.5, 0.25, 1.0]));
+        // A huge multiplier is skipped, not trusted.
+        assert!(fits_times(
+            &[1.0, 2.0, 3.0, 1.0],
+            &[1.0, 2.0, 3.0, 1e-14],
+            &[1.0, 1.0, 1.0, 7e13]
+        ));
+    }
+
+    #[test]
+    fn small_rationals_are_recognised() {
+        assert_eq!(
+            small_rational(0.5),
+            Some(Rational::new(BigInt::from(1), BigInt::from(2)))
+        );
+        assert_eq!(small_rational(std::f64::consts::SQRT_2), None);
+    }
 }

@@ -364,8 +364,7 @@ impl<'a> Checker<'a> {
         }
         let natural = self.natural_domain(&[lhs, rhs]);
         let sampled = self.sample(&l.expr, &r.expr, &split.seeds, &natural);
-        let symbols = sampled.symbols.clone();
-        let assumptions: Vec<Span> = self.domain.facts_about(&symbols).map(|f| f.span).collect();
+        let assumptions = self.relevant_facts(&l.expr, &r.expr);
         let gap = self.constant_gap(&split, sampled.points.iter().chain(&sampled.too_large));
         let verdict = match sampled.result {
             SampleResult::Agree(_) if gap.is_some() => Verdict::Undecided(gap.unwrap_or_default()),
@@ -380,7 +379,7 @@ impl<'a> Checker<'a> {
             }),
         };
         let hint = match &verdict {
-            Verdict::Incorrect(_) => hint::find(self, lhs, &l.expr, &r.expr, &sampled.points),
+            Verdict::Incorrect(_) => hint::find(self, lhs, rhs, &l.expr, &r.expr, &sampled.points),
             _ => None,
         };
         Outcome {
@@ -389,6 +388,27 @@ impl<'a> Checker<'a> {
             kinks,
             assumptions,
         }
+    }
+
+    /// The spans of the facts a check of `l = r` relies on: those about a symbol of either
+    /// side, directly or through a named quantity's definition (0 < A < 1 with A = σ(Z)
+    /// constrains Z). Facts about other symbols restrict the sample too, but not the verdict.
+    fn relevant_facts(&self, l: &Expr, r: &Expr) -> Vec<Span> {
+        let mut used = l.free_symbols();
+        used.extend(r.free_symbols());
+        self.domain
+            .facts
+            .iter()
+            .filter(|f| {
+                f.symbols.iter().any(|s| {
+                    used.contains(s)
+                        || self
+                            .prepare(&Expr::sym(s.clone()))
+                            .is_ok_and(|p| p.expr.free_symbols().iter().any(|t| used.contains(t)))
+                })
+            })
+            .map(|f| f.span)
+            .collect()
     }
 
     /// Evaluates a prepared expression at a point (`None`: undefined or not finite).
@@ -492,13 +512,22 @@ impl<'a> Checker<'a> {
         symbols.dedup();
         let mut rng = Rng::new(self.config.seed ^ l.hash_value().rotate_left(17) ^ r.hash_value());
         let mut agree = Vec::new();
-        let wanted = if has_piecewise(l) || has_piecewise(r) {
+        let piecewise = has_piecewise(l) || has_piecewise(r);
+        let wanted = if piecewise {
             self.config.samples_piecewise
         } else {
             self.config.samples
         };
         let tries = wanted * 8 + seeds.len();
         let scales = constants(&[l, r]);
+        // A kink moved by less than the sampler's smallest step (H(z − 1/100) for relu') is
+        // between two constants of the claim (0 and 1/100): piecewise claims are also probed
+        // there.
+        let probes = if piecewise {
+            between_constants(&scales)
+        } else {
+            Vec::new()
+        };
         let deadline = Deadline::after(self.config.limits.timeout_per_step);
         let mut outside = 0usize;
         let mut undefined = 0usize;
@@ -516,9 +545,16 @@ impl<'a> Checker<'a> {
             let point: Point = symbols
                 .iter()
                 .map(|s| {
+                    let probe = if probes.is_empty() || rng.below(4) != 0 {
+                        None
+                    } else {
+                        probes.get(rng.below(probes.len())).cloned()
+                    };
                     let v = match seed {
                         Some((t, v)) if t == s => v.clone(),
-                        _ => self.domain.sample_symbol_near(s, &scales, &mut rng),
+                        _ => probe.unwrap_or_else(|| {
+                            self.domain.sample_symbol_near(s, &scales, &mut rng)
+                        }),
                     };
                     (s.clone(), v)
                 })
@@ -551,35 +587,41 @@ impl<'a> Checker<'a> {
                 continue;
             }
             let diff = (a - b).abs();
-            // A difference above f64 rounding but inside the tolerance is still a
-            // counterexample when the guaranteed enclosures of the sides are disjoint: the
-            // tolerance allows for rounding, not for a claim that is off by 1e-10.
-            let certain_small = diff > 1e-14 * scale
-                && diff <= self.config.tolerance * scale
-                && self.certainly_differ(l, r, &point);
-            if diff <= self.config.tolerance * scale && !certain_small {
-                agree.push(point);
-                if agree.len() >= wanted {
-                    break;
-                }
-            } else if diff > 1e-6 * scale || certain_small {
-                let exact = self.exact_pair(l, r, &point);
-                match &exact {
-                    Some((x, y)) if x == y => {
-                        // f64 rounding made equal values look different.
-                        agree.push(point);
-                        continue;
+            let close = diff <= self.config.tolerance * scale;
+            // Exact values decide whenever both sides have them and the f64 values are not
+            // identical: 2·z + 10⁻¹² against 2·z agrees in f64 at every point.
+            let exact = if diff == 0.0 {
+                None
+            } else {
+                self.exact_pair(l, r, &point)
+            };
+            let differs = match &exact {
+                Some((x, y)) => x != y,
+                // Inside the tolerance but above f64 rounding: still a counterexample when the
+                // guaranteed enclosures are disjoint (exp(z)·(1 + 10⁻¹⁰) against exp(z)); the
+                // tolerance allows for rounding, not for a claim off in the tenth digit.
+                None if close => diff > 1e-14 * scale && self.certainly_differ(l, r, &point),
+                // Only a certain difference is a counterexample: the guaranteed enclosures of
+                // both sides must be disjoint. Also for differences between the tolerance and
+                // 10⁻⁶, which used to be skipped: exp(z)·(1 + 10⁻⁷) against exp(z) then
+                // "agreed" at the points where both are below 10⁻².
+                None => self.certainly_differ(l, r, &point),
+            };
+            if !differs {
+                if close || exact.is_some() {
+                    // Equal in f64, or exactly equal (f64 rounding made them look different).
+                    agree.push(point);
+                    if agree.len() >= wanted {
+                        break;
                     }
-                    Some(_) => {}
-                    None => {
-                        // Only a certain difference is a counterexample: the guaranteed
-                        // enclosures of both sides must be disjoint.
-                        if !(certain_small || self.certainly_differ(l, r, &point)) {
-                            ill_conditioned += 1;
-                            continue;
-                        }
-                    }
+                } else if diff > 1e-6 * scale {
+                    ill_conditioned += 1;
+                } else {
+                    unclear += 1;
                 }
+                continue;
+            }
+            {
                 // Report only the symbols the two sides use (facts may add others).
                 let used: Vec<Symbol> = {
                     let mut u = l.free_symbols();
@@ -605,18 +647,14 @@ impl<'a> Checker<'a> {
                     continue;
                 }
                 return Sampled {
-                    symbols,
                     points: agree,
                     too_large,
                     result: SampleResult::Differ(cx),
                 };
-            } else {
-                unclear += 1;
             }
         }
         if let Some(cx) = small_difference {
             return Sampled {
-                symbols,
                 points: agree,
                 too_large,
                 result: SampleResult::Differ(cx),
@@ -633,7 +671,6 @@ impl<'a> Checker<'a> {
             ))
         };
         Sampled {
-            symbols,
             points: agree,
             too_large,
             result,
@@ -717,7 +754,6 @@ impl<'a> Checker<'a> {
 }
 
 struct Sampled {
-    symbols: Vec<Symbol>,
     points: Vec<Point>,
     /// Points inside the domain skipped because a side was too large to compare in f64.
     too_large: Vec<Point>,
@@ -755,6 +791,33 @@ fn constants(exprs: &[&Expr]) -> Vec<Rational> {
     }
     out.sort();
     out.truncate(8);
+    out
+}
+
+/// Probe values between the constants of a piecewise claim and 0, ±1 (midpoints of
+/// neighbours, never a constant itself, where a kink may sit), at most 32.
+fn between_constants(scales: &[Rational]) -> Vec<Rational> {
+    use num_traits::Zero;
+    let mut ks: Vec<Rational> = scales
+        .iter()
+        .flat_map(|c| [c.clone(), -c.clone()])
+        .collect();
+    // constants() leaves out 0 and 1, where kinks are most common.
+    ks.push(Rational::zero());
+    ks.push(Rational::from_integer(1.into()));
+    ks.push(Rational::from_integer((-1).into()));
+    ks.sort();
+    ks.dedup();
+    let two = Rational::from_integer(2.into());
+    let mut out: Vec<Rational> = ks
+        .windows(2)
+        .filter_map(|w| match w {
+            [a, b] => Some((a + b) / &two),
+            _ => None,
+        })
+        .filter(|m| !m.is_zero() && !ks.contains(m))
+        .collect();
+    out.truncate(32);
     out
 }
 

@@ -126,8 +126,13 @@ pub fn hint_text(h: &Hint, format: Format) -> String {
                 "off by a factor of {factor}: check the exponent (the power rule lowers it by one)"
             )
         }
+        Hint::MissingFactor(f) => format!("a factor is missing: {}", show(f)),
+        Hint::ExtraFactor(f) => format!("an extra factor: {}", show(f)),
         Hint::DroppedTerm(t) => format!("a term is missing: {}", show(t)),
         Hint::ExtraTerm(t) => format!("an extra term: {}", show(t)),
+        Hint::InTerm { term, slip } => {
+            format!("in the term {}: {}", show(term), hint_text(slip, format))
+        }
         Hint::Expected(e) => format!("the correct value is {}", show(e)),
     }
 }

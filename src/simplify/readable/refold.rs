@@ -3,7 +3,8 @@
 //! Rules (each an identity):
 //! - `refold-sigmoid`: (1 + exp(−u))^(−1) → σ(u)
 //! - `refold-softplus`: log(1 + exp(u)) → softplus(u)
-//! - `refold-tanh`: sinh(u)·cosh(u)^(−1) → tanh(u)
+//! - `refold-tanh`: sinh(u)^k·cosh(u)^(−k) → tanh(u)^k
+//! - `merge-powers`: x·x^(−1) → 1, x·x → x² among the factors of one product
 //! - `flatten-sum`, `flatten-product`: a + (b + c) → a + b + c, a·(b·c) → a·b·c
 //! - `fold-numbers`: numbers of one sum or product combined, 1·(1/2)·x → x/2, 0·x → 0
 //! - `refold-quantity`: the body of `let A = …` → A (structural match)
@@ -95,7 +96,7 @@ fn refold_rec(e: &Expr, memo: &mut FxHashMap<Expr, Expr>, depth: usize) -> Expr 
                 _ => None,
             });
             match fold_numbers(&flat, Rational::zero(), |a, b| a + b) {
-                Some(folded) => rebuild(folded, Expr::add),
+                Some(folded) => rebuild(folded, Expr::add, Expr::zero),
                 None if flat.len() != terms.len() => Expr::add(flat),
                 None => inner.clone(),
             }
@@ -119,11 +120,15 @@ fn refold_rec(e: &Expr, memo: &mut FxHashMap<Expr, Expr>, depth: usize) -> Expr 
                 }
                 v
             });
-            let changed = folded.is_some() || flat.len() != factors.len();
-            let flat = folded.unwrap_or(flat);
+            let mut changed = folded.is_some() || flat.len() != factors.len();
+            let mut flat = folded.unwrap_or(flat);
+            if let Some(merged) = merge_powers(&flat) {
+                changed = true;
+                flat = merged;
+            }
             match refold_tanh(&flat) {
-                Some(folded) => rebuild(folded, Expr::mul),
-                None if changed => rebuild(flat, Expr::mul),
+                Some(folded) => rebuild(folded, Expr::mul, Expr::one),
+                None if changed => rebuild(flat, Expr::mul, Expr::one),
                 None => inner.clone(),
             }
         }
@@ -177,46 +182,91 @@ fn fold_numbers(
     Some(out)
 }
 
-/// A sum or product of `items`, or the single item, or the empty sum 0 / empty product 1
-/// (which `make` builds from an empty list).
-fn rebuild(mut items: Vec<Expr>, make: fn(Vec<Expr>) -> Expr) -> Expr {
+/// A sum (product) of `items`, or the single item, or 0 (1) for none.
+fn rebuild(mut items: Vec<Expr>, make: fn(Vec<Expr>) -> Expr, empty: fn() -> Expr) -> Expr {
     match items.len() {
-        1 => items.pop().unwrap_or_else(|| make(Vec::new())),
+        0 => empty(),
+        1 => items.pop().unwrap_or_else(empty),
         _ => make(items),
     }
 }
 
-/// `refold-tanh`: sinh(u)·cosh(u)^(−1) → tanh(u) among the factors of a product (the first
-/// such pair; the rest of the product is kept in order). `None` when there is no pair.
-fn refold_tanh(factors: &[Expr]) -> Option<Vec<Expr>> {
-    let minus_one = -crate::expr::Rational::from_integer(1.into());
-    fn cosh_arg<'a>(f: &'a Expr, minus_one: &crate::expr::Rational) -> Option<&'a Expr> {
+/// `merge-powers`: factors of a product with the same base combined, x·x^(−1) → 1,
+/// sinh(z)·…·sinh(z) → sinh(z)² (numeric exponents only; first occurrence keeps its place).
+/// `None` when no two factors share a base.
+fn merge_powers(factors: &[Expr]) -> Option<Vec<Expr>> {
+    let split = |f: &Expr| -> (Expr, Rational) {
         match f.node() {
-            Node::Pow(base, x) if x.as_num() == Some(minus_one) => match base.node() {
-                Node::Call(Func::Builtin(Builtin::Cosh), args) if args.len() == 1 => args.first(),
-                _ => None,
-            },
+            Node::Pow(b, k) if k.as_num().is_some() && f.as_num().is_none() => {
+                (b.clone(), k.as_num().cloned().unwrap_or_else(Rational::one))
+            }
+            _ => (f.clone(), Rational::one()),
+        }
+    };
+    let mut merged: Vec<(Expr, Rational)> = Vec::with_capacity(factors.len());
+    let mut any = false;
+    for f in factors {
+        if f.as_num().is_some() {
+            merged.push((f.clone(), Rational::one()));
+            continue;
+        }
+        let (base, k) = split(f);
+        match merged.iter_mut().find(|(b, _)| *b == base) {
+            Some((_, acc)) => {
+                *acc += k;
+                any = true;
+            }
+            None => merged.push((base, k)),
+        }
+    }
+    if !any {
+        return None;
+    }
+    Some(
+        merged
+            .into_iter()
+            .filter(|(_, k)| !k.is_zero())
+            .map(|(b, k)| {
+                if k.is_one() {
+                    b
+                } else {
+                    Expr::pow(b, Expr::num(k))
+                }
+            })
+            .collect(),
+    )
+}
+
+/// `refold-tanh`: sinh(u)^k·cosh(u)^(−k) → tanh(u)^k among the factors of a product (the
+/// first such pair; the rest of the product is kept in order). `None` when there is no pair.
+fn refold_tanh(factors: &[Expr]) -> Option<Vec<Expr>> {
+    // (argument, exponent) of a factor sinh(u)^k or cosh(u)^k.
+    fn of(f: &Expr, which: Builtin) -> Option<(&Expr, Rational)> {
+        let (base, k) = match f.node() {
+            Node::Pow(b, k) => (b, k.as_num()?.clone()),
+            _ => (f, Rational::one()),
+        };
+        match base.node() {
+            Node::Call(Func::Builtin(b), args) if *b == which && args.len() == 1 => {
+                Some((args.first()?, k))
+            }
             _ => None,
         }
     }
-    let (sinh_idx, u) = factors
-        .iter()
-        .enumerate()
-        .find_map(|(i, f)| match f.node() {
-            Node::Call(Func::Builtin(Builtin::Sinh), args) if args.len() == 1 => {
-                let u = args.first()?;
-                factors
-                    .iter()
-                    .any(|g| cosh_arg(g, &minus_one) == Some(u))
-                    .then(|| (i, u.clone()))
-            }
-            _ => None,
-        })?;
-    let cosh_idx = factors
-        .iter()
-        .position(|g| cosh_arg(g, &minus_one) == Some(&u))?;
+    let (sinh_idx, cosh_idx, u, k) = factors.iter().enumerate().find_map(|(i, f)| {
+        let (u, k) = of(f, Builtin::Sinh)?;
+        let j = factors
+            .iter()
+            .position(|g| of(g, Builtin::Cosh).is_some_and(|(v, m)| v == u && m == -k.clone()))?;
+        Some((i, j, u.clone(), k))
+    })?;
     let tanh = Expr::call(Builtin::Tanh, vec![u]);
-    let mut out: Vec<Expr> = Vec::with_capacity(factors.len() - 1);
+    let tanh = if k.is_one() {
+        tanh
+    } else {
+        Expr::pow(tanh, Expr::num(k))
+    };
+    let mut out: Vec<Expr> = Vec::with_capacity(factors.len().saturating_sub(1));
     for (i, f) in factors.iter().enumerate() {
         if i == sinh_idx {
             out.push(tanh.clone());
