@@ -523,10 +523,13 @@ impl<'a> Checker<'a> {
         // A kink moved by less than the sampler's smallest step (H(z − 1/100) for relu') is
         // between two constants of the claim (0 and 1/100): piecewise claims are also probed
         // there.
+        // Smooth claims are probed at their constants and a hundredth off them, so a feature
+        // narrower than the sampler's offsets (2·z·(1 + exp(−1000·(z − 0.3)²))) is seen; at
+        // a piecewise claim's constants sit its kinks, so it is probed between them instead.
         let probes = if piecewise {
             between_constants(&scales)
         } else {
-            Vec::new()
+            at_constants(&scales)
         };
         let deadline = Deadline::after(self.config.limits.timeout_per_step);
         let mut outside = 0usize;
@@ -535,6 +538,8 @@ impl<'a> Checker<'a> {
         let mut ill_conditioned = 0usize;
         let mut too_large = Vec::new();
         let mut small_difference: Option<Counterexample> = None;
+        let mut plain: Option<Counterexample> = None;
+        let mut plain_budget = 24usize;
         for attempt in 0..tries {
             if deadline.check("sampling").is_err() {
                 break;
@@ -646,14 +651,24 @@ impl<'a> Checker<'a> {
                     }
                     continue;
                 }
-                return Sampled {
-                    points: agree,
-                    too_large,
-                    result: SampleResult::Differ(cx),
-                };
+                // A plain counterexample: look a few points further for one with shorter
+                // numbers (z = 1/2 reads better than z = −1.99 or 11/3).
+                let better = plain
+                    .as_ref()
+                    .is_none_or(|best: &Counterexample| height(&cx.point) < height(&best.point));
+                if better {
+                    plain = Some(cx);
+                }
+                let done = plain
+                    .as_ref()
+                    .is_some_and(|best| height(&best.point) <= 2 * best.point.len());
+                if done || plain_budget == 0 {
+                    break;
+                }
+                plain_budget -= 1;
             }
         }
-        if let Some(cx) = small_difference {
+        if let Some(cx) = plain.or(small_difference) {
             return Sampled {
                 points: agree,
                 too_large,
@@ -766,6 +781,21 @@ enum SampleResult {
     Inconclusive(String),
 }
 
+/// How hard a point's numbers are to read: digits of numerator and denominator, plus one for
+/// a value beyond ±3, summed over the coordinates (z = 1/2 → 2, z = 11/3 → 4, z = −9 → 3,
+/// z = 199/100 → 6).
+fn height(point: &Point) -> usize {
+    use num_traits::Signed;
+    let three = Rational::from_integer(3.into());
+    point
+        .iter()
+        .map(|(_, v)| {
+            let digits = |n: &num_bigint::BigInt| n.magnitude().to_string().len();
+            digits(v.numer()) + digits(v.denom()) + usize::from(v.abs() > three)
+        })
+        .sum()
+}
+
 /// Magnitudes of the numeric constants in the expressions (other than 0 and 1), at most 8.
 fn constants(exprs: &[&Expr]) -> Vec<Rational> {
     use num_traits::{One, Signed, Zero};
@@ -816,6 +846,26 @@ fn between_constants(scales: &[Rational]) -> Vec<Rational> {
             _ => None,
         })
         .filter(|m| !m.is_zero() && !ks.contains(m))
+        .collect();
+    out.truncate(32);
+    out
+}
+
+/// ±c and ±c ± 1/100 for each constant c (at most 32 values).
+fn at_constants(scales: &[Rational]) -> Vec<Rational> {
+    let step = Rational::new(1.into(), 100.into());
+    let mut out: Vec<Rational> = scales
+        .iter()
+        .flat_map(|c| {
+            [
+                c.clone(),
+                c + &step,
+                c - &step,
+                -c.clone(),
+                -c + &step,
+                -c - &step,
+            ]
+        })
         .collect();
     out.truncate(32);
     out
