@@ -574,7 +574,7 @@ pub fn train_cmd(args: &TrainArgs, out: &mut Out) -> Result<u8, CliError> {
     }
     let grad_failed = grad
         .as_ref()
-        .is_some_and(|g| !(g.max_error <= GRADCHECK_TOLERANCE));
+        .is_some_and(|g| g.max_error.is_nan() || g.max_error > GRADCHECK_TOLERANCE);
     if grad_failed {
         if !text {
             out.line(&serde_json::to_string_pretty(&json!({

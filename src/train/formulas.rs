@@ -620,7 +620,7 @@ impl fmt::Display for Activation {
 /// True when `e` has a node the tapes cannot run (used by tests of this module).
 #[cfg(test)]
 fn has_user_call(e: &Expr) -> bool {
-    matches!(e.node(), crate::expr::Node::Call(Func::User(_), _)) || e.children().any(has_user_call)
+    matches!(e.node(), crate::expr::Node::Call(Func::User(_), _)) || e.node().children().any(has_user_call)
 }
 
 #[cfg(test)]
