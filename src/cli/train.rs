@@ -336,12 +336,22 @@ fn formulas_report(net: &Network) -> (Vec<String>, serde_json::Value) {
         } else {
             format!("layer {}", i + 1)
         };
-        lines.push(format!(
-            "  {role} ({}): forward {} = {}",
-            act.name,
-            fx(&a),
-            fx(&act.definition)
-        ));
+        if act.forward == act.definition {
+            lines.push(format!(
+                "  {role} ({}): forward {} = {}",
+                act.name,
+                fx(&a),
+                fx(&act.definition)
+            ));
+        } else {
+            lines.push(format!(
+                "  {role} ({}): forward {} = {}, the built-in, proved equal to the definition {}",
+                act.name,
+                fx(&a),
+                fx(&act.forward),
+                fx(&act.definition)
+            ));
+        }
         if i + 1 == net.activations.len() && net.fused.is_some() {
             lines.push(format!(
                 "    derivative {}'({}) = {} (not used: the fused output delta below replaces it)",
@@ -369,6 +379,7 @@ fn formulas_report(net: &Network) -> (Vec<String>, serde_json::Value) {
             "layer": i + 1,
             "activation": act.name,
             "definition": Formula::of(&act.definition),
+            "forward": Formula::of(&act.forward),
             "derivative": Formula::of(&act.derivative),
             "backward": Formula::of(&act.backward),
             "backward_reads": if act.in_terms_of_output { "output" } else { "pre-activation" },
@@ -390,8 +401,9 @@ fn formulas_report(net: &Network) -> (Vec<String>, serde_json::Value) {
     let fused = match &net.fused {
         Some(f) => {
             lines.push(format!(
-                "  output delta ∂L/∂z = {} (fused, proved equal to ∂L/∂{} · {}'(z))",
+                "  output delta ∂L/∂z = {} with {} the output (fused, proved equal to ∂L/∂{} · {}'(z))",
                 fx(&f.formula),
+                fx(&Expr::sym(f.output.clone())),
                 fx(&o),
                 net.activations.last().map_or("f", |a| a.name.as_str())
             ));
@@ -435,7 +447,7 @@ fn gradcheck_json(g: &GradCheck) -> serde_json::Value {
 
 fn gradcheck_line(g: &GradCheck) -> String {
     let place = if g.param == "bias" {
-        format!("layer {} bias[{}]", g.layer, g.row)
+        format!("layer {} bias[{}] (0-based unit)", g.layer, g.row)
     } else {
         format!(
             "layer {} weight[{}, {}] (row = unit, column = input)",

@@ -84,7 +84,7 @@ pub struct FormulaConfig {
 /// A compiled activation.
 #[derive(Debug, Clone)]
 pub struct Activation {
-    /// The function's name in its file.
+    /// The function's name in its file (Greek names in Unicode: σ).
     pub name: String,
     /// The pre-activation symbol (the parameter, usually `z`).
     pub input: Symbol,
@@ -92,6 +92,9 @@ pub struct Activation {
     pub output: Symbol,
     /// `f(z)` as defined, readable.
     pub definition: Expr,
+    /// What the forward pass runs: the built-in the definition was proved equal to (σ,
+    /// tanh, softplus), which evaluates without overflow, else the expanded definition.
+    pub forward: Expr,
     /// The derivative as the differentiator generated it, readable, in terms of `input`.
     pub derivative: Expr,
     /// The derivative the backward pass runs: in terms of `output` when
@@ -184,6 +187,11 @@ fn fresh_symbol(program: &Program, taken: &[&Symbol], candidates: &[&str]) -> Sy
         }
         i += 1;
     }
+}
+
+/// A function's name for reports: Greek names in Unicode (`sigma` → σ).
+fn display_name(name: &str) -> String {
+    crate::expr::greek_unicode(name).unwrap_or(name).to_string()
 }
 
 fn call(def: &Definition, args: Vec<Expr>) -> Expr {
@@ -385,10 +393,11 @@ impl Activation {
             &[z.clone(), a.clone(), g],
         )?;
         Ok(Activation {
-            name: def.name.to_string(),
+            name: display_name(&def.name),
             input: z,
             output: a,
             definition,
+            forward: forward.clone(),
             derivative,
             backward,
             in_terms_of_output: in_a,
@@ -485,7 +494,7 @@ impl Loss {
         let grad = prepare(&gradient, &checker, program, &cfg, &fc.params).map_err(err)?;
         let inputs = [o.clone(), y.clone()];
         Ok(Loss {
-            name: def.name.to_string(),
+            name: display_name(&def.name),
             prediction: o,
             target: y,
             definition,
@@ -620,7 +629,8 @@ impl fmt::Display for Activation {
 /// True when `e` has a node the tapes cannot run (used by tests of this module).
 #[cfg(test)]
 fn has_user_call(e: &Expr) -> bool {
-    matches!(e.node(), crate::expr::Node::Call(Func::User(_), _)) || e.node().children().any(has_user_call)
+    matches!(e.node(), crate::expr::Node::Call(Func::User(_), _))
+        || e.node().children().any(has_user_call)
 }
 
 #[cfg(test)]
