@@ -41,8 +41,8 @@ pub struct Dataset {
 /// How to read the target of a CSV.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Task {
-    /// Classification when the target column holds at most 20 distinct integers, else
-    /// regression.
+    /// Classification when the target column holds text, or at most 20 distinct integers;
+    /// regression otherwise.
     Auto,
     /// Always regression.
     Regression,
@@ -298,7 +298,8 @@ pub fn from_csv(file: &str, text: &str, opts: &CsvOptions) -> Result<Dataset, Da
     let classify = match opts.task {
         Task::Regression => false,
         Task::Classification => true,
-        Task::Auto => numeric.as_ref().is_some_and(|v| {
+        // Text labels are classes; numbers are classes when few and whole.
+        Task::Auto => numeric.as_ref().is_none_or(|v| {
             let mut d: Vec<i64> = Vec::new();
             for &t in v {
                 if t.fract() != 0.0 || t.abs() > 1e9 {
@@ -466,7 +467,6 @@ pub fn prepare(data: &Dataset, test_fraction: f64, seed: u64) -> Result<Prepared
         )));
     }
     let is_test: Vec<bool> = match &data.fixed_split {
-        Some(s) if data.name == "xor" => s.clone(),
         Some(s) => s.clone(),
         None => {
             let mut idx: Vec<usize> = (0..n).collect();
