@@ -548,6 +548,15 @@ fn csv_with_split_column_and_classes() {
     assert_eq!(d.fixed_split, Some(vec![false, true, false]));
     assert!(matches!(&d.target, data::Target::Classes { labels, names }
         if labels == &[2, 0, 1] && names.len() == 3));
+    // Text labels are classes too.
+    let text = "x,label\n1,setosa\n2,virginica\n3,setosa\n";
+    let opts = CsvOptions {
+        ignore: Vec::new(),
+        ..opts
+    };
+    let d = data::from_csv("t.csv", text, &opts).unwrap();
+    assert!(matches!(&d.target, data::Target::Classes { labels, names }
+        if labels == &[0, 1, 0] && names == &["setosa".to_string(), "virginica".to_string()]));
 }
 
 #[test]
