@@ -475,6 +475,34 @@ fn diabetes_test_r2_at_least_0_40() {
 }
 
 #[test]
+fn per_layer_activations_and_early_stop_on_a_plateau() {
+    let d = data::prepare(&data::builtin("diabetes", 0).unwrap(), 0.2, 0).unwrap();
+    let s = NetSpec {
+        hidden: vec![
+            ("tanh", source_of_activation("tanh")),
+            ("relu", source_of_activation("relu")),
+        ],
+        ..spec(&[10, 16, 8, 1], "tanh", "identity", "mse")
+    };
+    let mut net = Network::from_spec(&s, Init::Auto, 0).unwrap();
+    let names: Vec<&str> = net.activations.iter().map(|a| a.name.as_str()).collect();
+    assert_eq!(names, ["tanh", "relu", "identity"]);
+    let cfg = TrainConfig {
+        epochs: 500,
+        batch_size: 16,
+        optimizer: Optimizer::adam(0.02),
+        patience: Some(5),
+        ..TrainConfig::default()
+    };
+    let r = fit::train(&mut net, &d, &cfg, &mut |_| {}).unwrap();
+    assert!(r.stopped_early, "ran {} epochs", r.history.len());
+    assert_eq!(r.history.len(), r.best_epoch + 5);
+    // The best weights are restored: the test loss is the best epoch's.
+    let (loss, _) = fit::evaluate(&net, &d.test, &mut Workspace::new()).unwrap();
+    assert_eq!(loss, r.history[r.best_epoch - 1].test_loss);
+}
+
+#[test]
 fn a_seed_gives_the_same_run_and_another_seed_another() {
     let run = |seed: u64| {
         let d = data::prepare(&data::builtin("moons", seed).unwrap(), 0.2, seed).unwrap();

@@ -100,7 +100,7 @@ pub fn decision_boundary(
     data: &Prepared,
     classify: bool,
 ) -> PlotResult {
-    const GRID: usize = 120;
+    const GRID: usize = 90;
     let xs = &data.train.x;
     let n = data.train.n;
     let range = |row: usize| {
@@ -151,9 +151,21 @@ pub fn decision_boundary(
             (255.0 - 135.0 * p) as u8,
         )
     };
+    // Regression outputs are standardised targets: shade them over their own range.
+    let (omin, omax) = if classify {
+        (0.0, 1.0)
+    } else {
+        let lo = out.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = out.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        if lo.is_finite() && hi > lo {
+            (lo, hi)
+        } else {
+            (0.0, 1.0)
+        }
+    };
     let value = |idx: usize| -> f64 {
         if k == 1 {
-            out.get(idx).copied().unwrap_or(0.0)
+            (out.get(idx).copied().unwrap_or(0.0) - omin) / (omax - omin)
         } else {
             // Several classes: the winning class, spread over [0, 1].
             let c = (0..k)
