@@ -450,7 +450,7 @@ fn gradcheck_line(g: &GradCheck) -> String {
         format!("layer {} bias[{}] (0-based unit)", g.layer, g.row)
     } else {
         format!(
-            "layer {} weight[{}, {}] (row = unit, column = input)",
+            "layer {} weight[{}, {}] (0-based: row = unit, column = input)",
             g.layer, g.row, g.col
         )
     };

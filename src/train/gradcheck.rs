@@ -5,12 +5,14 @@
 //! The numeric derivative is Richardson-extrapolated central differences,
 //! `D(h) = (E(θ + h) − E(θ − h))/(2h)`, `N = (4·D(h/2) − D(h))/3`, with h = 1e-4·max(1, |θ|):
 //! truncation error O(h⁴), rounding error about 1e-12 on losses of order 1 over a few dozen
-//! samples. When D(h) and D(h/2) disagree by more than 1e-6 (a kink of relu, abs or max lies
-//! within h), h shrinks by 32, up to three times.
+//! samples. When D(h) and D(h/2) disagree (a kink of relu, abs or max lies
+//! within h), h shrinks by 32, up to three times. "Disagree" means by more than
+//! 1e-8 + 1e-6·|D|: a kink shifts D by about one sample's share of the gradient, far more.
 //!
-//! The error of one element is `|g − N| / max(|g|, |N|, FLOOR)`: relative, except for
-//! gradients smaller than [`FLOOR`], below which f64 finite differences are no more
-//! accurate than that and the error is measured against the floor.
+//! The error of one element is `|g − N| / max(|g|, |N|, FLOOR·max(1, E))`: relative, except
+//! for gradients smaller than that floor, below which f64 finite differences of a loss of
+//! size E are no more accurate (their rounding error grows with E), and the error is measured
+//! against the floor.
 
 use super::net::{Gradients, NetError, Network, Workspace};
 
@@ -62,6 +64,8 @@ pub fn gradcheck(net: &Network, x: &[f64], y: &[f64], n: usize) -> Result<GradCh
     net.forward(x, n, &mut ws)?;
     let mut grads = Gradients { layers: Vec::new() };
     net.backward(x, y, &mut ws, &mut grads)?;
+    let e0 = net.loss(y, &mut ws)?;
+    let floor = FLOOR * e0.abs().max(1.0);
     let mut probe = net.clone();
     let mut worst = GradCheck {
         max_error: 0.0,
@@ -106,13 +110,13 @@ pub fn gradcheck(net: &Network, x: &[f64], y: &[f64], n: usize) -> Result<GradCh
                     let d1 = (at(h, &mut probe)? - at(-h, &mut probe)?) / (2.0 * h);
                     let d2 = (at(h / 2.0, &mut probe)? - at(-h / 2.0, &mut probe)?) / h;
                     numeric = (4.0 * d2 - d1) / 3.0;
-                    if (d1 - d2).abs() <= 1e-6 * d1.abs().max(d2.abs()).max(FLOOR) {
+                    if (d1 - d2).abs() <= 1e-8 + 1e-6 * d1.abs().max(d2.abs()) {
                         break;
                     }
                     h /= 32.0;
                 }
                 set_param(&mut probe, li, which, k, orig);
-                let err = (analytic - numeric).abs() / analytic.abs().max(numeric.abs()).max(FLOOR);
+                let err = (analytic - numeric).abs() / analytic.abs().max(numeric.abs()).max(floor);
                 let err = if err.is_nan() { f64::INFINITY } else { err };
                 worst.n_checked += 1;
                 if err > worst.max_error || worst.n_checked == 1 {
