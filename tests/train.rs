@@ -750,6 +750,57 @@ fn cli_wrong_derivative_file_exits_1_and_names_the_element() {
 }
 
 #[test]
+fn cli_csv_train_save_and_predict_by_column_name() {
+    let dir = tmp("csvpredict");
+    let csv = dir.join("moons.csv");
+    let d = data::moons(60, 0.1, 7);
+    let mut text = String::from("label,x1,x2,note\n");
+    if let data::Target::Classes { labels, .. } = &d.target {
+        for (i, l) in labels.iter().enumerate() {
+            text.push_str(&format!("{l},{},{},n{i}\n", d.x[2 * i], d.x[2 * i + 1]));
+        }
+    }
+    std::fs::write(&csv, &text).unwrap();
+    let model = dir.join("m.json");
+    let (c, m) = (csv.to_str().unwrap(), model.to_str().unwrap());
+    let (code, out, err) = run(&[
+        "train",
+        "--layers",
+        "2,8,1",
+        "--activation",
+        "relu",
+        "--data",
+        c,
+        "--target",
+        "label",
+        "--ignore",
+        "note",
+        "--epochs",
+        "300",
+        "--save",
+        m,
+        "--quiet",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("60 samples, 2 features, 2 classes"), "{out}");
+    // Predict from a file whose columns come in another order, without the target.
+    let pcsv = dir.join("points.csv");
+    std::fs::write(&pcsv, "x2,x1\n0.9,0.0\n-0.4,1.0\n").unwrap();
+    let (code, out, err) = run(&["predict", "--model", m, "--data", pcsv.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    // (0, 0.9) is on the upper moon (class 0), (1, −0.4) on the lower (class 1).
+    assert_eq!(out, "prediction\n0\n1\n");
+    let (code, _, err) = run(&[
+        "predict",
+        "--model",
+        m,
+        "--data",
+        csv.to_str().unwrap().replace("moons", "nosuch").as_str(),
+    ]);
+    assert_eq!(code, 2, "{err}");
+}
+
+#[test]
 fn cli_bad_input_exits_2() {
     let cases: &[&[&str]] = &[
         &["train", "--layers", "3,4,1", "--data", "xor"],

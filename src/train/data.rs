@@ -75,6 +75,10 @@ pub const BUILTIN_NAMES: &[&str] = &["xor", "moons", "iris", "diabetes", "winequ
 
 /// A generated or bundled dataset by name; `None` for an unknown name. `seed` drives the
 /// generated ones (moons' noise).
+///
+/// `diabetes` has 441 of the original 442 samples: linfa-datasets 0.8.1 reads its header-less
+/// CSV files as if they had a header row, which drops the first sample (features and target
+/// alike, so the rest stay aligned).
 pub fn builtin(name: &str, seed: u64) -> Option<Dataset> {
     match name {
         "xor" => Some(xor()),
