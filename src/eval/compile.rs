@@ -13,6 +13,10 @@
 //! The instructions call the same functions as [`eval_f64`](super::eval_f64), in the same
 //! order (sums and products folded left to right), so a tape agrees with `eval_f64` bit for bit.
 //!
+//! `a + (−1)·b` runs as one subtraction `a − b` (the same bits in IEEE 754), which saves a
+//! pass for every `1 − a` and `a − y` of a derivative; instructions that no output needs
+//! afterwards are dropped.
+//!
 //! A tape does not simplify. Constant folding never reassociates: in `(x + 1) + 2`, the `1` and
 //! `2` are not combined, because that could change the rounding. Sums whose bounds depend on an
 //! input cannot be unrolled and are rejected.
@@ -73,6 +77,11 @@ enum Op {
     ConstBinary(Binary, Bits, Src),
     /// aⁿ with `|n| ≤ MAX_POWI_EXPONENT`.
     PowInt(Src, i32),
+    /// a − b: what `a + (−1)·b` computes, in one instruction (IEEE 754 defines a − b as
+    /// a + (−b), and −1·b = −b exactly, so the bits are the same).
+    Sub(Src, Src),
+    /// c − b, likewise for `c + (−1)·b`.
+    ConstSub(Bits, Src),
 }
 
 impl Op {
@@ -82,9 +91,24 @@ impl Op {
             Op::Unary(_, a)
             | Op::BinaryConst(_, a, _)
             | Op::ConstBinary(_, _, a)
-            | Op::PowInt(a, _) => [Some(a), None],
-            Op::Binary(_, a, b) if a == b => [Some(a), None],
-            Op::Binary(_, a, b) => [Some(a), Some(b)],
+            | Op::PowInt(a, _)
+            | Op::ConstSub(_, a) => [Some(a), None],
+            Op::Binary(_, a, b) | Op::Sub(a, b) if a == b => [Some(a), None],
+            Op::Binary(_, a, b) | Op::Sub(a, b) => [Some(a), Some(b)],
+        }
+    }
+
+    /// The same operation with every operand passed through `f`.
+    fn map_operands(self, f: impl Fn(Src) -> Src) -> Op {
+        match self {
+            Op::Const(c) => Op::Const(c),
+            Op::Unary(u, a) => Op::Unary(u, f(a)),
+            Op::Binary(b, x, y) => Op::Binary(b, f(x), f(y)),
+            Op::BinaryConst(b, x, c) => Op::BinaryConst(b, f(x), c),
+            Op::ConstBinary(b, c, y) => Op::ConstBinary(b, c, f(y)),
+            Op::PowInt(x, k) => Op::PowInt(f(x), k),
+            Op::Sub(x, y) => Op::Sub(f(x), f(y)),
+            Op::ConstSub(c, y) => Op::ConstSub(c, f(y)),
         }
     }
 }
@@ -162,7 +186,8 @@ impl Tape {
             let v = walk(&mut c, e, &Vec::new())?;
             outs.push(c.materialize(v)?);
         }
-        let (instrs, n_regs) = allocate_registers(&c.ops, &outs);
+        let (ops, outs) = remove_dead(&c.ops, &outs);
+        let (instrs, n_regs) = allocate_registers(&ops, &outs);
         Ok(Tape {
             inputs: inputs.to_vec(),
             instrs,
@@ -352,6 +377,14 @@ impl Tape {
                 let (c, y) = (c.get(), col(y)?);
                 dispatch_binary!(b, f => map1(out, y, |v| f(c, v)));
             }
+            Op::Sub(x, y) => {
+                let (x, y) = (col(x)?, col(y)?);
+                map2(out, x, y, |a, b| a - b);
+            }
+            Op::ConstSub(c, y) => {
+                let (c, y) = (c.get(), col(y)?);
+                map1(out, y, |v| c - v);
+            }
             Op::PowInt(x, k) => {
                 let x = col(x)?;
                 // The special cases are `powi`'s own results (1·x·x and 1/(1·x)), written so
@@ -389,6 +422,48 @@ fn map2(out: &mut [f64], a: &[f64], b: &[f64], f: impl Fn(f64, f64) -> f64) {
     for ((o, &x), &y) in out.iter_mut().zip(a).zip(b) {
         *o = f(x, y);
     }
+}
+
+/// Drops the instructions no output depends on (a negation folded into a subtraction leaves
+/// one behind) and renumbers the rest, keeping their order.
+fn remove_dead(ops: &[Op], outputs: &[Src]) -> (Vec<Op>, Vec<Src>) {
+    let mut live = vec![false; ops.len()];
+    let mark = |s: Src, live: &mut Vec<bool>| {
+        if let Src::Value(v) = s {
+            if let Some(l) = live.get_mut(v as usize) {
+                *l = true;
+            }
+        }
+    };
+    for s in outputs {
+        mark(*s, &mut live);
+    }
+    // Operands come before their users, so one backward sweep finds everything live.
+    for i in (0..ops.len()).rev() {
+        if live.get(i).copied().unwrap_or(false) {
+            if let Some(op) = ops.get(i) {
+                for s in op.operands().into_iter().flatten() {
+                    mark(s, &mut live);
+                }
+            }
+        }
+    }
+    let mut new_index = vec![0u32; ops.len()];
+    let mut kept = Vec::with_capacity(ops.len());
+    for (i, op) in ops.iter().enumerate() {
+        if live.get(i).copied().unwrap_or(false) {
+            if let Some(slot) = new_index.get_mut(i) {
+                *slot = kept.len() as u32;
+            }
+            kept.push(*op);
+        }
+    }
+    let remap = |s: Src| match s {
+        Src::Value(v) => Src::Value(new_index.get(v as usize).copied().unwrap_or(v)),
+        input => input,
+    };
+    let kept = kept.into_iter().map(|op| op.map_operands(remap)).collect();
+    (kept, outputs.iter().map(|s| remap(*s)).collect())
 }
 
 /// Gives each instruction a register: a fresh one, or one whose value has had its last use.
@@ -484,7 +559,29 @@ impl Compiler {
         }
     }
 
+    /// `x` when `v` is the column `x·(−1)`.
+    fn negated(&self, v: Val) -> Option<Src> {
+        let Val::Src(Src::Value(id)) = v else {
+            return None;
+        };
+        match self.ops.get(id as usize)? {
+            Op::BinaryConst(Binary::Mul, x, c) if c.get() == -1.0 => Some(*x),
+            _ => None,
+        }
+    }
+
     fn binary(&mut self, op: Binary, a: Val, b: Val) -> Result<Val, EvalError> {
+        if op == Binary::Add {
+            // a + (−1)·x → a − x (same bits; see `Op::Sub`).
+            match (a, b, self.negated(a), self.negated(b)) {
+                (Val::Src(p), _, _, Some(x)) => return self.emit(Op::Sub(p, x)),
+                (_, Val::Src(q), Some(x), None) => return self.emit(Op::Sub(q, x)),
+                (Val::Const(c), _, _, Some(x)) | (_, Val::Const(c), Some(x), _) => {
+                    return self.emit(Op::ConstSub(Bits::of(c), x))
+                }
+                _ => {}
+            }
+        }
         match (a, b) {
             (Val::Const(x), Val::Const(y)) => Ok(Val::Const(op.apply(x, y))),
             (Val::Src(s), Val::Const(c)) => {
@@ -657,6 +754,15 @@ impl fmt::Display for Tape {
                     self.fmt_src(f, x)?;
                     write!(f, " ^ {k}")?;
                 }
+                Op::Sub(x, y) => {
+                    self.fmt_src(f, x)?;
+                    f.write_str(" - ")?;
+                    self.fmt_src(f, y)?;
+                }
+                Op::ConstSub(c, y) => {
+                    write!(f, "{} - ", c.get())?;
+                    self.fmt_src(f, y)?;
+                }
             }
             writeln!(f)?;
         }
@@ -737,6 +843,31 @@ mod tests {
         // A shorter batch afterwards reuses the scratch space.
         tape.eval(&[&xs[..3]], &mut out, &mut scratch).unwrap();
         assert_eq!(out[0].len(), 3);
+    }
+
+    #[test]
+    fn plus_minus_one_times_becomes_a_subtraction_with_the_same_bits() {
+        // 1 − x, x − y, (−x) + y and 2 − 3x, each one instruction fewer than written.
+        let (y, two) = (Expr::var("y"), Expr::int(2));
+        let cases = [
+            (Expr::sub(Expr::one(), x()), 1),
+            (Expr::sub(x(), y.clone()), 1),
+            (Expr::add(vec![Expr::neg(x()), y.clone()]), 1),
+            (Expr::sub(two, Expr::mul(vec![Expr::int(3), x()])), 2),
+        ];
+        let syms = [Symbol::new("x"), Symbol::new("y")];
+        for (e, n_instrs) in cases {
+            let tape = Tape::compile(std::slice::from_ref(&e), &syms).unwrap();
+            assert_eq!(tape.len(), n_instrs, "{e}:\n{tape}");
+            for (xv, yv) in [(0.1, 0.7), (-3.5, 1e-17), (1e300, -1e300), (f64::NAN, 2.0)] {
+                let want = super::super::eval_f64(&e, &|s: &Symbol| {
+                    Some(if s.name() == "x" { xv } else { yv })
+                })
+                .unwrap();
+                let got = tape.eval_scalar(&[xv, yv]).unwrap()[0];
+                assert_eq!(got.to_bits(), want.to_bits(), "{e} at ({xv}, {yv})");
+            }
+        }
     }
 
     #[test]

@@ -350,14 +350,6 @@ impl Network {
             let Some(layer) = self.layers.get(li) else {
                 continue;
             };
-            if !all_finite(&delta) {
-                ws.delta = delta;
-                ws.g = g;
-                return Err(NetError::NonFinite {
-                    layer: li + 1,
-                    what: "gradient",
-                });
-            }
             let input: &[f64] = if li == 0 {
                 x
             } else {
@@ -379,6 +371,16 @@ impl Network {
                     .chunks_exact(n.max(1))
                     .map(|row| row.iter().sum::<f64>()),
             );
+            // A NaN or ±∞ anywhere in δ makes its row sum NaN or ±∞, so checking the bias
+            // gradients (one value per unit) checks all of δ.
+            if !all_finite(gb) {
+                ws.delta = delta;
+                ws.g = g;
+                return Err(NetError::NonFinite {
+                    layer: li + 1,
+                    what: "gradient",
+                });
+            }
             if li == 0 {
                 break;
             }
