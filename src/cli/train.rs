@@ -2,6 +2,18 @@
 //! the generated derivative formulas (`derivcheck::train`), the progress bar, plots, the JSON
 //! report and the model file.
 //!
+//! JSON report (`train --format json`), one object: `data` {name, samples, features, train,
+//! test, task}; `network` {layers, activations, loss, parameters}; `formulas` {layers: [{layer,
+//! activation, input, output, definition, forward, derivative, backward, backward_reads:
+//! "output" | "pre-activation"}], loss {name, definition, gradient}, fused_output_delta (or
+//! null)}, every formula as {unicode, ascii, latex}; `gradcheck` (null without `--gradcheck`)
+//! {max_relative_error, passed, tolerance, layer, param: "weight" | "bias", row, column
+//! (0-based), backward, finite_difference, parameters_checked}; `final` {train_loss,
+//! test_loss, metric: "accuracy" | "r2", train_metric, test_metric, epochs_run, best_epoch,
+//! stopped_early}; `history` {train_loss: [...], test_loss: [...]}; `written`: files. A failed
+//! gradient check prints {gradcheck, formulas, trained: false} and exits 1; a NaN during
+//! training prints {error, formulas} and exits 1.
+//!
 //! Model file (`--save`, JSON, `"format": "derivcheck-model"`, version 1): the layer widths,
 //! the `.dc` text of every activation and of the loss (the formulas are derived again when
 //! the model is loaded, never stored), parameter values, weights and biases per layer
