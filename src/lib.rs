@@ -56,5 +56,6 @@ pub mod report;
 pub mod simplify;
 pub mod source;
 pub mod syntax;
+pub mod train;
 
 pub use api::{diff, parse, simplify, Error, ReadableDerivative};

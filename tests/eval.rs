@@ -903,13 +903,14 @@ fn tape_relu_and_heaviside_at_zero() {
 
 #[test]
 fn tape_shares_common_subterms() {
-    // σ(z) appears twice as the same node and is computed once; 1 − σ(z) is σ·(−1) + 1.
+    // σ(z) appears twice as the same node and is computed once; 1 − σ(z), written
+    // 1 + (−1)·σ(z), is one subtraction.
     let s = sigma(Expr::var("z"));
     let f = Expr::mul(vec![s.clone(), Expr::sub(Expr::one(), s)]);
     let tape = Tape::compile(&[f], &[Symbol::new("z")]).unwrap();
     assert_eq!(
         tape.to_string(),
-        "v0 = sigma(z)\nv1 = v0 * -1\nv2 = v1 + 1\nv3 = v0 * v2\nout0 = v3\n"
+        "v0 = sigma(z)\nv1 = 1 - v0\nv2 = v0 * v1\nout0 = v2\n"
     );
     // The 200-step shared DAG is 2 instructions per step.
     let tape = Tape::compile(&[iterated_square_plus(200)], &[Symbol::new("x")]).unwrap();

@@ -9,3 +9,4 @@ mod mutation;
 mod parse;
 mod print;
 mod props;
+mod train;

@@ -169,6 +169,16 @@ pub enum Command {
         #[command(flatten)]
         limits: LimitArgs,
     },
+    /// Train a small fully connected network whose backward pass runs on the derivative
+    /// formulas generated from derivations/ (or your own .dc files).
+    #[command(
+        after_help = "Examples:\n  derivcheck train --layers 10,64,1 --activation sigmoid --output identity --loss mse --data diabetes\n  \
+        derivcheck train --layers 2,4,1 --activation tanh --output sigmoid --loss bce --data xor --batch-size 0 --lr 0.05 --epochs 500 --gradcheck --show-formulas"
+    )]
+    Train(Box<super::train::TrainArgs>),
+    /// Predict with a model saved by `train --save`.
+    #[command(after_help = "Example:\n  derivcheck predict --model model.json --data iris")]
+    Predict(super::train::PredictArgs),
     /// Print shell completions.
     #[command(
         after_help = "Example:\n  derivcheck completions bash > /etc/bash_completion.d/derivcheck"

@@ -57,6 +57,8 @@ pub fn run(command: Command, out: &mut Out) -> Result<u8, CliError> {
             limits.timeout_per_step,
             out,
         ),
+        Command::Train(args) => super::train::train_cmd(&args, out),
+        Command::Predict(args) => super::train::predict_cmd(&args, out),
         Command::Completions { shell } => {
             let mut cmd = <super::Opts as clap::CommandFactory>::command();
             let mut buf = Vec::new();

@@ -7,6 +7,8 @@
 
 mod args;
 mod commands;
+mod train;
+mod train_plot;
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;

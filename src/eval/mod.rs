@@ -233,14 +233,15 @@ pub mod special {
 
     /// σ(x) = 1 / (1 + e⁻ˣ). For negative `x` it is computed as eˣ / (1 + eˣ), so it does not
     /// overflow: σ(−800) = 0, not NaN.
+    ///
+    /// Both cases share e = e^(−|x|) and one division, with a select instead of a branch on
+    /// the sign (a batch of mixed signs would mispredict half the time); the results are the
+    /// same bits as the two-branch form.
     #[inline]
     pub fn sigmoid(x: f64) -> f64 {
-        if x >= 0.0 {
-            1.0 / (1.0 + (-x).exp())
-        } else {
-            let e = x.exp();
-            e / (1.0 + e)
-        }
+        let e = (-x.abs()).exp();
+        let num = if x >= 0.0 { 1.0 } else { e };
+        num / (1.0 + e)
     }
 
     /// relu(x) = max(x, 0), with relu(0) = 0.

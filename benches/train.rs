@@ -1,0 +1,444 @@
+//! Trainer speed: time per epoch of the formula path (backward pass on the compiled derivative
+//! formulas) against a hand-written reference backprop on the same network, data, products
+//! and optimiser, and against the forward pass alone.
+//!
+//! Data: `../shared/data/{diabetes,iris,digits}.csv` (fixed `split` column), so that
+//! comparisons with other implementations use the same samples; the bundled diabetes and iris
+//! stand in when the folder is missing. Configurations:
+//! - diabetes 10→64 σ→1, identity + MSE, full batch and minibatch 32;
+//! - iris 4→16 tanh→3, σ + BCE per class, full batch;
+//! - digits 64→128 tanh→10, σ + BCE per class (softmax + cross-entropy needs index notation,
+//!   not supported yet), full batch and minibatch 32.
+
+use std::hint::black_box;
+use std::path::Path;
+
+use criterion::{criterion_group, Criterion};
+use ndarray::linalg::general_mat_mul;
+use ndarray::{ArrayView2, ArrayViewMut2};
+
+use derivcheck::train::data::{self, CsvOptions, Prepared};
+use derivcheck::train::net::{Gradients, NetSpec, Workspace};
+use derivcheck::train::optim::OptimizerState;
+use derivcheck::train::{library, FormulaConfig, Init, Network, Optimizer, Task};
+
+fn shared(name: &str, target: &str, ignore: &[&str]) -> Option<Prepared> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/data")
+        .join(name);
+    let text = std::fs::read_to_string(p).ok()?;
+    let opts = CsvOptions {
+        target: target.into(),
+        ignore: ignore.iter().map(|s| s.to_string()).collect(),
+        task: Task::Auto,
+    };
+    let d = data::from_csv(name, &text, &opts).ok()?;
+    data::prepare(&d, 0.2, 0).ok()
+}
+
+fn bundled(name: &str) -> Prepared {
+    data::prepare(&data::builtin(name, 0).expect("bundled"), 0.2, 0).expect("prepared")
+}
+
+fn network(sizes: &[usize], hidden: &str, output: &str, loss: &str) -> Network {
+    let spec = NetSpec {
+        sizes: sizes.to_vec(),
+        hidden: vec![(hidden, library::activation(hidden).expect("activation"))],
+        output: (output, library::activation(output).expect("activation")),
+        loss: (loss, library::loss(loss).expect("loss")),
+        formulas: FormulaConfig::default(),
+        fuse: true,
+    };
+    Network::from_spec(&spec, Init::Auto, 0).expect("network")
+}
+
+/// Columns `lo..hi` of a `rows × n` matrix.
+fn columns(m: &[f64], rows: usize, n: usize, lo: usize, hi: usize, out: &mut Vec<f64>) {
+    out.clear();
+    for r in 0..rows {
+        out.extend_from_slice(&m[r * n + lo..r * n + hi]);
+    }
+}
+
+/// One epoch of the formula path: forward, backward on the compiled formulas, Adam step.
+fn epoch_formulas(
+    net: &mut Network,
+    d: &Prepared,
+    bs: usize,
+    opt: &mut OptimizerState,
+    ws: &mut Workspace,
+    grads: &mut Gradients,
+    buf: &mut (Vec<f64>, Vec<f64>),
+) {
+    let n = d.train.n;
+    let bs = if bs == 0 { n } else { bs };
+    let mut lo = 0;
+    while lo < n {
+        let hi = (lo + bs).min(n);
+        let (x, y): (&[f64], &[f64]) = if bs == n {
+            (&d.train.x, &d.train.y)
+        } else {
+            columns(&d.train.x, d.n_features, n, lo, hi, &mut buf.0);
+            columns(&d.train.y, d.n_outputs, n, lo, hi, &mut buf.1);
+            (&buf.0, &buf.1)
+        };
+        net.forward(x, hi - lo, ws).expect("forward");
+        net.backward(x, y, ws, grads).expect("backward");
+        opt.step(net.params_mut(), grads.slices());
+        lo = hi;
+    }
+}
+
+/// One epoch of forward passes only (the floor under any backward pass).
+fn epoch_forward(net: &Network, d: &Prepared, bs: usize, ws: &mut Workspace, buf: &mut Vec<f64>) {
+    let n = d.train.n;
+    let bs = if bs == 0 { n } else { bs };
+    let mut lo = 0;
+    while lo < n {
+        let hi = (lo + bs).min(n);
+        let x: &[f64] = if bs == n {
+            &d.train.x
+        } else {
+            columns(&d.train.x, d.n_features, n, lo, hi, buf);
+            buf
+        };
+        net.forward(x, hi - lo, ws).expect("forward");
+        lo = hi;
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Hidden {
+    Sigmoid,
+    Tanh,
+}
+
+/// The hand-written reference: same layout and ndarray products, activations and their
+/// derivatives written out (σ, tanh; a·(1 − a), 1 − a²), output delta written out
+/// (2·(o − y) for identity + MSE, a − y for σ + BCE). Kept in benches and tests only.
+struct Reference {
+    hidden: Hidden,
+    sigmoid_bce: bool,
+    z: Vec<Vec<f64>>,
+    a: Vec<Vec<f64>>,
+    delta: Vec<f64>,
+    g: Vec<f64>,
+    grads: Gradients,
+}
+
+impl Reference {
+    fn new(hidden: Hidden, sigmoid_bce: bool) -> Reference {
+        Reference {
+            hidden,
+            sigmoid_bce,
+            z: Vec::new(),
+            a: Vec::new(),
+            delta: Vec::new(),
+            g: Vec::new(),
+            grads: Gradients { layers: Vec::new() },
+        }
+    }
+
+    fn step(
+        &mut self,
+        net: &mut Network,
+        x: &[f64],
+        y: &[f64],
+        n: usize,
+        opt: &mut OptimizerState,
+    ) {
+        let nl = net.layers.len();
+        self.z.resize_with(nl, Vec::new);
+        self.a.resize_with(nl, Vec::new);
+        for li in 0..nl {
+            let l = &net.layers[li];
+            let z = &mut self.z[li];
+            z.clear();
+            for &b in &l.bias {
+                z.extend(std::iter::repeat_n(b, n));
+            }
+            let input: &[f64] = if li == 0 { x } else { &self.a[li - 1] };
+            general_mat_mul(
+                1.0,
+                &ArrayView2::from_shape((l.n_out, l.n_in), &l.weights[..]).unwrap(),
+                &ArrayView2::from_shape((l.n_in, n), input).unwrap(),
+                1.0,
+                &mut ArrayViewMut2::from_shape((l.n_out, n), &mut z[..]).unwrap(),
+            );
+            let last = li + 1 == nl;
+            let a = &mut self.a[li];
+            a.clear();
+            if last {
+                if self.sigmoid_bce {
+                    a.extend(z.iter().map(|&v| 1.0 / (1.0 + (-v).exp())));
+                } else {
+                    a.extend_from_slice(z);
+                }
+            } else {
+                match self.hidden {
+                    Hidden::Sigmoid => a.extend(z.iter().map(|&v| 1.0 / (1.0 + (-v).exp()))),
+                    Hidden::Tanh => a.extend(z.iter().map(|&v| v.tanh())),
+                }
+            }
+        }
+        let inv_n = 1.0 / n as f64;
+        let out = &self.a[nl - 1];
+        self.delta.clear();
+        if self.sigmoid_bce {
+            self.delta
+                .extend(out.iter().zip(y).map(|(a, t)| (a - t) * inv_n));
+        } else {
+            self.delta
+                .extend(out.iter().zip(y).map(|(o, t)| 2.0 * (o - t) * inv_n));
+        }
+        self.grads.layers.resize_with(nl, Default::default);
+        for li in (0..nl).rev() {
+            let l = &net.layers[li];
+            let input: &[f64] = if li == 0 { x } else { &self.a[li - 1] };
+            let (gw, gb) = &mut self.grads.layers[li];
+            gw.resize(l.weights.len(), 0.0);
+            let d = ArrayView2::from_shape((l.n_out, n), &self.delta[..]).unwrap();
+            general_mat_mul(
+                1.0,
+                &d,
+                &ArrayView2::from_shape((l.n_in, n), input).unwrap().t(),
+                0.0,
+                &mut ArrayViewMut2::from_shape((l.n_out, l.n_in), &mut gw[..]).unwrap(),
+            );
+            gb.clear();
+            gb.extend(self.delta.chunks_exact(n).map(|r| r.iter().sum::<f64>()));
+            if li == 0 {
+                break;
+            }
+            self.g.clear();
+            self.g.resize(l.n_in * n, 0.0);
+            general_mat_mul(
+                1.0,
+                &ArrayView2::from_shape((l.n_out, l.n_in), &l.weights[..])
+                    .unwrap()
+                    .t(),
+                &d,
+                0.0,
+                &mut ArrayViewMut2::from_shape((l.n_in, n), &mut self.g[..]).unwrap(),
+            );
+            let a = &self.a[li - 1];
+            self.delta.clear();
+            match self.hidden {
+                Hidden::Sigmoid => self
+                    .delta
+                    .extend(self.g.iter().zip(a).map(|(g, a)| g * a * (1.0 - a))),
+                Hidden::Tanh => self
+                    .delta
+                    .extend(self.g.iter().zip(a).map(|(g, a)| g * (1.0 - a * a))),
+            }
+        }
+        opt.step(net.params_mut(), self.grads.slices());
+    }
+
+    fn epoch(
+        &mut self,
+        net: &mut Network,
+        d: &Prepared,
+        bs: usize,
+        opt: &mut OptimizerState,
+        buf: &mut (Vec<f64>, Vec<f64>),
+    ) {
+        let n = d.train.n;
+        let bs = if bs == 0 { n } else { bs };
+        let mut lo = 0;
+        while lo < n {
+            let hi = (lo + bs).min(n);
+            if bs == n {
+                self.step(net, &d.train.x, &d.train.y, n, opt);
+            } else {
+                columns(&d.train.x, d.n_features, n, lo, hi, &mut buf.0);
+                columns(&d.train.y, d.n_outputs, n, lo, hi, &mut buf.1);
+                let (x, y) = (std::mem::take(&mut buf.0), std::mem::take(&mut buf.1));
+                self.step(net, &x, &y, hi - lo, opt);
+                buf.0 = x;
+                buf.1 = y;
+            }
+            lo = hi;
+        }
+    }
+}
+
+struct Case {
+    name: &'static str,
+    data: Prepared,
+    sizes: Vec<usize>,
+    hidden: Hidden,
+    sigmoid_bce: bool,
+    batch: usize,
+}
+
+fn cases() -> Vec<Case> {
+    let diabetes = shared("diabetes.csv", "y", &["y_raw"]).unwrap_or_else(|| bundled("diabetes"));
+    let iris = shared("iris.csv", "label", &[]).unwrap_or_else(|| bundled("iris"));
+    let mut v = vec![
+        Case {
+            name: "diabetes_10-64sigmoid-1_mse_full",
+            data: diabetes.clone(),
+            sizes: vec![10, 64, 1],
+            hidden: Hidden::Sigmoid,
+            sigmoid_bce: false,
+            batch: 0,
+        },
+        Case {
+            name: "diabetes_10-64sigmoid-1_mse_mb32",
+            data: diabetes,
+            sizes: vec![10, 64, 1],
+            hidden: Hidden::Sigmoid,
+            sigmoid_bce: false,
+            batch: 32,
+        },
+        Case {
+            name: "iris_4-16tanh-3_bce_full",
+            data: iris,
+            sizes: vec![4, 16, 3],
+            hidden: Hidden::Tanh,
+            sigmoid_bce: true,
+            batch: 0,
+        },
+    ];
+    if let Some(digits) = shared("digits.csv", "label", &[]) {
+        for batch in [0, 32] {
+            v.push(Case {
+                name: if batch == 0 {
+                    "digits_64-128tanh-10_bce_full"
+                } else {
+                    "digits_64-128tanh-10_bce_mb32"
+                },
+                data: digits.clone(),
+                sizes: vec![64, 128, 10],
+                hidden: Hidden::Tanh,
+                sigmoid_bce: true,
+                batch,
+            });
+        }
+    }
+    v
+}
+
+fn bench_train(c: &mut Criterion) {
+    for case in cases() {
+        let (hidden, output, loss) = match (case.hidden, case.sigmoid_bce) {
+            (Hidden::Sigmoid, false) => ("sigmoid", "identity", "mse"),
+            (Hidden::Tanh, true) => ("tanh", "sigmoid", "bce"),
+            (Hidden::Sigmoid, true) => ("sigmoid", "sigmoid", "bce"),
+            (Hidden::Tanh, false) => ("tanh", "identity", "mse"),
+        };
+        let mut g = c.benchmark_group(format!("train_epoch/{}", case.name));
+        g.sample_size(30);
+        let base = network(&case.sizes, hidden, output, loss);
+
+        let mut net = base.clone();
+        let mut opt = OptimizerState::new(Optimizer::adam(1e-3));
+        let (mut ws, mut grads, mut buf) = (
+            Workspace::new(),
+            Gradients { layers: Vec::new() },
+            (Vec::new(), Vec::new()),
+        );
+        g.bench_function("formulas", |b| {
+            b.iter(|| {
+                epoch_formulas(
+                    &mut net, &case.data, case.batch, &mut opt, &mut ws, &mut grads, &mut buf,
+                );
+                black_box(&net.layers);
+            })
+        });
+
+        let mut net = base.clone();
+        let mut opt = OptimizerState::new(Optimizer::adam(1e-3));
+        let mut reference = Reference::new(case.hidden, case.sigmoid_bce);
+        g.bench_function("hand_written", |b| {
+            b.iter(|| {
+                reference.epoch(&mut net, &case.data, case.batch, &mut opt, &mut buf);
+                black_box(&net.layers);
+            })
+        });
+
+        let net = base.clone();
+        let mut fbuf = Vec::new();
+        g.bench_function("forward_only", |b| {
+            b.iter(|| {
+                epoch_forward(&net, &case.data, case.batch, &mut ws, &mut fbuf);
+                black_box(ws.output());
+            })
+        });
+        g.finish();
+    }
+}
+
+criterion_group!(benches, bench_train);
+
+/// Under load from other processes, criterion's separate runs drift apart; this mode runs
+/// the three paths in turn, 40 rounds, and keeps each one's fastest round, so that the
+/// ratio compares like with like (`TRAIN_BENCH_INTERLEAVED=1 cargo bench --bench train`).
+fn interleaved() {
+    for case in cases() {
+        let (hidden, output, loss) = match (case.hidden, case.sigmoid_bce) {
+            (Hidden::Sigmoid, false) => ("sigmoid", "identity", "mse"),
+            (Hidden::Tanh, true) => ("tanh", "sigmoid", "bce"),
+            (Hidden::Sigmoid, true) => ("sigmoid", "sigmoid", "bce"),
+            (Hidden::Tanh, false) => ("tanh", "identity", "mse"),
+        };
+        let base = network(&case.sizes, hidden, output, loss);
+        let mut net_f = base.clone();
+        let mut net_h = base.clone();
+        let net_o = base.clone();
+        let mut opt_f = OptimizerState::new(Optimizer::adam(1e-3));
+        let mut opt_h = OptimizerState::new(Optimizer::adam(1e-3));
+        let (mut ws, mut grads, mut buf) = (
+            Workspace::new(),
+            Gradients { layers: Vec::new() },
+            (Vec::new(), Vec::new()),
+        );
+        let mut reference = Reference::new(case.hidden, case.sigmoid_bce);
+        let mut fbuf = Vec::new();
+        let k = if case.name.starts_with("digits") {
+            3
+        } else {
+            30
+        };
+        let (mut bf, mut bh, mut bo) = (f64::INFINITY, f64::INFINITY, f64::INFINITY);
+        for _ in 0..40 {
+            let t = std::time::Instant::now();
+            for _ in 0..k {
+                epoch_formulas(
+                    &mut net_f, &case.data, case.batch, &mut opt_f, &mut ws, &mut grads, &mut buf,
+                );
+            }
+            bf = bf.min(t.elapsed().as_secs_f64() / k as f64);
+            let t = std::time::Instant::now();
+            for _ in 0..k {
+                reference.epoch(&mut net_h, &case.data, case.batch, &mut opt_h, &mut buf);
+            }
+            bh = bh.min(t.elapsed().as_secs_f64() / k as f64);
+            let t = std::time::Instant::now();
+            for _ in 0..k {
+                epoch_forward(&net_o, &case.data, case.batch, &mut ws, &mut fbuf);
+            }
+            bo = bo.min(t.elapsed().as_secs_f64() / k as f64);
+        }
+        black_box(&net_f.layers);
+        black_box(&net_h.layers);
+        println!(
+            "{:40} formulas {:8.1} us  hand {:8.1} us  ratio {:.3}  forward-only {:8.1} us",
+            case.name,
+            bf * 1e6,
+            bh * 1e6,
+            bf / bh,
+            bo * 1e6
+        );
+    }
+}
+
+fn main() {
+    if std::env::var_os("TRAIN_BENCH_INTERLEAVED").is_some() {
+        interleaved();
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

@@ -1,0 +1,278 @@
+//! The training loop: seeded minibatches, one optimiser step per batch, the test loss and
+//! metric after every epoch, early stop on a test-loss plateau, NaN detection with the epoch
+//! and layer where it happened. Progress goes to a callback; this module prints nothing.
+
+use super::data::{Prepared, Split};
+use super::net::{Gradients, Layer, NetError, Network, Workspace};
+use super::optim::{Optimizer, OptimizerState};
+use super::rng::Rng;
+
+/// Training settings.
+#[derive(Debug, Clone)]
+pub struct TrainConfig {
+    /// Epochs (at most).
+    pub epochs: usize,
+    /// Samples per batch; 0 for the full batch.
+    pub batch_size: usize,
+    /// The optimiser.
+    pub optimizer: Optimizer,
+    /// Seed of the batch order.
+    pub seed: u64,
+    /// Stop when the test loss has not improved by a relative `min_delta` for this many
+    /// epochs (and restore the best weights); `None` trains all epochs.
+    pub patience: Option<usize>,
+    /// Relative improvement that counts (default 1e-4).
+    pub min_delta: f64,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            epochs: 200,
+            batch_size: 32,
+            optimizer: Optimizer::adam(0.01),
+            seed: 0,
+            patience: None,
+            min_delta: 1e-4,
+        }
+    }
+}
+
+/// The quality measure of the task.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Metric {
+    /// Fraction of samples classified right (argmax over outputs; one output: > ½).
+    Accuracy(f64),
+    /// Coefficient of determination 1 − SS_res/SS_tot.
+    R2(f64),
+}
+
+impl Metric {
+    /// The value.
+    pub fn value(self) -> f64 {
+        match self {
+            Metric::Accuracy(v) | Metric::R2(v) => v,
+        }
+    }
+
+    /// `accuracy` or `r2`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Metric::Accuracy(_) => "accuracy",
+            Metric::R2(_) => "r2",
+        }
+    }
+}
+
+/// One epoch's figures.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EpochStats {
+    /// 1-based epoch.
+    pub epoch: usize,
+    /// Mean training loss over the epoch's batches.
+    pub train_loss: f64,
+    /// Loss on the test split after the epoch.
+    pub test_loss: f64,
+    /// Metric on the test split after the epoch.
+    pub test_metric: Metric,
+}
+
+/// What training did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainReport {
+    /// Every epoch.
+    pub history: Vec<EpochStats>,
+    /// Epoch whose weights the network holds at the end.
+    pub best_epoch: usize,
+    /// True when the plateau rule stopped training.
+    pub stopped_early: bool,
+}
+
+/// Why training stopped with an error.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum TrainError {
+    /// A value became NaN or infinite.
+    #[error("epoch {epoch}: {what} of layer {layer} became NaN or infinite (try a smaller learning rate)")]
+    NonFinite {
+        /// 1-based epoch.
+        epoch: usize,
+        /// 1-based layer.
+        layer: usize,
+        /// What became non-finite.
+        what: &'static str,
+    },
+    /// Shapes do not fit the data.
+    #[error("{0}")]
+    Shape(String),
+}
+
+fn at_epoch(epoch: usize) -> impl Fn(NetError) -> TrainError {
+    move |e| match e {
+        NetError::NonFinite { layer, what } => TrainError::NonFinite { epoch, layer, what },
+        NetError::Shape(s) => TrainError::Shape(s),
+    }
+}
+
+/// Copies the columns `idx` of a `rows × n` matrix into `out` (`rows × idx.len()`).
+fn gather(src: &[f64], rows: usize, n: usize, idx: &[usize], out: &mut Vec<f64>) {
+    out.clear();
+    for r in 0..rows {
+        let row = src.get(r * n..(r + 1) * n).unwrap_or(&[]);
+        out.extend(idx.iter().map(|&i| row.get(i).copied().unwrap_or(0.0)));
+    }
+}
+
+/// The loss and metric of `net` on a split.
+///
+/// # Errors
+///
+/// Non-finite values or shapes, as [`Network::forward`].
+pub fn evaluate(
+    net: &Network,
+    split: &Split,
+    ws: &mut Workspace,
+) -> Result<(f64, Metric), NetError> {
+    net.forward(&split.x, split.n, ws)?;
+    let loss = net.loss(&split.y, ws)?;
+    let out = ws.output();
+    let metric = match &split.labels {
+        Some(labels) => {
+            let pred = classes(out, net.n_outputs(), split.n);
+            let right = pred.iter().zip(labels).filter(|(p, l)| p == l).count();
+            Metric::Accuracy(right as f64 / split.n.max(1) as f64)
+        }
+        None => Metric::R2(r2(out, &split.y)),
+    };
+    Ok((loss, metric))
+}
+
+/// Class per sample from outputs `k × n`: argmax, or `> ½` for one output.
+pub fn classes(out: &[f64], k: usize, n: usize) -> Vec<usize> {
+    (0..n)
+        .map(|j| {
+            if k == 1 {
+                usize::from(out.get(j).copied().unwrap_or(0.0) > 0.5)
+            } else {
+                (0..k)
+                    .max_by(|&a, &b| {
+                        let va = out.get(a * n + j).copied().unwrap_or(f64::NEG_INFINITY);
+                        let vb = out.get(b * n + j).copied().unwrap_or(f64::NEG_INFINITY);
+                        va.total_cmp(&vb)
+                    })
+                    .unwrap_or(0)
+            }
+        })
+        .collect()
+}
+
+/// R² of predictions against targets (any consistent scaling).
+pub fn r2(pred: &[f64], y: &[f64]) -> f64 {
+    let n = y.len().max(1) as f64;
+    let mean = y.iter().sum::<f64>() / n;
+    let ss_tot: f64 = y.iter().map(|v| (v - mean) * (v - mean)).sum();
+    let ss_res: f64 = pred.iter().zip(y).map(|(p, v)| (p - v) * (p - v)).sum();
+    if ss_tot > 0.0 {
+        1.0 - ss_res / ss_tot
+    } else {
+        0.0
+    }
+}
+
+/// Trains `net` on `data.train`, evaluating on `data.test` after every epoch and calling
+/// `on_epoch` with the figures.
+///
+/// # Errors
+///
+/// [`TrainError::NonFinite`] with the epoch and layer where a value stopped being finite;
+/// [`TrainError::Shape`] when the network does not fit the data.
+pub fn train(
+    net: &mut Network,
+    data: &Prepared,
+    cfg: &TrainConfig,
+    on_epoch: &mut dyn FnMut(&EpochStats),
+) -> Result<TrainReport, TrainError> {
+    if net.n_inputs() != data.n_features || net.n_outputs() != data.n_outputs {
+        return Err(TrainError::Shape(format!(
+            "the network maps {} inputs to {} outputs; the data has {} features and needs {} outputs",
+            net.n_inputs(),
+            net.n_outputs(),
+            data.n_features,
+            data.n_outputs
+        )));
+    }
+    let train = &data.train;
+    let n = train.n;
+    let bs = if cfg.batch_size == 0 || cfg.batch_size > n {
+        n
+    } else {
+        cfg.batch_size
+    };
+    let mut rng = Rng::new(cfg.seed ^ 0xba7c_4000);
+    let mut order: Vec<usize> = (0..n).collect();
+    let mut opt = OptimizerState::new(cfg.optimizer);
+    let mut ws = Workspace::new();
+    let mut eval_ws = Workspace::new();
+    let mut grads = Gradients { layers: Vec::new() };
+    let (mut xb, mut yb) = (Vec::new(), Vec::new());
+    let mut history = Vec::new();
+    let mut best: Option<(f64, usize, Vec<Layer>)> = None;
+    let mut since_best = 0usize;
+    let mut stopped_early = false;
+    for epoch in 1..=cfg.epochs {
+        let err = at_epoch(epoch);
+        if bs < n {
+            rng.shuffle(&mut order);
+        }
+        let mut loss_sum = 0.0;
+        for chunk in order.chunks(bs) {
+            let (x, y): (&[f64], &[f64]) = if bs == n {
+                (&train.x, &train.y)
+            } else {
+                gather(&train.x, data.n_features, n, chunk, &mut xb);
+                gather(&train.y, data.n_outputs, n, chunk, &mut yb);
+                (&xb, &yb)
+            };
+            net.forward(x, chunk.len(), &mut ws).map_err(&err)?;
+            loss_sum += net.loss(y, &mut ws).map_err(&err)? * chunk.len() as f64;
+            net.backward(x, y, &mut ws, &mut grads).map_err(&err)?;
+            opt.step(net.params_mut(), grads.slices());
+        }
+        let (test_loss, test_metric) = evaluate(net, &data.test, &mut eval_ws).map_err(&err)?;
+        let stats = EpochStats {
+            epoch,
+            train_loss: loss_sum / n.max(1) as f64,
+            test_loss,
+            test_metric,
+        };
+        on_epoch(&stats);
+        history.push(stats);
+        if let Some(patience) = cfg.patience {
+            let improved = best
+                .as_ref()
+                .is_none_or(|(b, _, _)| test_loss < b - cfg.min_delta * b.abs());
+            if improved {
+                best = Some((test_loss, epoch, net.layers.clone()));
+                since_best = 0;
+            } else {
+                since_best += 1;
+                if since_best >= patience {
+                    stopped_early = true;
+                    break;
+                }
+            }
+        }
+    }
+    let last = history.last().map_or(0, |s| s.epoch);
+    let best_epoch = match best {
+        Some((_, e, layers)) if stopped_early => {
+            net.layers = layers;
+            e
+        }
+        _ => last,
+    };
+    Ok(TrainReport {
+        history,
+        best_epoch,
+        stopped_early,
+    })
+}

@@ -1,0 +1,34 @@
+//! A small trainer for fully connected networks whose backward pass runs on the derivative
+//! formulas derivcheck generated: no gradient is written by hand in this module.
+//!
+//! - `formulas`: activations and losses from `.dc` text → derivatives (`diff` + readable
+//!   form) → compiled [`Tape`](crate::eval::Tape)s over whole batches, and the fused output
+//!   delta (A − y) when the simplifier finds one.
+//! - `library`: the bundled `derivations/` texts, compiled in.
+//! - `data`: generated, bundled and CSV datasets; standardisation; seeded splits.
+//! - `net`: layers, forward and backward passes (ndarray products, tape formulas).
+//! - `optim`: SGD with momentum, Adam.
+//! - `gradcheck`: every gradient against finite differences, with the worst element.
+//! - `fit`: the training loop, metrics, early stop, NaN detection.
+//! - `rng`: the seeded generator behind every random choice.
+//!
+//! Classification with more than two classes uses one sigmoid (or identity) output per class
+//! and argmax, because a softmax output needs index notation (not yet supported by the
+//! differentiator); the trainer does not fake one. Like the rest of the library, this module
+//! does no IO.
+
+pub mod data;
+pub mod fit;
+pub mod formulas;
+pub mod gradcheck;
+pub mod library;
+pub mod net;
+pub mod optim;
+pub mod rng;
+
+pub use data::{Dataset, Prepared, Split, Target, Task};
+pub use fit::{train, EpochStats, Metric, TrainConfig, TrainError, TrainReport};
+pub use formulas::{Activation, FormulaConfig, FormulaError, FusedDelta, Loss};
+pub use gradcheck::{gradcheck, GradCheck};
+pub use net::{Init, Network};
+pub use optim::Optimizer;

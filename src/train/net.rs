@@ -1,0 +1,517 @@
+//! The network: fully connected layers, each `Z = W·A_prev + b`, `A = f(Z)`, with the matrix
+//! products done by ndarray (matrixmultiply's blocked kernels), and the backward pass made of
+//! the compiled formulas of [`formulas`](super::formulas):
+//!
+//! - output layer: `δ_L = fused(A_L, Y)/n` when a fused delta was found, else
+//!   `δ_L = (∂L/∂A)(A_L, Y)/n · f'` (the activation's backward tape multiplies);
+//! - hidden layers: `δ_l = (W_{l+1}ᵀ·δ_{l+1}) · f_l'` (the backward tape again);
+//! - `∂E/∂W_l = δ_l·A_{l−1}ᵀ`, `∂E/∂b_l = Σ_columns δ_l`.
+//!
+//! `E = (1/n)·Σ_samples Σ_outputs L(o, y)`: the mean over samples of the summed loss. The
+//! `1/n` of the mean is the only number here that is not from a formula file.
+//!
+//! Matrices are row-major `units × samples`, so an activation runs over one contiguous
+//! buffer: a whole layer of a whole batch is one pass of its tape.
+
+use ndarray::linalg::general_mat_mul;
+use ndarray::{ArrayView2, ArrayViewMut2};
+
+use super::formulas::{Activation, FusedDelta, Loss};
+use super::rng::Rng;
+use crate::eval::TapeScratch;
+
+/// Weight initialisation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Init {
+    /// He for rectifier-like activations, Xavier otherwise (see [`Init::for_activation`]).
+    Auto,
+    /// Glorot/Xavier uniform: U(−√(6/(in + out)), √(6/(in + out))).
+    Xavier,
+    /// He normal: N(0, 2/in).
+    He,
+}
+
+impl Init {
+    /// He when the activation is rectifier-like, judged from its own derivative:
+    /// |f'(−2)| < |f'(2)|/4 (relu, elu, silu, gelu, softplus); Xavier otherwise (σ, tanh).
+    pub fn for_activation(act: &Activation) -> Init {
+        let (l, r) = (act.derivative_at(-2.0).abs(), act.derivative_at(2.0).abs());
+        if l.is_finite() && r.is_finite() && l < r / 4.0 {
+            Init::He
+        } else {
+            Init::Xavier
+        }
+    }
+}
+
+/// One fully connected layer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Layer {
+    /// Inputs.
+    pub n_in: usize,
+    /// Units.
+    pub n_out: usize,
+    /// `n_out × n_in`, row-major.
+    pub weights: Vec<f64>,
+    /// `n_out`.
+    pub bias: Vec<f64>,
+}
+
+/// The gradient of every parameter, shaped as the layers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Gradients {
+    /// Per layer: (∂E/∂W, ∂E/∂b).
+    pub layers: Vec<(Vec<f64>, Vec<f64>)>,
+}
+
+/// Why a forward or backward pass stopped.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum NetError {
+    /// A value became NaN or infinite.
+    #[error("{what} of layer {layer} became NaN or infinite")]
+    NonFinite {
+        /// 1-based layer.
+        layer: usize,
+        /// `activations`, `pre-activations`, `gradient`, `loss`.
+        what: &'static str,
+    },
+    /// Shapes do not fit.
+    #[error("shape mismatch: {0}")]
+    Shape(String),
+}
+
+/// A network with its formulas.
+#[derive(Debug, Clone)]
+pub struct Network {
+    /// Layers, input side first.
+    pub layers: Vec<Layer>,
+    /// One activation per layer (the last is the output activation).
+    pub activations: Vec<Activation>,
+    /// The loss.
+    pub loss: Loss,
+    /// The fused output delta, when found.
+    pub fused: Option<FusedDelta>,
+}
+
+/// Buffers of one pass, reused between batches.
+#[derive(Debug, Clone, Default)]
+pub struct Workspace {
+    /// Per layer: pre-activations `n_out × n`.
+    z: Vec<Vec<f64>>,
+    /// Per layer: activations `n_out × n`.
+    a: Vec<Vec<f64>>,
+    delta: Vec<f64>,
+    g: Vec<f64>,
+    tmp: Vec<f64>,
+    scratch: TapeScratch,
+    n: usize,
+}
+
+impl Workspace {
+    /// Empty buffers; they grow on first use.
+    pub fn new() -> Workspace {
+        Workspace::default()
+    }
+
+    /// The network's output after [`Network::forward`], `n_out × n`.
+    pub fn output(&self) -> &[f64] {
+        self.a.last().map_or(&[], |v| v.as_slice())
+    }
+}
+
+/// Every value finite. Or-reduced in blocks so that the check vectorises (it runs on every
+/// layer of every batch) and still stops early.
+fn all_finite(values: &[f64]) -> bool {
+    values
+        .chunks(64)
+        .all(|c| c.iter().fold(true, |ok, v| ok & v.is_finite()))
+}
+
+fn view(buf: &[f64], rows: usize, cols: usize) -> Result<ArrayView2<'_, f64>, NetError> {
+    ArrayView2::from_shape((rows, cols), buf)
+        .map_err(|e| NetError::Shape(format!("{rows}×{cols}: {e}")))
+}
+
+fn view_mut(buf: &mut [f64], rows: usize, cols: usize) -> Result<ArrayViewMut2<'_, f64>, NetError> {
+    ArrayViewMut2::from_shape((rows, cols), buf)
+        .map_err(|e| NetError::Shape(format!("{rows}×{cols}: {e}")))
+}
+
+impl Network {
+    /// A network with layer widths `sizes` (input first), initial weights drawn from `seed`.
+    ///
+    /// # Errors
+    ///
+    /// [`NetError::Shape`] when there are fewer than two sizes, a size is 0, or the number
+    /// of activations is not one per layer.
+    pub fn new(
+        sizes: &[usize],
+        activations: Vec<Activation>,
+        loss: Loss,
+        fused: Option<FusedDelta>,
+        init: Init,
+        seed: u64,
+    ) -> Result<Network, NetError> {
+        if sizes.len() < 2 || sizes.contains(&0) {
+            return Err(NetError::Shape(
+                "layers need at least an input and an output width, none of them 0".into(),
+            ));
+        }
+        if activations.len() != sizes.len() - 1 {
+            return Err(NetError::Shape(format!(
+                "{} layers need {} activations, found {}",
+                sizes.len() - 1,
+                sizes.len() - 1,
+                activations.len()
+            )));
+        }
+        let mut rng = Rng::new(seed);
+        let mut layers = Vec::new();
+        for (w, act) in sizes.windows(2).zip(&activations) {
+            let [n_in, n_out] = [
+                w.first().copied().unwrap_or(1),
+                w.get(1).copied().unwrap_or(1),
+            ];
+            let kind = match init {
+                Init::Auto => Init::for_activation(act),
+                k => k,
+            };
+            let weights = (0..n_in * n_out)
+                .map(|_| match kind {
+                    Init::He => rng.normal() * (2.0 / n_in as f64).sqrt(),
+                    _ => {
+                        let r = (6.0 / (n_in + n_out) as f64).sqrt();
+                        rng.range(-r, r)
+                    }
+                })
+                .collect();
+            layers.push(Layer {
+                n_in,
+                n_out,
+                weights,
+                bias: vec![0.0; n_out],
+            });
+        }
+        Ok(Network {
+            layers,
+            activations,
+            loss,
+            fused,
+        })
+    }
+
+    /// Input width.
+    pub fn n_inputs(&self) -> usize {
+        self.layers.first().map_or(0, |l| l.n_in)
+    }
+
+    /// Output width.
+    pub fn n_outputs(&self) -> usize {
+        self.layers.last().map_or(0, |l| l.n_out)
+    }
+
+    /// Number of parameters.
+    pub fn n_params(&self) -> usize {
+        self.layers
+            .iter()
+            .map(|l| l.weights.len() + l.bias.len())
+            .sum()
+    }
+
+    /// Forward pass over `x` (`n_inputs × n`), keeping what the backward pass needs.
+    ///
+    /// # Errors
+    ///
+    /// [`NetError::NonFinite`] naming the first layer whose activations are not finite.
+    pub fn forward(&self, x: &[f64], n: usize, ws: &mut Workspace) -> Result<(), NetError> {
+        if x.len() != self.n_inputs() * n {
+            return Err(NetError::Shape(format!(
+                "input has {} values, expected {}×{n}",
+                x.len(),
+                self.n_inputs()
+            )));
+        }
+        let n_layers = self.layers.len();
+        ws.z.resize_with(n_layers, Vec::new);
+        ws.a.resize_with(n_layers, Vec::new);
+        ws.n = n;
+        for (li, (layer, act)) in self.layers.iter().zip(&self.activations).enumerate() {
+            let mut z = ws.z.get_mut(li).map(std::mem::take).unwrap_or_default();
+            z.clear();
+            for &b in &layer.bias {
+                z.extend(std::iter::repeat_n(b, n));
+            }
+            {
+                let input: &[f64] = if li == 0 {
+                    x
+                } else {
+                    ws.a.get(li - 1).map_or(&[], |v| v.as_slice())
+                };
+                let w = view(&layer.weights, layer.n_out, layer.n_in)?;
+                let a_prev = view(input, layer.n_in, n)?;
+                let mut zv = view_mut(&mut z, layer.n_out, n)?;
+                general_mat_mul(1.0, &w, &a_prev, 1.0, &mut zv);
+            }
+            let mut a = ws.a.get_mut(li).map(std::mem::take).unwrap_or_default();
+            act.forward(&z, &mut a, &mut ws.scratch);
+            let finite = all_finite(&a);
+            if let Some(slot) = ws.z.get_mut(li) {
+                *slot = z;
+            }
+            if let Some(slot) = ws.a.get_mut(li) {
+                *slot = a;
+            }
+            if !finite {
+                return Err(NetError::NonFinite {
+                    layer: li + 1,
+                    what: "activations",
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The mean loss `E` of the last forward pass against `y` (`n_outputs × n`).
+    ///
+    /// # Errors
+    ///
+    /// [`NetError::NonFinite`] when the loss is not finite.
+    pub fn loss(&self, y: &[f64], ws: &mut Workspace) -> Result<f64, NetError> {
+        let out = ws.a.last().map(|v| v.as_slice()).unwrap_or(&[]);
+        if out.len() != y.len() {
+            return Err(NetError::Shape(format!(
+                "targets have {} values, expected {}",
+                y.len(),
+                out.len()
+            )));
+        }
+        let mut vals = std::mem::take(&mut ws.tmp);
+        self.loss.value(out, y, &mut vals, &mut ws.scratch);
+        let e = vals.iter().sum::<f64>() / ws.n.max(1) as f64;
+        ws.tmp = vals;
+        if e.is_finite() {
+            Ok(e)
+        } else {
+            Err(NetError::NonFinite {
+                layer: self.layers.len(),
+                what: "loss",
+            })
+        }
+    }
+
+    /// Backward pass after [`Network::forward`]: the gradient of `E` with respect to every
+    /// parameter, written into `grads` (allocated on first use).
+    ///
+    /// # Errors
+    ///
+    /// [`NetError::NonFinite`] naming the layer whose gradient is not finite.
+    pub fn backward(
+        &self,
+        x: &[f64],
+        y: &[f64],
+        ws: &mut Workspace,
+        grads: &mut Gradients,
+    ) -> Result<(), NetError> {
+        let n = ws.n;
+        let n_layers = self.layers.len();
+        grads.layers.resize_with(n_layers, Default::default);
+        let inv_n = 1.0 / n.max(1) as f64;
+        let mut delta = std::mem::take(&mut ws.delta);
+        let mut g = std::mem::take(&mut ws.g);
+        // Output layer.
+        {
+            let li = n_layers - 1;
+            let (z, a) = (
+                ws.z.get(li).map_or(&[][..], |v| v.as_slice()),
+                ws.a.get(li).map_or(&[][..], |v| v.as_slice()),
+            );
+            if a.len() != y.len() {
+                return Err(NetError::Shape(format!(
+                    "targets have {} values, expected {}",
+                    y.len(),
+                    a.len()
+                )));
+            }
+            match &self.fused {
+                Some(f) => {
+                    f.eval(a, y, &mut delta, &mut ws.scratch);
+                    delta.iter_mut().for_each(|d| *d *= inv_n);
+                }
+                None => {
+                    self.loss.gradient(a, y, &mut g, &mut ws.scratch);
+                    g.iter_mut().for_each(|d| *d *= inv_n);
+                    if let Some(act) = self.activations.get(li) {
+                        act.backward(z, a, &g, &mut delta, &mut ws.scratch);
+                    }
+                }
+            }
+        }
+        for li in (0..n_layers).rev() {
+            let Some(layer) = self.layers.get(li) else {
+                continue;
+            };
+            let input: &[f64] = if li == 0 {
+                x
+            } else {
+                ws.a.get(li - 1).map_or(&[], |v| v.as_slice())
+            };
+            let Some((gw, gb)) = grads.layers.get_mut(li) else {
+                continue;
+            };
+            gw.resize(layer.weights.len(), 0.0);
+            gb.clear();
+            {
+                let d = view(&delta, layer.n_out, n)?;
+                let a_prev = view(input, layer.n_in, n)?;
+                let mut gwv = view_mut(gw, layer.n_out, layer.n_in)?;
+                general_mat_mul(1.0, &d, &a_prev.t(), 0.0, &mut gwv);
+            }
+            gb.extend(
+                delta
+                    .chunks_exact(n.max(1))
+                    .map(|row| row.iter().sum::<f64>()),
+            );
+            // A NaN or ±∞ anywhere in δ makes its row sum NaN or ±∞, so checking the bias
+            // gradients (one value per unit) checks all of δ.
+            if !all_finite(gb) {
+                ws.delta = delta;
+                ws.g = g;
+                return Err(NetError::NonFinite {
+                    layer: li + 1,
+                    what: "gradient",
+                });
+            }
+            if li == 0 {
+                break;
+            }
+            // g = Wᵀ·δ, then δ_prev = g·f'(z_prev).
+            g.clear();
+            g.resize(layer.n_in * n, 0.0);
+            {
+                let w = view(&layer.weights, layer.n_out, layer.n_in)?;
+                let d = view(&delta, layer.n_out, n)?;
+                let mut gv = view_mut(&mut g, layer.n_in, n)?;
+                general_mat_mul(1.0, &w.t(), &d, 0.0, &mut gv);
+            }
+            let (z, a) = (
+                ws.z.get(li - 1).map_or(&[][..], |v| v.as_slice()),
+                ws.a.get(li - 1).map_or(&[][..], |v| v.as_slice()),
+            );
+            if let Some(act) = self.activations.get(li - 1) {
+                act.backward(z, a, &g, &mut delta, &mut ws.scratch);
+            }
+        }
+        ws.delta = delta;
+        ws.g = g;
+        Ok(())
+    }
+
+    /// Outputs for `x` (`n_inputs × n`), `n_outputs × n`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Network::forward`].
+    pub fn predict(&self, x: &[f64], n: usize) -> Result<Vec<f64>, NetError> {
+        let mut ws = Workspace::new();
+        self.forward(x, n, &mut ws)?;
+        Ok(ws.output().to_vec())
+    }
+
+    /// Every parameter, layer by layer (weights row-major, then biases), for optimisers.
+    pub fn params_mut(&mut self) -> impl Iterator<Item = &mut [f64]> {
+        self.layers
+            .iter_mut()
+            .flat_map(|l| [l.weights.as_mut_slice(), l.bias.as_mut_slice()])
+    }
+}
+
+impl Gradients {
+    /// Every gradient, in the order of [`Network::params_mut`].
+    pub fn slices(&self) -> impl Iterator<Item = &[f64]> {
+        self.layers
+            .iter()
+            .flat_map(|(w, b)| [w.as_slice(), b.as_slice()])
+    }
+}
+
+/// Where a network's formulas come from: `(file name, .dc text)` per hidden layer (one entry
+/// is used for every hidden layer), for the output layer and for the loss.
+#[derive(Debug, Clone)]
+pub struct NetSpec<'a> {
+    /// Layer widths, input first.
+    pub sizes: Vec<usize>,
+    /// Hidden activations: one for all hidden layers, or one per hidden layer.
+    pub hidden: Vec<(&'a str, &'a str)>,
+    /// Output activation.
+    pub output: (&'a str, &'a str),
+    /// Loss.
+    pub loss: (&'a str, &'a str),
+    /// Values of the files' free parameters.
+    pub formulas: super::formulas::FormulaConfig,
+    /// Use the fused output delta when the simplifier finds one.
+    pub fuse: bool,
+}
+
+/// Why a network could not be built.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum BuildError {
+    /// A formula file.
+    #[error("{0}")]
+    Formula(#[from] super::formulas::FormulaError),
+    /// The layer list.
+    #[error("{0}")]
+    Net(#[from] NetError),
+}
+
+impl Network {
+    /// Compiles the formulas of `spec` and draws initial weights.
+    ///
+    /// # Errors
+    ///
+    /// A formula that cannot be read, derived or compiled; a bad layer list; a number of
+    /// hidden activations that is neither 1 nor one per hidden layer.
+    pub fn from_spec(spec: &NetSpec, init: Init, seed: u64) -> Result<Network, BuildError> {
+        let n_hidden = spec.sizes.len().saturating_sub(2);
+        if !(spec.hidden.len() == n_hidden
+            || (spec.hidden.len() == 1 && n_hidden > 0)
+            || n_hidden == 0)
+        {
+            return Err(NetError::Shape(format!(
+                "{n_hidden} hidden layer(s) need 1 or {n_hidden} activations, found {}",
+                spec.hidden.len()
+            ))
+            .into());
+        }
+        let mut compiled: Vec<(&str, Activation)> = Vec::new();
+        let mut acts = Vec::new();
+        for i in 0..n_hidden {
+            let (name, text) = spec
+                .hidden
+                .get(i)
+                .or(spec.hidden.first())
+                .copied()
+                .unwrap_or(("identity.dc", super::formulas::IDENTITY_SOURCE));
+            let act = match compiled.iter().find(|(n, _)| *n == name) {
+                Some((_, a)) => a.clone(),
+                None => {
+                    let a = Activation::from_source(name, text, &spec.formulas)?;
+                    compiled.push((name, a.clone()));
+                    a
+                }
+            };
+            acts.push(act);
+        }
+        acts.push(Activation::from_source(
+            spec.output.0,
+            spec.output.1,
+            &spec.formulas,
+        )?);
+        let loss = Loss::from_source(spec.loss.0, spec.loss.1, &spec.formulas)?;
+        let fused = if spec.fuse {
+            FusedDelta::find(spec.output, spec.loss, &spec.formulas)?
+        } else {
+            None
+        };
+        Ok(Network::new(&spec.sizes, acts, loss, fused, init, seed)?)
+    }
+}
