@@ -1,11 +1,16 @@
-//! Parser throughput on a large generated file of typical statements (target: at least
-//! 20 MB/s for `parse_dc`). Run with `cargo bench --bench parse`; criterion reports MiB/s.
+//! Parser throughput on a large generated file of typical statements (issue 2; target: at
+//! least 20 MB/s). Measured: `parse` (text → AST), `parse+lower` (→ `Program`) and
+//! `parse+lower+print` (every expression of the program printed back in Unicode, as `fmt`
+//! does), each as MB of input per second. Run with `cargo bench --bench parse`; criterion
+//! reports the throughput in MiB/s (1 MiB = 1.048576 MB).
 
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use derivcheck::limits::Limits;
 use derivcheck::lower::lower;
+use derivcheck::print::{self, Format, PrintOptions};
+use derivcheck::program::{Fact, Item, Program};
 use derivcheck::source::SourceFile;
 use derivcheck::syntax::parse_dc;
 
@@ -38,6 +43,27 @@ fn generated_file(target_bytes: usize) -> String {
     text
 }
 
+/// Prints every expression of the program (Unicode, 100 columns), returning the bytes written.
+fn print_program(program: &Program) -> usize {
+    let opts = PrintOptions::default();
+    let show = |e: &derivcheck::expr::Expr| print::to_string(e, Format::Unicode, &opts).len();
+    let mut n = 0;
+    for item in &program.items {
+        n += match item {
+            Item::Def(d) => show(&d.body),
+            Item::Assume(a) => match &a.fact {
+                Fact::Compare(es, _) => es.iter().map(show).sum(),
+                Fact::Member(e, _) => show(e),
+            },
+            Item::Claim(c) => show(&c.lhs) + show(&c.rhs),
+            Item::Derive(d) => {
+                show(&d.start) + d.steps.iter().map(|s| show(&s.expr)).sum::<usize>()
+            }
+        };
+    }
+    n
+}
+
 fn bench_parse(c: &mut Criterion) {
     let text = generated_file(3 << 20);
     let file = SourceFile::new("bench.dc", text);
@@ -56,6 +82,13 @@ fn bench_parse(c: &mut Criterion) {
         b.iter(|| {
             let (ast, _) = parse_dc(black_box(&file), &limits);
             black_box(lower(&ast, &limits))
+        })
+    });
+    group.bench_function("parse+lower+print", |b| {
+        b.iter(|| {
+            let (ast, _) = parse_dc(black_box(&file), &limits);
+            let (program, _) = lower(&ast, &limits);
+            black_box(print_program(&program))
         })
     });
     group.finish();
