@@ -275,6 +275,18 @@ fn ascii_line(e: &Expr) -> String {
     print::to_string(e, Format::Ascii, &PrintOptions { width: usize::MAX })
 }
 
+/// CPU time (user + system) of the calling thread in seconds, from `/proc/thread-self/stat`
+/// (Linux; clock ticks of 1/100 s).
+fn thread_cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/thread-self/stat").ok()?;
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) / 100.0)
+}
+
 /// Peak resident memory of this process in kB (Linux), for the "memory bounded" check.
 fn peak_rss_kb() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
@@ -349,9 +361,14 @@ fn bench(c: &mut Criterion) {
     let n_wrong: usize = tally.iter().map(|t| t[1]).sum();
     assert_eq!(n_wrong, 0, "wrong verdicts: speed is not measured");
 
+    // `DERIVCHECK_BENCH_PASSES=n` fixes the number of passes (for instruction counts under
+    // `valgrind --tool=callgrind`); by default it runs for 2 CPU-seconds.
+    let fixed_passes: Option<usize> = std::env::var("DERIVCHECK_BENCH_PASSES")
+        .ok()
+        .and_then(|v| v.parse().ok());
     // Memory bounded: repeated checking must not grow the peak resident set.
     let before = peak_rss_kb();
-    for _ in 0..20 {
+    for _ in 0..if fixed_passes.is_some() { 0 } else { 20 } {
         for case in &lib.cases {
             black_box(checkers[case.program].check_equal(&case.lhs, &case.rhs));
         }
@@ -362,16 +379,40 @@ fn bench(c: &mut Criterion) {
         20 * lib.cases.len()
     );
 
+    // CPU time of this thread per claim: on a machine shared with other jobs, wall-clock
+    // figures (criterion's) include time the thread waited for a core; this one does not.
+    if let Some(start) = thread_cpu_seconds() {
+        let mut passes = 0usize;
+        let mut spent = 0.0;
+        while fixed_passes.map_or(spent < 2.0, |n| passes < n) {
+            for case in &lib.cases {
+                black_box(checkers[case.program].check_equal(&case.lhs, &case.rhs));
+            }
+            passes += 1;
+            spent = thread_cpu_seconds().map_or(f64::INFINITY, |t| t - start);
+        }
+        let per_claim = spent / (passes * lib.cases.len()) as f64;
+        eprintln!(
+            "CPU time: {:.1} µs per claim, {:.0} claims per CPU-second ({passes} passes)",
+            per_claim * 1e6,
+            1.0 / per_claim
+        );
+    }
+
     let mut group = c.benchmark_group("check");
-    let groups: [(&str, &dyn Fn(&Case) -> bool); 5] = [
-        ("all", &|_| true),
-        ("library", &|c| c.kind == Kind::Library),
-        ("rewrite", &|c| c.kind == Kind::Rewrite),
-        ("slip", &|c| c.kind == Kind::Slip),
-        ("mutation", &|c| c.kind == Kind::Mutation),
+    let groups = [
+        ("all", None),
+        ("library", Some(Kind::Library)),
+        ("rewrite", Some(Kind::Rewrite)),
+        ("slip", Some(Kind::Slip)),
+        ("mutation", Some(Kind::Mutation)),
     ];
-    for (name, keep) in groups {
-        let cases: Vec<&Case> = lib.cases.iter().filter(|c| keep(c)).collect();
+    for (name, kind) in groups {
+        let cases: Vec<&Case> = lib
+            .cases
+            .iter()
+            .filter(|c| kind.is_none_or(|k| c.kind == k))
+            .collect();
         group.throughput(Throughput::Elements(cases.len() as u64));
         group.bench_function(name, |b| {
             b.iter(|| {

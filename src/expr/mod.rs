@@ -189,6 +189,13 @@ impl Expr {
         seen.len()
     }
 
+    /// True when other handles point at this node too. A node that is not shared has exactly
+    /// one parent in any DAG it is part of, so a walk meets it once and need not memoise it.
+    /// (Another thread may clone it meanwhile; that only costs a memo entry.)
+    pub fn is_shared(&self) -> bool {
+        Arc::strong_count(&self.0) > 1
+    }
+
     /// True when both handles point at the same node.
     pub fn ptr_eq(&self, other: &Expr) -> bool {
         Arc::ptr_eq(&self.0, &other.0)
