@@ -89,18 +89,28 @@ fn placeholder() -> Expr {
         .clone()
 }
 
+/// Below this height, a node is dropped by the ordinary (recursive) drop glue: the recursion
+/// is at most this deep, and it needs no allocation.
+const RECURSIVE_DROP_HEIGHT: u32 = 64;
+
 impl Drop for Expr {
     /// Drops deep expressions without recursion: the children of a node that is about to be
-    /// freed are moved to an explicit stack first.
+    /// freed are moved to an explicit stack first. Nodes lower than `RECURSIVE_DROP_HEIGHT`
+    /// are left to the drop glue, which recurses at most that deep.
     fn drop(&mut self) {
         let Some(data) = Arc::get_mut(&mut self.0) else {
             return;
         };
+        if data.depth < RECURSIVE_DROP_HEIGHT {
+            return;
+        }
         let mut stack = Vec::new();
         take_children(&mut data.node, &mut stack);
         while let Some(mut child) = stack.pop() {
             if let Some(data) = Arc::get_mut(&mut child.0) {
-                take_children(&mut data.node, &mut stack);
+                if data.depth >= RECURSIVE_DROP_HEIGHT {
+                    take_children(&mut data.node, &mut stack);
+                }
             }
         }
     }
@@ -219,14 +229,16 @@ impl Expr {
         Expr::num(Rational::new(BigInt::from(n), BigInt::from(d)))
     }
 
-    /// 0.
+    /// 0 (one shared node: passes build many zeros and ones).
     pub fn zero() -> Expr {
-        Expr::int(0)
+        static ZERO: OnceLock<Expr> = OnceLock::new();
+        ZERO.get_or_init(|| Expr::int(0)).clone()
     }
 
-    /// 1.
+    /// 1 (one shared node).
     pub fn one() -> Expr {
-        Expr::int(1)
+        static ONE: OnceLock<Expr> = OnceLock::new();
+        ONE.get_or_init(|| Expr::int(1)).clone()
     }
 
     /// A symbol.
