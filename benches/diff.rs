@@ -140,9 +140,73 @@ fn ascii_line(e: &Expr) -> String {
 
 const DEPTHS: [usize; 6] = [1, 2, 4, 8, 16, 32];
 
+/// CPU time (user + system) of the calling thread in seconds, from `/proc/thread-self/stat`
+/// (Linux; clock ticks of 1/100 s).
+fn thread_cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/thread-self/stat").ok()?;
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) / 100.0)
+}
+
+/// Mean CPU time per call of `f` over at least `budget` CPU-seconds (`None` without /proc).
+fn cpu_time_per_call(budget: f64, mut f: impl FnMut()) -> Option<f64> {
+    let start = thread_cpu_seconds()?;
+    let mut calls = 0u64;
+    let mut spent = 0.0;
+    while spent < budget {
+        for _ in 0..64 {
+            f();
+        }
+        calls += 64;
+        spent = thread_cpu_seconds()? - start;
+    }
+    Some(spent / calls as f64)
+}
+
+/// CPU time per function (not wall time: on a machine shared with other jobs, criterion's
+/// wall-clock figures include waiting for a core), and their median.
+fn cpu_table(config: &CheckConfig) {
+    let mut times = Vec::new();
+    for (name, program, call, var) in library() {
+        let checker = Checker::new(&program, config);
+        let t = cpu_time_per_call(0.2, || {
+            let ctx = checker.diff_ctx();
+            let d = diff(black_box(&refold_builtins(&call)), &var, &ctx).ok();
+            black_box(d.and_then(|d| checker.readable(&d.expr).ok()));
+        });
+        let Some(t) = t else { return };
+        eprintln!("CPU time {name:<14} {:8.2} µs", t * 1e6);
+        times.push(t);
+    }
+    times.sort_by(f64::total_cmp);
+    if let Some(m) = times.get(times.len() / 2) {
+        eprintln!(
+            "CPU time: median {:.2} µs per library function ({} functions)",
+            m * 1e6,
+            times.len()
+        );
+    }
+    let program = Program::default();
+    let checker = Checker::new(&program, config);
+    let x = Symbol::new("x");
+    for depth in DEPTHS {
+        let e = deep(depth);
+        if let Some(t) = cpu_time_per_call(0.2, || {
+            let d = diff(black_box(&e), &x, &checker.diff_ctx()).ok();
+            black_box(d.and_then(|d| checker.readable(&d.expr).ok()));
+        }) {
+            eprintln!("CPU time depth {depth:>2}: {:9.2} µs", t * 1e6);
+        }
+    }
+}
+
 fn bench(c: &mut Criterion) {
     let config = CheckConfig::default();
     export(&config);
+    cpu_table(&config);
     let mut group = c.benchmark_group("diff+readable/library");
     for (name, program, call, var) in library() {
         let checker = Checker::new(&program, &config);

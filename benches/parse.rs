@@ -64,6 +64,17 @@ fn print_program(program: &Program) -> usize {
     n
 }
 
+/// CPU time (user + system) of the calling thread in seconds, from `/proc/thread-self/stat`
+/// (Linux; clock ticks of 1/100 s).
+fn thread_cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/thread-self/stat").ok()?;
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) / 100.0)
+}
+
 fn bench_parse(c: &mut Criterion) {
     let text = generated_file(3 << 20);
     let file = SourceFile::new("bench.dc", text);
@@ -71,6 +82,44 @@ fn bench_parse(c: &mut Criterion) {
     let (ast, errors) = parse_dc(&file, &limits);
     assert!(errors.is_empty(), "{errors:?}");
     assert!(lower(&ast, &limits).1.is_empty());
+
+    // Throughput per CPU-second of this thread (criterion's figures are wall clock, which on a
+    // machine shared with other jobs includes waiting for a core).
+    let mb = file.text().len() as f64 / 1e6;
+    let cpu = |f: &dyn Fn()| {
+        let start = thread_cpu_seconds()?;
+        let mut runs = 0u32;
+        let mut spent = 0.0;
+        while spent < 2.0 {
+            f();
+            runs += 1;
+            spent = thread_cpu_seconds()? - start;
+        }
+        Some(mb * f64::from(runs) / spent)
+    };
+    let rates = [
+        ("parse", cpu(&|| drop(black_box(parse_dc(&file, &limits))))),
+        (
+            "parse+lower",
+            cpu(&|| {
+                let (ast, _) = parse_dc(&file, &limits);
+                drop(black_box(lower(&ast, &limits)));
+            }),
+        ),
+        (
+            "parse+lower+print",
+            cpu(&|| {
+                let (ast, _) = parse_dc(&file, &limits);
+                let (program, _) = lower(&ast, &limits);
+                black_box(print_program(&program));
+            }),
+        ),
+    ];
+    for (name, rate) in rates {
+        if let Some(r) = rate {
+            eprintln!("CPU time: {name:<18} {r:6.2} MB per CPU-second ({mb:.2} MB file)");
+        }
+    }
 
     let mut group = c.benchmark_group("dc");
     group.throughput(Throughput::Bytes(file.text().len() as u64));
