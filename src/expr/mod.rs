@@ -418,10 +418,25 @@ impl Expr {
         match self.node() {
             Node::Num(_) | Node::Const(_) | Node::Sym(_) => self.clone(),
             Node::Add(xs) | Node::Mul(xs) | Node::Call(_, xs) => {
-                let new: Vec<Expr> = xs.iter().map(&mut f).collect();
-                if xs.iter().zip(&new).all(|(a, b)| !changed(a, b)) {
-                    return self.clone();
+                // The new children are collected only from the first one that changed, so an
+                // unchanged node (the common case) allocates nothing.
+                let mut new: Option<Vec<Expr>> = None;
+                for (i, x) in xs.iter().enumerate() {
+                    let y = f(x);
+                    match &mut new {
+                        Some(v) => v.push(y),
+                        None if changed(x, &y) => {
+                            let mut v = Vec::with_capacity(xs.len());
+                            v.extend(xs.iter().take(i).cloned());
+                            v.push(y);
+                            new = Some(v);
+                        }
+                        None => {}
+                    }
                 }
+                let Some(new) = new else {
+                    return self.clone();
+                };
                 match self.node() {
                     Node::Add(_) => Expr::add(new),
                     Node::Mul(_) => Expr::mul(new),

@@ -133,7 +133,10 @@ impl<'a> Canonicalizer<'a> {
             }
             .into());
         }
-        if let Some(r) = self.memo.get(e) {
+        // Only a shared node can be met again (`Expr::is_shared`); the others are not
+        // looked up or stored, which saves a hash lookup and a clone of the form per node.
+        let shared = e.is_shared();
+        if let Some(r) = shared.then(|| self.memo.get(e)).flatten() {
             return Ok(r.clone());
         }
         self.unchecked += 1;
@@ -202,7 +205,9 @@ impl<'a> Canonicalizer<'a> {
                 }))
             }
         };
-        self.memo.insert(e.clone(), res.clone());
+        if shared {
+            self.memo.insert(e.clone(), res.clone());
+        }
         Ok(res)
     }
 

@@ -176,7 +176,9 @@ impl Builder<'_, '_> {
 
     fn factored(&mut self, e: &Expr, depth: usize) -> Result<Factored, LimitReached> {
         self.check_depth(depth)?;
-        if let Some(f) = self.memo.get(e) {
+        // Only a shared node can be met again (`Expr::is_shared`); the others skip the memo.
+        let shared = e.is_shared();
+        if let Some(f) = shared.then(|| self.memo.get(e)).flatten() {
             return Ok(f.clone());
         }
         let res = match e.node() {
@@ -222,7 +224,9 @@ impl Builder<'_, '_> {
                 self.atom_with_readable_children(e, depth)?
             }
         };
-        self.memo.insert(e.clone(), res.clone());
+        if shared {
+            self.memo.insert(e.clone(), res.clone());
+        }
         Ok(res)
     }
 
