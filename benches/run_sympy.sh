@@ -10,6 +10,7 @@
 # 3. runs benches/sympy_diff.py and benches/sympy_check.py, which print SymPy's times and
 #    accuracy and the ratios to derivcheck.
 set -eu
+export PYTHONDONTWRITEBYTECODE=1
 cd "$(dirname "$0")/.."
 TARGET=${CARGO_TARGET_DIR:-target}
 VENV=$TARGET/sympy-venv

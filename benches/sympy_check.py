@@ -21,11 +21,13 @@ student slips and mechanical mutations (expected incorrect). When criterion resu
 """
 
 import argparse
+import sys
 import collections
 import statistics
 
 import sympy
 
+sys.dont_write_bytecode = True  # no __pycache__ beside the scripts
 from sympy_common import (
     criterion_median_ns,
     fmt_time,

@@ -69,6 +69,8 @@ def positive_symbols(assumes):
 
 def read(text, positive=()):
     """An expression in derivcheck's ASCII syntax as a SymPy expression."""
+    # Braced subscripts (w_{16}, w_{i,j}) become plain names (w_16, w_i_j).
+    text = re.sub(r"_\{([^{}]*)\}", lambda m: "_" + re.sub(r"\W+", "_", m.group(1)), text)
     names = {}
     for name in set(re.findall(r"[A-Za-z_]\w*", text)):
         if name in FUNCTIONS or name in CONSTANTS:
