@@ -774,20 +774,27 @@ fn is_opaque(e: &Expr) -> bool {
 /// order, and returns how many there are. That is all the children, except a sum's body,
 /// which `DagFold::sum` evaluates under its own bindings.
 fn push_operands<'e>(e: &'e Expr, tasks: &mut Vec<Task<'e>>) -> usize {
+    // Pushed last child first, so that the first child is popped (and evaluated) first. The
+    // order is that of `Node::children`.
     match e.node() {
+        Node::Num(_) | Node::Const(_) | Node::Sym(_) => 0,
+        Node::Add(xs) | Node::Mul(xs) | Node::Call(_, xs) => {
+            tasks.extend(xs.iter().rev().map(Task::Visit));
+            xs.len()
+        }
+        Node::Pow(a, b) | Node::Delta(a, b) => {
+            tasks.push(Task::Visit(b));
+            tasks.push(Task::Visit(a));
+            2
+        }
+        Node::Deriv(a, _) => {
+            tasks.push(Task::Visit(a));
+            1
+        }
         Node::Sum { lo, hi, .. } => {
             tasks.push(Task::Visit(hi));
             tasks.push(Task::Visit(lo));
             2
-        }
-        n => {
-            let before = tasks.len();
-            tasks.extend(n.children().map(Task::Visit));
-            // Reversed, so that the first child is popped (and evaluated) first.
-            if let Some(pushed) = tasks.get_mut(before..) {
-                pushed.reverse();
-            }
-            tasks.len() - before
         }
     }
 }
@@ -814,9 +821,16 @@ pub(crate) fn walk<F: DagFold>(
     if scope.len() >= f.max_nesting() {
         return Err(f.too_deep());
     }
-    let mut memo: FxHashMap<usize, F::Value> = FxHashMap::default();
-    let mut tasks = vec![Task::Visit(root)];
-    let mut values: Vec<F::Value> = Vec::new();
+    // Sized up front (most expressions share at least their symbols), so the memo and the
+    // stacks do not grow step by step.
+    let size = usize::try_from(root.tree_size())
+        .unwrap_or(usize::MAX)
+        .min(64);
+    let mut memo: FxHashMap<usize, F::Value> =
+        FxHashMap::with_capacity_and_hasher(size / 2, Default::default());
+    let mut tasks = Vec::with_capacity(size);
+    tasks.push(Task::Visit(root));
+    let mut values: Vec<F::Value> = Vec::with_capacity(size / 2);
     while let Some(task) = tasks.pop() {
         match task {
             Task::Visit(e) => {
