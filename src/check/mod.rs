@@ -388,10 +388,10 @@ impl<'a> Checker<'a> {
         let mut unclear = 0usize;
         let mut ill_conditioned = 0usize;
         // Both sides are compiled once and evaluated over batches of points; the tape gives
-        // the values `eval_f64` gives, bit for bit. Points are drawn in batches of the number
-        // still wanted, in the same order as one by one, so the verdict and the reported
-        // points do not depend on the batching. Without a tape (sums with symbolic bounds,
-        // very large sides), each point is evaluated on its own.
+        // the values `eval_f64` gives, bit for bit. Points are drawn in batches (1, 2, 4, …,
+        // never more than are still wanted) in the same order as one by one, so the verdict
+        // and the reported points do not depend on the batching. Without a tape (sums with
+        // symbolic bounds, very large sides), each point is evaluated on its own.
         let tape = Tape::compile(&[l.clone(), r.clone()], &symbols).ok();
         let mut batch = SampleBatch::default();
         let mut drawn = 0usize;
