@@ -18,12 +18,12 @@ pub use hint::Hint;
 
 use std::sync::Arc;
 
-use num_traits::{ToPrimitive, Zero};
+use num_traits::Zero;
 use rustc_hash::FxHashMap;
 
 use crate::assume::{Domain, Point, Rng};
 use crate::diff::{self, DiffCtx, Kink};
-use crate::eval::{eval_exact, eval_f64, eval_interval};
+use crate::eval::{eval_exact, eval_f64, eval_interval, rational_to_f64, Tape, TapeScratch};
 use crate::expr::{Builtin, Expr, Node, Rational, Symbol};
 use crate::limits::{Deadline, LimitReached, Limits};
 use crate::program::{DefKind, Item, Program};
@@ -417,7 +417,7 @@ impl<'a> Checker<'a> {
             point
                 .iter()
                 .find(|(t, _)| t == s)
-                .and_then(|(_, v)| v.to_f64())
+                .map(|(_, v)| rational_to_f64(v))
         };
         eval_f64(e, &env).ok().filter(|v| v.is_finite())
     }
@@ -536,52 +536,94 @@ impl<'a> Checker<'a> {
         let mut undefined = 0usize;
         let mut unclear = 0usize;
         let mut ill_conditioned = 0usize;
+        // Both sides are compiled once and evaluated over batches of points; the tape gives
+        // the values `eval_f64` gives, bit for bit. Points are drawn in batches (1, 2, 4, …,
+        // never more than are still wanted) in the same order as one by one, so the verdict
+        // and the reported points do not depend on the batching. Without a tape (sums with
+        // symbolic bounds, very large sides), each point is evaluated on its own.
         let mut too_large = Vec::new();
         let mut small_difference: Option<Counterexample> = None;
         let mut plain: Option<Counterexample> = None;
         let mut plain_budget = 24usize;
-        for attempt in 0..tries {
-            if deadline.check("sampling").is_err() {
+        let tape = Tape::compile(&[l.clone(), r.clone()], &symbols).ok();
+        let mut batch = SampleBatch::default();
+        let mut drawn = 0usize;
+        let mut next_batch = 1usize;
+        let mut queue: std::collections::VecDeque<(Point, Option<(f64, f64)>)> =
+            std::collections::VecDeque::new();
+        loop {
+            if queue.is_empty() {
+                if drawn >= tries || deadline.check("sampling").is_err() {
+                    break;
+                }
+                // Drawing a point costs about as much as evaluating it, so batches start at
+                // one point (a wrong claim usually differs at the first) and double.
+                let n = wanted
+                    .saturating_sub(agree.len())
+                    .min(next_batch)
+                    .clamp(1, tries - drawn);
+                next_batch = next_batch.saturating_mul(2);
+                drawn += n;
+                let mut points = Vec::with_capacity(n);
+                for attempt in drawn - n..drawn {
+                    // The case seeds first (one point in every interval between kinks), then
+                    // random points, some of them probes at or between the constants.
+                    let seed = seeds.get(attempt);
+                    let point: Point = symbols
+                        .iter()
+                        .map(|s| {
+                            let probe = if probes.is_empty() || rng.below(4) != 0 {
+                                None
+                            } else {
+                                probes.get(rng.below(probes.len())).cloned()
+                            };
+                            let v = match seed {
+                                Some((t, v)) if t == s => v.clone(),
+                                _ => probe.unwrap_or_else(|| {
+                                    self.domain.sample_symbol_near(s, &scales, &mut rng)
+                                }),
+                            };
+                            (s.clone(), v)
+                        })
+                        .collect();
+                    let inside = self.domain.holds(&mut |e: &Expr| {
+                        let p = prepared_facts
+                            .entry(e.clone())
+                            .or_insert_with(|| self.prepare(e).ok().map(|p| p.expr))
+                            .clone()?;
+                        self.eval_at(&p, &point)
+                    }) && natural
+                        .iter()
+                        .all(|u| self.eval_at(u, &point).is_some_and(|v| v > 0.0));
+                    points.push((point, inside));
+                }
+                let values = tape
+                    .as_ref()
+                    .and_then(|t| batch.eval(t, points.iter().filter(|p| p.1).map(|p| &p.0)));
+                let mut values = values.map(Vec::into_iter);
+                for (point, inside) in points {
+                    if !inside {
+                        queue.push_back((point, None));
+                        outside += 1;
+                        continue;
+                    }
+                    let v = match values.as_mut() {
+                        Some(vs) => vs.next().flatten(),
+                        None => match (self.eval_at(l, &point), self.eval_at(r, &point)) {
+                            (Some(a), Some(b)) => Some((a, b)),
+                            _ => None,
+                        },
+                    };
+                    if v.is_none() {
+                        undefined += 1;
+                    }
+                    queue.push_back((point, v));
+                }
+            }
+            let Some((point, values)) = queue.pop_front() else {
                 break;
-            }
-            // The case seeds first (one point in every interval between kinks), then random
-            // points.
-            let seed = seeds.get(attempt);
-            let point: Point = symbols
-                .iter()
-                .map(|s| {
-                    let probe = if probes.is_empty() || rng.below(4) != 0 {
-                        None
-                    } else {
-                        probes.get(rng.below(probes.len())).cloned()
-                    };
-                    let v = match seed {
-                        Some((t, v)) if t == s => v.clone(),
-                        _ => probe.unwrap_or_else(|| {
-                            self.domain.sample_symbol_near(s, &scales, &mut rng)
-                        }),
-                    };
-                    (s.clone(), v)
-                })
-                .collect();
-            let inside = self.domain.holds(&mut |e: &Expr| {
-                let p = prepared_facts
-                    .entry(e.clone())
-                    .or_insert_with(|| self.prepare(e).ok().map(|p| p.expr))
-                    .clone()?;
-                self.eval_at(&p, &point)
-            });
-            let natural_ok = || {
-                natural
-                    .iter()
-                    .all(|u| self.eval_at(u, &point).is_some_and(|v| v > 0.0))
             };
-            if !inside || !natural_ok() {
-                outside += 1;
-                continue;
-            }
-            let (Some(a), Some(b)) = (self.eval_at(l, &point), self.eval_at(r, &point)) else {
-                undefined += 1;
+            let Some((a, b)) = values else {
                 continue;
             };
             let scale = 1f64.max(a.abs()).max(b.abs());
@@ -765,6 +807,61 @@ impl<'a> Checker<'a> {
             }
         }
         out
+    }
+}
+
+/// Working memory for evaluating both sides of a claim over a batch of points with a tape.
+#[derive(Default)]
+struct SampleBatch {
+    columns: Vec<Vec<f64>>,
+    outputs: Vec<Vec<f64>>,
+    scratch: TapeScratch,
+}
+
+impl SampleBatch {
+    /// The values of the tape's two outputs at each point (`None` where one is not finite),
+    /// or `None` when the tape cannot run.
+    fn eval<'p>(
+        &mut self,
+        tape: &Tape,
+        points: impl Iterator<Item = &'p Point>,
+    ) -> Option<Vec<Option<(f64, f64)>>> {
+        let n_inputs = tape.inputs().len();
+        self.columns.resize_with(n_inputs, Vec::new);
+        self.columns.iter_mut().for_each(Vec::clear);
+        let mut n = 0usize;
+        for point in points {
+            // Points list the tape's inputs in order (both come from the same symbol list).
+            if point.len() != n_inputs {
+                return None;
+            }
+            for (col, (_, v)) in self.columns.iter_mut().zip(point) {
+                col.push(rational_to_f64(v));
+            }
+            n += 1;
+        }
+        if n == 0 {
+            return Some(Vec::new());
+        }
+        self.outputs.resize_with(2, Vec::new);
+        let cols: Vec<&[f64]> = self.columns.iter().map(Vec::as_slice).collect();
+        tape.eval(&cols, &mut self.outputs, &mut self.scratch)
+            .ok()?;
+        let (ls, rs) = (self.outputs.first()?, self.outputs.get(1)?);
+        // A tape without inputs evaluates one row, the value at every point.
+        let at = |vs: &Vec<f64>, i: usize| {
+            vs.get(i)
+                .or_else(|| vs.first().filter(|_| n_inputs == 0))
+                .copied()
+        };
+        Some(
+            (0..n)
+                .map(|i| match (at(ls, i), at(rs, i)) {
+                    (Some(a), Some(b)) if a.is_finite() && b.is_finite() => Some((a, b)),
+                    _ => None,
+                })
+                .collect(),
+        )
     }
 }
 

@@ -101,7 +101,10 @@ pub fn diff(e: &Expr, var: &Symbol, ctx: &DiffCtx) -> Result<Derivative, DiffErr
         trace: Vec::new(),
     };
     let res = d.d(e, 0)?;
-    if res.dag_size() > ctx.limits.max_growth {
+    // The DAG is never larger than the tree (whose size is cached), so the walk that counts
+    // distinct nodes is needed only when the tree is over the limit.
+    let max = ctx.limits.max_growth;
+    if usize::try_from(res.tree_size()).map_or(true, |t| t > max) && res.dag_size() > max {
         return Err(LimitReached {
             which: LimitKind::Growth,
             at: "differentiation",
@@ -631,15 +634,23 @@ pub fn add_s(terms: Vec<Expr>) -> Expr {
 /// A product without unit factors, 0 if any factor is 0, numeric factors multiplied into one
 /// leading coefficient, nested products flattened one level.
 pub fn mul_s(factors: Vec<Expr>) -> Expr {
+    // Rational products reduce by a gcd; a unit factor needs none.
+    fn times(coeff: &mut crate::expr::Rational, r: &crate::expr::Rational) {
+        if num_traits::One::is_one(coeff) {
+            coeff.clone_from(r);
+        } else if !num_traits::One::is_one(r) {
+            *coeff *= r;
+        }
+    }
     let mut coeff = crate::expr::Rational::from_integer(1.into());
     let mut rest = Vec::with_capacity(factors.len());
     for f in factors {
         match f.node() {
-            Node::Num(r) => coeff *= r,
+            Node::Num(r) => times(&mut coeff, r),
             Node::Mul(inner) => {
                 for g in inner {
                     match g.node() {
-                        Node::Num(r) => coeff *= r,
+                        Node::Num(r) => times(&mut coeff, r),
                         _ => rest.push(g.clone()),
                     }
                 }

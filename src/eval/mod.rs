@@ -611,6 +611,16 @@ pub(crate) fn constant_f64(c: Constant) -> f64 {
 
 /// The nearest `f64` to an exact rational (±∞ beyond the `f64` range).
 pub(crate) fn rational_to_f64(r: &crate::expr::Rational) -> f64 {
+    // Fast path: numerator and denominator exact in f64 (|n|, d ≤ 2^53). IEEE division of two
+    // exact values is the correctly rounded quotient, the same value `to_f64` computes.
+    const EXACT: i64 = 1 << 53;
+    if let (Some(n), Some(d)) = (r.numer().to_i64(), r.denom().to_i64()) {
+        if (-EXACT..=EXACT).contains(&n) && (1..=EXACT).contains(&d) {
+            // Exact conversions: both magnitudes are at most 2^53.
+            #[allow(clippy::cast_precision_loss)]
+            return n as f64 / d as f64;
+        }
+    }
     r.to_f64().unwrap_or(f64::NAN)
 }
 
@@ -765,20 +775,27 @@ fn is_opaque(e: &Expr) -> bool {
 /// order, and returns how many there are. That is all the children, except a sum's body,
 /// which `DagFold::sum` evaluates under its own bindings.
 fn push_operands<'e>(e: &'e Expr, tasks: &mut Vec<Task<'e>>) -> usize {
+    // Pushed last child first, so that the first child is popped (and evaluated) first. The
+    // order is that of `Node::children`.
     match e.node() {
+        Node::Num(_) | Node::Const(_) | Node::Sym(_) => 0,
+        Node::Add(xs) | Node::Mul(xs) | Node::Call(_, xs) => {
+            tasks.extend(xs.iter().rev().map(Task::Visit));
+            xs.len()
+        }
+        Node::Pow(a, b) | Node::Delta(a, b) => {
+            tasks.push(Task::Visit(b));
+            tasks.push(Task::Visit(a));
+            2
+        }
+        Node::Deriv(a, _) => {
+            tasks.push(Task::Visit(a));
+            1
+        }
         Node::Sum { lo, hi, .. } => {
             tasks.push(Task::Visit(hi));
             tasks.push(Task::Visit(lo));
             2
-        }
-        n => {
-            let before = tasks.len();
-            tasks.extend(n.children().map(Task::Visit));
-            // Reversed, so that the first child is popped (and evaluated) first.
-            if let Some(pushed) = tasks.get_mut(before..) {
-                pushed.reverse();
-            }
-            tasks.len() - before
         }
     }
 }
@@ -805,17 +822,30 @@ pub(crate) fn walk<F: DagFold>(
     if scope.len() >= f.max_nesting() {
         return Err(f.too_deep());
     }
-    let mut memo: FxHashMap<usize, F::Value> = FxHashMap::default();
-    let mut tasks = vec![Task::Visit(root)];
-    let mut values: Vec<F::Value> = Vec::new();
+    // Sized up front (most expressions share at least their symbols), so the memo and the
+    // stacks do not grow step by step.
+    let size = usize::try_from(root.tree_size())
+        .unwrap_or(usize::MAX)
+        .min(64);
+    let mut memo: FxHashMap<usize, F::Value> =
+        FxHashMap::with_capacity_and_hasher(size / 2, Default::default());
+    let mut tasks = Vec::with_capacity(size);
+    tasks.push(Task::Visit(root));
+    let mut values: Vec<F::Value> = Vec::with_capacity(size / 2);
     while let Some(task) = tasks.pop() {
         match task {
             Task::Visit(e) => {
-                if let Some(v) = memo.get(&node_key(e)) {
+                // Only shared nodes can be met twice (see `Expr::is_shared`), so only they are
+                // looked up and memoised.
+                let shared = e.is_shared();
+                let hit = if shared { memo.get(&node_key(e)) } else { None };
+                if let Some(v) = hit {
                     values.push(v.clone());
                 } else if is_opaque(e) {
                     let v = f.unsupported(e)?;
-                    memo.insert(node_key(e), v.clone());
+                    if shared {
+                        memo.insert(node_key(e), v.clone());
+                    }
                     values.push(v);
                 } else {
                     // The `Build` goes below the children, so it runs after all of them. Its
@@ -842,7 +872,9 @@ pub(crate) fn walk<F: DagFold>(
                     _ => f.node(e, args, scope)?,
                 };
                 values.truncate(start);
-                memo.insert(node_key(e), v.clone());
+                if e.is_shared() {
+                    memo.insert(node_key(e), v.clone());
+                }
                 values.push(v);
             }
         }
@@ -970,6 +1002,30 @@ mod tests {
         assert!(special::pow(-4.0, 0.5).is_nan());
         assert_eq!(special::pow(-2.0, 3.0), -8.0);
         assert_eq!(special::pow(2.0, 100.0), 2f64.powf(100.0));
+    }
+
+    #[test]
+    fn rational_fast_path_rounds_like_to_f64() {
+        let big = 1i64 << 53;
+        let cases = [
+            (1, 3),
+            (-2, 7),
+            (1, 10),
+            (22, 7),
+            (big, 3),
+            (-big, big - 1),
+            (big - 1, 1_000_003),
+            (123_456_789_012_345, 98_765),
+            (big + 1, 3),
+        ];
+        for (n, d) in cases {
+            let r = crate::expr::Rational::new(n.into(), d.into());
+            assert_eq!(
+                rational_to_f64(&r).to_bits(),
+                r.to_f64().unwrap_or(f64::NAN).to_bits(),
+                "{n}/{d}"
+            );
+        }
     }
 
     #[test]

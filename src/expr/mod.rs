@@ -89,18 +89,28 @@ fn placeholder() -> Expr {
         .clone()
 }
 
+/// Below this height, a node is dropped by the ordinary (recursive) drop glue: the recursion
+/// is at most this deep, and it needs no allocation.
+const RECURSIVE_DROP_HEIGHT: u32 = 64;
+
 impl Drop for Expr {
     /// Drops deep expressions without recursion: the children of a node that is about to be
-    /// freed are moved to an explicit stack first.
+    /// freed are moved to an explicit stack first. Nodes lower than `RECURSIVE_DROP_HEIGHT`
+    /// are left to the drop glue, which recurses at most that deep.
     fn drop(&mut self) {
         let Some(data) = Arc::get_mut(&mut self.0) else {
             return;
         };
+        if data.depth < RECURSIVE_DROP_HEIGHT {
+            return;
+        }
         let mut stack = Vec::new();
         take_children(&mut data.node, &mut stack);
         while let Some(mut child) = stack.pop() {
             if let Some(data) = Arc::get_mut(&mut child.0) {
-                take_children(&mut data.node, &mut stack);
+                if data.depth >= RECURSIVE_DROP_HEIGHT {
+                    take_children(&mut data.node, &mut stack);
+                }
             }
         }
     }
@@ -189,6 +199,13 @@ impl Expr {
         seen.len()
     }
 
+    /// True when other handles point at this node too. A node that is not shared has exactly
+    /// one parent in any DAG it is part of, so a walk meets it once and need not memoise it.
+    /// (Another thread may clone it meanwhile; that only costs a memo entry.)
+    pub fn is_shared(&self) -> bool {
+        Arc::strong_count(&self.0) > 1
+    }
+
     /// True when both handles point at the same node.
     pub fn ptr_eq(&self, other: &Expr) -> bool {
         Arc::ptr_eq(&self.0, &other.0)
@@ -212,14 +229,16 @@ impl Expr {
         Expr::num(Rational::new(BigInt::from(n), BigInt::from(d)))
     }
 
-    /// 0.
+    /// 0 (one shared node: passes build many zeros and ones).
     pub fn zero() -> Expr {
-        Expr::int(0)
+        static ZERO: OnceLock<Expr> = OnceLock::new();
+        ZERO.get_or_init(|| Expr::int(0)).clone()
     }
 
-    /// 1.
+    /// 1 (one shared node).
     pub fn one() -> Expr {
-        Expr::int(1)
+        static ONE: OnceLock<Expr> = OnceLock::new();
+        ONE.get_or_init(|| Expr::int(1)).clone()
     }
 
     /// A symbol.
@@ -399,10 +418,25 @@ impl Expr {
         match self.node() {
             Node::Num(_) | Node::Const(_) | Node::Sym(_) => self.clone(),
             Node::Add(xs) | Node::Mul(xs) | Node::Call(_, xs) => {
-                let new: Vec<Expr> = xs.iter().map(&mut f).collect();
-                if xs.iter().zip(&new).all(|(a, b)| !changed(a, b)) {
-                    return self.clone();
+                // The new children are collected only from the first one that changed, so an
+                // unchanged node (the common case) allocates nothing.
+                let mut new: Option<Vec<Expr>> = None;
+                for (i, x) in xs.iter().enumerate() {
+                    let y = f(x);
+                    match &mut new {
+                        Some(v) => v.push(y),
+                        None if changed(x, &y) => {
+                            let mut v = Vec::with_capacity(xs.len());
+                            v.extend(xs.iter().take(i).cloned());
+                            v.push(y);
+                            new = Some(v);
+                        }
+                        None => {}
+                    }
                 }
+                let Some(new) = new else {
+                    return self.clone();
+                };
                 match self.node() {
                     Node::Add(_) => Expr::add(new),
                     Node::Mul(_) => Expr::mul(new),

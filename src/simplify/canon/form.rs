@@ -49,7 +49,13 @@ pub struct Canonicalizer<'a> {
     memo: FxHashMap<Expr, RatFunc>,
     limits: &'a Limits,
     deadline: Deadline,
+    /// Nodes built since the deadline was last checked (reading the clock costs about as much
+    /// as building a small node, so it is read every `DEADLINE_EVERY` nodes).
+    unchecked: u32,
 }
+
+/// Nodes between two reads of the clock.
+const DEADLINE_EVERY: u32 = 32;
 
 fn rational(n: i64) -> Rational {
     Rational::from_integer(BigInt::from(n))
@@ -63,6 +69,8 @@ impl<'a> Canonicalizer<'a> {
             memo: FxHashMap::default(),
             limits,
             deadline,
+            // The first node reads the clock.
+            unchecked: DEADLINE_EVERY - 1,
         }
     }
 
@@ -125,10 +133,17 @@ impl<'a> Canonicalizer<'a> {
             }
             .into());
         }
-        if let Some(r) = self.memo.get(e) {
+        // Only a shared node can be met again (`Expr::is_shared`); the others are not
+        // looked up or stored, which saves a hash lookup and a clone of the form per node.
+        let shared = e.is_shared();
+        if let Some(r) = shared.then(|| self.memo.get(e)).flatten() {
             return Ok(r.clone());
         }
-        self.deadline.check("canonical form")?;
+        self.unchecked += 1;
+        if self.unchecked >= DEADLINE_EVERY {
+            self.unchecked = 0;
+            self.deadline.check("canonical form")?;
+        }
         let res = match e.node() {
             Node::Num(r) => Self::constant(r.clone()),
             Node::Const(Constant::E) => self.exp_of(&Self::constant(rational(1)))?,
@@ -190,7 +205,9 @@ impl<'a> Canonicalizer<'a> {
                 }))
             }
         };
-        self.memo.insert(e.clone(), res.clone());
+        if shared {
+            self.memo.insert(e.clone(), res.clone());
+        }
         Ok(res)
     }
 

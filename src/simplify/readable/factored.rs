@@ -39,7 +39,14 @@ impl Factored {
             merge_factor(&mut factors, p, *k);
         }
         Factored {
-            coeff: &self.coeff * &other.coeff,
+            // A unit coefficient (the usual case) needs no rational product and its gcd.
+            coeff: if self.coeff.is_one() {
+                other.coeff.clone()
+            } else if other.coeff.is_one() {
+                self.coeff.clone()
+            } else {
+                &self.coeff * &other.coeff
+            },
             factors,
         }
     }
@@ -92,7 +99,13 @@ struct Builder<'a, 'b> {
     atoms: AtomTable,
     memo: FxHashMap<Expr, Factored>,
     args_memo: FxHashMap<Expr, Expr>,
+    /// Nodes since the clock was last read: it is read every `DEADLINE_EVERY` nodes, as it
+    /// costs about as much as a small node.
+    unchecked: std::cell::Cell<u32>,
 }
+
+/// Nodes between two reads of the clock (the first node reads it).
+const DEADLINE_EVERY: u32 = 32;
 
 /// The factored readable form of `e`, as an expression.
 pub fn simplify(e: &Expr, ctx: &ReadableCtx) -> Result<Expr, LimitReached> {
@@ -101,6 +114,7 @@ pub fn simplify(e: &Expr, ctx: &ReadableCtx) -> Result<Expr, LimitReached> {
         atoms: AtomTable::default(),
         memo: FxHashMap::default(),
         args_memo: FxHashMap::default(),
+        unchecked: std::cell::Cell::new(DEADLINE_EVERY - 1),
     };
     b.expr(e, 0)
 }
@@ -118,6 +132,12 @@ impl Builder<'_, '_> {
                 at: "readable form",
             });
         }
+        let n = self.unchecked.get() + 1;
+        if n < DEADLINE_EVERY {
+            self.unchecked.set(n);
+            return Ok(());
+        }
+        self.unchecked.set(0);
         self.ctx.deadline.check("readable form")
     }
 
@@ -156,7 +176,9 @@ impl Builder<'_, '_> {
 
     fn factored(&mut self, e: &Expr, depth: usize) -> Result<Factored, LimitReached> {
         self.check_depth(depth)?;
-        if let Some(f) = self.memo.get(e) {
+        // Only a shared node can be met again (`Expr::is_shared`); the others skip the memo.
+        let shared = e.is_shared();
+        if let Some(f) = shared.then(|| self.memo.get(e)).flatten() {
             return Ok(f.clone());
         }
         let res = match e.node() {
@@ -202,7 +224,9 @@ impl Builder<'_, '_> {
                 self.atom_with_readable_children(e, depth)?
             }
         };
-        self.memo.insert(e.clone(), res.clone());
+        if shared {
+            self.memo.insert(e.clone(), res.clone());
+        }
         Ok(res)
     }
 

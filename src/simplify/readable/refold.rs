@@ -70,7 +70,9 @@ fn refold_rec(e: &Expr, memo: &mut FxHashMap<Expr, Expr>, depth: usize) -> Expr 
     if depth > 10_000 {
         return e.clone();
     }
-    if let Some(r) = memo.get(e) {
+    // Only a shared node can be met again (`Expr::is_shared`); the others skip the memo.
+    let shared = e.is_shared();
+    if let Some(r) = shared.then(|| memo.get(e)).flatten() {
         return r.clone();
     }
     let inner = e.map_children(|c| refold_rec(c, memo, depth + 1));
@@ -134,7 +136,9 @@ fn refold_rec(e: &Expr, memo: &mut FxHashMap<Expr, Expr>, depth: usize) -> Expr 
         }
         _ => inner.clone(),
     };
-    memo.insert(e.clone(), res.clone());
+    if shared {
+        memo.insert(e.clone(), res.clone());
+    }
     res
 }
 
@@ -310,10 +314,13 @@ fn replace_rec(
     if depth > 10_000 {
         return e.clone();
     }
-    if let Some(r) = memo.get(e) {
+    let shared = e.is_shared();
+    if let Some(r) = shared.then(|| memo.get(e)).flatten() {
         return r.clone();
     }
     let res = e.map_children(|c| replace_rec(c, table, memo, depth + 1));
-    memo.insert(e.clone(), res.clone());
+    if shared {
+        memo.insert(e.clone(), res.clone());
+    }
     res
 }

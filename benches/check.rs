@@ -1,0 +1,429 @@
+//! Speed and accuracy of checking single-variable claims (issue 4; target: at least 50,000
+//! claims per second on one core, differentiation included, and no wrong verdict).
+//!
+//! The claims: every `claim` of `derivations/*.dc` whose two sides (definitions expanded) have
+//! one free symbol; the equivalent rewritings and student slips of `benches/claims.txt`; and
+//! three mechanical mutations of every library claim (`rhs + 1/1000`, `rhs·1001/1000`,
+//! `−rhs`), which are wrong because no library derivative is identically zero. Each is checked
+//! with `Checker::check_equal`, the call the CLI makes for a claim: resolve the derivative,
+//! canonical forms, sampling, counterexample and hint.
+//!
+//! Before timing, every claim is checked once and its verdict compared with the expected one;
+//! the accuracy table is printed, and the bench stops if any verdict is wrong (a correct claim
+//! called incorrect or a wrong one called correct), so speed is never measured on wrong
+//! answers. "Undecided" is counted and printed, not hidden.
+//!
+//! The bench also writes `target/bench-claims.json` (each claim with its definitions expanded,
+//! in ASCII), which `benches/sympy_check.py` reads to run a SymPy grader on the same claims.
+//!
+//! Run: `cargo bench --bench check` (add `-- --warm-up-time 1 --measurement-time 3` on a busy
+//! machine). Criterion reports elements per second, i.e. claims per second.
+
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use derivcheck::check::{CheckConfig, Checker, Verdict};
+use derivcheck::expr::{Expr, Node};
+use derivcheck::limits::Limits;
+use derivcheck::load::load;
+use derivcheck::print::{self, Format, PrintOptions};
+use derivcheck::program::{Item, Program};
+use derivcheck::source::SourceFile;
+
+/// Where a claim comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// A claim of a library file.
+    Library,
+    /// An equivalent rewriting from `benches/claims.txt`.
+    Rewrite,
+    /// A slip from `benches/claims.txt`.
+    Slip,
+    /// A mechanical mutation of a library claim.
+    Mutation,
+}
+
+impl Kind {
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Library => "library",
+            Kind::Rewrite => "rewrite",
+            Kind::Slip => "slip",
+            Kind::Mutation => "mutation",
+        }
+    }
+}
+
+struct Case {
+    file: String,
+    kind: Kind,
+    expect_correct: bool,
+    /// Index into the programs.
+    program: usize,
+    lhs: Expr,
+    rhs: Expr,
+    text: String,
+}
+
+struct Library {
+    programs: Vec<Program>,
+    /// `assume` lines per program, for the SymPy script.
+    assumes: Vec<Vec<String>>,
+    names: Vec<String>,
+    cases: Vec<Case>,
+}
+
+fn manifest() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| manifest().join("target"))
+}
+
+/// Free symbols of `lhs − rhs` with the program's definitions expanded.
+fn n_free(program: &Program, lhs: &Expr, rhs: &Expr) -> usize {
+    let limits = Limits::default();
+    program
+        .expand(&Expr::sub(lhs.clone(), rhs.clone()), limits.max_growth)
+        .map(|e| e.free_symbols().len())
+        .unwrap_or(usize::MAX)
+}
+
+fn claims_of(program: &Program) -> Vec<(Expr, Expr)> {
+    program
+        .items
+        .iter()
+        .filter_map(|i| match i {
+            Item::Claim(c) => Some((c.lhs.clone(), c.rhs.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+fn build() -> Library {
+    let limits = Limits::default();
+    let dir = manifest().join("derivations");
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map(|rd| rd.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    paths.retain(|p| p.extension().is_some_and(|x| x == "dc"));
+    paths.sort();
+    let mut lib = Library {
+        programs: Vec::new(),
+        assumes: Vec::new(),
+        names: Vec::new(),
+        cases: Vec::new(),
+    };
+    let mut texts = Vec::new();
+    for path in &paths {
+        let name = stem(path);
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        let loaded = load(
+            &SourceFile::new(path.display().to_string(), text.clone()),
+            &limits,
+        );
+        assert!(loaded.errors.is_empty(), "{name}: {:?}", loaded.errors);
+        let idx = lib.programs.len();
+        for (lhs, rhs) in claims_of(&loaded.program) {
+            if n_free(&loaded.program, &lhs, &rhs) != 1 {
+                continue;
+            }
+            let text = format!("{} = {}", print::unicode(&lhs), print::unicode(&rhs));
+            // Mechanical mutations: wrong because the derivative is not identically zero.
+            let mutations = [
+                Expr::add(vec![rhs.clone(), Expr::frac(1, 1000)]),
+                Expr::mul(vec![Expr::frac(1001, 1000), rhs.clone()]),
+                Expr::neg(rhs.clone()),
+            ];
+            for m in mutations {
+                lib.cases.push(Case {
+                    file: name.clone(),
+                    kind: Kind::Mutation,
+                    expect_correct: false,
+                    program: idx,
+                    text: format!("{} = {}", print::unicode(&lhs), print::unicode(&m)),
+                    lhs: lhs.clone(),
+                    rhs: m,
+                });
+            }
+            lib.cases.push(Case {
+                file: name.clone(),
+                kind: Kind::Library,
+                expect_correct: true,
+                program: idx,
+                lhs,
+                rhs,
+                text,
+            });
+        }
+        lib.assumes.push(
+            text.lines()
+                .filter_map(|l| l.trim().strip_prefix("assume "))
+                .map(|l| l.split('#').next().unwrap_or("").trim().to_string())
+                .collect(),
+        );
+        lib.programs.push(loaded.program);
+        lib.names.push(name);
+        texts.push(text);
+    }
+    let list = std::fs::read_to_string(manifest().join("benches/claims.txt")).unwrap_or_default();
+    for (n, line) in list.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let parts: Vec<&str> = line.splitn(3, '|').map(str::trim).collect();
+        let [file, expect, claim] = parts[..] else {
+            panic!(
+                "claims.txt:{}: expected `file | correct|wrong | claim`",
+                n + 1
+            );
+        };
+        let Some(idx) = lib.names.iter().position(|x| x == file) else {
+            panic!("claims.txt:{}: no derivations/{file}.dc", n + 1);
+        };
+        // The claim is read in the context of its file: the file's text plus the claim.
+        let text = format!("{}\nclaim {claim}\n", texts[idx]);
+        let loaded = load(&SourceFile::new(file, text), &limits);
+        assert!(
+            loaded.errors.is_empty(),
+            "claims.txt:{}: {:?}",
+            n + 1,
+            loaded.errors
+        );
+        let Some((lhs, rhs)) = claims_of(&loaded.program).pop() else {
+            panic!("claims.txt:{}: no claim", n + 1);
+        };
+        assert_eq!(
+            n_free(&loaded.program, &lhs, &rhs),
+            1,
+            "claims.txt:{}: not a single-variable claim",
+            n + 1
+        );
+        let expect_correct = match expect {
+            "correct" => true,
+            "wrong" => false,
+            other => panic!("claims.txt:{}: `{other}` is not correct|wrong", n + 1),
+        };
+        lib.cases.push(Case {
+            file: file.to_string(),
+            kind: if expect_correct {
+                Kind::Rewrite
+            } else {
+                Kind::Slip
+            },
+            expect_correct,
+            program: idx,
+            lhs,
+            rhs,
+            text: claim.to_string(),
+        });
+    }
+    lib
+}
+
+fn stem(p: &Path) -> String {
+    p.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// Writes the claims for `benches/sympy_check.py`: definitions expanded, ASCII syntax; a
+/// derivative on the left is split into the function and the variable.
+fn export(lib: &Library) {
+    let limits = Limits::default();
+    let mut rows = Vec::new();
+    for c in &lib.cases {
+        let program = &lib.programs[c.program];
+        let expand = |e: &Expr| {
+            program
+                .expand(e, limits.max_growth)
+                .map(|x| ascii_line(&x))
+                .unwrap_or_default()
+        };
+        let (f, var) = match c.lhs.node() {
+            Node::Deriv(body, var) => (expand(body), Some(ascii_line(&Expr::sym(var.clone())))),
+            _ => (expand(&c.lhs), None),
+        };
+        rows.push(serde_json::json!({
+            "file": c.file,
+            "kind": c.kind.name(),
+            "expected": if c.expect_correct { "correct" } else { "incorrect" },
+            "claim": c.text,
+            "var": var,
+            "lhs": f,
+            "rhs": expand(&c.rhs),
+            "assume": lib.assumes[c.program],
+        }));
+    }
+    let dir = target_dir();
+    let _ = std::fs::create_dir_all(&dir);
+    let path = dir.join("bench-claims.json");
+    let json = serde_json::to_string_pretty(&rows).unwrap_or_default();
+    match std::fs::write(&path, json) {
+        Ok(()) => eprintln!("wrote {} claims to {}", rows.len(), path.display()),
+        Err(e) => eprintln!("could not write {}: {e}", path.display()),
+    }
+}
+
+/// ASCII on one line (the form the parser and SymPy read back).
+fn ascii_line(e: &Expr) -> String {
+    print::to_string(e, Format::Ascii, &PrintOptions { width: usize::MAX })
+}
+
+/// CPU time (user + system) of the calling thread in seconds, from `/proc/thread-self/stat`
+/// (Linux; clock ticks of 1/100 s).
+fn thread_cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/thread-self/stat").ok()?;
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) / 100.0)
+}
+
+/// Peak resident memory of this process in kB (Linux), for the "memory bounded" check.
+fn peak_rss_kb() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn bench(c: &mut Criterion) {
+    let lib = build();
+    export(&lib);
+    let config = CheckConfig::default();
+    let checkers: Vec<Checker> = lib
+        .programs
+        .iter()
+        .map(|p| Checker::new(p, &config))
+        .collect();
+
+    // Accuracy first: every verdict must be the expected one.
+    let kinds = [Kind::Library, Kind::Rewrite, Kind::Slip, Kind::Mutation];
+    let mut tally = vec![[0usize; 4]; kinds.len()]; // right, wrong, undecided, total
+    let mut methods = std::collections::BTreeMap::<(&str, &str), usize>::new();
+    let mut wrong = Vec::new();
+    for case in &lib.cases {
+        let outcome = checkers[case.program].check_equal(&case.lhs, &case.rhs);
+        let k = kinds.iter().position(|k| *k == case.kind).unwrap_or(0);
+        tally[k][3] += 1;
+        *methods
+            .entry((case.kind.name(), outcome.verdict.method()))
+            .or_default() += 1;
+        let col = match (&outcome.verdict, case.expect_correct) {
+            (Verdict::Undecided(_), _) => 2,
+            (v, want) if v.is_correct() == want => 0,
+            _ => 1,
+        };
+        tally[k][col] += 1;
+        if col != 0 {
+            wrong.push(format!(
+                "  {} [{}] {}: {}{}",
+                case.file,
+                case.kind.name(),
+                case.text,
+                outcome.verdict.word(),
+                match &outcome.verdict {
+                    Verdict::Undecided(r) => format!(" ({r})"),
+                    _ => String::new(),
+                }
+            ));
+        }
+    }
+    eprintln!("accuracy ({} single-variable claims):", lib.cases.len());
+    eprintln!("  kind      expected   right  wrong  undecided  total");
+    for (k, t) in kinds.iter().zip(&tally) {
+        let expected = if *k == Kind::Library || *k == Kind::Rewrite {
+            "correct"
+        } else {
+            "incorrect"
+        };
+        eprintln!(
+            "  {:<9} {:<10} {:>5}  {:>5}  {:>9}  {:>5}",
+            k.name(),
+            expected,
+            t[0],
+            t[1],
+            t[2],
+            t[3]
+        );
+    }
+    eprintln!("  methods: {methods:?}");
+    for w in &wrong {
+        eprintln!("{w}");
+    }
+    let n_wrong: usize = tally.iter().map(|t| t[1]).sum();
+    assert_eq!(n_wrong, 0, "wrong verdicts: speed is not measured");
+
+    // `DERIVCHECK_BENCH_PASSES=n` fixes the number of passes (for instruction counts under
+    // `valgrind --tool=callgrind`); by default it runs for 2 CPU-seconds.
+    let fixed_passes: Option<usize> = std::env::var("DERIVCHECK_BENCH_PASSES")
+        .ok()
+        .and_then(|v| v.parse().ok());
+    // Memory bounded: repeated checking must not grow the peak resident set.
+    let before = peak_rss_kb();
+    for _ in 0..if fixed_passes.is_some() { 0 } else { 20 } {
+        for case in &lib.cases {
+            black_box(checkers[case.program].check_equal(&case.lhs, &case.rhs));
+        }
+    }
+    let after = peak_rss_kb();
+    eprintln!(
+        "peak RSS after 1 pass: {before:?} kB; after 20 more passes ({} checks): {after:?} kB",
+        20 * lib.cases.len()
+    );
+
+    // CPU time of this thread per claim: on a machine shared with other jobs, wall-clock
+    // figures (criterion's) include time the thread waited for a core; this one does not.
+    if let Some(start) = thread_cpu_seconds() {
+        let mut passes = 0usize;
+        let mut spent = 0.0;
+        while fixed_passes.map_or(spent < 2.0, |n| passes < n) {
+            for case in &lib.cases {
+                black_box(checkers[case.program].check_equal(&case.lhs, &case.rhs));
+            }
+            passes += 1;
+            spent = thread_cpu_seconds().map_or(f64::INFINITY, |t| t - start);
+        }
+        let per_claim = spent / (passes * lib.cases.len()) as f64;
+        eprintln!(
+            "CPU time: {:.1} µs per claim, {:.0} claims per CPU-second ({passes} passes)",
+            per_claim * 1e6,
+            1.0 / per_claim
+        );
+    }
+
+    let mut group = c.benchmark_group("check");
+    let groups = [
+        ("all", None),
+        ("library", Some(Kind::Library)),
+        ("rewrite", Some(Kind::Rewrite)),
+        ("slip", Some(Kind::Slip)),
+        ("mutation", Some(Kind::Mutation)),
+    ];
+    for (name, kind) in groups {
+        let cases: Vec<&Case> = lib
+            .cases
+            .iter()
+            .filter(|c| kind.is_none_or(|k| c.kind == k))
+            .collect();
+        group.throughput(Throughput::Elements(cases.len() as u64));
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                for case in &cases {
+                    black_box(checkers[case.program].check_equal(&case.lhs, &case.rhs));
+                }
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
