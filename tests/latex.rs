@@ -250,6 +250,16 @@ fn bold_names_are_names() {
 }
 
 #[test]
+fn accented_letters_are_names_of_their_own() {
+    check(r"\hat{y} - y", "yhat - y");
+    check(
+        r"\bar x + \tilde{\theta} + \widehat{Y}",
+        "xbar + thetatilde + Yhat",
+    );
+    check(r"\frac{\partial L}{\partial \hat{y}_i}", "dL/dyhat_i");
+}
+
+#[test]
 fn kronecker_delta_and_indicator() {
     check(r"y_i(\delta_{ik} - y_k)", "y_i*(delta(i, k) - y_k)");
     check(r"\delta_{i,k}", "delta(i, k)");
@@ -313,6 +323,18 @@ fn aligned_rows_continue_the_chain() {
 fn a_row_not_starting_with_a_relation_starts_a_chain() {
     let src = r"\begin{aligned} Z &= 1 \\ \therefore L &= 2 \\ &= 3 \end{aligned}";
     assert_eq!(show(src), "Z = 1\nL = 2 = 3");
+}
+
+#[test]
+fn a_long_side_broken_over_rows_is_one_expression() {
+    assert_eq!(
+        show(r"\begin{aligned} L &= a + b \\ &\quad + c \\ &= d \end{aligned}"),
+        "L = a + b + c = d"
+    );
+    assert_eq!(
+        show(r"\begin{aligned} a &= b \\ -c &= d \end{aligned}"),
+        "a = b\n-c = d"
+    );
 }
 
 #[test]
@@ -397,7 +419,7 @@ fn bad_latex_gives_clear_errors() {
         r"(a + b",
         r"a + b)",
         r"\foo{x}",
-        r"\hat{y} - y",
+        r"\vec{x} \cdot y",
         r"\log^2 x",
         r"\log A B",
         r"e^-z",

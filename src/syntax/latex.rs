@@ -28,13 +28,16 @@
 //! - Greek letters are their ASCII names (`\eta` is `eta`); `\delta_{ik}` with two one-character
 //!   indices is the Kronecker delta, `\delta_o` a name; `1\{i=k\}` is the indicator;
 //!   `\mathbf{x}`, `\boldsymbol{\theta}` are the names `x`, `theta`; `\sum_{j=1}^{C} body` is a
-//!   `BigSum` over the following product chain; `|x|` is `abs(x)`.
+//!   `BigSum` over the following product chain; `|x|` is `abs(x)`; `\hat{y}`, `\bar{x}`,
+//!   `\tilde{\theta}` are the names `yhat`, `xbar`, `thetatilde`.
+//! - A row that starts with `+`, `-` or `\cdot` and states no relation continues the
+//!   expression of the row before it (a long side broken over lines).
 //! - After the math, `\quad …` or a `\text{…}` of words (`\text{for regression}`) is the row's
 //!   annotation, kept as a span and not parsed; a leading `\therefore` is dropped.
 //!
 //! Reported as not understood rather than guessed (`ParseErrorKind::NotUnderstood`): `\pm`
 //! (one statement per sign), `\ldots`, transposes (`\Omega^T`), sums without bounds
-//! (`\sum_i`), layer superscripts (`a^{(l)}`), higher derivatives, accents (`\hat y`),
+//! (`\sum_i`), layer superscripts (`a^{(l)}`), higher derivatives, `\vec`/`\dot` accents,
 //! conditions (`\text{if } Z > 0, …`: the equations hold only under them), functions without
 //! a built-in (`\tan`), powers of function names (`\log^2 x`), unknown commands.
 //!
@@ -115,7 +118,7 @@ pub fn parse_display<'a>(
     }
     let tokens = lex(doc, body);
     let mut prev_ok = false;
-    for raw in split_rows(doc, &tokens) {
+    for raw in join_broken_expressions(split_rows(doc, &tokens)) {
         if raw.toks.is_empty() {
             continue;
         }
@@ -447,6 +450,35 @@ const TRANSPOSE_REASON: &str = "transposes are not read yet (vectors and matrice
 const CONDITION_REASON: &str =
     "conditions are not read yet: the equations hold only under the condition";
 const UNKNOWN_REASON: &str = "derivcheck does not know this LaTeX command";
+
+/// `(base, base + "hat", base + "bar", base + "tilde")` for every letter and Greek letter:
+/// the names of `\hat{y}` (`yhat`), `\bar{x}` (`xbar`), `\tilde{\theta}` (`thetatilde`).
+macro_rules! accented {
+    ($($base:literal)*) => {
+        &[$(($base, concat!($base, "hat"), concat!($base, "bar"), concat!($base, "tilde"))),*]
+    };
+}
+
+const ACCENTED: &[(&str, &str, &str, &str)] = accented!(
+    "a" "b" "c" "d" "e" "f" "g" "h" "i" "j" "k" "l" "m" "n" "o" "p" "q" "r" "s" "t" "u" "v" "w" "x" "y" "z" "A" "B" "C" "D" "E" "F" "G" "H" "I" "J" "K" "L" "M" "N" "O" "P" "Q" "R" "S" "T" "U" "V" "W" "X" "Y" "Z"
+    "alpha" "beta" "gamma" "delta" "epsilon" "zeta" "eta" "theta" "iota" "kappa" "lambda" "mu" "nu" "xi" "omicron" "pi" "rho" "sigma" "tau" "upsilon" "phi" "chi" "psi" "omega" "Gamma" "Delta" "Theta" "Lambda" "Xi" "Pi" "Sigma" "Upsilon" "Phi" "Psi" "Omega"
+);
+
+/// The name of an accented letter: `\hat{y}` is `yhat`, `\overline{x}` is `xbar`,
+/// `\widetilde{\theta}` is `thetatilde`; `None` for other accents and bases.
+fn accented_name(cmd: &str, base: &str) -> Option<&'static str> {
+    let base = match base.strip_prefix('\\') {
+        Some(command) => greek_command(command)?,
+        None => base,
+    };
+    let (_, hat, bar, tilde) = ACCENTED.iter().find(|a| a.0 == base)?;
+    match cmd {
+        "hat" | "widehat" => Some(hat),
+        "bar" | "overline" => Some(bar),
+        "tilde" | "widetilde" => Some(tilde),
+        _ => None,
+    }
+}
 
 fn greek_command(name: &str) -> Option<&'static str> {
     GREEK
@@ -821,6 +853,49 @@ fn split_rows<'a>(doc: &str, toks: &[Token<'a>]) -> Vec<RawRow<'a>> {
         end_found: Found::EndOfInput,
     });
     rows
+}
+
+fn is_relation_tok(tok: Tok<'_>) -> bool {
+    match tok {
+        Tok::Op(c) => matches!(
+            c,
+            '=' | '<'
+                | '>'
+                | '\u{2264}'
+                | '\u{2265}'
+                | '\u{2260}'
+                | '\u{2248}'
+                | '\u{2a7d}'
+                | '\u{2a7e}'
+        ),
+        Tok::Cmd(n) => LEFTARROW_CMDS.contains(&n) || OTHER_REL_CMDS.contains(&n),
+        _ => false,
+    }
+}
+
+/// A row that starts with a binary operator and states no relation (`\\ &\quad + c`)
+/// continues the expression of the row before it: a long side broken over lines. (Without
+/// this, `a = b` of the first line would be checked without the `+ c` that completes it.)
+fn join_broken_expressions(rows: Vec<RawRow<'_>>) -> Vec<RawRow<'_>> {
+    let is_quad = |t: &Token<'_>| matches!(t.tok, Tok::Cmd("quad" | "qquad"));
+    let mut out: Vec<RawRow<'_>> = Vec::with_capacity(rows.len());
+    for row in rows {
+        let first = row.toks.iter().find(|t| !is_quad(t)).map(|t| t.tok);
+        let starts_op = matches!(
+            first,
+            Some(Tok::Op('+' | '-' | '*') | Tok::Cmd("cdot" | "times"))
+        );
+        let states_rel = row.toks.iter().any(|t| is_relation_tok(t.tok));
+        match out.last_mut() {
+            Some(prev) if starts_op && !states_rel && !prev.toks.is_empty() => {
+                prev.toks
+                    .extend(row.toks.into_iter().skip_while(|t| is_quad(t)));
+                prev.end_found = row.end_found;
+            }
+            _ => out.push(row),
+        }
+    }
+    out
 }
 
 /// A parsed row before it is joined to the chain before it.
@@ -1965,10 +2040,14 @@ impl<'a, 't> Parser<'a, 't> {
     fn text_atom(&mut self, d: usize, t: Token<'a>, cmd: &'a str, arg: Span) -> PResult<Expr<'a>> {
         let content = self.content(arg);
         if ACCENTS.contains(&cmd) {
-            return Err(self.not_understood(
-                t.span,
-                "accents (`\\hat{y}`, `\\bar{x}`) are not read yet; name the quantity with a subscript (`y_{hat}`)",
-            ));
+            let Some(ident) = accented_name(cmd, content) else {
+                return Err(self.not_understood(
+                    t.span,
+                    "only `\\hat`, `\\bar` and `\\tilde` of one letter are read",
+                ));
+            };
+            self.bump();
+            return self.name_rest(d, ident, t.span, false);
         }
         if cmd == "begin" || cmd == "end" {
             return Err(self.not_understood(
@@ -2200,9 +2279,10 @@ impl<'a, 't> Parser<'a, 't> {
             Tok::Text { cmd, arg } if !ACCENTS.contains(&cmd) && is_ident(self.content(arg)) => {
                 self.content(arg)
             }
-            Tok::Text { .. } => {
-                return Err(self.not_understood(t.span, "only a plain name is read here"))
-            }
+            Tok::Text { cmd, arg } => match accented_name(cmd, self.content(arg)) {
+                Some(ident) => ident,
+                None => return Err(self.not_understood(t.span, "only a plain name is read here")),
+            },
             _ => return Err(self.expected("a name")),
         };
         self.bump();
