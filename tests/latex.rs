@@ -144,6 +144,8 @@ fn fractions_are_divisions() {
     check(r"a / \frac{b}{c}", "a/(b/c)");
     check(r"\frac{\frac{1 - s}{s}}{t^2}", "(1 - s)/s/t^2");
     check(r"\frac12 x", "1/2 x");
+    check(r"x^{1/2}", "x^(1/2)");
+    check(r"1 / 2", "1*2^(-1)");
 }
 
 #[test]
@@ -260,6 +262,12 @@ fn accented_letters_are_names_of_their_own() {
 }
 
 #[test]
+fn calligraphic_capitals_are_names_of_their_own() {
+    check(r"\mathcal{L} + L", "Lcal + L");
+    check(r"\frac{\partial \mathcal{L}}{\partial w}", "dLcal/dw");
+}
+
+#[test]
 fn kronecker_delta_and_indicator() {
     check(r"y_i(\delta_{ik} - y_k)", "y_i*(delta(i, k) - y_k)");
     check(r"\delta_{i,k}", "delta(i, k)");
@@ -282,6 +290,8 @@ fn partial_fractions_are_derivatives() {
     check(r"\frac{d}{dx} x^2", "d/dx x^2");
     check(r"\frac{\mathrm{d}}{\mathrm{d}x}(x)", "d/dx (x)");
     check(r"\frac{\partial \sigma(z)}{\partial z}", "d/dz sigma(z)");
+    check(r"\partial E / \partial o_1", "dE/do_1");
+    check(r"\partial / \partial z (z^2)", "d/dz (z^2)");
     check(
         r"\frac{\partial L}{\partial Z} * \frac{\partial}{\partial A_{previous}}(W A_{previous} + b)",
         "dL/dZ * d/dA_previous (W*A_previous + b)",
@@ -435,6 +445,8 @@ fn bad_latex_gives_clear_errors() {
         "a @ b",
         r"\sqrt[3]{x}",
         r"x = \infty",
+        r"\mathbb{E}[x]",
+        r"\partial_x f",
     ];
     let shown: Vec<String> = cases
         .iter()

@@ -384,6 +384,8 @@ const OTHER_REL_CMDS: &[&str] = &[
     "notin",
     "subset",
     "subseteq",
+    "therefore",
+    "because",
 ];
 
 /// Commands that never start a factor (operators, separators, markers).
@@ -479,6 +481,16 @@ fn accented_name(cmd: &str, base: &str) -> Option<&'static str> {
         _ => None,
     }
 }
+
+/// `(letter, letter + "cal")` for the capitals: `\\mathcal{L}` is the name `Lcal`, distinct
+/// from `L`.
+macro_rules! calligraphic {
+    ($($base:literal)*) => {
+        &[$(($base, concat!($base, "cal"))),*]
+    };
+}
+
+const CALLIGRAPHIC: &[(&str, &str)] = calligraphic!("A" "B" "C" "D" "E" "F" "G" "H" "I" "J" "K" "L" "M" "N" "O" "P" "Q" "R" "S" "T" "U" "V" "W" "X" "Y" "Z");
 
 fn greek_command(name: &str) -> Option<&'static str> {
     GREEK
@@ -1423,7 +1435,10 @@ impl<'a, 't> Parser<'a, 't> {
     /// juxtaposition; fractions are spliced in.
     fn product(&mut self, d: usize) -> PResult<Expr<'a>> {
         let start = self.start();
-        let first = self.factor(d)?;
+        let first = match self.ratio()? {
+            Some(ratio) => ratio,
+            None => self.factor(d)?,
+        };
         let mut single = Some(first);
         let mut factors = Vec::new();
         while let Some(t) = self.peek() {
@@ -1450,6 +1465,45 @@ impl<'a, 't> Parser<'a, 't> {
             Some(only) => Ok(only),
             None => Ok(self.node(ExprKind::Product(factors), start)),
         }
+    }
+
+    /// `1/3` at the start of a product chain, written without spaces and not continued by
+    /// `^`, a prime or a digit: the rational literal, as in `.dc`.
+    fn ratio(&mut self) -> PResult<Option<Expr<'a>>> {
+        let toks = (self.peek(), self.pos + 2 < self.end);
+        let (Some(num), true) = toks else {
+            return Ok(None);
+        };
+        let (Some(slash), Some(den)) = (self.toks.get(self.pos + 1), self.toks.get(self.pos + 2))
+        else {
+            return Ok(None);
+        };
+        let num_text = self.text(num.span);
+        let den_text = self.text(den.span);
+        let shape = num.tok == Tok::Num
+            && slash.tok == Tok::Op('/')
+            && den.tok == Tok::Num
+            && is_digits(num_text)
+            && is_digits(den_text)
+            && num.span.end == slash.span.start
+            && slash.span.end == den.span.start;
+        let continued = matches!(
+            self.peek_at(3),
+            Some(Tok::Op('^') | Tok::Prime(_) | Tok::Num | Tok::Open(Delim::Curly))
+        );
+        if !shape || continued {
+            return Ok(None);
+        }
+        self.count()?;
+        let start = num.span.start;
+        self.bump();
+        self.bump();
+        self.bump();
+        let kind = ExprKind::Ratio {
+            num: num_text,
+            den: den_text,
+        };
+        Ok(Some(self.node(kind, start)))
     }
 
     /// A factor: a signed factor, a sum `\sum…`, or a power.
@@ -1622,10 +1676,13 @@ impl<'a, 't> Parser<'a, 't> {
             }
             Tok::Text { cmd, arg } => self.text_atom(d, t, cmd, arg),
             Tok::Cmd(name) => self.command(d, t, name),
-            Tok::Partial => Err(self.not_understood(
-                t.span,
-                "`\\partial` is read only in `\\frac{\\partial y}{\\partial x}`",
-            )),
+            Tok::Partial => match self.slash_derivative(d)? {
+                Some(e) => Ok(e),
+                None => Err(self.not_understood(
+                    t.span,
+                    "`\\partial` is read only in `\\frac{\\partial y}{\\partial x}` and `\\partial y / \\partial x`",
+                )),
+            },
             Tok::Unclosed => {
                 let open = Span::new(t.span.end.saturating_sub(1), t.span.end);
                 self.pos = self.end;
@@ -1637,6 +1694,39 @@ impl<'a, 't> Parser<'a, 't> {
             )),
             Tok::Prime(_) | Tok::Op(_) | Tok::Close(_) => Err(self.expected_expression()),
         }
+    }
+
+    /// `\partial L / \partial w` (`DerivFrac`) or `\partial / \partial w X` (`Deriv` of the
+    /// next factor); `None`, with the cursor unmoved, when the tokens have another shape.
+    fn slash_derivative(&mut self, d: usize) -> PResult<Option<Expr<'a>>> {
+        let saved = (self.pos, self.last_end);
+        let start = self.start();
+        self.bump();
+        let num = if self.peek_tok() == Some(Tok::Op('/')) {
+            None
+        } else if matches!(self.peek_tok(), Some(Tok::Letter | Tok::Greek(_))) {
+            Some(self.name_only()?)
+        } else {
+            (self.pos, self.last_end) = saved;
+            return Ok(None);
+        };
+        if self.peek_tok() != Some(Tok::Op('/')) || self.peek_at(1) != Some(Tok::Partial) {
+            (self.pos, self.last_end) = saved;
+            return Ok(None);
+        }
+        self.bump();
+        self.bump();
+        let var = self.name_only()?;
+        let style = DerivStyle::Partial;
+        let kind = match num {
+            Some(num) => ExprKind::DerivFrac(Box::new(DerivFrac { num, var, style })),
+            None => {
+                let inner = self.deeper(d)?;
+                let body = self.factor(inner)?;
+                ExprKind::Deriv(Box::new(Deriv { var, body, style }))
+            }
+        };
+        Ok(Some(self.node(kind, start)))
     }
 
     /// `( … )`, `[ … ]`, `{ … }`, `\{ … \}`.
@@ -2065,6 +2155,20 @@ impl<'a, 't> Parser<'a, 't> {
         if is_digits(content) {
             self.bump();
             return self.literal(d, content, t.span.start);
+        }
+        if cmd == "mathbb" {
+            return Err(self.not_understood(
+                t.span,
+                "blackboard-bold letters (`\\mathbb{E}`, `\\mathbb{R}`) are not read yet",
+            ));
+        }
+        if matches!(cmd, "mathcal" | "mathscr") {
+            let Some((_, ident)) = CALLIGRAPHIC.iter().find(|c| c.0 == content) else {
+                return Err(self
+                    .not_understood(t.span, "only one capital letter is read in `\\mathcal{…}`"));
+            };
+            self.bump();
+            return self.name_rest(d, ident, t.span, false);
         }
         if !is_ident(content) || self.is_prose(t.tok) {
             return Err(self.not_understood(
