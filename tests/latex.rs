@@ -216,6 +216,8 @@ fn sigmoid_and_function_names() {
 #[test]
 fn primes_are_derivatives_of_functions() {
     check(r"\sigma'(z)", "sigma'(z)");
+    check(r"\tanh'(x)", "tanh'(x)");
+    check(r"\operatorname{ReLU}'(z)", "relu'(z)");
     check_in("let f(x) = x^2\nlet g(x) = 2x", r"f'(g(x))", "f'(g(x))");
     check_in("let f(x) = x^2", r"f^{\prime}(x)", "f'(x)");
     check_in("let f(x) = x^2\nlet g(x) = 2x", r"f(g(x))", "f(g(x))");

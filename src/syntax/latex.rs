@@ -2087,6 +2087,16 @@ impl<'a, 't> Parser<'a, 't> {
             sub: None,
             span: name_span,
         };
+        let primes = self.primes();
+        if primes > 0 {
+            if !matches!(
+                self.peek_tok(),
+                Some(Tok::Open(Delim::Paren | Delim::Square))
+            ) {
+                return Err(self.expected("`(` after a primed function name"));
+            }
+            return self.apply_args(d, name, primes, start);
+        }
         match self.peek() {
             Some(Token {
                 tok: Tok::Op('^'),
