@@ -7,6 +7,7 @@ use derivcheck::limits::Limits;
 use derivcheck::lower::{lower, lower_expr};
 use derivcheck::print;
 use derivcheck::program::Program;
+use derivcheck::report::diagnostic::{render, RenderOptions};
 use derivcheck::source::{SourceFile, Span};
 use derivcheck::syntax::latex::{parse_display, MathRel, MathRow};
 use derivcheck::syntax::{parse_dc, parse_expr, ParseError};
@@ -546,6 +547,18 @@ fn bce_document_reads_every_equation_but_the_conditional_ones() {
     insta::assert_snapshot!(shown);
 }
 
+#[test]
+fn errors_render_at_their_place_in_the_document() {
+    let doc = example("sigmoid-mse-output-layer.md");
+    let file = SourceFile::new("sigmoid-mse-output-layer.md", doc.as_str());
+    let errors: Vec<ParseError> = display_bodies(&doc)
+        .into_iter()
+        .flat_map(|body| parse_display(&doc, body, &limits()).1)
+        .collect();
+    let rendered = render(&errors, &file, &RenderOptions::default());
+    insta::assert_snapshot!(rendered);
+}
+
 // ---- hostile input -------------------------------------------------------------------------
 
 fn one_error(src: &str) -> String {
@@ -627,6 +640,19 @@ fn body_over_the_size_limit_is_an_error() {
 fn long_flat_rows_hit_the_node_limit() {
     let src = "x + ".repeat(60_000) + "x";
     assert_eq!(one_error(&src), "too-many-nodes");
+}
+
+proptest! {
+    #[test]
+    fn arbitrary_text_and_ranges_never_panic(text in any::<String>(), a in 0usize..64, b in 0usize..64) {
+        let (rows, errors) = parse_display(&text, Span::new(a, b), &limits());
+        for row in &rows {
+            prop_assert!(text.get(row.span.range()).is_some());
+        }
+        for e in &errors {
+            prop_assert!(e.span.end <= text.len().max(e.span.start));
+        }
+    }
 }
 
 const TOKENS: &[&str] = &[
