@@ -5,6 +5,7 @@ mod cli;
 mod diff;
 mod eval;
 mod hostile;
+mod latex;
 mod mutation;
 mod parse;
 mod print;

@@ -103,6 +103,7 @@ impl AsDiagnostic for ParseError {
             ParseErrorKind::ExpectedSet { .. } => "expected a set here",
             ParseErrorKind::NestTooDeep { .. } => "too deep from here",
             ParseErrorKind::TooManyNodes { .. } => "too large from here",
+            ParseErrorKind::NotUnderstood { .. } => "not understood",
             ParseErrorKind::Expected { .. } => "unexpected here",
         };
         if !(self.span == Span::default()

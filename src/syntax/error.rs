@@ -190,6 +190,15 @@ pub enum ParseErrorKind {
         /// The limit.
         limit: usize,
     },
+    /// A construct that is recognised but not read (yet): `\pm` in a LaTeX rule statement, a
+    /// sum without bounds, a transpose. Reported rather than guessed at.
+    #[error("`{construct}` is not understood: {reason}")]
+    NotUnderstood {
+        /// The construct as written (shortened if very long).
+        construct: String,
+        /// Why it is not read, and what to write instead where there is a way.
+        reason: &'static str,
+    },
     /// Any other missing piece of syntax.
     #[error("expected {expected}, found {found}")]
     Expected {
@@ -221,6 +230,7 @@ impl ParseErrorKind {
             ParseErrorKind::ExpectedSet { .. } => "expected-set",
             ParseErrorKind::NestTooDeep { .. } => "nest-too-deep",
             ParseErrorKind::TooManyNodes { .. } => "too-many-nodes",
+            ParseErrorKind::NotUnderstood { .. } => "not-understood",
             ParseErrorKind::Expected { .. } => "syntax",
         }
     }

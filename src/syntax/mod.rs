@@ -12,6 +12,7 @@
 pub mod ast;
 mod dc;
 pub mod error;
+pub mod latex;
 pub mod spelling;
 
 pub use dc::{decode, parse_dc, parse_expr};
