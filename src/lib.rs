@@ -47,6 +47,7 @@ pub mod check;
 pub mod diff;
 pub mod eval;
 pub mod expr;
+pub mod homework;
 pub mod limits;
 pub mod load;
 pub mod lower;

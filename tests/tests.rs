@@ -4,6 +4,7 @@ mod check;
 mod cli;
 mod diff;
 mod eval;
+mod homework;
 mod hostile;
 mod latex;
 mod mutation;

@@ -52,6 +52,21 @@ pub enum ReportFormat {
     Text,
     /// JSON (schema in README).
     Json,
+    /// Gradescope autograder `results.json`: one test per equation (`check` only).
+    Gradescope,
+    /// One CSV row per file: a per-student summary table (`check` only).
+    Csv,
+}
+
+/// How to read the files given to `check`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InputKind {
+    /// The `.dc` language.
+    Dc,
+    /// Markdown with math (`$$…$$`, `\[…\]`, `\begin{align}`…).
+    Md,
+    /// LaTeX.
+    Tex,
 }
 
 /// `--defs FILE`.
@@ -127,9 +142,12 @@ pub enum Command {
         #[command(flatten)]
         defs: DefsArgs,
     },
-    /// Check every claim and derivation step in files or directories (recursively, .dc files).
+    /// Check every claim and derivation step in files or directories (recursively, .dc
+    /// files), or every equation of Markdown and LaTeX homework.
     #[command(after_help = "Example:\n  derivcheck check derivations/\n  \
-        derivcheck check homework.dc --format json")]
+        derivcheck check homework.dc --format json\n  \
+        derivcheck check homework.md\n  \
+        derivcheck check submissions/ --input md --format csv")]
     Check {
         /// Files or directories.
         #[arg(required = true)]
@@ -140,6 +158,10 @@ pub enum Command {
         /// Files checked in parallel.
         #[arg(long, default_value_t = 1)]
         jobs: usize,
+        /// Read files as this kind instead of by extension (`.md`, `.tex`, else `.dc`); with
+        /// a directory, the kind of file collected from it (default: `.dc` files).
+        #[arg(long, value_enum, value_name = "KIND")]
+        input: Option<InputKind>,
         #[command(flatten)]
         limits: LimitArgs,
     },

@@ -5,11 +5,12 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use super::args::{Command, FormulaFormat, ReportFormat};
+use super::args::{Command, FormulaFormat, InputKind, ReportFormat};
 use super::{CliError, Out, EXIT_FAILED, EXIT_INPUT, EXIT_OK};
 use derivcheck::check::{CheckConfig, Checker, Outcome, StepKind, StepReport};
 use derivcheck::diff::{diff, Derivative};
 use derivcheck::expr::Expr;
+use derivcheck::homework::check_document;
 use derivcheck::limits::Limits;
 use derivcheck::load::{load, load_bytes, parse_expression, InputError, Loaded};
 use derivcheck::print::{self, Format, PrintOptions};
@@ -17,6 +18,7 @@ use derivcheck::program::Program;
 use derivcheck::report::{self, json as wire, text, FileReport, Summary};
 use derivcheck::simplify::readable::refold_builtins;
 use derivcheck::source::{SourceFile, Span};
+use derivcheck::syntax::{self, document::DocKind};
 
 /// Runs one command.
 pub fn run(command: Command, out: &mut Out) -> Result<u8, CliError> {
@@ -37,8 +39,9 @@ pub fn run(command: Command, out: &mut Out) -> Result<u8, CliError> {
             paths,
             format,
             jobs,
+            input,
             limits,
-        } => check_cmd(&paths, format, jobs, limits.timeout_per_step, out),
+        } => check_cmd(&paths, format, jobs, input, limits.timeout_per_step, out),
         Command::Claim {
             f,
             g,
@@ -141,6 +144,11 @@ fn format_of(f: FormulaFormat) -> Format {
         FormulaFormat::Ascii => Format::Ascii,
         FormulaFormat::Latex => Format::Latex,
     }
+}
+
+/// A result, with names for its shared subterms where that is shorter (deep compositions).
+fn show_named(e: &Expr, f: FormulaFormat) -> String {
+    print::shared::to_string_named(e, format_of(f), &PrintOptions::default())
 }
 
 fn show(e: &Expr, f: FormulaFormat) -> String {
@@ -270,7 +278,7 @@ fn diff_cmd(
             ));
         }
     }
-    out.line(&show(&result, format));
+    out.line(&show_named(&result, format));
     for k in kinks {
         out.line(&format!("note: {k}"));
     }
@@ -298,13 +306,19 @@ fn simplify_cmd(
     if format == FormulaFormat::Json {
         out.line(&json!({"input": text, "result": formula_json(&result)}).to_string());
     } else {
-        out.line(&show(&result, format));
+        out.line(&show_named(&result, format));
     }
     Ok(EXIT_OK)
 }
 
-/// Files to check: each path itself, or the `.dc` files below a directory, sorted.
-fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, CliError> {
+/// Files to check: each path itself, or the files of `kind` (default `.dc`) below a
+/// directory, sorted.
+fn collect_files(paths: &[PathBuf], kind: Option<InputKind>) -> Result<Vec<PathBuf>, CliError> {
+    let wanted: &[&str] = match kind {
+        None | Some(InputKind::Dc) => &["dc"],
+        Some(InputKind::Md) => &["md", "markdown"],
+        Some(InputKind::Tex) => &["tex"],
+    };
     let mut files = Vec::new();
     for p in paths {
         if p.is_dir() {
@@ -319,7 +333,11 @@ fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, CliError> {
                     let ty = entry.file_type();
                     if ty.as_ref().is_ok_and(|t| t.is_dir()) {
                         stack.push(path);
-                    } else if path.extension().is_some_and(|x| x == "dc") {
+                    } else if path
+                        .extension()
+                        .and_then(|x| x.to_str())
+                        .is_some_and(|x| wanted.contains(&x))
+                    {
                         found.push(path);
                     }
                 }
@@ -338,7 +356,16 @@ fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, CliError> {
     Ok(files)
 }
 
-fn check_one(path: &Path, config: &CheckConfig) -> FileReport {
+/// How `path` is read: `--input`, else by extension.
+fn kind_of(path: &Path, input: Option<InputKind>) -> InputKind {
+    input.unwrap_or_else(|| match path.extension().and_then(|x| x.to_str()) {
+        Some("md" | "markdown") => InputKind::Md,
+        Some("tex") => InputKind::Tex,
+        _ => InputKind::Dc,
+    })
+}
+
+fn check_one(path: &Path, input: Option<InputKind>, config: &CheckConfig) -> FileReport {
     let name = path.display().to_string();
     let bytes = match read_file(path, &config.limits) {
         Ok(b) => b,
@@ -352,11 +379,58 @@ fn check_one(path: &Path, config: &CheckConfig) -> FileReport {
                     message: msg.clone(),
                     rendered: format!("error: {msg}\n"),
                 }],
+                equations: Vec::new(),
             }
         }
     };
-    let (src, loaded) = load_bytes(&name, &bytes, &config.limits);
-    file_report(src, loaded, config)
+    let doc = match kind_of(path, input) {
+        InputKind::Dc => None,
+        InputKind::Md => Some(DocKind::Markdown),
+        InputKind::Tex => Some(DocKind::Latex),
+    };
+    let Some(doc) = doc else {
+        let (src, loaded) = load_bytes(&name, &bytes, &config.limits);
+        return file_report(src, loaded, config);
+    };
+    let text = match syntax::decode(&bytes, &config.limits) {
+        Ok(t) => t,
+        Err(e) => {
+            let src = SourceFile::new(name, "");
+            let msg = e.to_string();
+            return FileReport {
+                source: src,
+                steps: Vec::new(),
+                errors: vec![report::InputError {
+                    line: 1,
+                    column: 1,
+                    message: msg.clone(),
+                    rendered: format!("error: {msg}\n"),
+                }],
+                equations: Vec::new(),
+            };
+        }
+    };
+    let src = SourceFile::new(name, text);
+    // A panic in the checker is a bug; contain it to this file and report it.
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        check_document(&src, doc, config)
+    })) {
+        Ok(equations) => FileReport::document(src, equations),
+        Err(_) => FileReport {
+            errors: vec![report::InputError {
+                line: 1,
+                column: 1,
+                message: "internal error while checking this file (a bug in derivcheck)".into(),
+                rendered: format!(
+                    "{}: error: internal error while checking this file\n",
+                    src.name()
+                ),
+            }],
+            source: src,
+            steps: Vec::new(),
+            equations: Vec::new(),
+        },
+    }
 }
 
 fn file_report(src: SourceFile, loaded: Loaded, config: &CheckConfig) -> FileReport {
@@ -370,6 +444,7 @@ fn file_report(src: SourceFile, loaded: Loaded, config: &CheckConfig) -> FileRep
             source: src,
             steps,
             errors,
+            equations: Vec::new(),
         },
         Err(_) => {
             let mut errors: Vec<report::InputError> = errors;
@@ -386,6 +461,7 @@ fn file_report(src: SourceFile, loaded: Loaded, config: &CheckConfig) -> FileRep
                 source: src,
                 steps: Vec::new(),
                 errors,
+                equations: Vec::new(),
             }
         }
     }
@@ -405,6 +481,7 @@ fn check_cmd(
     paths: &[PathBuf],
     format: ReportFormat,
     jobs: usize,
+    input: Option<InputKind>,
     timeout: f64,
     out: &mut Out,
 ) -> Result<u8, CliError> {
@@ -413,13 +490,13 @@ fn check_cmd(
         limits,
         ..CheckConfig::default()
     };
-    let files = collect_files(paths)?;
+    let files = collect_files(paths, input)?;
     if files.is_empty() {
-        return Err(CliError("no .dc files found".into()));
+        return Err(CliError("no files to check found".into()));
     }
     let jobs = jobs.clamp(1, 64);
     let reports: Vec<FileReport> = if jobs == 1 {
-        files.iter().map(|f| check_one(f, &config)).collect()
+        files.iter().map(|f| check_one(f, input, &config)).collect()
     } else {
         let next = std::sync::atomic::AtomicUsize::new(0);
         let slots: Vec<std::sync::Mutex<Option<FileReport>>> =
@@ -429,7 +506,7 @@ fn check_cmd(
                 scope.spawn(|| loop {
                     let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let Some(path) = files.get(i) else { break };
-                    let r = check_one(path, &config);
+                    let r = check_one(path, input, &config);
                     if let Some(slot) = slots.get(i) {
                         if let Ok(mut g) = slot.lock() {
                             *g = Some(r);
@@ -459,6 +536,12 @@ fn check_cmd(
             }
             out.line(&text::summary(&summary, reports.len()));
         }
+        ReportFormat::Gradescope => {
+            out.line(&serde_json::to_string_pretty(
+                &report::grading::gradescope(&reports),
+            )?);
+        }
+        ReportFormat::Csv => out.raw(&report::grading::csv(&reports)),
     }
     Ok(if summary.files_with_errors > 0 {
         EXIT_INPUT
@@ -560,11 +643,28 @@ fn claim_cmd(
                 .unwrap_or(serde_json::Value::Null);
             out.line(&serde_json::to_string_pretty(&v)?);
         }
+        ReportFormat::Gradescope | ReportFormat::Csv => {
+            let rep = FileReport {
+                source: src,
+                steps: vec![step],
+                errors: Vec::new(),
+                equations: Vec::new(),
+            };
+            let reps = [rep];
+            if format == ReportFormat::Csv {
+                out.raw(&report::grading::csv(&reps));
+            } else {
+                out.line(&serde_json::to_string_pretty(
+                    &report::grading::gradescope(&reps),
+                )?);
+            }
+        }
         ReportFormat::Text => {
             let rep = FileReport {
                 source: src,
                 steps: vec![step],
                 errors: Vec::new(),
+                equations: Vec::new(),
             };
             out.raw(&text::file(&rep, text::Style { color: out.color() }));
             if let Some(t) = &truth {

@@ -23,6 +23,7 @@ mod layout;
 mod linear;
 mod precedence;
 pub mod program;
+pub mod shared;
 mod unicode;
 
 use std::fmt;

@@ -22,6 +22,7 @@ use serde::Serialize;
 use super::{hint_text, show_float, show_rational, FileReport, Summary};
 use crate::check::{Counterexample, StepKind, StepReport, Verdict};
 use crate::expr::{Expr, Rational};
+use crate::homework::{EquationKind, EquationReport};
 use crate::print::{self, Format};
 use crate::source::SourceFile;
 
@@ -80,8 +81,12 @@ pub struct Step {
     pub assumptions: Vec<String>,
     /// Kinks of piecewise functions involved.
     pub kinks: Vec<String>,
-    /// Chain status (first wrong step, compensating error).
+    /// Chain status (first wrong step, compensating error); for a homework document's
+    /// definitions and equations not understood, what was defined or why.
     pub note: Option<String>,
+    /// Homework documents only: the definitions the verdict used, as `name (line N)`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub definitions: Option<Vec<String>>,
 }
 
 /// An input error.
@@ -121,6 +126,8 @@ pub struct SummaryJson {
     pub by_evidence: usize,
     /// Files with input errors.
     pub files_with_errors: usize,
+    /// Equations of homework documents that were not understood.
+    pub not_understood: usize,
 }
 
 /// The whole `check` report.
@@ -270,6 +277,52 @@ pub fn step(s: &StepReport, src: &SourceFile) -> Step {
             .collect(),
         kinks: s.outcome.kinks.iter().map(kink_text).collect(),
         note: s.chain_note.clone(),
+        definitions: None,
+    }
+}
+
+/// One equation of a homework document as a `Step`: checked ones as `step` gives them, with
+/// their kind (`claim`, `step`, `update`) and the definitions used; definitions with verdict
+/// `"none"` and method `"definition"`; equations not understood with verdict `"undecided"`
+/// and method `"not_understood"`, the reason in `note`.
+pub fn equation(e: &EquationReport, src: &SourceFile) -> Step {
+    let used: Vec<String> = e
+        .used
+        .iter()
+        .map(|(n, line)| format!("{n} (line {line})"))
+        .collect();
+    if let Some(check) = &e.check {
+        let mut st = step(check, src);
+        st.kind = e.kind.name().into();
+        st.definitions = Some(used);
+        if !e.note.is_empty() {
+            st.note = Some(e.note.clone());
+        }
+        return st;
+    }
+    let lc = src.line_col(e.span.start);
+    let (verdict, method) = match e.kind {
+        EquationKind::Definition => ("none", "definition"),
+        _ => ("undecided", "not_understood"),
+    };
+    Step {
+        line: lc.line,
+        column: lc.column,
+        text: src.slice(e.span).trim().to_string(),
+        kind: e.kind.name().into(),
+        verdict,
+        method,
+        counterexample: None,
+        left: String::new(),
+        right: String::new(),
+        hint: None,
+        evidence: String::new(),
+        left_value: None,
+        right_value: None,
+        assumptions: Vec::new(),
+        kinks: Vec::new(),
+        note: Some(e.note.clone()),
+        definitions: Some(used),
     }
 }
 
@@ -297,7 +350,11 @@ pub fn check_report(files: &[FileReport]) -> CheckReport {
             summary.add(f);
             File {
                 path: f.source.name().to_string(),
-                steps: f.steps.iter().map(|s| step(s, &f.source)).collect(),
+                steps: if f.equations.is_empty() {
+                    f.steps.iter().map(|s| step(s, &f.source)).collect()
+                } else {
+                    f.equations.iter().map(|e| equation(e, &f.source)).collect()
+                },
                 errors: f
                     .errors
                     .iter()
@@ -319,6 +376,7 @@ pub fn check_report(files: &[FileReport]) -> CheckReport {
             proved: summary.proved,
             by_evidence: summary.by_evidence,
             files_with_errors: summary.files_with_errors,
+            not_understood: summary.not_understood,
         },
     }
 }

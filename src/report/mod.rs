@@ -5,11 +5,13 @@
 //! read: fields are added, never renamed.
 
 pub mod diagnostic;
+pub mod grading;
 pub mod json;
 pub mod text;
 
 use crate::check::{Hint, StepReport, Verdict};
 use crate::expr::{Expr, Rational};
+use crate::homework::{EquationKind, EquationReport};
 use crate::print::{self, Format};
 use crate::source::SourceFile;
 
@@ -23,6 +25,30 @@ pub struct FileReport {
     /// Errors that stopped parts of the file from being read, already rendered as
     /// (line, column, message).
     pub errors: Vec<InputError>,
+    /// For a homework document (Markdown, LaTeX): every equation in order, definitions and
+    /// equations not understood included; `steps` holds the checked ones among them.
+    pub equations: Vec<EquationReport>,
+}
+
+impl FileReport {
+    /// The report on a homework document: `steps` are the checks among `equations`.
+    pub fn document(source: SourceFile, equations: Vec<EquationReport>) -> FileReport {
+        let steps = equations.iter().filter_map(|e| e.check.clone()).collect();
+        FileReport {
+            source,
+            steps,
+            errors: Vec::new(),
+            equations,
+        }
+    }
+
+    /// Equations of a document that were not understood.
+    pub fn not_understood(&self) -> usize {
+        self.equations
+            .iter()
+            .filter(|e| e.kind == EquationKind::NotUnderstood)
+            .count()
+    }
 }
 
 /// An input error with its position.
@@ -51,6 +77,8 @@ pub struct Summary {
     pub undecided: usize,
     /// Files with input errors.
     pub files_with_errors: usize,
+    /// Equations of homework documents that were not understood.
+    pub not_understood: usize,
 }
 
 impl Summary {
@@ -67,6 +95,7 @@ impl Summary {
         if !f.errors.is_empty() {
             self.files_with_errors += 1;
         }
+        self.not_understood += f.not_understood();
     }
 
     /// Correct by either method.
@@ -76,7 +105,10 @@ impl Summary {
 
     /// Everything correct and no input errors.
     pub fn all_correct(&self) -> bool {
-        self.incorrect == 0 && self.undecided == 0 && self.files_with_errors == 0
+        self.incorrect == 0
+            && self.undecided == 0
+            && self.files_with_errors == 0
+            && self.not_understood == 0
     }
 }
 

@@ -2277,8 +2277,13 @@ impl<'a, 't> Parser<'a, 't> {
         let mut factors = Vec::new();
         let num = bracketed_if(num, |k| matches!(k, ExprKind::Sum(_)));
         push_factor(&mut factors, MulOp::First, num);
+        // `A(1 − A)` is an `Apply` that lowering may read as a product: bracket it too, or
+        // `\frac{A − y}{A(1 − A)}` would read as (A − y)/A·(1 − A).
         let den = bracketed_if(den, |k| {
-            matches!(k, ExprKind::Sum(_) | ExprKind::Product(_))
+            matches!(
+                k,
+                ExprKind::Sum(_) | ExprKind::Product(_) | ExprKind::Apply(_) | ExprKind::Neg(_)
+            )
         });
         factors.push(Factor {
             op: MulOp::Divide,

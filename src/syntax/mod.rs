@@ -11,6 +11,7 @@
 
 pub mod ast;
 mod dc;
+pub mod document;
 pub mod error;
 pub mod latex;
 pub mod spelling;

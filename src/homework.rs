@@ -1,0 +1,904 @@
+//! Homework as it is handed in: every equation of a Markdown or LaTeX document, read in order
+//! the way a reader builds context, and checked.
+//!
+//! The rules a reader follows, and this module with them:
+//! - An equation `X = …` whose left side is a plain symbol not defined yet defines it from
+//!   there on (`E = ½(o − y)²`, `z_o = w·h + b_o`); one whose left side is `f(x)` with `f` not a
+//!   built-in defines a function. A symbol already defined is not silently redefined: a later
+//!   `X = …` is a claim about it.
+//! - A derivative stated of a quantity the document never defines (`∂o₁/∂z_o = o₁(1 − o₁)`,
+//!   where `o₁` is "the sigmoid output" in prose) is taken as given — reported as such, never
+//!   as correct — and used where that derivative appears later.
+//! - Every other equation is a claim, and a chain `a = b = c` is checked link by link.
+//! - An update `w ← w − η·X` is the claim `X = ∂E/∂w` for the loss in play (the last of `E`,
+//!   `L`, `J`, `C` the document defined).
+//! - Symbols with different subscripts are different symbols (`o` and `o₁`): nothing is
+//!   linked behind the student's back. Each verdict lists the definitions it used.
+//! - What is not understood (a parse error, `\pm`, a case of a piecewise statement in prose,
+//!   a relation other than `=` and `←`) is listed with the reason, never skipped.
+//!
+//! This module does no IO: it takes the document's text and returns one report per equation.
+
+use rustc_hash::FxHashMap;
+
+use crate::check::{CheckConfig, Checker, Outcome, StepKind, StepReport};
+use crate::expr::{Expr, Func, Node, Symbol};
+use crate::limits::Limits;
+use crate::lower::lower_expr;
+use crate::program::{DefKind, Definition, Item, Program};
+use crate::source::{SourceFile, Span};
+use crate::syntax::document::{math_blocks, DocKind};
+use crate::syntax::latex::{parse_display, MathRel, MathRow};
+
+/// What an equation of a document is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EquationKind {
+    /// Defines a symbol or a function (or states a derivative of an undefined quantity,
+    /// taken as given).
+    Definition,
+    /// A claimed equality (the first link of a chain).
+    Claim,
+    /// A later link of a chain `a = b = c`, checked against the previous item.
+    Step,
+    /// An update rule `w ← w − η·X`, checked as `X = ∂E/∂w`.
+    Update,
+    /// Not understood; the reason is given.
+    NotUnderstood,
+}
+
+impl EquationKind {
+    /// The JSON name.
+    pub fn name(self) -> &'static str {
+        match self {
+            EquationKind::Definition => "definition",
+            EquationKind::Claim => "claim",
+            EquationKind::Step => "step",
+            EquationKind::Update => "update",
+            EquationKind::NotUnderstood => "not_understood",
+        }
+    }
+}
+
+/// The report on one equation (or one link of a chain).
+#[derive(Debug, Clone)]
+pub struct EquationReport {
+    /// What it is.
+    pub kind: EquationKind,
+    /// Where it is in the document.
+    pub span: Span,
+    /// The checked equality, for claims, steps and updates.
+    pub check: Option<StepReport>,
+    /// For definitions: what was defined, read back (`E = 1/2·(o − y)²`); for equations not
+    /// understood: the reason.
+    pub note: String,
+    /// Names of the definitions the verdict used, with the line of each.
+    pub used: Vec<(String, usize)>,
+}
+
+/// Reports on every equation of `src`, in document order.
+pub fn check_document(
+    src: &SourceFile,
+    kind: DocKind,
+    config: &CheckConfig,
+) -> Vec<EquationReport> {
+    let mut reader = Reader {
+        src,
+        config,
+        program: Program::default(),
+        givens: FxHashMap::default(),
+        def_lines: FxHashMap::default(),
+        opaque: FxHashMap::default(),
+        out: Vec::new(),
+    };
+    let text = src.text();
+    for block in math_blocks(text, kind) {
+        if block.conditional {
+            reader.not_understood(
+                block.span,
+                "one case of a piecewise statement in prose (\"… if …\"): cases are not read yet",
+            );
+            continue;
+        }
+        let (rows, errors) = parse_display(text, block.body, &config.limits);
+        for e in errors {
+            reader.not_understood(e.span, &e.to_string());
+        }
+        for row in rows {
+            reader.row(&row);
+        }
+    }
+    let mut out = reader.out;
+    out.sort_by_key(|r| r.span.start);
+    out
+}
+
+struct Reader<'s> {
+    src: &'s SourceFile,
+    config: &'s CheckConfig,
+    program: Program,
+    /// Derivatives of undefined quantities the document states (taken as given).
+    givens: FxHashMap<Expr, Expr>,
+    /// Line of the definition of each name.
+    def_lines: FxHashMap<String, usize>,
+    /// Base names of symbols whose definition was not understood, with its line: later
+    /// equations about them are not understood either, rather than read with a guess.
+    opaque: FxHashMap<String, usize>,
+    out: Vec<EquationReport>,
+}
+
+impl Reader<'_> {
+    fn line(&self, span: Span) -> usize {
+        self.src.line_col(span.start).line
+    }
+
+    fn not_understood(&mut self, span: Span, why: &str) {
+        self.out.push(EquationReport {
+            kind: EquationKind::NotUnderstood,
+            span,
+            check: None,
+            note: why.to_string(),
+            used: Vec::new(),
+        });
+    }
+
+    fn row(&mut self, row: &MathRow<'_>) {
+        let limits: &Limits = &self.config.limits;
+        let mut items: Vec<Expr> = Vec::with_capacity(row.items.len());
+        for item in &row.items {
+            match lower_expr(item, &self.program, limits) {
+                Ok(e) => items.push(e),
+                Err(errs) => {
+                    let why = errs
+                        .first()
+                        .map(|e| e.to_string())
+                        .unwrap_or_else(|| "not understood".into());
+                    self.not_understood(item.span, &why);
+                    return;
+                }
+            }
+        }
+        if items.len() < 2 {
+            self.not_understood(row.span, "not an equation (no `=` or `←`)");
+            return;
+        }
+        if let Some(why) = self.unreadable(&items) {
+            // A definition that is not understood makes its symbol opaque from here on.
+            if let Some(s) = items.first().and_then(Expr::as_sym) {
+                let line = self.line(row.span);
+                self.opaque.entry(s.name().to_string()).or_insert(line);
+            }
+            self.not_understood(row.span, &why);
+            return;
+        }
+        if let Some(MathRel::Other(at)) = row.rels.iter().find(|r| matches!(r, MathRel::Other(_))) {
+            let shown = self.src.slice(*at).to_string();
+            self.not_understood(row.span, &format!("the relation `{shown}` is not checked"));
+            return;
+        }
+        let spans: Vec<Span> = row.items.iter().map(|i| i.span).collect();
+        let first = matches!(row.rels.first(), Some(MathRel::Leftarrow));
+        if first {
+            self.update(row.span, &items, &spans);
+            return;
+        }
+        if items.len() == 2 && self.try_define(row.span, &items) {
+            return;
+        }
+        // `∂L/∂A = ∂/∂A (−y·log(A) − …) = …` with L not defined: the first link says what L
+        // is, as a reader takes it; the rest of the chain is checked against that.
+        if let (Some(first), Some(second)) = (items.first(), items.get(1)) {
+            if let (Node::Deriv(q, v), Node::Deriv(body, w)) = (first.node(), second.node()) {
+                if let Some(qs) = q.as_sym().filter(|s| self.program.quantity(s).is_none()) {
+                    if v == w && !body.free_symbols().contains(qs) {
+                        let name = qs.to_string();
+                        let span = spans.get(1).copied().unwrap_or(row.span);
+                        self.define(Definition {
+                            name: name.as_str().into(),
+                            symbol: Some(qs.clone()),
+                            params: Vec::new(),
+                            body: body.clone(),
+                            kind: DefKind::Quantity,
+                            span: row.span,
+                        });
+                        self.out.push(EquationReport {
+                            kind: EquationKind::Definition,
+                            span: row.span,
+                            check: None,
+                            note: format!(
+                                "{} = {} (read from {} = {})",
+                                show_sym(qs),
+                                crate::print::unicode(body),
+                                crate::print::unicode(first),
+                                crate::print::unicode(second)
+                            ),
+                            used: Vec::new(),
+                        });
+                        if items.len() > 2 {
+                            self.chain(
+                                span,
+                                items.get(1..).unwrap_or(&[]),
+                                spans.get(1..).unwrap_or(&[]),
+                                EquationKind::Step,
+                            );
+                        }
+                        return;
+                    }
+                }
+            }
+        }
+        self.chain(row.span, &items, &spans, EquationKind::Claim);
+    }
+
+    /// Why the items cannot be checked yet: index notation (sums over an index, Kronecker
+    /// deltas, which issue 5 brings), or a symbol whose definition was not understood.
+    fn unreadable(&self, items: &[Expr]) -> Option<String> {
+        for item in items {
+            let mut stack = vec![item.clone()];
+            let mut seen = rustc_hash::FxHashSet::default();
+            while let Some(x) = stack.pop() {
+                if !seen.insert(x.clone()) || seen.len() > 10_000 {
+                    continue;
+                }
+                match x.node() {
+                    Node::Sum { .. } | Node::Delta(..) => {
+                        return Some(
+                            "index notation (a sum over an index, a Kronecker delta) is not \
+                             checked yet"
+                                .into(),
+                        )
+                    }
+                    Node::Sym(s) => {
+                        if let Some(line) = self.opaque.get(s.name()) {
+                            return Some(format!(
+                                "uses {}, whose definition at line {line} was not understood",
+                                crate::print::unicode(&Expr::sym(s.clone()))
+                            ));
+                        }
+                    }
+                    _ => {}
+                }
+                stack.extend(x.node().children().cloned());
+            }
+        }
+        None
+    }
+
+    /// `X = body` as a definition, when X is an undefined plain symbol or `f(params)` with
+    /// `f` not a built-in; a derivative of an undefined quantity, as a given.
+    fn try_define(&mut self, span: Span, items: &[Expr]) -> bool {
+        let (Some(lhs), Some(body)) = (items.first(), items.get(1)) else {
+            return false;
+        };
+        match lhs.node() {
+            Node::Sym(s)
+                if self.program.quantity(s).is_none() && !body.free_symbols().contains(s) =>
+            {
+                let name = s.to_string();
+                self.define(Definition {
+                    name: name.as_str().into(),
+                    symbol: Some(s.clone()),
+                    params: Vec::new(),
+                    body: body.clone(),
+                    kind: DefKind::Quantity,
+                    span,
+                });
+                self.report_definition(span, lhs, body, name);
+                true
+            }
+            Node::Call(Func::User(f), args)
+                if self.program.function(f).is_none()
+                    && args.iter().all(|a| a.as_sym().is_some()) =>
+            {
+                let params: Vec<Symbol> = args.iter().filter_map(|a| a.as_sym().cloned()).collect();
+                self.define(Definition {
+                    name: f.clone(),
+                    symbol: None,
+                    params,
+                    body: body.clone(),
+                    kind: DefKind::Function,
+                    span,
+                });
+                self.report_definition(span, lhs, body, f.to_string());
+                true
+            }
+            Node::Deriv(of, _)
+                if of
+                    .as_sym()
+                    .is_some_and(|s| self.program.quantity(s).is_none()) =>
+            {
+                self.givens.insert(lhs.clone(), body.clone());
+                let name = crate::print::unicode(lhs);
+                self.def_lines.insert(name.clone(), self.line(span));
+                self.out.push(EquationReport {
+                    kind: EquationKind::Definition,
+                    span,
+                    check: None,
+                    note: format!(
+                        "{} = {} (taken as given: {} is not defined in the document)",
+                        name,
+                        crate::print::unicode(body),
+                        crate::print::unicode(of)
+                    ),
+                    used: Vec::new(),
+                });
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn define(&mut self, d: Definition) {
+        // Once a quantity is defined, its definition rules and the givens about it are
+        // dropped. (Givens are applied at check time, after expansion, so a body that uses
+        // one sees the givens in force when it is used.)
+        if let Some(s) = &d.symbol {
+            self.givens
+                .retain(|k, _| !matches!(k.node(), Node::Deriv(of, _) if of.as_sym() == Some(s)));
+        }
+        self.def_lines.insert(d.name.to_string(), self.line(d.span));
+        self.program.items.push(Item::Def(d));
+    }
+
+    fn report_definition(&mut self, span: Span, lhs: &Expr, body: &Expr, _name: String) {
+        self.out.push(EquationReport {
+            kind: EquationKind::Definition,
+            span,
+            check: None,
+            note: format!(
+                "{} = {}",
+                crate::print::unicode(lhs),
+                crate::print::unicode(body)
+            ),
+            used: Vec::new(),
+        });
+    }
+
+    /// `items[0] = items[1] = …`, link by link. As in a `.dc` derivation, the first wrong link
+    /// is named, and a later link that returns to the value of the first item is marked as a
+    /// compensating error rather than passed silently.
+    fn chain(&mut self, span: Span, items: &[Expr], spans: &[Span], first_kind: EquationKind) {
+        let mut first_wrong: Option<usize> = None;
+        for (k, pair) in items.windows(2).enumerate() {
+            let [prev, next] = pair else { continue };
+            let at = spans.get(k + 1).copied().unwrap_or(span);
+            let kind = if k == 0 {
+                first_kind
+            } else {
+                EquationKind::Step
+            };
+            let step_kind = if k == 0 {
+                StepKind::Claim
+            } else {
+                StepKind::Step {
+                    index: k,
+                    start: spans.first().copied().unwrap_or(span),
+                }
+            };
+            let report_span = if k == 0 { span } else { at };
+            // `… = x = A_{previous}`: a new name for the previous item (notation), not a claim.
+            if let Some(s) = next.as_sym().filter(|s| {
+                k > 0
+                    && self.program.quantity(s).is_none()
+                    && !prev.free_symbols().contains(s)
+                    && !self.opaque.contains_key(s.name())
+            }) {
+                let name = s.to_string();
+                self.define(Definition {
+                    name: name.as_str().into(),
+                    symbol: Some(s.clone()),
+                    params: Vec::new(),
+                    body: prev.clone(),
+                    kind: DefKind::Quantity,
+                    span: report_span,
+                });
+                self.out.push(EquationReport {
+                    kind: EquationKind::Definition,
+                    span: report_span,
+                    check: None,
+                    note: format!(
+                        "{} = {} (a name for the previous item)",
+                        show_sym(s),
+                        crate::print::unicode(prev)
+                    ),
+                    used: Vec::new(),
+                });
+                continue;
+            }
+            self.check(report_span, kind, step_kind, prev, next);
+            let wrong = self
+                .out
+                .last()
+                .and_then(|r| r.check.as_ref())
+                .is_some_and(|c| matches!(c.outcome.verdict, crate::check::Verdict::Incorrect(_)));
+            let note = match (first_wrong, items.first()) {
+                (Some(j), Some(start)) if k > 0 => {
+                    let start = self.with_givens(start);
+                    let back = Checker::new(&self.program, self.config)
+                        .check_equal(&start, &self.with_givens(next));
+                    if back.verdict.is_correct() {
+                        Some(format!(
+                            "this equals the first side again, but link {j} of the chain was \
+                             wrong: a compensating error"
+                        ))
+                    } else if !wrong {
+                        Some(format!(
+                            "follows from the previous item, but the chain is wrong since link {j}"
+                        ))
+                    } else {
+                        None
+                    }
+                }
+                _ if wrong => {
+                    first_wrong = Some(k + 1);
+                    (items.len() > 2).then(|| "first wrong link of this chain".to_string())
+                }
+                _ => None,
+            };
+            if let Some(c) = self.out.last_mut().and_then(|r| r.check.as_mut()) {
+                c.chain_note = note;
+            }
+        }
+    }
+
+    fn check(&mut self, span: Span, kind: EquationKind, step: StepKind, lhs: &Expr, rhs: &Expr) {
+        // The givens in force now apply in the sides and inside the definitions they use.
+        let base = map_program(&self.program, |e| self.with_givens(e));
+        let l = self.by_quantities(&self.with_givens(lhs));
+        let r = self.by_quantities(&self.with_givens(rhs));
+        let mut outcome: Outcome = Checker::new(&base, self.config).check_equal(&l, &r);
+        let used = self.used(&[lhs, rhs]);
+        let mut note = self.independence_note(&l);
+        let links = unlinked(&base, &[&l, &r]);
+        let linked_program = map_program(&base, |e| link(e, &links));
+        let (ll, rl) = (link(&l, &links), link(&r, &links));
+        if !links.is_empty() {
+            // The verdict as written, and as it would be with the subscripts linked (o₁ read
+            // as o): the document decides, not derivcheck. When the two agree the verdict
+            // stands, with the hint of the linked reading; when they differ it is undecided.
+            let linked = Checker::new(&linked_program, self.config).check_equal(&ll, &rl);
+            let names: Vec<String> = links
+                .iter()
+                .map(|(a, b)| format!("{} as {}", show_sym(a), show_sym(b)))
+                .collect();
+            let reading = format!("reading {}", names.join(", "));
+            if linked.verdict.word() == outcome.verdict.word() {
+                if linked.hint.is_some() {
+                    outcome.hint = linked.hint;
+                }
+                note = if note.is_empty() {
+                    format!("{reading} gives the same verdict")
+                } else {
+                    format!("{note}; {reading} gives the same verdict")
+                };
+            } else {
+                outcome = Outcome {
+                    verdict: crate::check::Verdict::Undecided(format!(
+                        "{} as written; {} if {reading} (the document does not say so)",
+                        outcome.verdict.word(),
+                        linked.verdict.word()
+                    )),
+                    hint: linked.hint,
+                    kinks: linked.kinks,
+                    assumptions: linked.assumptions,
+                };
+            }
+        }
+        // A derivative of a quantity by a symbol its definition does not involve (after any
+        // link) is 0 only if the document's definitions are complete; homework leaves such
+        // relations implicit (o₁ = σ(z_o) is "the sigmoid output"), so no verdict is given.
+        // Such a derivative is an unknown: the sides are checked with it as an opaque symbol,
+        // and only a proof (which holds whatever its value) stands.
+        let unknowns = independent_derivatives(&linked_program, &[&ll, &rl]);
+        if let Some((first, v)) = unknowns.first() {
+            let unknown_program = map_program(&linked_program, |e| opaque(e, &unknowns));
+            let with_unknowns = Checker::new(&unknown_program, self.config)
+                .check_equal(&opaque(&ll, &unknowns), &opaque(&rl, &unknowns));
+            if !matches!(with_unknowns.verdict, crate::check::Verdict::Proved(_)) {
+                let of = crate::print::unicode(first);
+                let why = match first.as_sym() {
+                    Some(q) if self.program.quantity(q).is_none() => format!(
+                        "{} is not defined in the document, so ∂{}/∂{} is not known",
+                        show_sym(q),
+                        show_sym(q),
+                        show_sym(v)
+                    ),
+                    _ => format!(
+                        "the document does not say how {of} depends on {}: its definition does \
+                         not involve it",
+                        show_sym(v)
+                    ),
+                };
+                outcome = Outcome {
+                    verdict: crate::check::Verdict::Undecided(why),
+                    hint: None,
+                    kinks: outcome.kinks,
+                    assumptions: outcome.assumptions,
+                };
+            } else {
+                outcome = with_unknowns;
+            }
+        }
+        self.out.push(EquationReport {
+            kind,
+            span,
+            check: Some(StepReport {
+                kind: step,
+                span,
+                lhs: lhs.clone(),
+                rhs: rhs.clone(),
+                outcome,
+                chain_note: None,
+            }),
+            note,
+            used,
+        });
+    }
+
+    /// For ∂q/∂v where the definition of q does not involve v: say so, since that is most
+    /// often a subscript the document never linked (E defined through o, differentiated by
+    /// o₁).
+    fn independence_note(&self, lhs: &Expr) -> String {
+        let Node::Deriv(of, v) = lhs.node() else {
+            return String::new();
+        };
+        let Some(q) = of.as_sym() else {
+            return String::new();
+        };
+        if self.program.quantity(q).is_none() {
+            return String::new();
+        }
+        let Ok(expanded) = self.program.expand(of, self.config.limits.max_growth) else {
+            return String::new();
+        };
+        if depends_on(&self.program, of, v) {
+            return String::new();
+        }
+        let line = self.def_lines.get(&q.to_string()).copied().unwrap_or(0);
+        let shown = |s: &Symbol| crate::print::unicode(&Expr::sym(s.clone()));
+        let same_base: Vec<String> = expanded
+            .free_symbols()
+            .iter()
+            .filter(|s| s.name() == v.name() && *s != v)
+            .map(shown)
+            .collect();
+        let link = match same_base.first() {
+            Some(o) => format!(
+                "; {o} and {} are different symbols unless the document links them",
+                shown(v)
+            ),
+            None => String::new(),
+        };
+        format!(
+            "{} as defined at line {line} does not depend on {}{link}",
+            shown(q),
+            shown(v)
+        )
+    }
+
+    /// `w ← w − η·X (= …)`: the claim X = ∂E/∂w, then the rest of the chain.
+    fn update(&mut self, span: Span, items: &[Expr], spans: &[Span]) {
+        let (Some(target), Some(rule)) = (items.first(), items.get(1)) else {
+            return;
+        };
+        let Some(w) = target.as_sym() else {
+            self.not_understood(span, "the left side of an update must be a parameter");
+            return;
+        };
+        let eta = rule
+            .free_symbols()
+            .into_iter()
+            .find(|s| matches!(&*s.to_string(), "η" | "eta" | "α" | "alpha" | "lr"));
+        let Some(eta) = eta else {
+            self.not_understood(span, "an update without a learning rate (η)");
+            return;
+        };
+        let Some(loss) = ["E", "L", "J", "C"]
+            .iter()
+            .map(|n| Symbol::new(n))
+            .filter(|s| self.program.quantity(s).is_some())
+            .max_by_key(|s| self.def_lines.get(&s.to_string()).copied().unwrap_or(0))
+        else {
+            self.not_understood(
+                span,
+                "an update, but no loss (E, L, J or C) is defined before it",
+            );
+            return;
+        };
+        // X as the student wrote it when the rule reads w − η·X; else (w − rule)/η.
+        let step = written_step(rule, w, &eta).unwrap_or_else(|| {
+            Expr::div(
+                Expr::sub(Expr::sym(w.clone()), rule.clone()),
+                Expr::sym(eta),
+            )
+        });
+        let gradient = Expr::deriv(Expr::sym(loss), w.clone());
+        self.check(
+            span,
+            EquationKind::Update,
+            StepKind::Claim,
+            &gradient,
+            &step,
+        );
+        if items.len() > 2 {
+            self.chain(
+                span,
+                items.get(1..).unwrap_or(&[]),
+                spans.get(1..).unwrap_or(&[]),
+                EquationKind::Step,
+            );
+        }
+    }
+
+    /// `e` with the body of each derivative by a defined quantity written in terms of the
+    /// quantities: ∂/∂A of (1 + e^(−Z))⁻¹ with A = σ(Z) is ∂A/∂A = 1, as a reader takes it,
+    /// not 0 because the body does not mention A.
+    fn by_quantities(&self, e: &Expr) -> Expr {
+        fn go(e: &Expr, program: &Program, depth: usize) -> Expr {
+            if depth > 10_000 {
+                return e.clone();
+            }
+            match e.node() {
+                Node::Deriv(body, v) if program.quantity(v).is_some() => {
+                    let refolded = crate::simplify::readable::refold_quantities(
+                        &crate::simplify::readable::refold_builtins(body),
+                        program,
+                    );
+                    Expr::deriv(go(&refolded, program, depth + 1), v.clone())
+                }
+                _ => e.map_children(|c| go(c, program, depth + 1)),
+            }
+        }
+        go(e, &self.program, 0)
+    }
+
+    /// `e` with every derivative the document took as given replaced by its stated value.
+    fn with_givens(&self, e: &Expr) -> Expr {
+        if self.givens.is_empty() {
+            return e.clone();
+        }
+        fn go(e: &Expr, table: &FxHashMap<Expr, Expr>, depth: usize) -> Expr {
+            if let Some(v) = table.get(e) {
+                return v.clone();
+            }
+            if depth > 10_000 {
+                return e.clone();
+            }
+            e.map_children(|c| go(c, table, depth + 1))
+        }
+        go(e, &self.givens, 0)
+    }
+
+    /// The definitions a check used: those of the symbols and functions in the sides, and of
+    /// what their bodies use in turn.
+    fn used(&self, sides: &[&Expr]) -> Vec<(String, usize)> {
+        let mut names: Vec<String> = Vec::new();
+        let mut stack: Vec<Expr> = sides.iter().map(|e| (*e).clone()).collect();
+        let mut seen = rustc_hash::FxHashSet::default();
+        while let Some(e) = stack.pop() {
+            if !seen.insert(e.clone()) || seen.len() > 10_000 {
+                continue;
+            }
+            match e.node() {
+                Node::Sym(s) => {
+                    if let Some(d) = self.program.quantity(s) {
+                        names.push(s.to_string());
+                        stack.push(d.body.clone());
+                    }
+                }
+                Node::Call(Func::User(f), _) => {
+                    if let Some(d) = self.program.function(f) {
+                        names.push(f.to_string());
+                        stack.push(d.body.clone());
+                    }
+                }
+                _ => {}
+            }
+            stack.extend(e.node().children().cloned());
+        }
+        names.sort();
+        names.dedup();
+        names
+            .into_iter()
+            .map(|n| {
+                let line = self.def_lines.get(&n).copied().unwrap_or(0);
+                (n, line)
+            })
+            .collect()
+    }
+}
+
+/// X from `w − η·X` as written: the sum [w, (−1)·η·f₁·…] gives f₁·…; `None` for any other shape.
+fn written_step(rule: &Expr, w: &Symbol, eta: &Symbol) -> Option<Expr> {
+    let Node::Add(terms) = rule.node() else {
+        return None;
+    };
+    let [first, second] = terms.as_slice() else {
+        return None;
+    };
+    if first.as_sym() != Some(w) {
+        return None;
+    }
+    let Node::Mul(factors) = second.node() else {
+        return None;
+    };
+    let minus_one = -crate::expr::Rational::from_integer(1.into());
+    let (sign, rest) = factors.split_first()?;
+    if sign.as_num() != Some(&minus_one) {
+        return None;
+    }
+    let at = rest.iter().position(|f| f.as_sym() == Some(eta))?;
+    let mut x: Vec<Expr> = rest.to_vec();
+    x.remove(at);
+    match x.len() {
+        0 => Some(Expr::one()),
+        1 => x.pop(),
+        _ => Some(Expr::mul(x)),
+    }
+}
+
+fn show_sym(s: &Symbol) -> String {
+    crate::print::unicode(&Expr::sym(s.clone()))
+}
+
+/// Whether `e` involves `v`, directly or through the definitions of `program` (L through A
+/// in `L = −y·log(A) …` with `A = σ(Z)`).
+fn depends_on(program: &Program, e: &Expr, v: &Symbol) -> bool {
+    reachable_symbols(program, e).contains(v)
+}
+
+/// The symbols of `e` and of the definitions it uses, transitively.
+fn reachable_symbols(program: &Program, e: &Expr) -> Vec<Symbol> {
+    let mut out: Vec<Symbol> = Vec::new();
+    let mut stack = vec![e.clone()];
+    let mut seen = rustc_hash::FxHashSet::default();
+    while let Some(x) = stack.pop() {
+        if !seen.insert(x.clone()) || seen.len() > 10_000 {
+            continue;
+        }
+        match x.node() {
+            Node::Sym(s) => {
+                if !out.contains(s) {
+                    out.push(s.clone());
+                }
+                if let Some(d) = program.quantity(s) {
+                    stack.push(d.body.clone());
+                }
+            }
+            Node::Call(Func::User(f), _) => {
+                if let Some(d) = program.function(f) {
+                    stack.push(d.body.clone());
+                }
+            }
+            _ => {}
+        }
+        stack.extend(x.node().children().cloned());
+    }
+    out
+}
+
+/// `program` with every definition's body mapped by `f`.
+fn map_program(program: &Program, f: impl Fn(&Expr) -> Expr) -> Program {
+    Program {
+        items: program
+            .items
+            .iter()
+            .map(|i| match i {
+                Item::Def(d) => {
+                    let mut d = d.clone();
+                    d.body = f(&d.body);
+                    Item::Def(d)
+                }
+                other => other.clone(),
+            })
+            .collect(),
+    }
+}
+
+/// The derivatives ∂f/∂v in `sides` and in the definitions they use, as written.
+fn derivatives(program: &Program, sides: &[&Expr]) -> Vec<(Expr, Symbol)> {
+    let mut out: Vec<(Expr, Symbol)> = Vec::new();
+    let mut stack: Vec<Expr> = sides.iter().map(|e| (*e).clone()).collect();
+    let mut seen = rustc_hash::FxHashSet::default();
+    while let Some(x) = stack.pop() {
+        if !seen.insert(x.clone()) || seen.len() > 10_000 {
+            continue;
+        }
+        match x.node() {
+            Node::Deriv(body, v) if !out.iter().any(|(b, w)| b == body && w == v) => {
+                out.push((body.clone(), v.clone()));
+            }
+            Node::Sym(s) => {
+                if let Some(d) = program.quantity(s) {
+                    stack.push(d.body.clone());
+                }
+            }
+            _ => {}
+        }
+        stack.extend(x.node().children().cloned());
+    }
+    out
+}
+
+/// Derivatives ∂f/∂v where f does not involve v (through the definitions) but does involve a
+/// symbol of the same name with another subscript (∂/∂o₁ of E = ½(o − y)²): the pairs (v,
+/// that symbol), each v once.
+fn unlinked(program: &Program, sides: &[&Expr]) -> Vec<(Symbol, Symbol)> {
+    let mut out: Vec<(Symbol, Symbol)> = Vec::new();
+    for (body, v) in derivatives(program, sides) {
+        if out.iter().any(|(a, _)| *a == v) {
+            continue;
+        }
+        let reach = reachable_symbols(program, &body);
+        if reach.contains(&v) {
+            continue;
+        }
+        if let Some(other) = reach.iter().find(|s| s.name() == v.name() && **s != v) {
+            out.push((v.clone(), other.clone()));
+        }
+    }
+    out
+}
+
+/// `e` with each symbol `a` of `links` renamed `b`, derivative variables included.
+fn link(e: &Expr, links: &[(Symbol, Symbol)]) -> Expr {
+    if links.is_empty() {
+        return e.clone();
+    }
+    fn go(e: &Expr, links: &[(Symbol, Symbol)], depth: usize) -> Expr {
+        if depth > 10_000 {
+            return e.clone();
+        }
+        match e.node() {
+            Node::Sym(s) => match links.iter().find(|(a, _)| a == s) {
+                Some((_, b)) => Expr::sym(b.clone()),
+                None => e.clone(),
+            },
+            Node::Deriv(body, v) => {
+                let v = links
+                    .iter()
+                    .find(|(a, _)| a == v)
+                    .map_or_else(|| v.clone(), |(_, b)| b.clone());
+                Expr::deriv(go(body, links, depth + 1), v)
+            }
+            _ => e.map_children(|c| go(c, links, depth + 1)),
+        }
+    }
+    go(e, links, 0)
+}
+
+/// The derivatives ∂f/∂v in `sides` and the definitions they use whose body f (not a
+/// constant) does not involve v, through the definitions either, as (f, v).
+fn independent_derivatives(program: &Program, sides: &[&Expr]) -> Vec<(Expr, Symbol)> {
+    derivatives(program, sides)
+        .into_iter()
+        .filter(|(body, v)| {
+            let reach = reachable_symbols(program, body);
+            !reach.is_empty() && !reach.contains(v)
+        })
+        .collect()
+}
+
+/// `e` with each derivative of `unknowns` replaced by an opaque symbol of its own.
+fn opaque(e: &Expr, unknowns: &[(Expr, Symbol)]) -> Expr {
+    let table: FxHashMap<Expr, Expr> = unknowns
+        .iter()
+        .enumerate()
+        .map(|(i, (body, v))| {
+            let name = format!("unknown{}", i + 1);
+            (
+                Expr::deriv(body.clone(), v.clone()),
+                Expr::sym(Symbol::with_sub("∂", Some(&name))),
+            )
+        })
+        .collect();
+    fn go(e: &Expr, table: &FxHashMap<Expr, Expr>, depth: usize) -> Expr {
+        if let Some(v) = table.get(e) {
+            return v.clone();
+        }
+        if depth > 10_000 {
+            return e.clone();
+        }
+        e.map_children(|c| go(c, table, depth + 1))
+    }
+    go(e, &table, 0)
+}
