@@ -377,6 +377,10 @@ fn annotations_after_quad_and_text_tails() {
         r"L = (y - o)^2  -- \text{ for regression}"
     );
     assert_eq!(show(r"\therefore a = b"), "a = b");
+    assert_eq!(
+        show(r"y_i = x_i \quad \text{for all } i"),
+        r"y_i = x_i  -- \quad \text{for all } i"
+    );
 }
 
 #[test]

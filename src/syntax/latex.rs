@@ -1250,13 +1250,20 @@ impl<'a, 't> Parser<'a, 't> {
         let Tok::Text { arg, .. } = tok else {
             return None;
         };
-        let word: String = self
-            .content(arg)
-            .chars()
-            .take_while(|c| c.is_alphabetic())
-            .collect::<String>()
-            .to_lowercase();
-        CONDITION_WORDS.iter().find(|w| **w == word).copied()
+        let lower = self.content(arg).to_lowercase();
+        let mut words = lower
+            .split(|c: char| !c.is_alphabetic())
+            .filter(|w| !w.is_empty());
+        let first = words.next()?;
+        // "for all i", "for every k" quantify: the equation holds for each, no condition.
+        if first == "for"
+            && words
+                .next()
+                .is_some_and(|w| matches!(w, "all" | "every" | "each" | "any"))
+        {
+            return None;
+        }
+        CONDITION_WORDS.iter().find(|w| **w == first).copied()
     }
 
     /// Only punctuation remains in the row.
