@@ -212,6 +212,11 @@ fn sigmoid_and_function_names() {
     check(r"\tanh(z)^2", "tanh(z)^2");
     check(r"\sqrt{x}", "sqrt(x)");
     check(r"|x - y|", "abs(x - y)");
+    check(
+        r"tanh(z) + ReLU(z) + log(A) + ln(A)",
+        "tanh(z) + relu(z) + log(A) + log(A)",
+    );
+    check(r"ab(z) + s\,in(x)", "a*b*z + s*i*n*x");
 }
 
 #[test]

@@ -25,11 +25,12 @@
 //!   `\mathrm{sig}`, `\text{ReLU}` are calls (`\log A` without brackets takes one factor);
 //!   `\sigma(z)`, `f(x)`, `f[x_i, \phi]`, `A(1-A)` are `Apply`, which lowering reads as a
 //!   call or a product from the names in scope; `e^{…}` is a power of `e` (lowering: `exp`).
+//!   A built-in spelled in plain letters and applied (`tanh(x)`, `ReLU(z)`) is that built-in.
 //! - Greek letters are their ASCII names (`\eta` is `eta`); `\delta_{ik}` with two one-character
 //!   indices is the Kronecker delta, `\delta_o` a name; `1\{i=k\}` is the indicator;
 //!   `\mathbf{x}`, `\boldsymbol{\theta}` are the names `x`, `theta`; `\sum_{j=1}^{C} body` is a
 //!   `BigSum` over the following product chain; `|x|` is `abs(x)`; `\hat{y}`, `\bar{x}`,
-//!   `\tilde{\theta}` are the names `yhat`, `xbar`, `thetatilde`.
+//!   `\tilde{\theta}` are the names `yhat`, `xbar`, `thetatilde`, and `\mathcal{L}` is `Lcal`.
 //! - A row that starts with `+`, `-` or `\cdot` and states no relation continues the
 //!   expression of the row before it (a long side broken over lines).
 //! - After the math, `\quad …` or a `\text{…}` of words (`\text{for regression}`) is the row's
@@ -39,7 +40,8 @@
 //! (one statement per sign), `\ldots`, transposes (`\Omega^T`), sums without bounds
 //! (`\sum_i`), layer superscripts (`a^{(l)}`), higher derivatives, `\vec`/`\dot` accents,
 //! conditions (`\text{if } Z > 0, …`: the equations hold only under them), functions without
-//! a built-in (`\tan`), powers of function names (`\log^2 x`), unknown commands.
+//! a built-in (`\tan`), powers of function names (`\log^2 x`), `\mathbb{E}`, `\nabla`,
+//! norms, unknown commands.
 //!
 //! Limits: recursion goes through `deeper`, bounded by `Limits::max_depth` and a stack
 //! budget; nodes per item are bounded by `Limits::max_nodes`; the body by
@@ -1674,6 +1676,14 @@ impl<'a, 't> Parser<'a, 't> {
             Tok::Bar => self.abs(d),
             Tok::Num => self.number(d),
             Tok::Letter | Tok::Greek(_) => {
+                if let Some((name, n)) = self.spelled_function() {
+                    let span = Span::new(t.span.start, t.span.start + name.len());
+                    for _ in 0..n {
+                        self.bump();
+                    }
+                    let ident = builtin_name(name).unwrap_or(name);
+                    return self.function(d, ident, span);
+                }
                 self.bump();
                 let (ident, greek) = match t.tok {
                     Tok::Greek(g) => (g, true),
@@ -1734,6 +1744,32 @@ impl<'a, 't> Parser<'a, 't> {
             }
         };
         Ok(Some(self.node(kind, start)))
+    }
+
+    /// A built-in's name spelled in letters without a backslash and followed by `(`
+    /// (`tanh(x)`, `ReLU(z)`, `log(A)`): the word and its number of letters. LaTeX would
+    /// typeset the letters as a product, but no one means `t·a·n·h·(x)`.
+    fn spelled_function(&self) -> Option<(&'a str, usize)> {
+        let first = self.peek()?;
+        let mut n = 0;
+        let mut end = first.span.start;
+        while let Some(t) = self
+            .toks
+            .get(self.pos + n)
+            .filter(|_| self.pos + n < self.end)
+        {
+            if t.tok != Tok::Letter || t.span.start != end {
+                break;
+            }
+            end = t.span.end;
+            n += 1;
+        }
+        let word = self.text(Span::new(first.span.start, end));
+        let applied = matches!(
+            self.peek_at(n),
+            Some(Tok::Open(Delim::Paren)) | Some(Tok::Prime(_))
+        );
+        (n >= 2 && applied && builtin_name(word).is_some()).then_some((word, n))
     }
 
     /// `( … )`, `[ … ]`, `{ … }`, `\{ … \}`.
