@@ -757,3 +757,28 @@ proptest! {
         }
     }
 }
+
+/// Repetitions that once took quadratic time (100,000 unclosed `\text{` rescanned the
+/// body from each one; nested environments were a scan of the stack per token).
+#[test]
+fn long_repetitions_give_rows_or_errors() {
+    let cases = [
+        ("x^{1}".repeat(50_000), 0, 1),
+        ("a,".repeat(100_000), 1, 0),
+        ("\\\\".repeat(100_000), 0, 0),
+        ("&".repeat(100_000), 0, 0),
+        ("\\begin{aligned}".repeat(100_000), 0, 0),
+        ("\\begin{cases}".repeat(100_000), 0, 1),
+        ("\\text{".repeat(100_000), 0, 1),
+        ("f'".repeat(100_000), 0, 1),
+        ("a = ".repeat(50_000) + "a", 1, 0),
+    ];
+    for (src, n_rows, n_errors) in &cases {
+        let (rows, errors) = display(src);
+        assert_eq!(
+            (rows.len(), errors.len()),
+            (*n_rows, *n_errors),
+            "{src:.30}"
+        );
+    }
+}

@@ -536,6 +536,7 @@ fn shorten(s: &str) -> String {
 /// The lexer: a loop over the characters of the body. Whitespace and `%` comments are
 /// skipped; spacing and style commands produce no token.
 fn lex<'a>(doc: &'a str, body: Span) -> Vec<Token<'a>> {
+    let braces = brace_pairs(doc, body);
     let end = body.end;
     let mut out: Vec<Token<'a>> = Vec::new();
     let mut pos = body.start;
@@ -554,7 +555,7 @@ fn lex<'a>(doc: &'a str, body: Span) -> Vec<Token<'a>> {
             next = rest.find('\n').map_or(end, |n| pos + n);
             None
         } else if c == '\\' {
-            let (tok, after) = lex_command(doc, pos, end);
+            let (tok, after) = lex_command(doc, &braces, pos, end);
             next = after;
             tok
         } else if c.is_ascii_alphabetic() {
@@ -591,6 +592,40 @@ fn lex<'a>(doc: &'a str, body: Span) -> Vec<Token<'a>> {
         });
     }
     out
+}
+
+/// The matching `}` of every `{` of the body, as `(open, close)` offsets sorted by `open`
+/// (escaped braces and `%` comments skipped). Computed in one pass so that reading the raw
+/// arguments of `\text{…}` never rescans the rest of the body: 100,000 unclosed `\text{`
+/// would otherwise take quadratic time.
+fn brace_pairs(doc: &str, body: Span) -> Vec<(usize, usize)> {
+    let text = doc.get(body.range()).unwrap_or("");
+    let mut open = Vec::new();
+    let mut pairs = Vec::new();
+    let mut chars = text.char_indices();
+    while let Some((i, ch)) = chars.next() {
+        match ch {
+            '\\' => {
+                chars.next();
+            }
+            '%' => {
+                for (_, c) in chars.by_ref() {
+                    if c == '\n' {
+                        break;
+                    }
+                }
+            }
+            '{' => open.push(body.start + i),
+            '}' => {
+                if let Some(start) = open.pop() {
+                    pairs.push((start, body.start + i));
+                }
+            }
+            _ => {}
+        }
+    }
+    pairs.sort_unstable();
+    pairs
 }
 
 /// One character that is not a letter, a digit, a space or a backslash.
@@ -633,7 +668,12 @@ fn skip_spaces(doc: &str, mut pos: usize, end: usize) -> usize {
 
 /// A command at `pos` (a backslash): its token (`None` when it produces none) and the
 /// position after it.
-fn lex_command<'a>(doc: &'a str, pos: usize, end: usize) -> (Option<Tok<'a>>, usize) {
+fn lex_command<'a>(
+    doc: &'a str,
+    braces: &[(usize, usize)],
+    pos: usize,
+    end: usize,
+) -> (Option<Tok<'a>>, usize) {
     let after = pos + 1;
     let tail = doc.get(after..end).unwrap_or("");
     let n = tail.bytes().take_while(u8::is_ascii_alphabetic).count();
@@ -662,7 +702,7 @@ fn lex_command<'a>(doc: &'a str, pos: usize, end: usize) -> (Option<Tok<'a>>, us
         return lex_sized(doc, name, p, end);
     }
     if RAW_ARG.contains(&name) {
-        let (tok, next) = lex_raw_arg(doc, name, p, end);
+        let (tok, next) = lex_raw_arg(doc, braces, name, p, end);
         if DROPPED_WITH_ARG.contains(&name) {
             return (None, next);
         }
@@ -731,33 +771,26 @@ fn lex_sized<'a>(doc: &'a str, name: &'a str, p: usize, end: usize) -> (Option<T
 }
 
 /// The raw argument of `\text{…}`-like commands: a balanced `{…}`, or one token.
-fn lex_raw_arg<'a>(doc: &'a str, name: &'a str, p: usize, end: usize) -> (Tok<'a>, usize) {
+fn lex_raw_arg<'a>(
+    doc: &'a str,
+    braces: &[(usize, usize)],
+    name: &'a str,
+    p: usize,
+    end: usize,
+) -> (Tok<'a>, usize) {
     let q = skip_spaces(doc, p, end);
     let rest = doc.get(q..end).unwrap_or("");
     match rest.chars().next() {
-        Some('{') => {
-            let mut depth = 0usize;
-            let mut escaped = false;
-            for (i, ch) in rest.char_indices() {
-                if escaped {
-                    escaped = false;
-                    continue;
+        Some('{') => match braces.binary_search_by_key(&q, |pair| pair.0) {
+            Ok(k) => match braces.get(k) {
+                Some(&(_, close)) => {
+                    let arg = Span::new(q + 1, close);
+                    (Tok::Text { cmd: name, arg }, close + 1)
                 }
-                match ch {
-                    '\\' => escaped = true,
-                    '{' => depth += 1,
-                    '}' => {
-                        depth = depth.saturating_sub(1);
-                        if depth == 0 {
-                            let arg = Span::new(q + 1, q + i);
-                            return (Tok::Text { cmd: name, arg }, q + i + 1);
-                        }
-                    }
-                    _ => {}
-                }
-            }
-            (Tok::Unclosed, q + 1)
-        }
+                None => (Tok::Unclosed, q + 1),
+            },
+            Err(_) => (Tok::Unclosed, q + 1),
+        },
         Some('\\') => {
             let n = rest
                 .get(1..)
@@ -799,12 +832,13 @@ fn split_rows<'a>(doc: &str, toks: &[Token<'a>]) -> Vec<RawRow<'a>> {
     let mut rows = Vec::new();
     let mut cur: Vec<Token<'a>> = Vec::new();
     let mut braces = 0usize;
-    // One entry per open environment: true when it is a row environment.
+    // One entry per open environment: true when it is a row environment; `foreign` counts
+    // the others (kept as a count so that the check is not a scan of the stack).
     let mut envs: Vec<bool> = Vec::new();
+    let mut foreign = 0usize;
     let mut i = 0;
     while let Some(t) = toks.get(i) {
         i += 1;
-        let foreign = envs.contains(&false);
         match t.tok {
             Tok::Open(Delim::Brace) => braces += 1,
             Tok::Close(Delim::Brace) => braces = braces.saturating_sub(1),
@@ -815,17 +849,21 @@ fn split_rows<'a>(doc: &str, toks: &[Token<'a>]) -> Vec<RawRow<'a>> {
                 if rows_env {
                     continue;
                 }
+                foreign += 1;
             }
             Tok::Text { cmd: "end", arg } => {
                 let env = doc.get(arg.range()).unwrap_or("").trim();
                 let rows_env = ROW_ENVS.contains(&env);
                 let top = envs.pop();
+                if top == Some(false) {
+                    foreign = foreign.saturating_sub(1);
+                }
                 if rows_env && top != Some(false) {
                     continue;
                 }
             }
-            Tok::Op('&') if !foreign => continue,
-            Tok::Cmd("\\") if braces == 0 && !foreign => {
+            Tok::Op('&') if foreign == 0 => continue,
+            Tok::Cmd("\\") if braces == 0 && foreign == 0 => {
                 rows.push(RawRow {
                     toks: std::mem::take(&mut cur),
                     end_found: Found::Token("\\\\".to_owned()),
