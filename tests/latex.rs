@@ -177,7 +177,7 @@ fn powers_and_exponentials() {
     check(r"e^z", "exp(z)");
     check(r"e^{-Z}", "exp(-Z)");
     check(r"(1 + e^{-z})^{-2}", "(1 + exp(-z))^(-2)");
-    check(r"x^23", "x^2*3");
+    check(r"x^2 3", "x^2*3");
     check(r"\exp(x)", "exp(x)");
     check(r"\exp x", "exp(x)");
 }
@@ -250,7 +250,7 @@ fn subscripts_with_words_and_digits() {
     check(r"z_o + w_{oi} + b_o + o_1", "z_o + w_oi + b_o + o_1");
     check(r"A_{\text{prev}}", "A_prev");
     check(r"x_{i,j}", "x_{i,j}");
-    check(r"x_12", "x_1*2");
+    check(r"x_1 2", "x_1*2");
 }
 
 #[test]
@@ -457,6 +457,7 @@ fn bad_latex_gives_clear_errors() {
         "a @ b",
         r"\sqrt[3]{x}",
         r"x = \infty",
+        r"w_12 + x^23",
         r"\mathbb{E}[x]",
         r"\partial_x f",
     ];

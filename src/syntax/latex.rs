@@ -12,7 +12,7 @@
 //! (`&= …`) continues the chain of the row before it.
 //!
 //! Reading follows how LaTeX typesets, not how a `.dc` file reads: a letter is one name (`nx`
-//! is `n·x`, `Ay` is `A·y`), `_`/`^` take one token or one `{…}` group (`x^23` is `x²·3`),
+//! is `n·x`, `Ay` is `A·y`), `_`/`^` take one token or one `{…}` group (`x^2y` is `x²·y`; `x^23`, which TeX sets as `x²3`, is refused),
 //! spacing commands (`\,` `\;` `\!` `\quad` inside brackets) are blanks. The mapping to the AST:
 //!
 //! - `\frac{a}{b}` (`\dfrac`, `\tfrac`) is the product chain `a / b` with `a` and `b`
@@ -1676,6 +1676,7 @@ impl<'a, 't> Parser<'a, 't> {
             Tok::Letter | Tok::Num | Tok::Greek(_) => {
                 self.count()?;
                 self.bump();
+                self.refuse_split_digits(t)?;
                 let kind = match t.tok {
                     Tok::Num => ExprKind::Num(NumLit::Decimal(self.text(t.span))),
                     Tok::Greek(g) => ExprKind::Name(Name {
@@ -1700,6 +1701,22 @@ impl<'a, 't> Parser<'a, 't> {
             )),
             Tok::Op('-' | '+') => Err(self.expected("`{…}` around a signed exponent (`^{-1}`)")),
             _ => self.atom(d),
+        }
+    }
+
+    /// `x_12`, `x^23`: TeX takes one digit as the script and typesets `x₁2`, which is rarely
+    /// what was meant; refused rather than read either way. `t` is the script just read.
+    fn refuse_split_digits(&self, t: Token<'a>) -> PResult<()> {
+        match self.peek() {
+            Some(next)
+                if t.tok == Tok::Num && next.tok == Tok::Num && next.span.start == t.span.end =>
+            {
+                Err(self.not_understood(
+                    Span::new(t.span.start, next.span.end),
+                    "a script takes one digit here; write `x_{12}` or `x^{23}` (or `x_1 2`)",
+                ))
+            }
+            _ => Ok(()),
         }
     }
 
@@ -1923,6 +1940,7 @@ impl<'a, 't> Parser<'a, 't> {
         let res = match t.tok {
             Tok::Letter | Tok::Num => {
                 self.bump();
+                self.refuse_split_digits(t)?;
                 (plain(self.text(t.span)), t.span)
             }
             Tok::Greek(g) => {
