@@ -12,8 +12,9 @@
 //! (`&= …`) continues the chain of the row before it.
 //!
 //! Reading follows how LaTeX typesets, not how a `.dc` file reads: a letter is one name (`nx`
-//! is `n·x`, `Ay` is `A·y`), `_`/`^` take one token or one `{…}` group (`x^2y` is `x²·y`; `x^23`, which TeX sets as `x²3`, is refused),
-//! spacing commands (`\,` `\;` `\!` `\quad` inside brackets) are blanks. The mapping to the AST:
+//! is `n·x`, `Ay` is `A·y`), `_`/`^` take one token or one `{…}` group (`x^2y` is `x²·y`;
+//! `x^23`, which TeX sets as `x²3`, is refused), spacing commands (`\,` `\;` `\!`, and
+//! `\quad` inside brackets) are blanks. The mapping to the AST:
 //!
 //! - `\frac{a}{b}` (`\dfrac`, `\tfrac`) is the product chain `a / b` with `a` and `b`
 //!   bracketed where precedence needs it, and spliced into the product it stands in
@@ -464,8 +465,12 @@ macro_rules! accented {
 }
 
 const ACCENTED: &[(&str, &str, &str, &str)] = accented!(
-    "a" "b" "c" "d" "e" "f" "g" "h" "i" "j" "k" "l" "m" "n" "o" "p" "q" "r" "s" "t" "u" "v" "w" "x" "y" "z" "A" "B" "C" "D" "E" "F" "G" "H" "I" "J" "K" "L" "M" "N" "O" "P" "Q" "R" "S" "T" "U" "V" "W" "X" "Y" "Z"
-    "alpha" "beta" "gamma" "delta" "epsilon" "zeta" "eta" "theta" "iota" "kappa" "lambda" "mu" "nu" "xi" "omicron" "pi" "rho" "sigma" "tau" "upsilon" "phi" "chi" "psi" "omega" "Gamma" "Delta" "Theta" "Lambda" "Xi" "Pi" "Sigma" "Upsilon" "Phi" "Psi" "Omega"
+    "a" "b" "c" "d" "e" "f" "g" "h" "i" "j" "k" "l" "m" "n" "o" "p" "q" "r" "s" "t" "u" "v" "w"
+    "x" "y" "z" "A" "B" "C" "D" "E" "F" "G" "H" "I" "J" "K" "L" "M" "N" "O" "P" "Q" "R" "S" "T"
+    "U" "V" "W" "X" "Y" "Z"
+    "alpha" "beta" "gamma" "delta" "epsilon" "zeta" "eta" "theta" "iota" "kappa" "lambda" "mu"
+    "nu" "xi" "omicron" "pi" "rho" "sigma" "tau" "upsilon" "phi" "chi" "psi" "omega" "Gamma"
+    "Delta" "Theta" "Lambda" "Xi" "Pi" "Sigma" "Upsilon" "Phi" "Psi" "Omega"
 );
 
 /// The name of an accented letter: `\hat{y}` is `yhat`, `\overline{x}` is `xbar`,
@@ -484,7 +489,7 @@ fn accented_name(cmd: &str, base: &str) -> Option<&'static str> {
     }
 }
 
-/// `(letter, letter + "cal")` for the capitals: `\\mathcal{L}` is the name `Lcal`, distinct
+/// `(letter, letter + "cal")` for the capitals: `\mathcal{L}` is the name `Lcal`, distinct
 /// from `L`.
 macro_rules! calligraphic {
     ($($base:literal)*) => {
@@ -492,7 +497,10 @@ macro_rules! calligraphic {
     };
 }
 
-const CALLIGRAPHIC: &[(&str, &str)] = calligraphic!("A" "B" "C" "D" "E" "F" "G" "H" "I" "J" "K" "L" "M" "N" "O" "P" "Q" "R" "S" "T" "U" "V" "W" "X" "Y" "Z");
+const CALLIGRAPHIC: &[(&str, &str)] = calligraphic!(
+    "A" "B" "C" "D" "E" "F" "G" "H" "I" "J" "K" "L" "M" "N" "O" "P" "Q" "R" "S" "T" "U" "V" "W"
+    "X" "Y" "Z"
+);
 
 fn greek_command(name: &str) -> Option<&'static str> {
     GREEK
