@@ -177,7 +177,7 @@ fn powers_and_exponentials() {
     check(r"e^z", "exp(z)");
     check(r"e^{-Z}", "exp(-Z)");
     check(r"(1 + e^{-z})^{-2}", "(1 + exp(-z))^(-2)");
-    check(r"x^23", "x^2*3");
+    check(r"x^2 3", "x^2*3");
     check(r"\exp(x)", "exp(x)");
     check(r"\exp x", "exp(x)");
 }
@@ -212,6 +212,11 @@ fn sigmoid_and_function_names() {
     check(r"\tanh(z)^2", "tanh(z)^2");
     check(r"\sqrt{x}", "sqrt(x)");
     check(r"|x - y|", "abs(x - y)");
+    check(
+        r"tanh(z) + ReLU(z) + log(A) + ln(A)",
+        "tanh(z) + relu(z) + log(A) + log(A)",
+    );
+    check(r"ab(z) + s\,in(x)", "a*b*z + s*i*n*x");
 }
 
 #[test]
@@ -245,7 +250,7 @@ fn subscripts_with_words_and_digits() {
     check(r"z_o + w_{oi} + b_o + o_1", "z_o + w_oi + b_o + o_1");
     check(r"A_{\text{prev}}", "A_prev");
     check(r"x_{i,j}", "x_{i,j}");
-    check(r"x_12", "x_1*2");
+    check(r"x_1 2", "x_1*2");
 }
 
 #[test]
@@ -377,6 +382,10 @@ fn annotations_after_quad_and_text_tails() {
         r"L = (y - o)^2  -- \text{ for regression}"
     );
     assert_eq!(show(r"\therefore a = b"), "a = b");
+    assert_eq!(
+        show(r"y_i = x_i \quad \text{for all } i"),
+        r"y_i = x_i  -- \quad \text{for all } i"
+    );
 }
 
 #[test]
@@ -448,6 +457,7 @@ fn bad_latex_gives_clear_errors() {
         "a @ b",
         r"\sqrt[3]{x}",
         r"x = \infty",
+        r"w_12 + x^23",
         r"\mathbb{E}[x]",
         r"\partial_x f",
     ];
@@ -746,5 +756,30 @@ proptest! {
             prop_assert!(doc.get(e.span.range()).is_some(), "{:?}", e);
             prop_assert!(e.span.start >= body.start && e.span.end <= body.end.max(body.start), "{:?}", e);
         }
+    }
+}
+
+/// Repetitions that once took quadratic time (100,000 unclosed `\text{` rescanned the
+/// body from each one; nested environments were a scan of the stack per token).
+#[test]
+fn long_repetitions_give_rows_or_errors() {
+    let cases = [
+        ("x^{1}".repeat(50_000), 0, 1),
+        ("a,".repeat(100_000), 1, 0),
+        ("\\\\".repeat(100_000), 0, 0),
+        ("&".repeat(100_000), 0, 0),
+        ("\\begin{aligned}".repeat(100_000), 0, 0),
+        ("\\begin{cases}".repeat(100_000), 0, 1),
+        ("\\text{".repeat(100_000), 0, 1),
+        ("f'".repeat(100_000), 0, 1),
+        ("a = ".repeat(50_000) + "a", 1, 0),
+    ];
+    for (src, n_rows, n_errors) in &cases {
+        let (rows, errors) = display(src);
+        assert_eq!(
+            (rows.len(), errors.len()),
+            (*n_rows, *n_errors),
+            "{src:.30}"
+        );
     }
 }

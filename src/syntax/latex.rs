@@ -12,8 +12,9 @@
 //! (`&= …`) continues the chain of the row before it.
 //!
 //! Reading follows how LaTeX typesets, not how a `.dc` file reads: a letter is one name (`nx`
-//! is `n·x`, `Ay` is `A·y`), `_`/`^` take one token or one `{…}` group (`x^23` is `x²·3`),
-//! spacing commands (`\,` `\;` `\!` `\quad` inside brackets) are blanks. The mapping to the AST:
+//! is `n·x`, `Ay` is `A·y`), `_`/`^` take one token or one `{…}` group (`x^2y` is `x²·y`;
+//! `x^23`, which TeX sets as `x²3`, is refused), spacing commands (`\,` `\;` `\!`, and
+//! `\quad` inside brackets) are blanks. The mapping to the AST:
 //!
 //! - `\frac{a}{b}` (`\dfrac`, `\tfrac`) is the product chain `a / b` with `a` and `b`
 //!   bracketed where precedence needs it, and spliced into the product it stands in
@@ -25,11 +26,12 @@
 //!   `\mathrm{sig}`, `\text{ReLU}` are calls (`\log A` without brackets takes one factor);
 //!   `\sigma(z)`, `f(x)`, `f[x_i, \phi]`, `A(1-A)` are `Apply`, which lowering reads as a
 //!   call or a product from the names in scope; `e^{…}` is a power of `e` (lowering: `exp`).
+//!   A built-in spelled in plain letters and applied (`tanh(x)`, `ReLU(z)`) is that built-in.
 //! - Greek letters are their ASCII names (`\eta` is `eta`); `\delta_{ik}` with two one-character
 //!   indices is the Kronecker delta, `\delta_o` a name; `1\{i=k\}` is the indicator;
 //!   `\mathbf{x}`, `\boldsymbol{\theta}` are the names `x`, `theta`; `\sum_{j=1}^{C} body` is a
 //!   `BigSum` over the following product chain; `|x|` is `abs(x)`; `\hat{y}`, `\bar{x}`,
-//!   `\tilde{\theta}` are the names `yhat`, `xbar`, `thetatilde`.
+//!   `\tilde{\theta}` are the names `yhat`, `xbar`, `thetatilde`, and `\mathcal{L}` is `Lcal`.
 //! - A row that starts with `+`, `-` or `\cdot` and states no relation continues the
 //!   expression of the row before it (a long side broken over lines).
 //! - After the math, `\quad …` or a `\text{…}` of words (`\text{for regression}`) is the row's
@@ -39,7 +41,8 @@
 //! (one statement per sign), `\ldots`, transposes (`\Omega^T`), sums without bounds
 //! (`\sum_i`), layer superscripts (`a^{(l)}`), higher derivatives, `\vec`/`\dot` accents,
 //! conditions (`\text{if } Z > 0, …`: the equations hold only under them), functions without
-//! a built-in (`\tan`), powers of function names (`\log^2 x`), unknown commands.
+//! a built-in (`\tan`), powers of function names (`\log^2 x`), `\mathbb{E}`, `\nabla`,
+//! norms, unknown commands.
 //!
 //! Limits: recursion goes through `deeper`, bounded by `Limits::max_depth` and a stack
 //! budget; nodes per item are bounded by `Limits::max_nodes`; the body by
@@ -462,8 +465,12 @@ macro_rules! accented {
 }
 
 const ACCENTED: &[(&str, &str, &str, &str)] = accented!(
-    "a" "b" "c" "d" "e" "f" "g" "h" "i" "j" "k" "l" "m" "n" "o" "p" "q" "r" "s" "t" "u" "v" "w" "x" "y" "z" "A" "B" "C" "D" "E" "F" "G" "H" "I" "J" "K" "L" "M" "N" "O" "P" "Q" "R" "S" "T" "U" "V" "W" "X" "Y" "Z"
-    "alpha" "beta" "gamma" "delta" "epsilon" "zeta" "eta" "theta" "iota" "kappa" "lambda" "mu" "nu" "xi" "omicron" "pi" "rho" "sigma" "tau" "upsilon" "phi" "chi" "psi" "omega" "Gamma" "Delta" "Theta" "Lambda" "Xi" "Pi" "Sigma" "Upsilon" "Phi" "Psi" "Omega"
+    "a" "b" "c" "d" "e" "f" "g" "h" "i" "j" "k" "l" "m" "n" "o" "p" "q" "r" "s" "t" "u" "v" "w"
+    "x" "y" "z" "A" "B" "C" "D" "E" "F" "G" "H" "I" "J" "K" "L" "M" "N" "O" "P" "Q" "R" "S" "T"
+    "U" "V" "W" "X" "Y" "Z"
+    "alpha" "beta" "gamma" "delta" "epsilon" "zeta" "eta" "theta" "iota" "kappa" "lambda" "mu"
+    "nu" "xi" "omicron" "pi" "rho" "sigma" "tau" "upsilon" "phi" "chi" "psi" "omega" "Gamma"
+    "Delta" "Theta" "Lambda" "Xi" "Pi" "Sigma" "Upsilon" "Phi" "Psi" "Omega"
 );
 
 /// The name of an accented letter: `\hat{y}` is `yhat`, `\overline{x}` is `xbar`,
@@ -482,7 +489,7 @@ fn accented_name(cmd: &str, base: &str) -> Option<&'static str> {
     }
 }
 
-/// `(letter, letter + "cal")` for the capitals: `\\mathcal{L}` is the name `Lcal`, distinct
+/// `(letter, letter + "cal")` for the capitals: `\mathcal{L}` is the name `Lcal`, distinct
 /// from `L`.
 macro_rules! calligraphic {
     ($($base:literal)*) => {
@@ -490,7 +497,10 @@ macro_rules! calligraphic {
     };
 }
 
-const CALLIGRAPHIC: &[(&str, &str)] = calligraphic!("A" "B" "C" "D" "E" "F" "G" "H" "I" "J" "K" "L" "M" "N" "O" "P" "Q" "R" "S" "T" "U" "V" "W" "X" "Y" "Z");
+const CALLIGRAPHIC: &[(&str, &str)] = calligraphic!(
+    "A" "B" "C" "D" "E" "F" "G" "H" "I" "J" "K" "L" "M" "N" "O" "P" "Q" "R" "S" "T" "U" "V" "W"
+    "X" "Y" "Z"
+);
 
 fn greek_command(name: &str) -> Option<&'static str> {
     GREEK
@@ -534,6 +544,7 @@ fn shorten(s: &str) -> String {
 /// The lexer: a loop over the characters of the body. Whitespace and `%` comments are
 /// skipped; spacing and style commands produce no token.
 fn lex<'a>(doc: &'a str, body: Span) -> Vec<Token<'a>> {
+    let braces = brace_pairs(doc, body);
     let end = body.end;
     let mut out: Vec<Token<'a>> = Vec::new();
     let mut pos = body.start;
@@ -552,7 +563,7 @@ fn lex<'a>(doc: &'a str, body: Span) -> Vec<Token<'a>> {
             next = rest.find('\n').map_or(end, |n| pos + n);
             None
         } else if c == '\\' {
-            let (tok, after) = lex_command(doc, pos, end);
+            let (tok, after) = lex_command(doc, &braces, pos, end);
             next = after;
             tok
         } else if c.is_ascii_alphabetic() {
@@ -589,6 +600,40 @@ fn lex<'a>(doc: &'a str, body: Span) -> Vec<Token<'a>> {
         });
     }
     out
+}
+
+/// The matching `}` of every `{` of the body, as `(open, close)` offsets sorted by `open`
+/// (escaped braces and `%` comments skipped). Computed in one pass so that reading the raw
+/// arguments of `\text{…}` never rescans the rest of the body: 100,000 unclosed `\text{`
+/// would otherwise take quadratic time.
+fn brace_pairs(doc: &str, body: Span) -> Vec<(usize, usize)> {
+    let text = doc.get(body.range()).unwrap_or("");
+    let mut open = Vec::new();
+    let mut pairs = Vec::new();
+    let mut chars = text.char_indices();
+    while let Some((i, ch)) = chars.next() {
+        match ch {
+            '\\' => {
+                chars.next();
+            }
+            '%' => {
+                for (_, c) in chars.by_ref() {
+                    if c == '\n' {
+                        break;
+                    }
+                }
+            }
+            '{' => open.push(body.start + i),
+            '}' => {
+                if let Some(start) = open.pop() {
+                    pairs.push((start, body.start + i));
+                }
+            }
+            _ => {}
+        }
+    }
+    pairs.sort_unstable();
+    pairs
 }
 
 /// One character that is not a letter, a digit, a space or a backslash.
@@ -631,7 +676,12 @@ fn skip_spaces(doc: &str, mut pos: usize, end: usize) -> usize {
 
 /// A command at `pos` (a backslash): its token (`None` when it produces none) and the
 /// position after it.
-fn lex_command<'a>(doc: &'a str, pos: usize, end: usize) -> (Option<Tok<'a>>, usize) {
+fn lex_command<'a>(
+    doc: &'a str,
+    braces: &[(usize, usize)],
+    pos: usize,
+    end: usize,
+) -> (Option<Tok<'a>>, usize) {
     let after = pos + 1;
     let tail = doc.get(after..end).unwrap_or("");
     let n = tail.bytes().take_while(u8::is_ascii_alphabetic).count();
@@ -660,7 +710,7 @@ fn lex_command<'a>(doc: &'a str, pos: usize, end: usize) -> (Option<Tok<'a>>, us
         return lex_sized(doc, name, p, end);
     }
     if RAW_ARG.contains(&name) {
-        let (tok, next) = lex_raw_arg(doc, name, p, end);
+        let (tok, next) = lex_raw_arg(doc, braces, name, p, end);
         if DROPPED_WITH_ARG.contains(&name) {
             return (None, next);
         }
@@ -729,33 +779,26 @@ fn lex_sized<'a>(doc: &'a str, name: &'a str, p: usize, end: usize) -> (Option<T
 }
 
 /// The raw argument of `\text{…}`-like commands: a balanced `{…}`, or one token.
-fn lex_raw_arg<'a>(doc: &'a str, name: &'a str, p: usize, end: usize) -> (Tok<'a>, usize) {
+fn lex_raw_arg<'a>(
+    doc: &'a str,
+    braces: &[(usize, usize)],
+    name: &'a str,
+    p: usize,
+    end: usize,
+) -> (Tok<'a>, usize) {
     let q = skip_spaces(doc, p, end);
     let rest = doc.get(q..end).unwrap_or("");
     match rest.chars().next() {
-        Some('{') => {
-            let mut depth = 0usize;
-            let mut escaped = false;
-            for (i, ch) in rest.char_indices() {
-                if escaped {
-                    escaped = false;
-                    continue;
+        Some('{') => match braces.binary_search_by_key(&q, |pair| pair.0) {
+            Ok(k) => match braces.get(k) {
+                Some(&(_, close)) => {
+                    let arg = Span::new(q + 1, close);
+                    (Tok::Text { cmd: name, arg }, close + 1)
                 }
-                match ch {
-                    '\\' => escaped = true,
-                    '{' => depth += 1,
-                    '}' => {
-                        depth = depth.saturating_sub(1);
-                        if depth == 0 {
-                            let arg = Span::new(q + 1, q + i);
-                            return (Tok::Text { cmd: name, arg }, q + i + 1);
-                        }
-                    }
-                    _ => {}
-                }
-            }
-            (Tok::Unclosed, q + 1)
-        }
+                None => (Tok::Unclosed, q + 1),
+            },
+            Err(_) => (Tok::Unclosed, q + 1),
+        },
         Some('\\') => {
             let n = rest
                 .get(1..)
@@ -797,12 +840,13 @@ fn split_rows<'a>(doc: &str, toks: &[Token<'a>]) -> Vec<RawRow<'a>> {
     let mut rows = Vec::new();
     let mut cur: Vec<Token<'a>> = Vec::new();
     let mut braces = 0usize;
-    // One entry per open environment: true when it is a row environment.
+    // One entry per open environment: true when it is a row environment; `foreign` counts
+    // the others (kept as a count so that the check is not a scan of the stack).
     let mut envs: Vec<bool> = Vec::new();
+    let mut foreign = 0usize;
     let mut i = 0;
     while let Some(t) = toks.get(i) {
         i += 1;
-        let foreign = envs.contains(&false);
         match t.tok {
             Tok::Open(Delim::Brace) => braces += 1,
             Tok::Close(Delim::Brace) => braces = braces.saturating_sub(1),
@@ -813,17 +857,21 @@ fn split_rows<'a>(doc: &str, toks: &[Token<'a>]) -> Vec<RawRow<'a>> {
                 if rows_env {
                     continue;
                 }
+                foreign += 1;
             }
             Tok::Text { cmd: "end", arg } => {
                 let env = doc.get(arg.range()).unwrap_or("").trim();
                 let rows_env = ROW_ENVS.contains(&env);
                 let top = envs.pop();
+                if top == Some(false) {
+                    foreign = foreign.saturating_sub(1);
+                }
                 if rows_env && top != Some(false) {
                     continue;
                 }
             }
-            Tok::Op('&') if !foreign => continue,
-            Tok::Cmd("\\") if braces == 0 && !foreign => {
+            Tok::Op('&') if foreign == 0 => continue,
+            Tok::Cmd("\\") if braces == 0 && foreign == 0 => {
                 rows.push(RawRow {
                     toks: std::mem::take(&mut cur),
                     end_found: Found::Token("\\\\".to_owned()),
@@ -1250,13 +1298,20 @@ impl<'a, 't> Parser<'a, 't> {
         let Tok::Text { arg, .. } = tok else {
             return None;
         };
-        let word: String = self
-            .content(arg)
-            .chars()
-            .take_while(|c| c.is_alphabetic())
-            .collect::<String>()
-            .to_lowercase();
-        CONDITION_WORDS.iter().find(|w| **w == word).copied()
+        let lower = self.content(arg).to_lowercase();
+        let mut words = lower
+            .split(|c: char| !c.is_alphabetic())
+            .filter(|w| !w.is_empty());
+        let first = words.next()?;
+        // "for all i", "for every k" quantify: the equation holds for each, no condition.
+        if first == "for"
+            && words
+                .next()
+                .is_some_and(|w| matches!(w, "all" | "every" | "each" | "any"))
+        {
+            return None;
+        }
+        CONDITION_WORDS.iter().find(|w| **w == first).copied()
     }
 
     /// Only punctuation remains in the row.
@@ -1629,6 +1684,7 @@ impl<'a, 't> Parser<'a, 't> {
             Tok::Letter | Tok::Num | Tok::Greek(_) => {
                 self.count()?;
                 self.bump();
+                self.refuse_split_digits(t)?;
                 let kind = match t.tok {
                     Tok::Num => ExprKind::Num(NumLit::Decimal(self.text(t.span))),
                     Tok::Greek(g) => ExprKind::Name(Name {
@@ -1656,6 +1712,22 @@ impl<'a, 't> Parser<'a, 't> {
         }
     }
 
+    /// `x_12`, `x^23`: TeX takes one digit as the script and typesets `x₁2`, which is rarely
+    /// what was meant; refused rather than read either way. `t` is the script just read.
+    fn refuse_split_digits(&self, t: Token<'a>) -> PResult<()> {
+        match self.peek() {
+            Some(next)
+                if t.tok == Tok::Num && next.tok == Tok::Num && next.span.start == t.span.end =>
+            {
+                Err(self.not_understood(
+                    Span::new(t.span.start, next.span.end),
+                    "a script takes one digit here; write `x_{12}` or `x^{23}` (or `x_1 2`)",
+                ))
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// An atom: a group, a number, a name or call, a command.
     fn atom(&mut self, d: usize) -> PResult<Expr<'a>> {
         self.count()?;
@@ -1667,6 +1739,14 @@ impl<'a, 't> Parser<'a, 't> {
             Tok::Bar => self.abs(d),
             Tok::Num => self.number(d),
             Tok::Letter | Tok::Greek(_) => {
+                if let Some((name, n)) = self.spelled_function() {
+                    let span = Span::new(t.span.start, t.span.start + name.len());
+                    for _ in 0..n {
+                        self.bump();
+                    }
+                    let ident = builtin_name(name).unwrap_or(name);
+                    return self.function(d, ident, span);
+                }
                 self.bump();
                 let (ident, greek) = match t.tok {
                     Tok::Greek(g) => (g, true),
@@ -1727,6 +1807,32 @@ impl<'a, 't> Parser<'a, 't> {
             }
         };
         Ok(Some(self.node(kind, start)))
+    }
+
+    /// A built-in's name spelled in letters without a backslash and followed by `(`
+    /// (`tanh(x)`, `ReLU(z)`, `log(A)`): the word and its number of letters. LaTeX would
+    /// typeset the letters as a product, but no one means `t·a·n·h·(x)`.
+    fn spelled_function(&self) -> Option<(&'a str, usize)> {
+        let first = self.peek()?;
+        let mut n = 0;
+        let mut end = first.span.start;
+        while let Some(t) = self
+            .toks
+            .get(self.pos + n)
+            .filter(|_| self.pos + n < self.end)
+        {
+            if t.tok != Tok::Letter || t.span.start != end {
+                break;
+            }
+            end = t.span.end;
+            n += 1;
+        }
+        let word = self.text(Span::new(first.span.start, end));
+        let applied = matches!(
+            self.peek_at(n),
+            Some(Tok::Open(Delim::Paren)) | Some(Tok::Prime(_))
+        );
+        (n >= 2 && applied && builtin_name(word).is_some()).then_some((word, n))
     }
 
     /// `( … )`, `[ … ]`, `{ … }`, `\{ … \}`.
@@ -1842,6 +1948,7 @@ impl<'a, 't> Parser<'a, 't> {
         let res = match t.tok {
             Tok::Letter | Tok::Num => {
                 self.bump();
+                self.refuse_split_digits(t)?;
                 (plain(self.text(t.span)), t.span)
             }
             Tok::Greek(g) => {
