@@ -653,19 +653,7 @@ impl Reader<'_> {
 
     /// `e` with every derivative the document took as given replaced by its stated value.
     fn with_givens(&self, e: &Expr) -> Expr {
-        if self.givens.is_empty() {
-            return e.clone();
-        }
-        fn go(e: &Expr, table: &FxHashMap<Expr, Expr>, depth: usize) -> Expr {
-            if let Some(v) = table.get(e) {
-                return v.clone();
-            }
-            if depth > 10_000 {
-                return e.clone();
-            }
-            e.map_children(|c| go(c, table, depth + 1))
-        }
-        go(e, &self.givens, 0)
+        e.replace_all(&self.givens)
     }
 
     /// The definitions a check used: those of the symbols and functions in the sides, and of
@@ -891,14 +879,5 @@ fn opaque(e: &Expr, unknowns: &[(Expr, Symbol)]) -> Expr {
             )
         })
         .collect();
-    fn go(e: &Expr, table: &FxHashMap<Expr, Expr>, depth: usize) -> Expr {
-        if let Some(v) = table.get(e) {
-            return v.clone();
-        }
-        if depth > 10_000 {
-            return e.clone();
-        }
-        e.map_children(|c| go(c, table, depth + 1))
-    }
-    go(e, &table, 0)
+    e.replace_all(&table)
 }

@@ -184,31 +184,12 @@ fn heaviside_atoms(e: &Expr) -> Vec<Expr> {
 
 /// `e` with every occurrence of `atoms[i]` replaced by the number `values[i]`.
 fn replace_atoms(e: &Expr, atoms: &[Expr], values: &[Rational]) -> Expr {
-    fn go(
-        e: &Expr,
-        table: &FxHashMap<Expr, Expr>,
-        memo: &mut FxHashMap<Expr, Expr>,
-        depth: usize,
-    ) -> Expr {
-        if let Some(v) = table.get(e) {
-            return v.clone();
-        }
-        if depth > 10_000 {
-            return e.clone();
-        }
-        if let Some(r) = memo.get(e) {
-            return r.clone();
-        }
-        let r = e.map_children(|c| go(c, table, memo, depth + 1));
-        memo.insert(e.clone(), r.clone());
-        r
-    }
     let table: FxHashMap<Expr, Expr> = atoms
         .iter()
         .cloned()
         .zip(values.iter().map(|v| Expr::num(v.clone())))
         .collect();
-    go(e, &table, &mut FxHashMap::default(), 0)
+    e.replace_all(&table)
 }
 
 /// When every atom's argument is a·s + b in one symbol s (a ≠ 0, exact rationals): s and the

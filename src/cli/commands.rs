@@ -369,19 +369,7 @@ fn check_one(path: &Path, input: Option<InputKind>, config: &CheckConfig) -> Fil
     let name = path.display().to_string();
     let bytes = match read_file(path, &config.limits) {
         Ok(b) => b,
-        Err(CliError(msg)) => {
-            return FileReport {
-                source: SourceFile::new(name, ""),
-                steps: Vec::new(),
-                errors: vec![report::InputError {
-                    line: 1,
-                    column: 1,
-                    message: msg.clone(),
-                    rendered: format!("error: {msg}\n"),
-                }],
-                equations: Vec::new(),
-            }
-        }
+        Err(CliError(msg)) => return unreadable(name, msg),
     };
     let doc = match kind_of(path, input) {
         InputKind::Dc => None,
@@ -394,21 +382,7 @@ fn check_one(path: &Path, input: Option<InputKind>, config: &CheckConfig) -> Fil
     };
     let text = match syntax::decode(&bytes, &config.limits) {
         Ok(t) => t,
-        Err(e) => {
-            let src = SourceFile::new(name, "");
-            let msg = e.to_string();
-            return FileReport {
-                source: src,
-                steps: Vec::new(),
-                errors: vec![report::InputError {
-                    line: 1,
-                    column: 1,
-                    message: msg.clone(),
-                    rendered: format!("error: {msg}\n"),
-                }],
-                equations: Vec::new(),
-            };
-        }
+        Err(e) => return unreadable(name, e.to_string()),
     };
     let src = SourceFile::new(name, text);
     // A panic in the checker is a bug; contain it to this file and report it.
@@ -417,19 +391,39 @@ fn check_one(path: &Path, input: Option<InputKind>, config: &CheckConfig) -> Fil
     })) {
         Ok(equations) => FileReport::document(src, equations),
         Err(_) => FileReport {
-            errors: vec![report::InputError {
-                line: 1,
-                column: 1,
-                message: "internal error while checking this file (a bug in derivcheck)".into(),
-                rendered: format!(
-                    "{}: error: internal error while checking this file\n",
-                    src.name()
-                ),
-            }],
+            errors: vec![internal_error(&src)],
             source: src,
             steps: Vec::new(),
             equations: Vec::new(),
         },
+    }
+}
+
+/// The report on a file that could not be read at all.
+fn unreadable(name: String, msg: String) -> FileReport {
+    FileReport {
+        source: SourceFile::new(name, ""),
+        steps: Vec::new(),
+        errors: vec![report::InputError {
+            line: 1,
+            column: 1,
+            rendered: format!("error: {msg}\n"),
+            message: msg,
+        }],
+        equations: Vec::new(),
+    }
+}
+
+/// The error reported when checking a file panicked (a bug, contained to that file).
+fn internal_error(src: &SourceFile) -> report::InputError {
+    report::InputError {
+        line: 1,
+        column: 1,
+        message: "internal error while checking this file (a bug in derivcheck)".into(),
+        rendered: format!(
+            "{}: error: internal error while checking this file\n",
+            src.name()
+        ),
     }
 }
 
@@ -448,15 +442,7 @@ fn file_report(src: SourceFile, loaded: Loaded, config: &CheckConfig) -> FileRep
         },
         Err(_) => {
             let mut errors: Vec<report::InputError> = errors;
-            errors.push(report::InputError {
-                line: 1,
-                column: 1,
-                message: "internal error while checking this file (a bug in derivcheck)".into(),
-                rendered: format!(
-                    "{}: error: internal error while checking this file\n",
-                    src.name()
-                ),
-            });
+            errors.push(internal_error(&src));
             FileReport {
                 source: src,
                 steps: Vec::new(),

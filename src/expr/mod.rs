@@ -19,6 +19,9 @@ use std::hash::{Hash, Hasher};
 use std::sync::{Arc, OnceLock};
 
 use num_bigint::BigInt;
+
+/// Recursion bound of [`Expr::replace_all`] (trees from the parser are far shallower).
+const MAX_REPLACE_DEPTH: usize = 10_000;
 use num_traits::{One, Signed, Zero};
 
 pub use func::{Builtin, BuiltinInfo, Func, BUILTINS};
@@ -409,6 +412,39 @@ impl Expr {
         out.sort();
         out.dedup();
         out
+    }
+
+    /// `self` with every occurrence of a key of `table` replaced by its value (outermost
+    /// first: a replaced subterm is not searched further). Shared subterms are visited once;
+    /// deeper than `MAX_REPLACE_DEPTH` the expression is kept as it is.
+    pub fn replace_all(&self, table: &rustc_hash::FxHashMap<Expr, Expr>) -> Expr {
+        fn go(
+            e: &Expr,
+            table: &rustc_hash::FxHashMap<Expr, Expr>,
+            memo: &mut rustc_hash::FxHashMap<Expr, Expr>,
+            depth: usize,
+        ) -> Expr {
+            if let Some(v) = table.get(e) {
+                return v.clone();
+            }
+            if depth > MAX_REPLACE_DEPTH {
+                return e.clone();
+            }
+            // Only a node with several owners can be met twice.
+            let shared = e.is_shared();
+            if let Some(r) = shared.then(|| memo.get(e)).flatten() {
+                return r.clone();
+            }
+            let r = e.map_children(|c| go(c, table, memo, depth + 1));
+            if shared {
+                memo.insert(e.clone(), r.clone());
+            }
+            r
+        }
+        if table.is_empty() {
+            return self.clone();
+        }
+        go(self, table, &mut rustc_hash::FxHashMap::default(), 0)
     }
 
     /// Replaces children bottom-up with `f` applied to each child, rebuilding only where

@@ -49,7 +49,6 @@ pub fn name_shared(e: &Expr) -> (Expr, Vec<(Symbol, Expr)>) {
     let letter = free_letter(e);
     let mut names: FxHashMap<Expr, Expr> = FxHashMap::default();
     let mut defs: Vec<(Symbol, Expr)> = Vec::new();
-    let mut memo: FxHashMap<Expr, Expr> = FxHashMap::default();
     for x in &order {
         let shared = uses.get(x).copied().unwrap_or(0) >= 2;
         if !shared || x.tree_size() < MIN_NAMED_SIZE || defs.len() >= MAX_NAMES || x == e {
@@ -58,39 +57,19 @@ pub fn name_shared(e: &Expr) -> (Expr, Vec<(Symbol, Expr)>) {
         if matches!(x.node(), Node::Sym(_) | Node::Num(_) | Node::Const(_)) {
             continue;
         }
-        let body = replace(x, &names, &mut memo);
+        let body = replace(x, &names);
         let sym = Symbol::with_sub(letter, Some(&(defs.len() + 1).to_string()));
         names.insert(x.clone(), Expr::sym(sym.clone()));
-        memo.clear();
         defs.push((sym, body));
     }
-    let top = replace(e, &names, &mut memo);
+    let top = replace(e, &names);
     (top, defs)
 }
 
 /// `e` with the named subterms below it replaced by their names (`e` itself is kept: a
 /// definition's body is not its own name).
-fn replace(e: &Expr, names: &FxHashMap<Expr, Expr>, memo: &mut FxHashMap<Expr, Expr>) -> Expr {
-    fn go(
-        e: &Expr,
-        names: &FxHashMap<Expr, Expr>,
-        memo: &mut FxHashMap<Expr, Expr>,
-        depth: usize,
-    ) -> Expr {
-        if let Some(n) = names.get(e) {
-            return n.clone();
-        }
-        if let Some(r) = memo.get(e) {
-            return r.clone();
-        }
-        if depth > 100_000 {
-            return e.clone();
-        }
-        let r = e.map_children(|c| go(c, names, memo, depth + 1));
-        memo.insert(e.clone(), r.clone());
-        r
-    }
-    e.map_children(|c| go(c, names, memo, 1))
+fn replace(e: &Expr, names: &FxHashMap<Expr, Expr>) -> Expr {
+    e.map_children(|c| c.replace_all(names))
 }
 
 /// A letter for the names that the expression does not use as a symbol name.

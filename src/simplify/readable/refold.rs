@@ -295,32 +295,5 @@ pub fn refold_quantities(e: &Expr, program: &Program) -> Expr {
         table.insert(d.body.clone(), Expr::sym(sym.clone()));
         table.insert(refold_builtins(&d.body), Expr::sym(sym.clone()));
     }
-    if table.is_empty() {
-        return e.clone();
-    }
-    let mut memo = FxHashMap::default();
-    replace_rec(e, &table, &mut memo, 0)
-}
-
-fn replace_rec(
-    e: &Expr,
-    table: &FxHashMap<Expr, Expr>,
-    memo: &mut FxHashMap<Expr, Expr>,
-    depth: usize,
-) -> Expr {
-    if let Some(r) = table.get(e) {
-        return r.clone();
-    }
-    if depth > 10_000 {
-        return e.clone();
-    }
-    let shared = e.is_shared();
-    if let Some(r) = shared.then(|| memo.get(e)).flatten() {
-        return r.clone();
-    }
-    let res = e.map_children(|c| replace_rec(c, table, memo, depth + 1));
-    if shared {
-        memo.insert(e.clone(), res.clone());
-    }
-    res
+    e.replace_all(&table)
 }
