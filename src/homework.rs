@@ -282,7 +282,7 @@ impl Reader<'_> {
                     kind: DefKind::Quantity,
                     span,
                 });
-                self.report_definition(span, lhs, body, name);
+                self.report_definition(span, lhs, body);
                 true
             }
             Node::Call(Func::User(f), args)
@@ -298,7 +298,7 @@ impl Reader<'_> {
                     kind: DefKind::Function,
                     span,
                 });
-                self.report_definition(span, lhs, body, f.to_string());
+                self.report_definition(span, lhs, body);
                 true
             }
             Node::Deriv(of, _)
@@ -339,7 +339,7 @@ impl Reader<'_> {
         self.program.items.push(Item::Def(d));
     }
 
-    fn report_definition(&mut self, span: Span, lhs: &Expr, body: &Expr, _name: String) {
+    fn report_definition(&mut self, span: Span, lhs: &Expr, body: &Expr) {
         self.out.push(EquationReport {
             kind: EquationKind::Definition,
             span,
