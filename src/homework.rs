@@ -232,35 +232,26 @@ impl Reader<'_> {
     /// Why the items cannot be checked yet: index notation (sums over an index, Kronecker
     /// deltas, which issue 5 brings), or a symbol whose definition was not understood.
     fn unreadable(&self, items: &[Expr]) -> Option<String> {
-        for item in items {
-            let mut stack = vec![item.clone()];
-            let mut seen = rustc_hash::FxHashSet::default();
-            while let Some(x) = stack.pop() {
-                if !seen.insert(x.clone()) || seen.len() > 10_000 {
-                    continue;
-                }
-                match x.node() {
-                    Node::Sum { .. } | Node::Delta(..) => {
-                        return Some(
-                            "index notation (a sum over an index, a Kronecker delta) is not \
-                             checked yet"
-                                .into(),
-                        )
-                    }
-                    Node::Sym(s) => {
-                        if let Some(line) = self.opaque.get(s.name()) {
-                            return Some(format!(
-                                "uses {}, whose definition at line {line} was not understood",
-                                crate::print::unicode(&Expr::sym(s.clone()))
-                            ));
-                        }
-                    }
-                    _ => {}
-                }
-                stack.extend(x.node().children().cloned());
-            }
-        }
-        None
+        let mut why = None;
+        let roots: Vec<&Expr> = items.iter().collect();
+        // The items only: a definition in force was readable when it was made.
+        each_node(&Program::default(), &roots, |x| {
+            why = match x.node() {
+                Node::Sum { .. } | Node::Delta(..) => Some(
+                    "index notation (a sum over an index, a Kronecker delta) is not checked yet"
+                        .to_string(),
+                ),
+                Node::Sym(s) => self.opaque.get(s.name()).map(|line| {
+                    format!(
+                        "uses {}, whose definition at line {line} was not understood",
+                        show_sym(s)
+                    )
+                }),
+                _ => None,
+            };
+            why.is_none()
+        });
+        why
     }
 
     /// `X = body` as a definition, when X is an undefined plain symbol or `f(params)` with
@@ -660,29 +651,16 @@ impl Reader<'_> {
     /// what their bodies use in turn.
     fn used(&self, sides: &[&Expr]) -> Vec<(String, usize)> {
         let mut names: Vec<String> = Vec::new();
-        let mut stack: Vec<Expr> = sides.iter().map(|e| (*e).clone()).collect();
-        let mut seen = rustc_hash::FxHashSet::default();
-        while let Some(e) = stack.pop() {
-            if !seen.insert(e.clone()) || seen.len() > 10_000 {
-                continue;
-            }
+        each_node(&self.program, sides, |e| {
             match e.node() {
-                Node::Sym(s) => {
-                    if let Some(d) = self.program.quantity(s) {
-                        names.push(s.to_string());
-                        stack.push(d.body.clone());
-                    }
-                }
-                Node::Call(Func::User(f), _) => {
-                    if let Some(d) = self.program.function(f) {
-                        names.push(f.to_string());
-                        stack.push(d.body.clone());
-                    }
+                Node::Sym(s) if self.program.quantity(s).is_some() => names.push(s.to_string()),
+                Node::Call(Func::User(f), _) if self.program.function(f).is_some() => {
+                    names.push(f.to_string())
                 }
                 _ => {}
             }
-            stack.extend(e.node().children().cloned());
-        }
+            true
+        });
         names.sort();
         names.dedup();
         names
@@ -734,33 +712,40 @@ fn depends_on(program: &Program, e: &Expr, v: &Symbol) -> bool {
     reachable_symbols(program, e).contains(v)
 }
 
-/// The symbols of `e` and of the definitions it uses, transitively.
-fn reachable_symbols(program: &Program, e: &Expr) -> Vec<Symbol> {
-    let mut out: Vec<Symbol> = Vec::new();
-    let mut stack = vec![e.clone()];
+/// Visits every node of `roots` and of the definitions of `program` they use, transitively,
+/// each once (at most 10,000), until `f` returns false.
+fn each_node(program: &Program, roots: &[&Expr], mut f: impl FnMut(&Expr) -> bool) {
+    let mut stack: Vec<Expr> = roots.iter().map(|e| (*e).clone()).collect();
     let mut seen = rustc_hash::FxHashSet::default();
     while let Some(x) = stack.pop() {
         if !seen.insert(x.clone()) || seen.len() > 10_000 {
             continue;
         }
+        if !f(&x) {
+            return;
+        }
         match x.node() {
-            Node::Sym(s) => {
-                if !out.contains(s) {
-                    out.push(s.clone());
-                }
-                if let Some(d) = program.quantity(s) {
-                    stack.push(d.body.clone());
-                }
-            }
-            Node::Call(Func::User(f), _) => {
-                if let Some(d) = program.function(f) {
-                    stack.push(d.body.clone());
-                }
+            Node::Sym(s) => stack.extend(program.quantity(s).map(|d| d.body.clone())),
+            Node::Call(Func::User(name), _) => {
+                stack.extend(program.function(name).map(|d| d.body.clone()))
             }
             _ => {}
         }
         stack.extend(x.node().children().cloned());
     }
+}
+
+/// The symbols of `e` and of the definitions it uses, transitively.
+fn reachable_symbols(program: &Program, e: &Expr) -> Vec<Symbol> {
+    let mut out: Vec<Symbol> = Vec::new();
+    each_node(program, &[e], |x| {
+        if let Node::Sym(s) = x.node() {
+            if !out.contains(s) {
+                out.push(s.clone());
+            }
+        }
+        true
+    });
     out
 }
 
@@ -785,25 +770,14 @@ fn map_program(program: &Program, f: impl Fn(&Expr) -> Expr) -> Program {
 /// The derivatives ∂f/∂v in `sides` and in the definitions they use, as written.
 fn derivatives(program: &Program, sides: &[&Expr]) -> Vec<(Expr, Symbol)> {
     let mut out: Vec<(Expr, Symbol)> = Vec::new();
-    let mut stack: Vec<Expr> = sides.iter().map(|e| (*e).clone()).collect();
-    let mut seen = rustc_hash::FxHashSet::default();
-    while let Some(x) = stack.pop() {
-        if !seen.insert(x.clone()) || seen.len() > 10_000 {
-            continue;
-        }
-        match x.node() {
-            Node::Deriv(body, v) if !out.iter().any(|(b, w)| b == body && w == v) => {
+    each_node(program, sides, |x| {
+        if let Node::Deriv(body, v) = x.node() {
+            if !out.iter().any(|(b, w)| b == body && w == v) {
                 out.push((body.clone(), v.clone()));
             }
-            Node::Sym(s) => {
-                if let Some(d) = program.quantity(s) {
-                    stack.push(d.body.clone());
-                }
-            }
-            _ => {}
         }
-        stack.extend(x.node().children().cloned());
-    }
+        true
+    });
     out
 }
 
