@@ -65,7 +65,9 @@ pub fn diff(e: &Expr, var: &Symbol, program: &Program) -> Result<ReadableDerivat
     let config = CheckConfig::default();
     let checker = Checker::new(program, &config);
     let d = crate::diff::diff(&refold_builtins(e), var, &checker.diff_ctx())?;
-    let expr = checker.readable(&d.expr)?;
+    // In index notation the readable form alone keeps the deltas and sums of the raw
+    // derivative; their canonical form eliminates them (Σ_i y_i·δ_{ik} = y_k).
+    let expr = checker.readable_derivative(&d.expr)?;
     Ok(ReadableDerivative {
         expr,
         kinks: checker.readable_kinks(&d.kinks),

@@ -48,6 +48,7 @@ pub mod diff;
 pub mod eval;
 pub mod expr;
 pub mod homework;
+pub mod index;
 pub mod limits;
 pub mod load;
 pub mod lower;

@@ -732,7 +732,8 @@ impl<'s, 'a> Lowerer<'s, 'a> {
         if let Some(e) = self.symbols.get(&key) {
             return e.clone();
         }
-        let e = Expr::sym(self.symbol(name));
+        let sym = self.symbol(name);
+        let e = kronecker(&sym).unwrap_or_else(|| Expr::sym(sym));
         self.symbols.insert(key, e.clone());
         e
     }
@@ -900,4 +901,24 @@ fn product(mut factors: Vec<Expr>) -> Expr {
         }
     }
     Expr::mul(factors)
+}
+
+/// `δ_{ik}`, `δ_{1k}`, `delta_ij`: a delta with a two-slot subscript of indices or numbers is
+/// the Kronecker delta; `δ_o` (one slot, the error term of unit o) stays a symbol.
+fn kronecker(sym: &Symbol) -> Option<Expr> {
+    if sym.name() != "delta" {
+        return None;
+    }
+    let slots = crate::index::slots(sym.sub()?);
+    let [a, b] = slots.as_slice() else {
+        return None;
+    };
+    let value = |s: &str| {
+        if crate::index::is_index_name(s) {
+            Some(Expr::var(s))
+        } else {
+            s.parse::<i64>().ok().map(Expr::int)
+        }
+    };
+    Some(Expr::new(Node::Delta(value(a)?, value(b)?)))
 }

@@ -179,6 +179,55 @@ impl Program {
             .last()
     }
 
+    /// The value of the quantity `s`: the body of its last definition, or, for an entry of
+    /// an indexed family, the family's definition at that entry (`let O_i = …` gives `O_k`
+    /// with i := k and `O_2` with i := 2, capture-avoiding).
+    pub fn quantity_body(&self, s: &Symbol) -> Option<Expr> {
+        if let Some(d) = self.quantity(s) {
+            return Some(d.body.clone());
+        }
+        let sub = s.sub()?;
+        let want = crate::index::slots(sub);
+        let family = self
+            .definitions()
+            .filter(|d| d.kind == DefKind::Quantity)
+            .filter_map(|d| d.symbol.as_ref().map(|sym| (d, sym)))
+            .filter(|(_, sym)| sym.name() == s.name())
+            .filter_map(|(d, sym)| {
+                let have = crate::index::slots(sym.sub()?);
+                let fits = have.len() == want.len()
+                    && have.iter().zip(&want).all(|(h, w)| {
+                        h == w || (crate::index::is_index_name(h) && is_slot_value(w))
+                    });
+                fits.then_some((d, have))
+            })
+            .last()?;
+        let (def, have) = family;
+        // Simultaneous substitution of the family's indices: through fresh names first, so
+        // `let w_{ij}` at `w_{ji}` swaps rather than collapses.
+        let mut body = def.body.clone();
+        let mut renames = Vec::new();
+        for (h, w) in have.iter().zip(&want) {
+            if h != w && crate::index::is_index_name(h) {
+                let tmp = format!("_{h}");
+                body = crate::index::subst_index(
+                    &body,
+                    h,
+                    &crate::index::IndexValue::Name(tmp.clone()),
+                );
+                renames.push((tmp, w.clone()));
+            }
+        }
+        for (tmp, w) in renames {
+            let value = match w.parse::<i64>() {
+                Ok(v) => crate::index::IndexValue::Int(v),
+                Err(_) => crate::index::IndexValue::Name(w),
+            };
+            body = crate::index::subst_index(&body, &tmp, &value);
+        }
+        Some(body)
+    }
+
     /// True when `name` is a user-defined function or a built-in.
     pub fn is_function(&self, name: &str) -> bool {
         self.function(name).is_some() || Builtin::from_name(name).is_some()
@@ -237,10 +286,7 @@ impl Program {
             return Ok(r.clone());
         }
         let res = match e.node() {
-            Node::Sym(s) => match self.quantity(s) {
-                Some(d) => d.body.clone(),
-                None => e.clone(),
-            },
+            Node::Sym(s) => self.quantity_body(s).unwrap_or_else(|| e.clone()),
             Node::Call(Func::User(name), args) => {
                 let args = args
                     .iter()
@@ -271,6 +317,11 @@ impl Program {
         memo.insert(e.clone(), res.clone());
         Ok(res)
     }
+}
+
+/// Whether a subscript slot can stand for an index's value: an index name or a number.
+fn is_slot_value(w: &str) -> bool {
+    crate::index::is_index_name(w) || (!w.is_empty() && w.chars().all(|c| c.is_ascii_digit()))
 }
 
 /// Simultaneous substitution of `params[i]` by `args[i]` (free occurrences only).

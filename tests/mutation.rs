@@ -44,6 +44,19 @@ fn swap(e: &Expr, a: &Symbol, b: &Symbol) -> Expr {
     }
 }
 
+/// The free symbols of the bounds of the sums in `e`.
+fn sum_bounds(e: &Expr) -> Vec<Symbol> {
+    let mut out = Vec::new();
+    if let Node::Sum { lo, hi, .. } = e.node() {
+        out.extend(lo.free_symbols());
+        out.extend(hi.free_symbols());
+    }
+    for c in e.node().children() {
+        out.extend(sum_bounds(c));
+    }
+    out
+}
+
 fn mutants(rhs: &Expr) -> Vec<(&'static str, Expr)> {
     let mut out = vec![
         ("sign", Expr::neg(rhs.clone())),
@@ -60,7 +73,16 @@ fn mutants(rhs: &Expr) -> Vec<(&'static str, Expr)> {
     }) {
         out.push(("exponent", m));
     }
-    let syms = rhs.free_symbols();
+    // Sizes (the bounds of sums) and indices are not swapped with entries: Σ_{k=1}^{o_k} and
+    // δ_{O_k k} are malformed input, not slips.
+    let sizes = sum_bounds(rhs);
+    let syms: Vec<Symbol> = rhs
+        .free_symbols()
+        .into_iter()
+        .filter(|s| !sizes.contains(s))
+        // Bare index letters (the i, k of δ_{ik}) are indices, not entries.
+        .filter(|s| s.sub().is_some() || !derivcheck::index::is_index_name(s.name()))
+        .collect();
     if let [a, b, ..] = syms.as_slice() {
         out.push(("swap", swap(rhs, a, b)));
     }
@@ -103,6 +125,44 @@ fn numerically_equal(p: &Program, checker: &Checker, a: &Expr, b: &Expr) -> bool
     let (Some(a), Some(b)) = (prep(a), prep(b)) else {
         return false;
     };
+    // In index notation: equal at size 3 for every value of the free indices (δ_{ik}·O_k and
+    // δ_{ik}·O_i are one value).
+    let mut free = derivcheck::index::free_indices(&a);
+    free.extend(derivcheck::index::free_indices(&b));
+    free.sort();
+    free.dedup();
+    let sizes: Vec<Symbol> = sum_bounds(&a).into_iter().chain(sum_bounds(&b)).collect();
+    if !free.is_empty() || !sizes.is_empty() {
+        let table = sizes
+            .iter()
+            .map(|s| (Expr::sym(s.clone()), Expr::int(3)))
+            .collect();
+        let n = free.len().min(3) as u32;
+        return (0..3usize.pow(n)).all(|code| {
+            let at = |e: &Expr| {
+                let mut x = e.replace_all(&table);
+                for (pos, i) in free.iter().enumerate() {
+                    let v = (code / 3usize.pow(pos as u32)) % 3 + 1;
+                    x = derivcheck::index::subst_index(
+                        &x,
+                        i,
+                        &derivcheck::index::IndexValue::Int(v as i64),
+                    );
+                }
+                derivcheck::index::expand_concrete(&x, 10_000).ok()
+            };
+            match (at(&a), at(&b)) {
+                (Some(x), Some(y)) => scalar_equal(&x, &y),
+                _ => false,
+            }
+        });
+    }
+    scalar_equal(&a, &b)
+}
+
+/// Whether two scalar expressions agree at every probe point where both are defined.
+fn scalar_equal(a: &Expr, b: &Expr) -> bool {
+    let (a, b) = (a.clone(), b.clone());
     let mut syms = a.free_symbols();
     syms.extend(b.free_symbols());
     let mut defined = 0;

@@ -586,7 +586,7 @@ fn kronecker_delta() {
     check(
         &delta(v("i"), v("k")),
         "delta(i, k)",
-        "δ(i, k)",
+        "δ_{ik}",
         "\\delta_{ik}",
     );
     check(

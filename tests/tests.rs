@@ -6,6 +6,7 @@ mod diff;
 mod eval;
 mod homework;
 mod hostile;
+mod index;
 mod latex;
 mod mutation;
 mod parse;

@@ -71,6 +71,16 @@ pub enum Hint {
         /// What is wrong with it.
         slip: Box<Hint>,
     },
+    /// The claim holds only when this sum of entries is 1 (a one-hot or probability target),
+    /// which the file does not assume.
+    NeedsSumAssumption(Expr),
+    /// The two sides have different free indices.
+    FreeIndices {
+        /// Free on the left side only.
+        only_left: Vec<String>,
+        /// Free on the right side only.
+        only_right: Vec<String>,
+    },
     /// The correct value (readable), when no slip fits.
     Expected(Expr),
 }

@@ -13,6 +13,7 @@
 
 mod cases;
 mod hint;
+mod indexed;
 
 pub use hint::Hint;
 
@@ -87,6 +88,9 @@ pub struct Evidence {
     pub points: usize,
     /// The relative tolerance used.
     pub tolerance: f64,
+    /// For claims in index notation: the instances of sizes and free indices at which the
+    /// points were drawn (`5 instances of the sizes and indices (C = 1, k = 1 … C = 5, k = 3)`).
+    pub instances: Option<String>,
 }
 
 /// A point where the two sides differ.
@@ -191,6 +195,9 @@ pub struct Checker<'a> {
     domain: Domain,
     aliases: FxHashMap<Arc<str>, Builtin>,
     config: &'a CheckConfig,
+    /// Sums stated equal to a value (`assume Σ_i y_i = 1`): (sum, value, where stated), with
+    /// definitions expanded. Canonical forms use them (rule `sum-fact`).
+    sum_facts: Vec<(Expr, Expr, Span)>,
 }
 
 /// An expression ready for canonical forms and evaluation: derivatives resolved, definitions
@@ -205,11 +212,38 @@ impl<'a> Checker<'a> {
     /// built-in (`let σ(z) = 1/(1 + exp(-z))`) are differentiated with the built-in's rule
     /// only when their definition is proved equal to it.
     pub fn new(program: &'a Program, config: &'a CheckConfig) -> Checker<'a> {
+        // Facts about entries and sums hold for every instance of the indices: they constrain
+        // the samples of indexed claims (`indexed`), not of scalar ones, where a free index
+        // has no value.
+        let mut domain = Domain::default();
+        let mut sum_facts = Vec::new();
+        for a in program.assumptions() {
+            let exprs: Vec<&Expr> = match &a.fact {
+                crate::program::Fact::Compare(es, _) => es.iter().collect(),
+                crate::program::Fact::Member(e, _) => vec![e],
+            };
+            if let (crate::program::Fact::Compare(es, rels), true) = (
+                &a.fact,
+                exprs.iter().any(|e| matches!(e.node(), Node::Sum { .. })),
+            ) {
+                if let ([sum, value], [crate::program::Rel::Eq]) = (es.as_slice(), rels.as_slice())
+                {
+                    let expand = |e: &Expr| program.expand(e, config.limits.max_growth).ok();
+                    if let (Some(sum), Some(value)) = (expand(sum), expand(value)) {
+                        sum_facts.push((sum, value, a.span));
+                    }
+                }
+            }
+            if !exprs.iter().any(|e| indexed::needs_instances(e)) {
+                domain.add(&a.fact, a.span);
+            }
+        }
         let mut checker = Checker {
             program,
-            domain: Domain::from_program(program),
+            domain,
             aliases: FxHashMap::default(),
             config,
+            sum_facts,
         };
         let mut aliases = FxHashMap::default();
         for d in program.definitions() {
@@ -349,6 +383,7 @@ impl<'a> Checker<'a> {
         let kinks = self.light_kinks(l.kinks.iter().chain(&r.kinks));
         let limits = &self.config.limits;
         let mut canon = Canonicalizer::new(limits, Deadline::after(limits.timeout_per_step));
+        let sum_facts_used = self.assume_sums(&mut canon);
         let canon_result = canon
             .canonical(&l.expr)
             .and_then(|cl| canon.canonical(&r.expr).map(|cr| (cl, cr)));
@@ -356,6 +391,11 @@ impl<'a> Checker<'a> {
         let mut split = cases::Cases::default();
         match canon_result {
             Ok((cl, cr)) if cl == cr => {
+                let assumptions = if sum_facts_used {
+                    self.sum_facts_needed(&l.expr, &r.expr)
+                } else {
+                    Vec::new()
+                };
                 return Outcome {
                     verdict: Verdict::Proved(Proof {
                         canonical: canon.to_expr(&cl),
@@ -363,7 +403,7 @@ impl<'a> Checker<'a> {
                     }),
                     hint: None,
                     kinks,
-                    assumptions: Vec::new(),
+                    assumptions,
                 };
             }
             Ok((cl, cr)) => {
@@ -385,6 +425,11 @@ impl<'a> Checker<'a> {
             Err(CanonError::Limit(lr)) => limit_note = Some(lr.to_string()),
             Err(e) => limit_note = Some(e.to_string()),
         }
+        if indexed::needs_instances(&l.expr) || indexed::needs_instances(&r.expr) {
+            let mut out = self.check_instances(lhs, rhs, &l.expr, &r.expr);
+            out.kinks = kinks;
+            return out;
+        }
         let natural = self.natural_domain(&[lhs, rhs]);
         let sampled = self.sample(&l.expr, &r.expr, &split.seeds, &natural);
         let assumptions = self.relevant_facts(&l.expr, &r.expr);
@@ -394,6 +439,7 @@ impl<'a> Checker<'a> {
             SampleResult::Agree(points) => Verdict::ByEvidence(Evidence {
                 points,
                 tolerance: self.config.tolerance,
+                instances: None,
             }),
             SampleResult::Differ(cx) => Verdict::Incorrect(cx),
             SampleResult::Inconclusive(reason) => Verdict::Undecided(match limit_note {
@@ -411,6 +457,63 @@ impl<'a> Checker<'a> {
             kinks,
             assumptions,
         }
+    }
+
+    /// Registers the stated sums with a canonicalizer; true when there were any.
+    fn assume_sums(&self, canon: &mut Canonicalizer<'_>) -> bool {
+        for (sum, value, _) in &self.sum_facts {
+            // A sum whose canonical form is not one sum atom states nothing usable.
+            let _ = canon.assume_sum(sum, value);
+        }
+        !self.sum_facts.is_empty()
+    }
+
+    /// The spans of the stated sums a canonical proof of `l = r` needed: none when the forms
+    /// are equal without them.
+    fn sum_facts_needed(&self, l: &Expr, r: &Expr) -> Vec<Span> {
+        let limits = &self.config.limits;
+        let mut plain = Canonicalizer::new(limits, Deadline::after(limits.timeout_per_step));
+        match plain.equal(l, r) {
+            Ok(true) => Vec::new(),
+            _ => self.sum_facts.iter().map(|(_, _, span)| *span).collect(),
+        }
+    }
+
+    /// For a wrong claim in index notation: the hint that it holds once a sum of entries is
+    /// 1 (a one-hot or probability target), when that is so.
+    fn sum_assumption_hint(&self, lhs: &Expr, rhs: &Expr) -> Option<Hint> {
+        let (l, r) = (self.prepare(lhs).ok()?, self.prepare(rhs).ok()?);
+        let limits = &self.config.limits;
+        let mut canon = Canonicalizer::new(limits, Deadline::after(limits.timeout_per_step));
+        self.assume_sums(&mut canon);
+        let (cl, cr) = (
+            canon.canonical(&l.expr).ok()?,
+            canon.canonical(&r.expr).ok()?,
+        );
+        let d = cl
+            .sub(&cr, limits, &Deadline::after(limits.timeout_per_step))
+            .ok()?;
+        let diff = canon.to_expr(&d);
+        // Candidate sums: Σ_i y_i over one family's entries, in the difference.
+        let mut candidates: Vec<Expr> = Vec::new();
+        let mut stack = vec![diff];
+        while let Some(x) = stack.pop() {
+            if let Node::Sum { body, .. } = x.node() {
+                if body.as_sym().is_some() && !candidates.contains(&x) {
+                    candidates.push(x.clone());
+                }
+            }
+            stack.extend(x.node().children().cloned());
+        }
+        candidates.into_iter().find_map(|sum| {
+            let mut c = Canonicalizer::new(limits, Deadline::after(limits.timeout_per_step));
+            self.assume_sums(&mut c);
+            c.assume_sum(&sum, &Expr::one()).ok().filter(|&ok| ok)?;
+            c.equal(&l.expr, &r.expr)
+                .ok()
+                .filter(|&eq| eq)
+                .map(|_| Hint::NeedsSumAssumption(sum))
+        })
     }
 
     /// The spans of the facts a check of `l = r` relies on: those about a symbol of either

@@ -243,7 +243,7 @@ fn diff_cmd(
     ctx.trace = steps;
     let input = refold_builtins(&e);
     let d: Derivative = diff(&input, &var, &ctx)?;
-    let result = checker.readable(&d.expr)?;
+    let result = checker.readable_derivative(&d.expr)?;
     let kinks: Vec<String> = checker
         .readable_kinks(&d.kinks)
         .iter()
@@ -601,7 +601,7 @@ fn claim_cmd(
     let outcome: Outcome = checker.check_equal(&lhs, &ge);
     let truth = diff(&refold_builtins(&fe), &var, &checker.diff_ctx())
         .ok()
-        .and_then(|d| checker.readable(&d.expr).ok());
+        .and_then(|d| checker.readable_derivative(&d.expr).ok());
     // One source for the report: the `assume` lines (whose spans the outcome cites), then the
     // claim itself.
     let claim_line = format!("claim d/d{var} ({f}) = {g}");

@@ -262,11 +262,10 @@ impl Differ<'_, '_> {
         let res = match e.node() {
             Node::Num(_) | Node::Const(_) => false,
             Node::Sym(s) => {
-                if s == self.var {
+                if crate::index::symbol_derivative(s, self.var).is_some() {
                     true
-                } else if let Some(def) = self.ctx.program.quantity(s) {
+                } else if let Some(body) = self.ctx.program.quantity_body(s) {
                     // Guard against `let x = x + 1` style cycles through the depth bound.
-                    let body = def.body.clone();
                     self.depends(&body, depth + 1)?
                 } else {
                     false
@@ -345,12 +344,15 @@ impl Differ<'_, '_> {
         let res = match e.node() {
             Node::Num(_) | Node::Const(_) => Expr::zero(),
             Node::Sym(s) => {
-                if s == self.var {
-                    Expr::one()
-                } else if let Some(def) = self.ctx.program.quantity(s) {
+                if let Some(d) = crate::index::symbol_derivative(s, self.var) {
+                    // ∂x/∂x = 1; ∂x_i/∂x_k = δ_{ik} for entries of one indexed family.
+                    if !d.is_one() {
+                        self.record("d-index-delta", e, &d);
+                    }
+                    d
+                } else if let Some(body) = self.ctx.program.quantity_body(s) {
                     // d A/dz through A's definition; the result keeps A's name where the
                     // definition's value reappears (refolded later by `simplify`).
-                    let body = def.body.clone();
                     let r = self.d(&body, depth + 1)?;
                     self.record("d-definition", e, &r);
                     r
@@ -417,12 +419,28 @@ impl Differ<'_, '_> {
                         "a sum whose bounds depend on the variable".into(),
                     ));
                 }
-                let db = self.d(body, depth + 1)?;
+                // ∂/∂w_{oi} of Σ_i w_{oi}·h_i: the variable's own index i is free, so the bound
+                // i is renamed first (Σ_j w_{oj}·h_j), giving Σ_j δ_{ij}·h_j = h_i.
+                let var_indices = crate::index::symbol_indices(self.var);
+                let (index, body) = if var_indices.iter().any(|v| v == index.name()) {
+                    let fresh = crate::index::fresh_index(|c| {
+                        var_indices.iter().any(|v| v == c) || crate::index::mentions(body, c)
+                    });
+                    let renamed = crate::index::subst_index(
+                        body,
+                        index.name(),
+                        &crate::index::IndexValue::Name(fresh.clone()),
+                    );
+                    (Symbol::new(&fresh), renamed)
+                } else {
+                    (index.clone(), body.clone())
+                };
+                let db = self.d(&body, depth + 1)?;
                 let r = if db.is_zero() {
                     Expr::zero()
                 } else {
                     Expr::new(Node::Sum {
-                        index: index.clone(),
+                        index,
                         lo: lo.clone(),
                         hi: hi.clone(),
                         body: db,

@@ -239,7 +239,16 @@ impl Spelling {
         match body.as_sym() {
             // `dL/dZ`: a one-letter name over a one-letter variable (which may carry a
             // subscript), the form the parser recognises as one token.
-            Some(s) if s.sub().is_none() && var_is_name && is_one_char(&(self.symbol)(s)) => {
+            Some(s)
+                if var_is_name
+                    && is_one_char(&(self.symbol)(&Symbol::new(s.name())))
+                    && s.sub().is_none_or(|sub| {
+                        // `∂O_i/∂z_k` reads back as one token; `dO_i/dz` and `∂o₁/∂z` do not.
+                        d != "d"
+                            && crate::index::is_indexed_sub(sub)
+                            && !sub.chars().any(|c| c.is_ascii_digit())
+                    }) =>
+            {
                 out.ann(
                     format!("{d}{}/{d}{var_text}", (self.symbol)(s)),
                     Ann::Operator,
@@ -307,7 +316,13 @@ impl Printer for Spelling {
                 hi,
                 body,
             } => self.sum(out, index, lo, hi, body),
-            Node::Delta(a, b) => self.call(out, self.delta.to_owned(), [a, b]),
+            Node::Delta(a, b) => match delta_subscript(a, b) {
+                // δ_{ik} in Unicode (it reads back); `delta(i, k)` in ASCII.
+                Some(sub) if self.delta != "delta" => {
+                    out.ann(format!("{}_{{{sub}}}", self.delta), Ann::Function)
+                }
+                _ => self.call(out, self.delta.to_owned(), [a, b]),
+            },
         }
     }
 
@@ -343,6 +358,19 @@ pub(crate) fn superscript(digits: &str) -> String {
             other => other,
         })
         .collect()
+}
+
+/// The subscript of δ_{ab} when both arguments are index names or integers (`ik`, `1k`,
+/// `10,k`).
+fn delta_subscript(a: &Expr, b: &Expr) -> Option<String> {
+    let slot = |e: &Expr| match (e.as_sym(), crate::index::as_int(e)) {
+        (Some(s), _) if s.sub().is_none() && crate::index::is_index_name(s.name()) => {
+            Some(s.name().to_owned())
+        }
+        (_, Some(n)) if n >= 0 && e.as_num().is_some() => Some(n.to_string()),
+        _ => None,
+    };
+    Some(crate::index::join_slots(&[slot(a)?, slot(b)?]))
 }
 
 #[cfg(test)]

@@ -166,11 +166,25 @@ pub fn evidence_text(v: &Verdict) -> String {
                 )
             }
         }
-        Verdict::ByEvidence(e) => format!(
-            "not proved symbolically; equal at {} random points inside the assumed domain \
-             (relative tolerance {:e})",
-            e.points, e.tolerance
-        ),
+        Verdict::ByEvidence(e) => match &e.instances {
+            Some(inst) => format!(
+                "not proved for every size; checked at {inst}{}",
+                if e.points > 0 {
+                    format!(
+                        ", the others equal at {} random points inside the assumed domain \
+                         (relative tolerance {:e})",
+                        e.points, e.tolerance
+                    )
+                } else {
+                    String::new()
+                }
+            ),
+            None => format!(
+                "not proved symbolically; equal at {} random points inside the assumed domain \
+                 (relative tolerance {:e})",
+                e.points, e.tolerance
+            ),
+        },
         Verdict::Incorrect(cx) => {
             let point = cx
                 .point

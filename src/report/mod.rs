@@ -165,6 +165,27 @@ pub fn hint_text(h: &Hint, format: Format) -> String {
         Hint::InTerm { term, slip } => {
             format!("in the term {}: {}", show(term), hint_text(slip, format))
         }
+        Hint::NeedsSumAssumption(sum) => format!(
+            "this holds only if {} = 1 (a one-hot or probability target), which is not assumed: \
+             state `assume {} = 1`",
+            show(sum),
+            print::to_string(sum, Format::Ascii, &print::PrintOptions::default())
+        ),
+        Hint::FreeIndices {
+            only_left,
+            only_right,
+        } => {
+            let side = |v: &[String], which: &str| match v {
+                [] => None,
+                [one] => Some(format!("index {one} is free on the {which} side only")),
+                many => Some(format!("indices {} are free on the {which} side only", many.join(", "))),
+            };
+            let parts: Vec<String> = [side(only_left, "left"), side(only_right, "right")]
+                .into_iter()
+                .flatten()
+                .collect();
+            format!("the free indices do not match: {}", parts.join("; "))
+        }
         Hint::Expected(e) => format!("the correct value is {}", show(e)),
     }
 }

@@ -18,6 +18,23 @@ const USERS: &[&str] = &["f", "g"];
 type Res<T> = Result<T, String>;
 
 /// Reads an expression printed in ASCII or Unicode.
+/// The two arguments of a Kronecker delta written as a subscript (`ik`, `0,0`), the reading
+/// the lowering gives `δ_{…}`.
+fn kronecker_slots(sub: &str) -> Option<(Expr, Expr)> {
+    let slots = derivcheck::index::slots(sub);
+    let value = |s: &String| {
+        if derivcheck::index::is_index_name(s) {
+            Some(Expr::var(s))
+        } else {
+            s.parse::<i64>().ok().map(Expr::int)
+        }
+    };
+    match slots.as_slice() {
+        [a, b] => Some((value(a)?, value(b)?)),
+        _ => None,
+    }
+}
+
 pub fn read(text: &str) -> Res<Expr> {
     let mut r = Reader {
         s: text.chars().collect(),
@@ -247,6 +264,18 @@ impl Reader {
             let var = self.one_letter_symbol()?;
             return Ok(Some(Expr::deriv(Expr::sym(Symbol::new(&body)), var)));
         }
+        // `∂O_i/∂z_k`: a one-letter numerator with an index subscript.
+        if d == '∂' && letter(self.peek_at(1)) && self.peek_at(2) == Some('_') {
+            let start = self.pos;
+            self.pos += 1;
+            let body = self.one_letter_symbol()?;
+            if self.peek() == Some('/') && self.peek_at(1) == Some(d) && letter(self.peek_at(2)) {
+                self.pos += 2;
+                let var = self.one_letter_symbol()?;
+                return Ok(Some(Expr::deriv(Expr::sym(body), var)));
+            }
+            self.pos = start;
+        }
         Ok(None)
     }
 
@@ -401,6 +430,11 @@ impl Reader {
         Ok(match (name.as_str(), &sub) {
             ("e", None) => Expr::constant(Constant::E),
             ("pi", None) => Expr::constant(Constant::Pi),
+            // δ_{ik}, δ_{0,0}: a delta with two index or number slots is Kronecker's.
+            ("delta", Some(sub)) if kronecker_slots(sub).is_some() => {
+                let (a, b) = kronecker_slots(sub).ok_or("slots")?;
+                Expr::new(derivcheck::expr::Node::Delta(a, b))
+            }
             _ => Expr::sym(Symbol::with_sub(&name, sub.as_deref())),
         })
     }

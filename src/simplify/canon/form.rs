@@ -10,6 +10,8 @@
 //!   sign(u) = 2·H(u) − 1, |u| = u·sign(u), max(a, b) = a·H(a − b) + b·H(b − a),
 //!   min(a, b) = a·H(b − a) + b·H(a − b), H(−u) = 1 − H(u), H(c·u) = H(u) for c > 0.
 //!   Each holds at every point, kinks included.
+//! - Sums over an index (`sum-linear`, `sum-constant`, `sum-delta`, `sum-rename`, `sum-fact`)
+//!   and the Kronecker delta (δ_ab = 1 or 0 when a − b is a constant): see `sums`.
 //!
 //! Atoms are treated as independent indeterminates. A polynomial identity in independent
 //! indeterminates holds under every substitution, so equal canonical forms prove equality
@@ -47,6 +49,8 @@ pub enum CanonError {
 pub struct Canonicalizer<'a> {
     atoms: AtomTable,
     memo: FxHashMap<Expr, RatFunc>,
+    /// Sums with a value stated by an assumption (`assume Σ_i y_i = 1`), by canonical atom.
+    sum_facts: FxHashMap<Expr, RatFunc>,
     limits: &'a Limits,
     deadline: Deadline,
     /// Nodes built since the deadline was last checked (reading the clock costs about as much
@@ -67,6 +71,7 @@ impl<'a> Canonicalizer<'a> {
         Canonicalizer {
             atoms: AtomTable::default(),
             memo: FxHashMap::default(),
+            sum_facts: FxHashMap::default(),
             limits,
             deadline,
             // The first node reads the clock.
@@ -98,7 +103,7 @@ impl<'a> Canonicalizer<'a> {
         self.atoms.ratfunc_to_expr(r)
     }
 
-    fn atom(&mut self, e: Expr) -> RatFunc {
+    pub(super) fn atom(&mut self, e: Expr) -> RatFunc {
         let v = self.atoms.var(e);
         RatFunc::from_poly(Poly::var(v))
     }
@@ -107,12 +112,58 @@ impl<'a> Canonicalizer<'a> {
         RatFunc::constant(Coeff::from_rational(&r))
     }
 
-    fn add(&self, a: &RatFunc, b: &RatFunc) -> Result<RatFunc, CanonError> {
+    pub(super) fn add(&self, a: &RatFunc, b: &RatFunc) -> Result<RatFunc, CanonError> {
         Ok(a.add(b, self.limits, &self.deadline)?)
     }
 
-    fn mul(&self, a: &RatFunc, b: &RatFunc) -> Result<RatFunc, CanonError> {
+    pub(super) fn mul(&self, a: &RatFunc, b: &RatFunc) -> Result<RatFunc, CanonError> {
         Ok(a.mul(b, self.limits, &self.deadline)?)
+    }
+
+    pub(super) fn div(&self, a: &RatFunc, b: &RatFunc) -> Result<RatFunc, CanonError> {
+        a.div(b, self.limits, &self.deadline).map_err(|e| match e {
+            ArithError::DivisionByZero => CanonError::DivisionByZero,
+            ArithError::Limit(l) => CanonError::Limit(l),
+        })
+    }
+
+    /// The value an assumption gives the canonical sum atom `atom`, if any.
+    pub(super) fn sum_fact(&self, atom: &Expr) -> Option<RatFunc> {
+        self.sum_facts.get(atom).cloned()
+    }
+
+    /// Registers `sum = value` (from `assume Σ_i y_i = 1`): from now on the canonical sum of
+    /// `sum` is replaced by `value` (rule `sum-fact`). Returns false, registering nothing, when
+    /// the canonical form of `sum` is not a constant multiple of one sum atom.
+    pub fn assume_sum(&mut self, sum: &Expr, value: &Expr) -> Result<bool, CanonError> {
+        let r = self.canonical(sum)?;
+        let v = self.canonical(value)?;
+        let (Some(den), [(mono, coeff)]) = (r.den().constant_value(), r.num().terms()) else {
+            return Ok(false);
+        };
+        let [(var, 1)] = mono.pairs() else {
+            return Ok(false);
+        };
+        let Some(atom) = self.atoms.expr(*var).cloned() else {
+            return Ok(false);
+        };
+        if !matches!(atom.node(), Node::Sum { .. }) {
+            return Ok(false);
+        }
+        // c·S/d = v  ⇒  S = v·d/c.
+        let scale = RatFunc::constant(den).div(
+            &RatFunc::constant(coeff.clone()),
+            self.limits,
+            &self.deadline,
+        );
+        let Ok(scale) = scale else {
+            return Ok(false);
+        };
+        let value = self.mul(&v, &scale)?;
+        self.sum_facts.insert(atom, value);
+        // Forms computed so far may hold the atom.
+        self.memo.clear();
+        Ok(true)
     }
 
     fn powi(&self, a: &RatFunc, n: i64) -> Result<RatFunc, CanonError> {
@@ -125,7 +176,7 @@ impl<'a> Canonicalizer<'a> {
         })
     }
 
-    fn go(&mut self, e: &Expr, depth: usize) -> Result<RatFunc, CanonError> {
+    pub(super) fn go(&mut self, e: &Expr, depth: usize) -> Result<RatFunc, CanonError> {
         if depth > self.limits.max_depth * 16 {
             return Err(LimitReached {
                 which: LimitKind::Depth,
@@ -193,17 +244,7 @@ impl<'a> Canonicalizer<'a> {
                 lo,
                 hi,
                 body,
-            } => {
-                let lo = self.canon_expr(lo, depth)?;
-                let hi = self.canon_expr(hi, depth)?;
-                let body = self.canon_expr(body, depth)?;
-                self.atom(Expr::new(Node::Sum {
-                    index: index.clone(),
-                    lo,
-                    hi,
-                    body,
-                }))
-            }
+            } => self.sum_of(index, lo, hi, body, depth)?,
         };
         if shared {
             self.memo.insert(e.clone(), res.clone());
@@ -211,7 +252,7 @@ impl<'a> Canonicalizer<'a> {
         Ok(res)
     }
 
-    fn canon_expr(&mut self, e: &Expr, depth: usize) -> Result<Expr, CanonError> {
+    pub(super) fn canon_expr(&mut self, e: &Expr, depth: usize) -> Result<Expr, CanonError> {
         let c = self.go(e, depth + 1)?;
         Ok(self.to_expr(&c))
     }

@@ -4,5 +4,6 @@ pub mod atoms;
 pub mod form;
 pub mod poly;
 pub mod ratfunc;
+mod sums;
 
 pub use form::{CanonError, Canonicalizer};

@@ -13,7 +13,7 @@ use rustc_hash::FxHashMap;
 
 use num_traits::{One, Zero};
 
-use crate::expr::{Builtin, Expr, Func, Node, Rational};
+use crate::expr::{Builtin, Expr, Func, Node, Rational, Symbol};
 use crate::program::{DefKind, Program};
 
 /// −u, with the sign folded into a leading numeric factor where there is one.
@@ -294,6 +294,19 @@ pub fn refold_quantities(e: &Expr, program: &Program) -> Expr {
         }
         table.insert(d.body.clone(), Expr::sym(sym.clone()));
         table.insert(refold_builtins(&d.body), Expr::sym(sym.clone()));
+        // An indexed family (`let O_i = …`): its entries at the free indices of `e` too.
+        let own = crate::index::symbol_indices(sym);
+        if let ([_], Some(sub)) = (own.as_slice(), sym.sub()) {
+            if crate::index::slots(sub).len() == 1 {
+                for x in crate::index::free_indices(e) {
+                    let entry = Symbol::with_sub(sym.name(), Some(&x));
+                    if let Some(body) = program.quantity_body(&entry) {
+                        table.insert(refold_builtins(&body), Expr::sym(entry.clone()));
+                        table.insert(body, Expr::sym(entry));
+                    }
+                }
+            }
+        }
     }
     e.replace_all(&table)
 }
