@@ -88,6 +88,7 @@ pub fn check_document(
         givens: FxHashMap::default(),
         def_lines: FxHashMap::default(),
         opaque: FxHashMap::default(),
+        edges: Vec::new(),
         out: Vec::new(),
     };
     let text = src.text();
@@ -123,6 +124,9 @@ struct Reader<'s> {
     /// Base names of symbols whose definition was not understood, with its line: later
     /// equations about them are not understood either, rather than read with a guess.
     opaque: FxHashMap<String, usize>,
+    /// (S, X) for every ∂S/∂X the document has written so far with S not defined: the
+    /// document's own statement that S is a function of X (A of Z in ∂L/∂Z = ∂L/∂A·∂A/∂Z).
+    edges: Vec<(Symbol, Symbol)>,
     out: Vec<EquationReport>,
 }
 
@@ -188,7 +192,10 @@ impl Reader<'_> {
         // is, as a reader takes it; the rest of the chain is checked against that.
         if let (Some(first), Some(second)) = (items.first(), items.get(1)) {
             if let (Node::Deriv(q, v), Node::Deriv(body, w)) = (first.node(), second.node()) {
-                if let Some(qs) = q.as_sym().filter(|s| self.program.quantity(s).is_none()) {
+                if let Some(qs) = q
+                    .as_sym()
+                    .filter(|s| self.program.quantity_body(s).is_none())
+                {
                     if v == w && !body.free_symbols().contains(qs) {
                         let name = qs.to_string();
                         let span = spans.get(1).copied().unwrap_or(row.span);
@@ -229,18 +236,13 @@ impl Reader<'_> {
         self.chain(row.span, &items, &spans, EquationKind::Claim);
     }
 
-    /// Why the items cannot be checked yet: index notation (sums over an index, Kronecker
-    /// deltas, which issue 5 brings), or a symbol whose definition was not understood.
+    /// Why the items cannot be checked: a symbol whose definition was not understood.
     fn unreadable(&self, items: &[Expr]) -> Option<String> {
         let mut why = None;
         let roots: Vec<&Expr> = items.iter().collect();
         // The items only: a definition in force was readable when it was made.
         each_node(&Program::default(), &roots, |x| {
             why = match x.node() {
-                Node::Sum { .. } | Node::Delta(..) => Some(
-                    "index notation (a sum over an index, a Kronecker delta) is not checked yet"
-                        .to_string(),
-                ),
                 Node::Sym(s) => self.opaque.get(s.name()).map(|line| {
                     format!(
                         "uses {}, whose definition at line {line} was not understood",
@@ -262,7 +264,7 @@ impl Reader<'_> {
         };
         match lhs.node() {
             Node::Sym(s)
-                if self.program.quantity(s).is_none() && !body.free_symbols().contains(s) =>
+                if self.program.quantity_body(s).is_none() && !body.free_symbols().contains(s) =>
             {
                 let name = s.to_string();
                 self.define(Definition {
@@ -274,6 +276,30 @@ impl Reader<'_> {
                     span,
                 });
                 self.report_definition(span, lhs, body);
+                true
+            }
+            // `Σ_i y_i = 1`: the document states a one-hot (or probability) target.
+            Node::Sum { .. } if body.as_num().is_some() => {
+                self.program
+                    .items
+                    .push(Item::Assume(crate::program::Assumption {
+                        fact: crate::program::Fact::Compare(
+                            vec![lhs.clone(), body.clone()],
+                            vec![crate::program::Rel::Eq],
+                        ),
+                        span,
+                    }));
+                self.out.push(EquationReport {
+                    kind: EquationKind::Definition,
+                    span,
+                    check: None,
+                    note: format!(
+                        "{} = {} (taken as an assumption about the target)",
+                        crate::print::unicode(lhs),
+                        crate::print::unicode(body)
+                    ),
+                    used: Vec::new(),
+                });
                 true
             }
             Node::Call(Func::User(f), args)
@@ -295,7 +321,7 @@ impl Reader<'_> {
             Node::Deriv(of, _)
                 if of
                     .as_sym()
-                    .is_some_and(|s| self.program.quantity(s).is_none()) =>
+                    .is_some_and(|s| self.program.quantity_body(s).is_none()) =>
             {
                 self.givens.insert(lhs.clone(), body.clone());
                 let name = crate::print::unicode(lhs);
@@ -369,7 +395,7 @@ impl Reader<'_> {
             // `… = x = A_{previous}`: a new name for the previous item (notation), not a claim.
             if let Some(s) = next.as_sym().filter(|s| {
                 k > 0
-                    && self.program.quantity(s).is_none()
+                    && self.program.quantity_body(s).is_none()
                     && !prev.free_symbols().contains(s)
                     && !self.opaque.contains_key(s.name())
             }) {
@@ -432,16 +458,53 @@ impl Reader<'_> {
     }
 
     fn check(&mut self, span: Span, kind: EquationKind, step: StepKind, lhs: &Expr, rhs: &Expr) {
+        for (body, v) in derivatives(&self.program, &[lhs, rhs]) {
+            if let Some(s) = body.as_sym() {
+                let edge = (s.clone(), v);
+                if self.program.quantity_body(s).is_none() && !self.edges.contains(&edge) {
+                    self.edges.push(edge);
+                }
+            }
+        }
         // The givens in force now apply in the sides and inside the definitions they use.
         let base = map_program(&self.program, |e| self.with_givens(e));
-        let l = self.by_quantities(&self.with_givens(lhs));
-        let r = self.by_quantities(&self.with_givens(rhs));
+        let chained = |e: &Expr, links: &[(Symbol, Symbol)]| {
+            let edges: Vec<(Symbol, Symbol)> = self
+                .edges
+                .iter()
+                .map(|(a, b)| {
+                    let l = |x: &Symbol| {
+                        links
+                            .iter()
+                            .find(|(p, _)| p == x)
+                            .map_or_else(|| x.clone(), |(_, q)| q.clone())
+                    };
+                    (l(a), l(b))
+                })
+                .collect();
+            // Givens first: they are stated about the symbols as written (∂o₁/∂z_o).
+            chain_through_edges(
+                &base,
+                &link(&self.with_givens(e), links),
+                &edges,
+                self.config,
+            )
+        };
+        let (l0, r0) = (lhs.clone(), rhs.clone());
+        let l = self.by_quantities(&self.with_givens(&chained(&l0, &[])));
+        let r = self.by_quantities(&self.with_givens(&chained(&r0, &[])));
         let mut outcome: Outcome = Checker::new(&base, self.config).check_equal(&l, &r);
         let used = self.used(&[lhs, rhs]);
         let mut note = self.independence_note(&l);
-        let links = unlinked(&base, &[&l, &r]);
+        let links = unlinked(&base, &[&self.with_givens(lhs), &self.with_givens(rhs)]);
         let linked_program = map_program(&base, |e| link(e, &links));
-        let (ll, rl) = (link(&l, &links), link(&r, &links));
+        let (ll, rl) = if links.is_empty() {
+            (l.clone(), r.clone())
+        } else {
+            let l = self.by_quantities(&self.with_givens(&chained(&l0, &links)));
+            let r = self.by_quantities(&self.with_givens(&chained(&r0, &links)));
+            (link(&l, &links), link(&r, &links))
+        };
         if !links.is_empty() {
             // The verdict as written, and as it would be with the subscripts linked (o₁ read
             // as o): the document decides, not derivcheck. When the two agree the verdict
@@ -487,7 +550,7 @@ impl Reader<'_> {
             if !matches!(with_unknowns.verdict, crate::check::Verdict::Proved(_)) {
                 let of = crate::print::unicode(first);
                 let why = match first.as_sym() {
-                    Some(q) if self.program.quantity(q).is_none() => format!(
+                    Some(q) if self.program.quantity_body(q).is_none() => format!(
                         "{} is not defined in the document, so ∂{}/∂{} is not known",
                         show_sym(q),
                         show_sym(q),
@@ -508,6 +571,21 @@ impl Reader<'_> {
             } else {
                 outcome = with_unknowns;
             }
+        }
+        // A claim that holds only for a target summing to 1 is the usual one-hot reading,
+        // which documents state in prose: not a mistake, and not proved either.
+        if let Some(crate::check::Hint::NeedsSumAssumption(sum)) = &outcome.hint {
+            outcome = Outcome {
+                verdict: crate::check::Verdict::Undecided(format!(
+                    "this holds only if {} = 1 (a one-hot or probability target), which the \
+                     document does not state in its equations (write it: ${} = 1$)",
+                    crate::print::unicode(sum),
+                    crate::print::latex(sum)
+                )),
+                hint: None,
+                kinks: outcome.kinks,
+                assumptions: outcome.assumptions,
+            };
         }
         self.out.push(EquationReport {
             kind,
@@ -535,7 +613,7 @@ impl Reader<'_> {
         let Some(q) = of.as_sym() else {
             return String::new();
         };
-        if self.program.quantity(q).is_none() {
+        if self.program.quantity_body(q).is_none() {
             return String::new();
         }
         let Ok(expanded) = self.program.expand(of, self.config.limits.max_growth) else {
@@ -586,7 +664,7 @@ impl Reader<'_> {
         let Some(loss) = ["E", "L", "J", "C"]
             .iter()
             .map(|n| Symbol::new(n))
-            .filter(|s| self.program.quantity(s).is_some())
+            .filter(|s| self.program.quantity_body(s).is_some())
             .max_by_key(|s| self.def_lines.get(&s.to_string()).copied().unwrap_or(0))
         else {
             self.not_understood(
@@ -629,7 +707,7 @@ impl Reader<'_> {
                 return e.clone();
             }
             match e.node() {
-                Node::Deriv(body, v) if program.quantity(v).is_some() => {
+                Node::Deriv(body, v) if program.quantity_body(v).is_some() => {
                     let refolded = crate::simplify::readable::refold_quantities(
                         &crate::simplify::readable::refold_builtins(body),
                         program,
@@ -653,7 +731,18 @@ impl Reader<'_> {
         let mut names: Vec<String> = Vec::new();
         each_node(&self.program, sides, |e| {
             match e.node() {
-                Node::Sym(s) if self.program.quantity(s).is_some() => names.push(s.to_string()),
+                Node::Sym(s) if self.program.quantity_body(s).is_some() => {
+                    // An entry of a family (O_i of `O_k = …`) is cited by the family's name.
+                    let family = self
+                        .program
+                        .definitions()
+                        .filter(|d| d.kind == DefKind::Quantity)
+                        .filter_map(|d| d.symbol.as_ref())
+                        .filter(|d| *d == s || (d.name() == s.name() && d.sub().is_some()))
+                        .last()
+                        .cloned();
+                    names.push(family.unwrap_or_else(|| s.clone()).to_string())
+                }
                 Node::Call(Func::User(f), _) if self.program.function(f).is_some() => {
                     names.push(f.to_string())
                 }
@@ -709,7 +798,15 @@ fn show_sym(s: &Symbol) -> String {
 /// Whether `e` involves `v`, directly or through the definitions of `program` (L through A
 /// in `L = −y·log(A) …` with `A = σ(Z)`).
 fn depends_on(program: &Program, e: &Expr, v: &Symbol) -> bool {
-    reachable_symbols(program, e).contains(v)
+    reaches(&reachable_symbols(program, e), v)
+}
+
+/// Whether one of `reach` is `v` or an entry of the same indexed family (z_i and z_k: their
+/// derivative is δ_ik, not 0).
+fn reaches(reach: &[Symbol], v: &Symbol) -> bool {
+    reach
+        .iter()
+        .any(|s| crate::index::symbol_derivative(s, v).is_some())
 }
 
 /// Visits every node of `roots` and of the definitions of `program` they use, transitively,
@@ -725,7 +822,7 @@ fn each_node(program: &Program, roots: &[&Expr], mut f: impl FnMut(&Expr) -> boo
             return;
         }
         match x.node() {
-            Node::Sym(s) => stack.extend(program.quantity(s).map(|d| d.body.clone())),
+            Node::Sym(s) => stack.extend(program.quantity_body(s)),
             Node::Call(Func::User(name), _) => {
                 stack.extend(program.function(name).map(|d| d.body.clone()))
             }
@@ -767,6 +864,67 @@ fn map_program(program: &Program, f: impl Fn(&Expr) -> Expr) -> Program {
     }
 }
 
+/// `e` with each derivative ∂f/∂v extended by the chain rule through the undefined symbols
+/// the document has made functions of v: for every S that f involves (through definitions)
+/// and every edge (S, X) with X = v or X depending on v, the term ∂f/∂S·∂S/∂X·∂X/∂v, where
+/// ∂S/∂X stays a derivative (a given, or an unknown that only a proof survives). The part of
+/// ∂f/∂v with S held fixed is kept when f involves v itself.
+fn chain_through_edges(
+    program: &Program,
+    e: &Expr,
+    edges: &[(Symbol, Symbol)],
+    config: &CheckConfig,
+) -> Expr {
+    if edges.is_empty() {
+        return e.clone();
+    }
+    let checker = Checker::new(program, config);
+    let ctx = checker.diff_ctx();
+    let mut table: FxHashMap<Expr, Expr> = FxHashMap::default();
+    for (body, v) in derivatives(program, &[e]) {
+        let reach = reachable_symbols(program, &body);
+        let mut terms = Vec::new();
+        for (s, x) in edges {
+            // A symbol defined since the edge was written is differentiated through its
+            // definition, not through the edge.
+            if s == &v || !reach.contains(s) || x == s || program.quantity_body(s).is_some() {
+                continue;
+            }
+            let through_x = x == &v || depends_on(program, &Expr::sym(x.clone()), &v);
+            if !through_x {
+                continue;
+            }
+            let Ok(df) = crate::diff::diff(&body, s, &ctx) else {
+                continue;
+            };
+            if df.expr.is_zero() {
+                continue;
+            }
+            let dx = if x == &v {
+                Expr::one()
+            } else {
+                match crate::diff::diff(&Expr::sym(x.clone()), &v, &ctx) {
+                    Ok(d) => d.expr,
+                    Err(_) => continue,
+                }
+            };
+            terms.push(Expr::mul(vec![
+                df.expr,
+                Expr::deriv(Expr::sym(s.clone()), x.clone()),
+                dx,
+            ]));
+        }
+        if terms.is_empty() {
+            continue;
+        }
+        if reach.contains(&v) {
+            terms.insert(0, Expr::deriv(body.clone(), v.clone()));
+        }
+        table.insert(Expr::deriv(body, v), Expr::add(terms));
+    }
+    e.replace_all(&table)
+}
+
 /// The derivatives ∂f/∂v in `sides` and in the definitions they use, as written.
 fn derivatives(program: &Program, sides: &[&Expr]) -> Vec<(Expr, Symbol)> {
     let mut out: Vec<(Expr, Symbol)> = Vec::new();
@@ -791,7 +949,7 @@ fn unlinked(program: &Program, sides: &[&Expr]) -> Vec<(Symbol, Symbol)> {
             continue;
         }
         let reach = reachable_symbols(program, &body);
-        if reach.contains(&v) {
+        if reaches(&reach, &v) {
             continue;
         }
         if let Some(other) = reach.iter().find(|s| s.name() == v.name() && **s != v) {
@@ -835,7 +993,7 @@ fn independent_derivatives(program: &Program, sides: &[&Expr]) -> Vec<(Expr, Sym
         .into_iter()
         .filter(|(body, v)| {
             let reach = reachable_symbols(program, body);
-            !reach.is_empty() && !reach.contains(v)
+            !reach.is_empty() && !reaches(&reach, v)
         })
         .collect()
 }

@@ -449,8 +449,8 @@ const PROSE_WORDS: &[&str] = &[
 const PM_REASON: &str =
     "a statement with `\\pm` stands for two statements; write one for each sign";
 const ELLIPSIS_REASON: &str = "elided terms cannot be checked; write the expression out";
-const SUM_REASON: &str =
-    "a sum without an index and both bounds is not read yet; write `\\sum_{i=1}^{n}`";
+const SUM_REASON: &str = "a sum needs an index (`\\sum_i`) or an index and both bounds \
+     (`\\sum_{i=1}^{n}`)";
 const TRANSPOSE_REASON: &str = "transposes are not read yet (vectors and matrices)";
 const CONDITION_REASON: &str =
     "conditions are not read yet: the equations hold only under the condition";
@@ -2549,6 +2549,38 @@ impl<'a, 't> Parser<'a, 't> {
                 .get(s..e)
                 .is_some_and(|ts| ts.iter().any(|t| t.tok == Tok::Op('=')))
         });
+        if let (Some((ls, le)), None, false) = (lower, upper, has_eq) {
+            // `\sum_i body`: over all units, i from 1 to N (the one size of unbounded sums,
+            // stated in the report as `Σ_{i=1}^{N}`).
+            let saved = (self.pos, self.end, self.last_end);
+            self.pos = ls;
+            self.end = le;
+            let index = self.name_only()?;
+            if self.pos < self.end {
+                return Err(self.not_understood(scripts, SUM_REASON));
+            }
+            (self.pos, self.end, self.last_end) = saved;
+            let synthetic = |kind| Expr {
+                kind,
+                span: scripts,
+                parens: 0,
+                bracket: None,
+            };
+            let lo = synthetic(ExprKind::Num(NumLit::Decimal("1")));
+            let hi = synthetic(ExprKind::Name(Name {
+                ident: "N",
+                sub: None,
+                span: scripts,
+            }));
+            let body = self.product(inner)?;
+            let kind = ExprKind::BigSum(Box::new(BigSum {
+                index,
+                lo,
+                hi,
+                body,
+            }));
+            return Ok(self.node(kind, start));
+        }
         let (Some((ls, le)), Some((us, ue)), true) = (lower, upper, has_eq) else {
             return Err(self.not_understood(scripts, SUM_REASON));
         };
