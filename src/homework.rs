@@ -28,7 +28,7 @@ use crate::lower::lower_expr;
 use crate::program::{DefKind, Definition, Item, Program};
 use crate::source::{SourceFile, Span};
 use crate::syntax::document::{math_blocks, DocKind};
-use crate::syntax::latex::{parse_display, MathRel, MathRow};
+use crate::syntax::latex::{parse_condition, parse_display, CondRel, MathRel, MathRow};
 
 /// What an equation of a document is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,16 +89,35 @@ pub fn check_document(
         def_lines: FxHashMap::default(),
         opaque: FxHashMap::default(),
         edges: Vec::new(),
+        under_condition: false,
+        scoped_definition: None,
         out: Vec::new(),
     };
     let text = src.text();
-    for block in math_blocks(text, kind) {
+    let blocks = math_blocks(text, kind);
+    let mut cases: Vec<Case> = Vec::new();
+    for (n, block) in blocks.iter().enumerate() {
         if block.conditional {
-            reader.not_understood(
-                block.span,
-                "one case of a piecewise statement in prose (\"… if …\"): cases are not read yet",
-            );
+            match reader.case(block) {
+                Some(case) => {
+                    cases.push(case);
+                    // The cases of one definition are consecutive: the last one defines.
+                    let next_continues = blocks.get(n + 1).is_some_and(|b| b.conditional);
+                    if !next_continues {
+                        reader.piecewise(std::mem::take(&mut cases));
+                    }
+                }
+                None => {
+                    for c in std::mem::take(&mut cases) {
+                        reader.not_understood(c.span, CASE_REASON);
+                    }
+                    reader.not_understood(block.span, CASE_REASON);
+                }
+            }
             continue;
+        }
+        for c in std::mem::take(&mut cases) {
+            reader.not_understood(c.span, CASE_REASON);
         }
         let (rows, errors) = parse_display(text, block.body, &config.limits);
         for e in errors {
@@ -111,6 +130,44 @@ pub fn check_document(
     let mut out = reader.out;
     out.sort_by_key(|r| r.span.start);
     out
+}
+
+const CASE_REASON: &str = "one case of a piecewise statement in prose (\"… if …\"): only \
+     cases of the form `$A = …$ if $Z > 0$` that together define one symbol are read";
+
+/// One case of a piecewise definition in prose: `$A = Z$ if $Z > 0$`.
+struct Case {
+    symbol: Symbol,
+    value: Expr,
+    /// The indicator of the condition, with H(0) = ½.
+    indicator: Expr,
+    shown: String,
+    span: Span,
+}
+
+/// The indicator of `lhs rel rhs` as a Heaviside step (H(0) = ½, so at the boundary itself
+/// the cases are averaged).
+fn indicator(lhs: &Expr, rel: CondRel, rhs: &Expr) -> Expr {
+    let d = if rhs.is_zero() {
+        lhs.clone()
+    } else {
+        Expr::sub(lhs.clone(), rhs.clone())
+    };
+    let h = |u: Expr| Expr::call(crate::expr::Builtin::Heaviside, vec![u]);
+    match rel {
+        CondRel::Gt | CondRel::Ge => h(d),
+        CondRel::Lt | CondRel::Le => h(Expr::neg(d)),
+    }
+}
+
+fn cond_fact(lhs: &Expr, rel: CondRel, rhs: &Expr) -> crate::program::Fact {
+    let rel = match rel {
+        CondRel::Lt => crate::program::Rel::Lt,
+        CondRel::Le => crate::program::Rel::Le,
+        CondRel::Gt => crate::program::Rel::Gt,
+        CondRel::Ge => crate::program::Rel::Ge,
+    };
+    crate::program::Fact::Compare(vec![lhs.clone(), rhs.clone()], vec![rel])
 }
 
 struct Reader<'s> {
@@ -127,6 +184,12 @@ struct Reader<'s> {
     /// (S, X) for every ∂S/∂X the document has written so far with S not defined: the
     /// document's own statement that S is a function of X (A of Z in ∂L/∂Z = ∂L/∂A·∂A/∂Z).
     edges: Vec<(Symbol, Symbol)>,
+    /// A row under a condition (`\text{if } Z > 0, …`) is being read: its equations are
+    /// claims checked under the condition.
+    under_condition: bool,
+    /// The index in `program.items` of a definition read from cases in prose, which lasts
+    /// until the next equation without a condition.
+    scoped_definition: Option<usize>,
     out: Vec<EquationReport>,
 }
 
@@ -145,7 +208,137 @@ impl Reader<'_> {
         });
     }
 
+    /// A conditional inline equation as one case `symbol = value if condition`.
+    fn case(&self, block: &crate::syntax::document::MathBlock) -> Option<Case> {
+        let limits = &self.config.limits;
+        let text = self.src.text();
+        let cond_span = block.condition?;
+        let cond = parse_condition(text, cond_span, limits).ok()?;
+        let (rows, errors) = parse_display(text, block.body, limits);
+        let ([row], true) = (rows.as_slice(), errors.is_empty()) else {
+            return None;
+        };
+        let ([lhs, value], [MathRel::Eq]) = (row.items.as_slice(), row.rels.as_slice()) else {
+            return None;
+        };
+        let lower = |e| lower_expr(e, &self.program, limits).ok();
+        let (lhs, value) = (lower(lhs)?, lower(value)?);
+        let (cl, cr) = (lower(&cond.lhs)?, lower(&cond.rhs)?);
+        let symbol = lhs.as_sym()?.clone();
+        Some(Case {
+            shown: format!(
+                "{} = {} if {}",
+                show_sym(&symbol),
+                crate::print::unicode(&value),
+                self.src.slice(cond_span)
+            ),
+            symbol,
+            value,
+            indicator: indicator(&cl, cond.rel, &cr),
+            span: Span::new(block.span.start, cond_span.end + 1),
+        })
+    }
+
+    /// Consecutive cases that define one symbol: the definition Σ value·indicator, reported at
+    /// each case.
+    fn piecewise(&mut self, cases: Vec<Case>) {
+        let same = cases
+            .first()
+            .is_some_and(|c| cases.iter().all(|d| d.symbol == c.symbol));
+        let (true, Some(last)) = (same && cases.len() >= 2, cases.last()) else {
+            for c in &cases {
+                self.not_understood(c.span, CASE_REASON);
+            }
+            return;
+        };
+        let body = Expr::add(
+            cases
+                .iter()
+                .map(|c| Expr::mul(vec![c.value.clone(), c.indicator.clone()]))
+                .collect(),
+        );
+        let symbol = last.symbol.clone();
+        let span = cases.first().map_or(last.span, |f| f.span.to(last.span));
+        let shown: Vec<String> = cases.iter().map(|c| c.shown.clone()).collect();
+        self.define(Definition {
+            name: symbol.to_string().as_str().into(),
+            symbol: Some(symbol.clone()),
+            params: Vec::new(),
+            body: body.clone(),
+            kind: DefKind::Quantity,
+            span,
+        });
+        // Cases in prose ("assume ReLU here: $A = 0$ if …") are an alternative for the
+        // equations under conditions that follow, not a redefinition for the rest of the
+        // document: the definition lasts until the next equation without a condition.
+        self.scoped_definition = Some(self.program.items.len() - 1);
+        for c in &cases {
+            self.out.push(EquationReport {
+                kind: EquationKind::Definition,
+                span: c.span,
+                check: None,
+                note: format!(
+                    "{} (one case of {} = {}, read from the cases {}; at the boundary the \
+                     cases are averaged)",
+                    c.shown,
+                    show_sym(&symbol),
+                    crate::print::unicode(&body),
+                    shown.join(", ")
+                ),
+                used: Vec::new(),
+            });
+        }
+    }
+
     fn row(&mut self, row: &MathRow<'_>) {
+        if let Some(cond) = &row.condition {
+            // The equations of `\text{if } Z > 0, …` are checked under the condition, as
+            // claims (they define nothing).
+            let limits = &self.config.limits;
+            let sides = (
+                lower_expr(&cond.lhs, &self.program, limits),
+                lower_expr(&cond.rhs, &self.program, limits),
+            );
+            let (Ok(cl), Ok(cr)) = sides else {
+                self.not_understood(cond.span, "the condition is not understood");
+                return;
+            };
+            let n_items = self.program.items.len();
+            self.program
+                .items
+                .push(Item::Assume(crate::program::Assumption {
+                    fact: cond_fact(&cl, cond.rel, &cr),
+                    span: cond.span,
+                }));
+            self.under_condition = true;
+            self.row_inner(row);
+            self.under_condition = false;
+            self.program.items.truncate(n_items);
+            return;
+        }
+        if let Some(at) = self.scoped_definition.take() {
+            if at < self.program.items.len() {
+                let removed = self.program.items.remove(at);
+                if let Item::Def(d) = removed {
+                    if let Some(line) = self.previous_def_line(&d) {
+                        self.def_lines.insert(d.name.to_string(), line);
+                    }
+                }
+            }
+        }
+        self.row_inner(row);
+    }
+
+    /// The line of the definition of `d`'s name in force before `d`, if any.
+    fn previous_def_line(&self, d: &Definition) -> Option<usize> {
+        self.program
+            .definitions()
+            .filter(|e| e.name == d.name)
+            .last()
+            .map(|e| self.line(e.span))
+    }
+
+    fn row_inner(&mut self, row: &MathRow<'_>) {
         let limits: &Limits = &self.config.limits;
         let mut items: Vec<Expr> = Vec::with_capacity(row.items.len());
         for item in &row.items {
@@ -181,6 +374,11 @@ impl Reader<'_> {
         }
         let spans: Vec<Span> = row.items.iter().map(|i| i.span).collect();
         let first = matches!(row.rels.first(), Some(MathRel::Leftarrow));
+        if self.under_condition {
+            let spans: Vec<Span> = row.items.iter().map(|i| i.span).collect();
+            self.chain(row.span, &items, &spans, EquationKind::Claim);
+            return;
+        }
         if first {
             self.update(row.span, &items, &spans);
             return;

@@ -437,10 +437,12 @@ fn expand_rec(
                     }
                     *budget -= n;
                     let mut terms = Vec::with_capacity(n);
+                    // One memo for all terms: the expansion of a subterm depends only on the
+                    // subterm, and the parts of the body free of the index (the Σ_j exp(z_j)
+                    // of a softmax) are the same node in every term, written out once.
                     for v in a..=b {
                         let inst = subst_index(body, index.name(), &IndexValue::Int(v));
-                        let mut inner = FxHashMap::default();
-                        terms.push(expand_rec(&inst, budget, &mut inner, depth + 1)?);
+                        terms.push(expand_rec(&inst, budget, memo, depth + 1)?);
                     }
                     if terms.is_empty() {
                         Expr::zero()

@@ -128,10 +128,16 @@ fn homework_documents_get_the_marked_verdicts() {
 /// at line 117 applies the chain factor −1 twice. bce-sigmoid-relu.md: line 18 turns ∂/∂Z into
 /// ∂/∂A in the middle of the sigmoid derivative, and line 20 expands −y(1 − A) as −y − Ay
 /// before reaching A − y again (a compensating error).
+/// A shared document: its name, its mistakes (line, hint), the share decided (percent).
+type Expected = (&'static str, &'static [(usize, &'static str)], usize);
+
 #[test]
 fn shared_examples_flag_exactly_their_mistakes() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/examples");
-    let expected: &[(&str, &[(usize, &str)])] = &[
+    // Per document: the mistakes, and the share decided that must not fall (in percent; the
+    // issue's target is 90: sigmoid-mse's undecided equations need o₁ and o linked, which the
+    // document never states, and a relation o₁ = σ(z_o) it leaves to the prose).
+    let expected: &[Expected] = &[
         (
             "bce-sigmoid-relu.md",
             &[
@@ -140,6 +146,7 @@ fn shared_examples_flag_exactly_their_mistakes() {
                 (20, ""),
                 (20, ""),
             ],
+            90,
         ),
         (
             "sigmoid-mse-output-layer.md",
@@ -150,9 +157,10 @@ fn shared_examples_flag_exactly_their_mistakes() {
                 (117, ""),
                 (147, "factor of 2"),
             ],
+            75,
         ),
     ];
-    for (name, flagged) in expected {
+    for (name, flagged, percent) in expected {
         let (src, reports) = check(&dir.join(name));
         let mut got: Vec<(usize, String)> = Vec::new();
         let (mut decided, mut total) = (0usize, 0usize);
@@ -187,8 +195,8 @@ fn shared_examples_flag_exactly_their_mistakes() {
         // Reported in the issue note; asserted so that it cannot silently fall.
         eprintln!("{name}: {decided} of {total} equations decided");
         assert!(
-            decided * 10 >= total * 7,
-            "{name}: only {decided} of {total} decided"
+            decided * 100 >= total * percent,
+            "{name}: only {decided} of {total} decided (at least {percent}% wanted)"
         );
     }
 }

@@ -434,7 +434,7 @@ fn bad_latex_gives_clear_errors() {
         r"\Omega^T x",
         r"a^\top b",
         r"a_1 + \ldots + a_n",
-        r"\therefore \text{if } Z > 0, \frac{\partial A}{\partial Z} = 1",
+        r"\therefore \text{if } Z = 0, \frac{\partial A}{\partial Z} = 1",
         r"y = 1 \quad \text{if } i = k",
         r"\frac{\partial^2 E}{\partial x^2}",
         r"\frac{a}{b",
@@ -513,6 +513,9 @@ fn read_document(doc: &str) -> (usize, usize, String) {
         let line = file.line_col(body.start).line;
         for row in &rows {
             let mut text = format!("{line:>3}: ");
+            if let Some(c) = &row.condition {
+                text.push_str(&format!("if {}: ", &doc[c.span.range()]));
+            }
             for (i, item) in row.items.iter().enumerate() {
                 if i > 0 {
                     let rel = rel_text(doc, &row.rels[i - 1]);
@@ -549,11 +552,11 @@ fn sigmoid_mse_document_reads_every_equation_but_one() {
 }
 
 #[test]
-fn bce_document_reads_every_equation_but_the_conditional_ones() {
+fn bce_document_reads_every_equation() {
     let doc = example("bce-sigmoid-relu.md");
     let (rows, errors, shown) = read_document(&doc);
-    // The two `\text{if } Z > 0, …` rows state equations under a condition: reported.
-    assert_eq!((rows, errors), (11, 2), "{shown}");
+    // The two `\text{if } Z > 0, …` rows are two equations each, under their condition.
+    assert_eq!((rows, errors), (15, 0), "{shown}");
     insta::assert_snapshot!(shown);
 }
 

@@ -53,6 +53,9 @@ pub struct MathBlock {
     /// For inline math: the prose right after it starts with "if" (`$A = 0$ if $Z \leq 0$`),
     /// so it is one case of a piecewise statement, not an equation on its own.
     pub conditional: bool,
+    /// For a conditional inline equation: the math of its condition, when the prose is just
+    /// "if" followed by inline math (`$Z \leq 0$`).
+    pub condition: Option<Span>,
 }
 
 /// Display environments read as math.
@@ -99,13 +102,27 @@ fn markdown_math(text: &str) -> Found {
     let parser = Parser::new_ext(text, Options::ENABLE_MATH).into_offset_iter();
     let mut in_code_block: Option<usize> = None;
     let mut pending_inline: Option<MathBlock> = None;
+    // The conditional inline equation whose prose was just "if": the next inline math is its
+    // condition.
+    let mut awaiting_condition: Option<usize> = None;
     for (event, range) in parser {
         // An inline equation is conditional when the text right after it begins with "if".
         if let Some(mut b) = pending_inline.take() {
             if let Event::Text(t) = &event {
                 b.conditional = t.trim_start().starts_with("if ");
+                if b.conditional && t.trim() == "if" {
+                    awaiting_condition = Some(found.blocks.len());
+                }
             }
             found.blocks.push(b);
+        } else if let Some(at) = awaiting_condition.take() {
+            if matches!(event, Event::InlineMath(_)) {
+                if let (Some(body), Some(b)) =
+                    (strip(text, &range, "$", "$"), found.blocks.get_mut(at))
+                {
+                    b.condition = Some(body);
+                }
+            }
         }
         match event {
             Event::Start(Tag::CodeBlock(_)) => in_code_block = Some(range.start),
@@ -122,6 +139,7 @@ fn markdown_math(text: &str) -> Found {
                         span: Span::new(range.start, range.end),
                         delim: Delim::Dollars,
                         conditional: false,
+                        condition: None,
                     });
                 }
             }
@@ -134,6 +152,7 @@ fn markdown_math(text: &str) -> Found {
                             span: Span::new(range.start, range.end),
                             delim: Delim::Inline,
                             conditional: false,
+                            condition: None,
                         });
                     }
                 }
@@ -270,6 +289,7 @@ fn push(
         span: Span::new(start, end),
         delim,
         conditional: false,
+        condition: None,
     });
 }
 

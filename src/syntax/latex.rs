@@ -86,6 +86,63 @@ pub struct MathRow<'a> {
     pub span: Span,
     /// Text after `\quad` or a `\text{…}` tail (or a leading `\text{…}`), not parsed.
     pub annotation: Option<Span>,
+    /// The condition the row holds under (`\text{if } Z > 0, …`).
+    pub condition: Option<MathCondition<'a>>,
+}
+
+/// A condition a row holds under: `\text{if } Z > 0,` before the equations, or the inline
+/// math after "if" in prose (`$A = 0$ if $Z \leq 0$`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MathCondition<'a> {
+    /// Left side.
+    pub lhs: Expr<'a>,
+    /// The comparison.
+    pub rel: CondRel,
+    /// Right side.
+    pub rhs: Expr<'a>,
+    /// Where it is written.
+    pub span: Span,
+}
+
+/// The comparison of a condition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CondRel {
+    /// <
+    Lt,
+    /// ≤
+    Le,
+    /// >
+    Gt,
+    /// ≥
+    Ge,
+}
+
+/// Parses a condition `lhs < rhs` (`<`, `>`, `\le(q)`, `\ge(q)`, `≤`, `≥`) from the math
+/// between the delimiters.
+pub fn parse_condition<'a>(
+    doc: &'a str,
+    body: Span,
+    limits: &Limits,
+) -> Result<MathCondition<'a>, ParseError> {
+    if doc.get(body.range()).is_none()
+        || body.end.saturating_sub(body.start) > limits.max_input_bytes
+    {
+        return Err(ParseError::new(
+            ParseErrorKind::Expected {
+                expected: "a condition such as `Z > 0`",
+                found: Found::EndOfInput,
+            },
+            Span::new(body.start.min(doc.len()), body.start.min(doc.len())),
+        ));
+    }
+    let tokens = lex(doc, body);
+    let end = Found::EndOfInput;
+    let mut parser = Parser::new(doc, &tokens, &end, limits);
+    let cond = parser.condition()?;
+    if parser.peek().is_some() {
+        return Err(parser.expected("the end of the condition"));
+    }
+    Ok(cond)
 }
 
 /// Parses the math between the delimiters: `body` is the byte range of the math inside `doc`.
@@ -139,11 +196,13 @@ pub fn parse_display<'a>(
                             last.annotation = out.annotation;
                         }
                     }
+                    _ if out.condition.is_some() => rows.extend(split_conditional(out)),
                     _ => rows.push(MathRow {
                         items: out.items,
                         rels: out.rels,
                         span: out.span,
                         annotation: out.annotation,
+                        condition: None,
                     }),
                 }
                 prev_ok = true;
@@ -155,6 +214,46 @@ pub fn parse_display<'a>(
         }
     }
     (rows, errors)
+}
+
+/// A row under a condition, cut at its separating commas into one row per equation, each
+/// under the condition (`\text{if } Z > 0, ∂A/∂Z = 1, ∂L/∂Z = ∂L/∂A`).
+fn split_conditional(out: RowOut<'_>) -> Vec<MathRow<'_>> {
+    let (annotation, condition, whole) = (out.annotation, out.condition, out.span);
+    let mut groups: Vec<(Vec<Expr<'_>>, Vec<MathRel>)> = Vec::new();
+    let mut items = Vec::new();
+    let mut rels = Vec::new();
+    let mut it = out.items.into_iter();
+    if let Some(first) = it.next() {
+        items.push(first);
+    }
+    for (rel, item) in out.rels.into_iter().zip(it) {
+        if matches!(rel, MathRel::Other(_)) && !items.is_empty() {
+            groups.push((std::mem::take(&mut items), std::mem::take(&mut rels)));
+        } else {
+            rels.push(rel);
+        }
+        items.push(item);
+    }
+    if !items.is_empty() {
+        groups.push((items, rels));
+    }
+    groups
+        .into_iter()
+        .map(|(items, rels)| {
+            let span = match (items.first(), items.last()) {
+                (Some(a), Some(b)) => a.span.to(b.span),
+                _ => whole,
+            };
+            MathRow {
+                items,
+                rels,
+                span,
+                annotation,
+                condition: condition.clone(),
+            }
+        })
+        .collect()
 }
 
 // ---- tokens ------------------------------------------------------------------------------
@@ -452,8 +551,8 @@ const ELLIPSIS_REASON: &str = "elided terms cannot be checked; write the express
 const SUM_REASON: &str = "a sum needs an index (`\\sum_i`) or an index and both bounds \
      (`\\sum_{i=1}^{n}`)";
 const TRANSPOSE_REASON: &str = "transposes are not read yet (vectors and matrices)";
-const CONDITION_REASON: &str =
-    "conditions are not read yet: the equations hold only under the condition";
+const CONDITION_REASON: &str = "only a comparison as the condition (`\\text{if } Z > 0,` before \
+     the equations) is read: the equations hold only under the condition";
 const UNKNOWN_REASON: &str = "derivcheck does not know this LaTeX command";
 
 /// `(base, base + "hat", base + "bar", base + "tilde")` for every letter and Greek letter:
@@ -966,6 +1065,7 @@ struct RowOut<'a> {
     rels: Vec<MathRel>,
     span: Span,
     annotation: Option<Span>,
+    condition: Option<MathCondition<'a>>,
 }
 
 // ---- parser ------------------------------------------------------------------------------
@@ -1352,18 +1452,70 @@ impl<'a, 't> Parser<'a, 't> {
         Ok(span)
     }
 
+    /// `lhs rel rhs` with rel one of `<`, `>`, `\le(q)`, `\ge(q)`, `≤`, `≥`.
+    fn condition(&mut self) -> PResult<MathCondition<'a>> {
+        let start = self.start();
+        self.nodes = 0;
+        let lhs = self.expr(0)?;
+        let rel =
+            match self.peek().map(|t| t.tok) {
+                Some(Tok::Op('<')) | Some(Tok::Cmd("lt")) => CondRel::Lt,
+                Some(Tok::Op('>')) | Some(Tok::Cmd("gt")) => CondRel::Gt,
+                Some(Tok::Op('\u{2264}' | '\u{2a7d}'))
+                | Some(Tok::Cmd("le" | "leq" | "leqslant")) => CondRel::Le,
+                Some(Tok::Op('\u{2265}' | '\u{2a7e}'))
+                | Some(Tok::Cmd("ge" | "geq" | "geqslant")) => CondRel::Ge,
+                _ => return Err(self.expected("a comparison (`<`, `>`, `\\leq`, `\\geq`)")),
+            };
+        self.bump();
+        let rhs = self.expr(0)?;
+        Ok(MathCondition {
+            lhs,
+            rel,
+            rhs,
+            span: Span::new(start, self.last_end),
+        })
+    }
+
     fn row(&mut self) -> PResult<Option<RowOut<'a>>> {
         let span = match (self.toks.first(), self.toks.last()) {
             (Some(a), Some(b)) => a.span.to(b.span),
             _ => return Ok(None),
         };
         let mut annotation = None;
+        let mut condition = None;
         while let Some(t) = self.peek() {
             match t.tok {
                 Tok::Cmd(
                     "therefore" | "because" | "Rightarrow" | "implies" | "Longrightarrow" | "quad"
                     | "qquad",
                 ) => {}
+                Tok::Text { .. }
+                    if self.is_prose(t.tok)
+                        && condition.is_none()
+                        && matches!(self.condition_word(t.tok), Some("if" | "when" | "for")) =>
+                {
+                    // `\text{if } Z > 0, …`: the equations after the comma hold under it.
+                    let saved = self.pos;
+                    self.bump();
+                    match self.condition() {
+                        Ok(c) if self.peek().is_some_and(|n| n.tok == Tok::Op(',')) => {
+                            condition = Some(c);
+                        }
+                        _ => {
+                            self.pos = saved;
+                            let cond_end = self
+                                .toks
+                                .iter()
+                                .skip(self.pos)
+                                .position(|t| t.tok == Tok::Op(','))
+                                .and_then(|n| self.toks.get(self.pos + n))
+                                .map_or(t.span, |c| t.span.to(c.span));
+                            return Err(self.not_understood(cond_end, CONDITION_REASON));
+                        }
+                    }
+                }
+                Tok::Op(',') if condition.is_some() => {}
                 Tok::Text { .. } if self.is_prose(t.tok) => {
                     if self.condition_word(t.tok).is_some() {
                         let cond_end = self
@@ -1435,6 +1587,7 @@ impl<'a, 't> Parser<'a, 't> {
             rels,
             span,
             annotation,
+            condition,
         }))
     }
 
