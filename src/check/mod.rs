@@ -368,7 +368,7 @@ impl<'a> Checker<'a> {
             }
             Ok((cl, cr)) => {
                 if let Ok(d) = cl.sub(&cr, limits, &Deadline::after(limits.timeout_per_step)) {
-                    split = cases::analyse(&mut canon, &d, limits);
+                    split = cases::split(&mut canon, &d);
                 }
                 if split.proved {
                     return Outcome {
@@ -388,13 +388,18 @@ impl<'a> Checker<'a> {
         let natural = self.natural_domain(&[lhs, rhs]);
         let sampled = self.sample(&l.expr, &r.expr, &split.seeds, &natural);
         let assumptions = self.relevant_facts(&l.expr, &r.expr);
-        let gap = self.constant_gap(&split, sampled.points.iter().chain(&sampled.too_large));
         let verdict = match sampled.result {
-            SampleResult::Agree(_) if gap.is_some() => Verdict::Undecided(gap.unwrap_or_default()),
-            SampleResult::Agree(points) => Verdict::ByEvidence(Evidence {
-                points,
-                tolerance: self.config.tolerance,
-            }),
+            SampleResult::Agree(points) => {
+                // Only agreement needs the cases with a constant difference.
+                let sampled_at = sampled.points.iter().chain(&sampled.too_large);
+                match self.constant_gap(&mut split, &mut canon, sampled_at) {
+                    Some(gap) => Verdict::Undecided(gap),
+                    None => Verdict::ByEvidence(Evidence {
+                        points,
+                        tolerance: self.config.tolerance,
+                    }),
+                }
+            }
             SampleResult::Differ(cx) => Verdict::Incorrect(cx),
             SampleResult::Inconclusive(reason) => Verdict::Undecided(match limit_note {
                 Some(n) => format!("{reason}; canonical form: {n}"),
@@ -449,19 +454,29 @@ impl<'a> Checker<'a> {
     /// `cases`), numeric agreement there is f64 rounding, not evidence: the reason to say so.
     fn constant_gap<'p>(
         &self,
-        split: &cases::Cases,
+        split: &mut cases::Cases,
+        canon: &mut Canonicalizer,
         points: impl Iterator<Item = &'p Point>,
     ) -> Option<String> {
-        if split.constant_gaps.is_empty() {
+        if split.atoms.is_empty() {
             return None;
         }
         let limits = &self.config.limits;
         for point in points {
             let env = |s: &Symbol| point.iter().find(|(t, _)| t == s).map(|(_, v)| v.clone());
-            let Some(at) = cases::assignment_at_point(&split.atoms, &env, limits) else {
+            let Some(at) = split.assignment_at(&env, limits) else {
                 continue;
             };
-            if let Some((_, c)) = split.constant_gaps.iter().find(|(a, _)| *a == at) {
+            let gap = match split.gap_in(canon, &at) {
+                Ok(gap) => gap,
+                Err(why) => {
+                    return Some(format!(
+                        "whether left minus right is a nonzero constant where the samples lie \
+                         is not known ({why})"
+                    ))
+                }
+            };
+            if let Some(c) = gap {
                 let place = point
                     .iter()
                     .map(|(s, v)| format!("{} = {v}", crate::print::unicode(&Expr::sym(s.clone()))))
@@ -471,7 +486,7 @@ impl<'a> Checker<'a> {
                 return Some(format!(
                     "left minus right is exactly {} at {place} (and wherever {} take the same \
                      values), a difference f64 evaluation cannot resolve at the sides' size",
-                    crate::print::rational_to_string(c, crate::print::Format::Unicode),
+                    crate::print::rational_to_string(&c, crate::print::Format::Unicode),
                     steps.join(", ")
                 ));
             }
