@@ -16,6 +16,7 @@ mod hint;
 
 pub use hint::Hint;
 
+use std::cell::RefCell;
 use std::sync::Arc;
 
 use num_traits::Zero;
@@ -191,10 +192,19 @@ pub struct Checker<'a> {
     domain: Domain,
     aliases: FxHashMap<Arc<str>, Builtin>,
     config: &'a CheckConfig,
+    /// `prepare` results: an autograder checks many claims about the same derivative, and a
+    /// check prepares the same facts and hint candidates again and again. Pure (resolving
+    /// and expanding read only the program), so a cached result is the result; cleared when
+    /// it holds `PREPARED_CACHE` entries, so memory stays bounded.
+    prepared: RefCell<FxHashMap<Expr, Result<Prepared, String>>>,
 }
+
+/// Most cached `prepare` results per checker.
+const PREPARED_CACHE: usize = 4096;
 
 /// An expression ready for canonical forms and evaluation: derivatives resolved, definitions
 /// expanded.
+#[derive(Clone)]
 struct Prepared {
     expr: Expr,
     kinks: Vec<Kink>,
@@ -210,6 +220,7 @@ impl<'a> Checker<'a> {
             domain: Domain::from_program(program),
             aliases: FxHashMap::default(),
             config,
+            prepared: RefCell::new(FxHashMap::default()),
         };
         let mut aliases = FxHashMap::default();
         for d in program.definitions() {
@@ -309,6 +320,19 @@ impl<'a> Checker<'a> {
     }
 
     fn prepare(&self, e: &Expr) -> Result<Prepared, String> {
+        if let Some(p) = self.prepared.borrow().get(e) {
+            return p.clone();
+        }
+        let p = self.prepare_uncached(e);
+        let mut cache = self.prepared.borrow_mut();
+        if cache.len() >= PREPARED_CACHE {
+            cache.clear();
+        }
+        cache.insert(e.clone(), p.clone());
+        p
+    }
+
+    fn prepare_uncached(&self, e: &Expr) -> Result<Prepared, String> {
         let ctx = self.diff_ctx();
         let mut cur = e.clone();
         let mut kinks = Vec::new();
