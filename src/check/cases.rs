@@ -237,9 +237,9 @@ fn rational_in_steps(u: &Expr) -> bool {
             Node::Num(_) | Node::Sym(_) => {}
             Node::Add(ts) | Node::Mul(ts) => stack.extend(ts),
             Node::Pow(b, k) => {
-                let small = k
-                    .as_num()
-                    .is_some_and(|k| k.is_integer() && k.abs() <= Rational::from_integer(64.into()));
+                let small = k.as_num().is_some_and(|k| {
+                    k.is_integer() && k.abs() <= Rational::from_integer(64.into())
+                });
                 if !small {
                     return false;
                 }

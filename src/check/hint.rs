@@ -178,7 +178,11 @@ pub fn find(
     } else {
         POINTS
     };
-    let (points, symbols, known) = defined_points(checker, &[truth, claimed], wanted);
+    let HintPoints {
+        points,
+        symbols,
+        known,
+    } = defined_points(checker, &[truth, claimed], wanted);
     if points.len() < 3 {
         return None;
     }
@@ -701,11 +705,7 @@ const LARGE: f64 = 1e6;
 ///
 /// Candidates are drawn one after another as before, but evaluated in batches on one tape
 /// (as many as are still wanted, so never more are drawn than one at a time would draw).
-fn defined_points(
-    checker: &Checker,
-    exprs: &[&Expr],
-    wanted: usize,
-) -> (Vec<Point>, Vec<Symbol>, Vec<(Expr, Vec<f64>)>) {
+fn defined_points(checker: &Checker, exprs: &[&Expr], wanted: usize) -> HintPoints {
     let mut symbols: Vec<Symbol> = exprs.iter().flat_map(|e| e.free_symbols()).collect();
     symbols.sort();
     symbols.dedup();
@@ -753,13 +753,29 @@ fn defined_points(
             }
         }
     }
-    let known = owned.into_iter().zip(known).collect();
-    (out, symbols, known)
+    HintPoints {
+        points: out,
+        symbols,
+        known: owned.into_iter().zip(known).collect(),
+    }
+}
+
+/// The points of a hint (see [`defined_points`]).
+struct HintPoints {
+    points: Vec<Point>,
+    /// The symbols every point lists, in its order.
+    symbols: Vec<Symbol>,
+    /// The values of the expressions the points were chosen for.
+    known: Vec<(Expr, Vec<f64>)>,
 }
 
 /// The values of a tape's outputs at each point, `None` where one is not finite (what
 /// [`Checker::eval_at`] gives, bit for bit); `None` when the tape cannot run.
-fn eval_rows(tape: &Tape, points: &[Point], scratch: &mut TapeScratch) -> Option<Vec<Vec<Option<f64>>>> {
+fn eval_rows(
+    tape: &Tape,
+    points: &[Point],
+    scratch: &mut TapeScratch,
+) -> Option<Vec<Vec<Option<f64>>>> {
     let n_inputs = tape.inputs().len();
     let mut columns: Vec<Vec<f64>> = vec![Vec::with_capacity(points.len()); n_inputs];
     for point in points {
@@ -824,7 +840,10 @@ impl<'c, 'p> Values<'c, 'p> {
             .as_ref()
             .and_then(|t| eval_rows(t, self.points, &mut self.scratch.borrow_mut()));
         let v: Option<Vec<f64>> = match rows {
-            Some(rows) => rows.into_iter().map(|r| r.first().copied().flatten()).collect(),
+            Some(rows) => rows
+                .into_iter()
+                .map(|r| r.first().copied().flatten())
+                .collect(),
             None => self
                 .points
                 .iter()
