@@ -242,8 +242,15 @@ pub fn find(
         Node::Deriv(f, var) => diff(f, var, &checker.diff_ctx()).ok().map(|d| d.expr),
         _ => None,
     };
-    let shown_truth = checker.readable(truth).ok();
-    if let Some(h) = dropped_term(checker, truth, written, &t, &c, &values, original) {
+    if let Some(h) = dropped_term(
+        checker,
+        truth,
+        written,
+        (&t, &c),
+        &values,
+        original,
+        raw.as_ref(),
+    ) {
         return Some(h);
     }
     let functions = [
@@ -261,6 +268,7 @@ pub fn find(
     ) {
         return Some(h);
     }
+    let shown_truth = checker.readable(truth).ok();
     if let Some(h) = factor_or_power(
         checker,
         &functions,
@@ -274,7 +282,7 @@ pub fn find(
     }
     // Otherwise the correct value: the derivative, or for a step the previous line's value.
     let expected = match original.node() {
-        Node::Deriv(f, var) => diff(f, var, &checker.diff_ctx()).ok()?.expr,
+        Node::Deriv(..) => raw?,
         _ => truth.clone(),
     };
     Some(Hint::Expected(checker.readable(&expected).ok()?))
@@ -611,17 +619,18 @@ fn dropped_term(
     checker: &Checker,
     truth: &Expr,
     written: &Expr,
-    t: &[f64],
-    c: &[f64],
+    (t, c): (&[f64], &[f64]),
     values: &dyn Fn(&Expr) -> Option<Vec<f64>>,
     original: &Expr,
+    raw: Option<&Expr>,
 ) -> Option<Hint> {
     // Terms as the student sees them: first the claim's own terms, as written, which can only
     // be extra (the + 2·y of 2·o − 2·y + 2·y, the constant of 2·z + 3 + 1); then the terms of
     // the raw derivative for a derivative claim, else of the previous line, which can be
     // dropped or extra.
     let truth_terms: Vec<Expr> = match original.node() {
-        Node::Deriv(f, var) => match diff(f, var, &checker.diff_ctx()).ok()?.expr.node() {
+        // `raw`: the raw derivative of `original` (`None` when it cannot be taken).
+        Node::Deriv(..) => match raw?.node() {
             Node::Add(ts) => ts.clone(),
             _ => Vec::new(),
         },

@@ -607,6 +607,7 @@ impl<'a> Checker<'a> {
         let mut small_difference: Option<Counterexample> = None;
         let mut plain: Option<Counterexample> = None;
         let mut plain_budget = 8usize;
+        let mut used_symbols: Option<Vec<Symbol>> = None;
         let tape = Tape::compile(&[l.clone(), r.clone()], &symbols).ok();
         let mut batch = SampleBatch::default();
         let mut drawn = 0usize;
@@ -734,11 +735,11 @@ impl<'a> Checker<'a> {
             }
             {
                 // Report only the symbols the two sides use (facts may add others).
-                let used: Vec<Symbol> = {
+                let used = used_symbols.get_or_insert_with(|| {
                     let mut u = l.free_symbols();
                     u.extend(r.free_symbols());
                     u
-                };
+                });
                 let point: Point = point
                     .into_iter()
                     .filter(|(s, _)| used.contains(s))
