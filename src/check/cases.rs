@@ -25,11 +25,11 @@
 use num_traits::{One, Signed, Zero};
 use rustc_hash::FxHashMap;
 
-use crate::eval::eval_exact;
+use crate::eval::{eval_exact, eval_interval};
 use crate::expr::{Builtin, Expr, Func, Node, Rational, Symbol};
 use crate::limits::Limits;
 use crate::simplify::canon::ratfunc::RatFunc;
-use crate::simplify::canon::Canonicalizer;
+use crate::simplify::canon::{CanonError, Canonicalizer};
 
 /// Most H atoms split on.
 const MAX_ATOMS: usize = 5;
@@ -44,72 +44,68 @@ pub(crate) struct Cases {
     /// Values of one symbol that visit every feasible case (univariate linear atoms only).
     pub seeds: Vec<(Symbol, Rational)>,
     /// Cases in which the difference is a nonzero constant: (the atoms' values, the constant).
+    /// Filled only by `analyse` (tests); the checker asks [`Cases::gap_in`] case by case.
+    #[cfg(test)]
     pub constant_gaps: Vec<(Vec<Rational>, Rational)>,
+    /// The cases put in canonical form so far, with their constant gap if any.
+    seen: Vec<(Vec<Rational>, Option<Rational>)>,
+    /// The difference as an expression (the cases substitute into it).
+    diff: Option<Expr>,
+    /// The atoms' arguments, when all are linear in one symbol.
+    linear: Option<Linear>,
 }
 
-/// Splits `diff` (the canonical `left − right`, not zero) on its H atoms.
-pub(crate) fn analyse(canon: &mut Canonicalizer, diff: &RatFunc, limits: &Limits) -> Cases {
+/// Splits `diff` (the canonical `left − right`, not zero) on its H atoms, and finds every
+/// case in which the difference is a nonzero constant.
+#[cfg(test)]
+pub(crate) fn analyse(canon: &mut Canonicalizer, diff: &RatFunc, _limits: &Limits) -> Cases {
+    let mut cases = split(canon, diff);
+    cases.find_constant_gaps(canon);
+    cases
+}
+
+/// Splits `diff` (the canonical `left − right`, not zero) on its H atoms and decides whether
+/// it vanishes in every case that can occur. `constant_gaps` is left empty: the checker needs
+/// it only when the samples agree, and calls [`Cases::find_constant_gaps`] then.
+///
+/// Cases are canonicalized only until the answer is known: with univariate linear atoms the
+/// feasible cases alone decide (the first that does not vanish refutes, all vanishing proves),
+/// otherwise every case must vanish and the first that does not refutes. The verdict is the
+/// one of looking at all 3^k cases.
+pub(crate) fn split(canon: &mut Canonicalizer, diff: &RatFunc) -> Cases {
     let expr = canon.to_expr(diff);
     let atoms = heaviside_atoms(&expr);
     if atoms.is_empty() || atoms.len() > MAX_ATOMS {
         return Cases::default();
     }
-    let values = [
-        Rational::zero(),
-        Rational::new(1.into(), 2.into()),
-        Rational::one(),
-    ];
-    let linear = linear_roots(canon, &atoms);
-    let feasible: Option<Vec<Vec<Rational>>> = linear.as_ref().map(|(s, roots)| {
+    let linear = linear_args(canon, &atoms);
+    let feasible: Option<Vec<Vec<Rational>>> = linear.as_ref().map(|lin| {
         let mut seen: Vec<Vec<Rational>> = Vec::new();
-        for t in probe_points(roots) {
-            if let Some(a) = assignment_at(&atoms, s, &t, limits) {
-                if !seen.contains(&a) {
-                    seen.push(a);
-                }
+        for t in probe_points(&lin.roots()) {
+            let a = lin.assignment_at(&t);
+            if !seen.contains(&a) {
+                seen.push(a);
             }
         }
         seen
     });
-    let mut all_zero = true;
-    let mut feasible_zero = true;
-    let mut constant_gaps = Vec::new();
-    let n_cases = 3usize.pow(atoms.len() as u32);
-    for case in 0..n_cases {
-        let assignment: Vec<Rational> = (0..atoms.len())
-            .map(|i| {
-                let digit = (case / 3usize.pow(i as u32)) % 3;
-                values.get(digit).cloned().unwrap_or_default()
-            })
-            .collect();
-        let substituted = replace_atoms(&expr, &atoms, &assignment);
-        let is_feasible = feasible.as_ref().is_none_or(|f| f.contains(&assignment));
-        match canon.canonical(&substituted) {
-            Ok(d) if d.is_zero() => {}
-            Ok(d) => {
-                all_zero = false;
-                if is_feasible {
-                    feasible_zero = false;
-                }
-                if let Some(c) = d.constant_value() {
-                    constant_gaps.push((assignment, c.to_rational()));
-                }
-            }
-            // A case that cannot be put in canonical form (a denominator that vanishes in it)
-            // proves nothing.
-            Err(_) => {
-                all_zero = false;
-                if is_feasible {
-                    feasible_zero = false;
-                }
-            }
-        }
-    }
-    let proved = all_zero || (feasible.is_some() && feasible_zero);
+    let vanishes = |canon: &mut Canonicalizer, assignment: &[Rational]| {
+        // A case that cannot be put in canonical form (a denominator that vanishes in it)
+        // proves nothing.
+        canon
+            .canonical(&replace_atoms(&expr, &atoms, assignment))
+            .is_ok_and(|d| d.is_zero())
+    };
+    let proved = match &feasible {
+        // No feasible case found (an argument that does not evaluate exactly at the probes):
+        // every case must vanish.
+        Some(f) if !f.is_empty() => f.iter().all(|a| vanishes(canon, a)),
+        _ => (0..n_cases(&atoms)).all(|case| vanishes(canon, &assignment_of(case, atoms.len()))),
+    };
     let seeds = match &linear {
-        Some((s, roots)) => interval_points(roots)
+        Some(lin) => interval_points(&lin.roots())
             .into_iter()
-            .map(|t| (s.clone(), t))
+            .map(|t| (lin.symbol.clone(), t))
             .collect(),
         None => Vec::new(),
     };
@@ -117,7 +113,87 @@ pub(crate) fn analyse(canon: &mut Canonicalizer, diff: &RatFunc, limits: &Limits
         atoms,
         proved,
         seeds,
-        constant_gaps,
+        #[cfg(test)]
+        constant_gaps: Vec::new(),
+        seen: Vec::new(),
+        diff: Some(expr),
+        linear,
+    }
+}
+
+/// 3^k: the assignments of k atoms.
+fn n_cases(atoms: &[Expr]) -> usize {
+    3usize.pow(atoms.len() as u32)
+}
+
+/// Assignment number `case` of `n` atoms: digit i (base 3) is the value of atom i, 0, ½ or 1.
+fn assignment_of(case: usize, n: usize) -> Vec<Rational> {
+    let values = [
+        Rational::zero(),
+        Rational::new(1.into(), 2.into()),
+        Rational::one(),
+    ];
+    (0..n)
+        .map(|i| {
+            let digit = (case / 3usize.pow(i as u32)) % 3;
+            values.get(digit).cloned().unwrap_or_default()
+        })
+        .collect()
+}
+
+impl Cases {
+    /// The values of the atoms at `point` (see [`assignment_at_point`]); for linear
+    /// arguments a·s + b computed from a and b, without evaluating the arguments.
+    pub(crate) fn assignment_at(
+        &self,
+        env: &dyn Fn(&Symbol) -> Option<Rational>,
+        limits: &Limits,
+    ) -> Option<Vec<Rational>> {
+        match &self.linear {
+            Some(lin) => Some(lin.assignment_at(&env(&lin.symbol)?)),
+            None => assignment_at_point(&self.atoms, env, limits),
+        }
+    }
+
+    /// Fills `constant_gaps`: every case (all 3^k, feasible or not) in which the difference is
+    /// a nonzero constant.
+    #[cfg(test)]
+    fn find_constant_gaps(&mut self, canon: &mut Canonicalizer) {
+        let mut gaps = Vec::new();
+        for case in 0..n_cases(&self.atoms) {
+            let assignment = assignment_of(case, self.atoms.len());
+            if let Ok(Some(c)) = self.gap_in(canon, &assignment) {
+                gaps.push((assignment, c));
+            }
+        }
+        self.constant_gaps = gaps;
+    }
+
+    /// The nonzero constant the difference equals in the case `assignment`, if it is one;
+    /// each case is put in canonical form once (the checker asks only for the cases its
+    /// sample points fall in, not for all 3^k). `Err`: a limit was reached, so it is not
+    /// known.
+    pub(crate) fn gap_in(
+        &mut self,
+        canon: &mut Canonicalizer,
+        assignment: &[Rational],
+    ) -> Result<Option<Rational>, String> {
+        if let Some((_, gap)) = self.seen.iter().find(|(a, _)| a == assignment) {
+            return Ok(gap.clone());
+        }
+        let Some(expr) = &self.diff else {
+            return Ok(None);
+        };
+        let gap = match canon.canonical(&replace_atoms(expr, &self.atoms, assignment)) {
+            Ok(d) if d.is_zero() => None,
+            Ok(d) => d.constant_value().map(|c| c.to_rational()),
+            // A limit (the step's time may run out after sampling) leaves it unknown.
+            Err(CanonError::Limit(l)) => return Err(l.to_string()),
+            // A denominator that vanishes in this case: no gap here.
+            Err(_) => None,
+        };
+        self.seen.push((assignment.to_vec(), gap.clone()));
+        Ok(gap)
     }
 }
 
@@ -131,10 +207,51 @@ pub(crate) fn assignment_at_point(
         .iter()
         .map(|a| {
             let u = heaviside_arg(a)?;
+            // The sign of u decides H(u): where u is a polynomial expression in symbols and
+            // steps (which evaluates exactly wherever it is defined), a guaranteed enclosure
+            // that excludes 0 gives the exact answer at a fraction of the cost.
+            if rational_in_steps(u) {
+                let env_at = |s: &Symbol| env(s);
+                if let Some(iv) = eval_interval(u, &env_at) {
+                    if iv.lo > 0.0 {
+                        return Some(Rational::one());
+                    }
+                    if iv.hi < 0.0 {
+                        return Some(Rational::zero());
+                    }
+                }
+            }
             let v = eval_exact(u, env, limits).ok()??;
             Some(step(&v))
         })
         .collect()
+}
+
+/// Whether `u` is built from numbers, symbols, sums, products, small integer powers and H
+/// alone: then `eval_exact` has a value wherever no denominator vanishes, and an interval
+/// enclosure exists only there too.
+fn rational_in_steps(u: &Expr) -> bool {
+    let mut stack = vec![u];
+    while let Some(x) = stack.pop() {
+        match x.node() {
+            Node::Num(_) | Node::Sym(_) => {}
+            Node::Add(ts) | Node::Mul(ts) => stack.extend(ts),
+            Node::Pow(b, k) => {
+                let small = k.as_num().is_some_and(|k| {
+                    k.is_integer() && k.abs() <= Rational::from_integer(64.into())
+                });
+                if !small {
+                    return false;
+                }
+                stack.push(b);
+            }
+            Node::Call(Func::Builtin(Builtin::Heaviside), args) if args.len() == 1 => {
+                stack.extend(args);
+            }
+            _ => return false,
+        }
+    }
+    true
 }
 
 /// H(v) with H(0) = ½.
@@ -146,16 +263,6 @@ fn step(v: &Rational) -> Rational {
     } else {
         Rational::new(1.into(), 2.into())
     }
-}
-
-fn assignment_at(
-    atoms: &[Expr],
-    s: &Symbol,
-    t: &Rational,
-    limits: &Limits,
-) -> Option<Vec<Rational>> {
-    let env = |x: &Symbol| (x == s).then(|| t.clone());
-    assignment_at_point(atoms, &env, limits)
 }
 
 fn heaviside_arg(e: &Expr) -> Option<&Expr> {
@@ -192,11 +299,11 @@ fn replace_atoms(e: &Expr, atoms: &[Expr], values: &[Rational]) -> Expr {
     e.replace_all(&table)
 }
 
-/// When every atom's argument is a·s + b in one symbol s (a ≠ 0, exact rationals): s and the
-/// sorted distinct roots −b/a.
-fn linear_roots(canon: &mut Canonicalizer, atoms: &[Expr]) -> Option<(Symbol, Vec<Rational>)> {
+/// When every atom's argument is a·s + b in one symbol s (a ≠ 0, exact rationals): s and
+/// (a, b) for each atom, in the atoms' order.
+fn linear_args(canon: &mut Canonicalizer, atoms: &[Expr]) -> Option<Linear> {
     let mut symbol: Option<Symbol> = None;
-    let mut roots: Vec<Rational> = Vec::new();
+    let mut coefficients: Vec<(Rational, Rational)> = Vec::new();
     for atom in atoms {
         let u = canon.canonical(heaviside_arg(atom)?).ok()?;
         let poly = u.as_poly()?;
@@ -219,11 +326,39 @@ fn linear_roots(canon: &mut Canonicalizer, atoms: &[Expr]) -> Option<(Symbol, Ve
         if a.is_zero() {
             return None;
         }
-        roots.push(-b / a);
+        coefficients.push((a, b));
     }
-    roots.sort();
-    roots.dedup();
-    Some((symbol?, roots))
+    Some(Linear {
+        symbol: symbol?,
+        coefficients,
+    })
+}
+
+/// Atoms H(a·s + b), all in one symbol s.
+#[derive(Debug)]
+struct Linear {
+    symbol: Symbol,
+    /// (a, b) for each atom, a ≠ 0.
+    coefficients: Vec<(Rational, Rational)>,
+}
+
+impl Linear {
+    /// The sorted distinct roots −b/a.
+    fn roots(&self) -> Vec<Rational> {
+        let mut roots: Vec<Rational> = self.coefficients.iter().map(|(a, b)| -b / a).collect();
+        roots.sort();
+        roots.dedup();
+        roots
+    }
+
+    /// The atoms' values at s = t: H(a·t + b), exactly. The canonical argument is the
+    /// polynomial a·s + b, so this is the exact value of the argument as written.
+    fn assignment_at(&self, t: &Rational) -> Vec<Rational> {
+        self.coefficients
+            .iter()
+            .map(|(a, b)| step(&(a * t + b)))
+            .collect()
+    }
 }
 
 /// One point inside each open interval cut by the roots, and one beyond each end.

@@ -19,11 +19,15 @@
 //!
 //! No hint is given when the points show no difference (a kink moved between two of them).
 
+use std::cell::RefCell;
+
 use num_bigint::BigInt;
+use rustc_hash::FxHashMap;
 
 use super::Checker;
 use crate::assume::{Point, Rng};
 use crate::diff::diff;
+use crate::eval::{rational_to_f64, Tape, TapeScratch};
 use crate::expr::{Expr, Func, Node, Rational, Symbol};
 use crate::program::substitute;
 
@@ -184,12 +188,16 @@ pub fn find(
     } else {
         POINTS
     };
-    let points = defined_points(checker, &[truth, claimed], wanted);
+    let HintPoints {
+        points,
+        symbols,
+        known,
+    } = defined_points(checker, &[truth, claimed], wanted);
     if points.len() < 3 {
         return None;
     }
-    let values =
-        |e: &Expr| -> Option<Vec<f64>> { points.iter().map(|p| checker.eval_at(e, p)).collect() };
+    let at_points = Values::new(checker, &points, symbols, known);
+    let values = |e: &Expr| at_points.get(e);
     let t = values(truth)?;
     let c = values(claimed)?;
     // A hint explains a difference: points where the claim equals the truth everywhere (a
@@ -244,8 +252,15 @@ pub fn find(
         Node::Deriv(f, var) => diff(f, var, &checker.diff_ctx()).ok().map(|d| d.expr),
         _ => None,
     };
-    let shown_truth = checker.readable(truth).ok();
-    if let Some(h) = dropped_term(checker, truth, written, &t, &c, &points, original) {
+    if let Some(h) = dropped_term(
+        checker,
+        truth,
+        written,
+        (&t, &c),
+        &values,
+        original,
+        raw.as_ref(),
+    ) {
         return Some(h);
     }
     let functions = [
@@ -263,6 +278,7 @@ pub fn find(
     ) {
         return Some(h);
     }
+    let shown_truth = checker.readable(truth).ok();
     if let Some(h) = factor_or_power(
         checker,
         &functions,
@@ -276,7 +292,7 @@ pub fn find(
     }
     // Otherwise the correct value: the derivative, or for a step the previous line's value.
     let expected = match original.node() {
-        Node::Deriv(f, var) => diff(f, var, &checker.diff_ctx()).ok()?.expr,
+        Node::Deriv(..) => raw?,
         _ => truth.clone(),
     };
     Some(Hint::Expected(checker.readable(&expected).ok()?))
@@ -613,17 +629,18 @@ fn dropped_term(
     checker: &Checker,
     truth: &Expr,
     written: &Expr,
-    t: &[f64],
-    c: &[f64],
-    points: &[Point],
+    (t, c): (&[f64], &[f64]),
+    values: &dyn Fn(&Expr) -> Option<Vec<f64>>,
     original: &Expr,
+    raw: Option<&Expr>,
 ) -> Option<Hint> {
     // Terms as the student sees them: first the claim's own terms, as written, which can only
     // be extra (the + 2·y of 2·o − 2·y + 2·y, the constant of 2·z + 3 + 1); then the terms of
     // the raw derivative for a derivative claim, else of the previous line, which can be
     // dropped or extra.
     let truth_terms: Vec<Expr> = match original.node() {
-        Node::Deriv(f, var) => match diff(f, var, &checker.diff_ctx()).ok()?.expr.node() {
+        // `raw`: the raw derivative of `original` (`None` when it cannot be taken).
+        Node::Deriv(..) => match raw?.node() {
             Node::Add(ts) => ts.clone(),
             _ => Vec::new(),
         },
@@ -645,11 +662,7 @@ fn dropped_term(
         let Ok(p) = checker.prepare(&term) else {
             continue;
         };
-        let Some(vals): Option<Vec<f64>> = points
-            .iter()
-            .map(|pt| checker.eval_at(&p.expr, pt))
-            .collect()
-        else {
+        let Some(vals) = values(&p.expr) else {
             continue;
         };
         if vals.iter().all(|v| approx(*v, 0.0)) {
@@ -706,35 +719,159 @@ fn inner_functions(e: &Expr, var: &Symbol) -> Vec<Expr> {
 /// f64 cancellation spoils the ratios.
 const LARGE: f64 = 1e6;
 
-/// Points inside the domain where every expression is defined and not near a singularity.
-fn defined_points(checker: &Checker, exprs: &[&Expr], wanted: usize) -> Vec<Point> {
+/// Points inside the domain where every expression is defined and not near a singularity,
+/// their symbols (every point lists them in this order), and the values of `exprs` there.
+///
+/// Candidates are drawn one after another as before, but evaluated in batches on one tape
+/// (as many as are still wanted, so never more are drawn than one at a time would draw).
+fn defined_points(checker: &Checker, exprs: &[&Expr], wanted: usize) -> HintPoints {
     let mut symbols: Vec<Symbol> = exprs.iter().flat_map(|e| e.free_symbols()).collect();
     symbols.sort();
     symbols.dedup();
     let scales = super::constants(exprs);
     let mut rng = Rng::new(0x4817 ^ exprs.iter().fold(0, |h, e| h ^ e.hash_value()));
+    let owned: Vec<Expr> = exprs.iter().map(|e| (*e).clone()).collect();
+    let tape = Tape::compile(&owned, &symbols).ok();
+    let mut scratch = TapeScratch::new();
     let mut out = Vec::new();
-    for _ in 0..wanted * 8 {
-        if out.len() >= wanted {
-            break;
-        }
-        let point: Point = symbols
-            .iter()
-            .map(|s| {
-                (
-                    s.clone(),
-                    checker.domain.sample_symbol_near(s, &scales, &mut rng),
-                )
+    let mut known: Vec<Vec<f64>> = vec![Vec::new(); exprs.len()];
+    let tries = wanted * 8;
+    let mut drawn = 0usize;
+    while drawn < tries && out.len() < wanted {
+        let n = (wanted - out.len()).min(tries - drawn);
+        drawn += n;
+        let batch: Vec<Point> = (0..n)
+            .map(|_| {
+                symbols
+                    .iter()
+                    .map(|s| {
+                        (
+                            s.clone(),
+                            checker.domain.sample_symbol_near(s, &scales, &mut rng),
+                        )
+                    })
+                    .collect()
             })
             .collect();
-        if exprs
-            .iter()
-            .all(|e| checker.eval_at(e, &point).is_some_and(|v| v.abs() <= LARGE))
-        {
-            out.push(point);
+        let rows = tape
+            .as_ref()
+            .and_then(|t| eval_rows(t, &batch, &mut scratch))
+            .unwrap_or_else(|| {
+                batch
+                    .iter()
+                    .map(|p| exprs.iter().map(|e| checker.eval_at(e, p)).collect())
+                    .collect()
+            });
+        for (point, row) in batch.into_iter().zip(rows) {
+            let ok = row.iter().all(|v| v.is_some_and(|v| v.abs() <= LARGE));
+            if ok {
+                for (k, v) in known.iter_mut().zip(&row) {
+                    k.push(v.unwrap_or_default());
+                }
+                out.push(point);
+            }
         }
     }
-    out
+    HintPoints {
+        points: out,
+        symbols,
+        known: owned.into_iter().zip(known).collect(),
+    }
+}
+
+/// The points of a hint (see [`defined_points`]).
+struct HintPoints {
+    points: Vec<Point>,
+    /// The symbols every point lists, in its order.
+    symbols: Vec<Symbol>,
+    /// The values of the expressions the points were chosen for.
+    known: Vec<(Expr, Vec<f64>)>,
+}
+
+/// The values of a tape's outputs at each point, `None` where one is not finite (what
+/// [`Checker::eval_at`] gives, bit for bit); `None` when the tape cannot run.
+fn eval_rows(
+    tape: &Tape,
+    points: &[Point],
+    scratch: &mut TapeScratch,
+) -> Option<Vec<Vec<Option<f64>>>> {
+    let n_inputs = tape.inputs().len();
+    let mut columns: Vec<Vec<f64>> = vec![Vec::with_capacity(points.len()); n_inputs];
+    for point in points {
+        if point.len() != n_inputs {
+            return None;
+        }
+        for (col, (_, v)) in columns.iter_mut().zip(point) {
+            col.push(rational_to_f64(v));
+        }
+    }
+    let cols: Vec<&[f64]> = columns.iter().map(Vec::as_slice).collect();
+    let mut outputs = vec![Vec::new(); tape.n_outputs()];
+    tape.eval(&cols, &mut outputs, scratch).ok()?;
+    // A tape without inputs evaluates one row, the value at every point.
+    let at = |vs: &Vec<f64>, i: usize| {
+        vs.get(i)
+            .or_else(|| vs.first().filter(|_| n_inputs == 0))
+            .copied()
+            .filter(|v| v.is_finite())
+    };
+    Some(
+        (0..points.len())
+            .map(|i| outputs.iter().map(|o| at(o, i)).collect())
+            .collect(),
+    )
+}
+
+/// The values of expressions at the hint's points, each expression compiled and evaluated
+/// once (the tests of a hint ask for the same bases and terms again and again).
+struct Values<'c, 'p> {
+    checker: &'c Checker<'c>,
+    points: &'p [Point],
+    symbols: Vec<Symbol>,
+    memo: RefCell<FxHashMap<Expr, Option<Vec<f64>>>>,
+    scratch: RefCell<TapeScratch>,
+}
+
+impl<'c, 'p> Values<'c, 'p> {
+    fn new(
+        checker: &'c Checker<'c>,
+        points: &'p [Point],
+        symbols: Vec<Symbol>,
+        known: Vec<(Expr, Vec<f64>)>,
+    ) -> Self {
+        let memo = known.into_iter().map(|(e, v)| (e, Some(v))).collect();
+        Values {
+            checker,
+            points,
+            symbols,
+            memo: RefCell::new(memo),
+            scratch: RefCell::new(TapeScratch::new()),
+        }
+    }
+
+    /// The value of `e` at every point, or `None` if it is undefined at one of them.
+    fn get(&self, e: &Expr) -> Option<Vec<f64>> {
+        if let Some(v) = self.memo.borrow().get(e) {
+            return v.clone();
+        }
+        let tape = Tape::compile(std::slice::from_ref(e), &self.symbols).ok();
+        let rows = tape
+            .as_ref()
+            .and_then(|t| eval_rows(t, self.points, &mut self.scratch.borrow_mut()));
+        let v: Option<Vec<f64>> = match rows {
+            Some(rows) => rows
+                .into_iter()
+                .map(|r| r.first().copied().flatten())
+                .collect(),
+            None => self
+                .points
+                .iter()
+                .map(|p| self.checker.eval_at(e, p))
+                .collect(),
+        };
+        self.memo.borrow_mut().insert(e.clone(), v.clone());
+        v
+    }
 }
 
 #[cfg(test)]

@@ -270,6 +270,7 @@ impl Checker<'_> {
                 aliases: self.aliases.clone(),
                 config: self.config,
                 sum_facts: Vec::new(),
+                prepared: std::cell::RefCell::new(FxHashMap::default()),
             };
             let out = sub.check_equal(&li, &ri);
             match out.verdict {

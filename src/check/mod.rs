@@ -17,6 +17,7 @@ mod indexed;
 
 pub use hint::Hint;
 
+use std::cell::RefCell;
 use std::sync::Arc;
 
 use num_traits::Zero;
@@ -198,10 +199,19 @@ pub struct Checker<'a> {
     /// Sums stated equal to a value (`assume Σ_i y_i = 1`): (sum, value, where stated), with
     /// definitions expanded. Canonical forms use them (rule `sum-fact`).
     sum_facts: Vec<(Expr, Expr, Span)>,
+    /// `prepare` results: an autograder checks many claims about the same derivative, and a
+    /// check prepares the same facts and hint candidates again and again. Pure (resolving
+    /// and expanding read only the program), so a cached result is the result; cleared when
+    /// it holds `PREPARED_CACHE` entries, so memory stays bounded.
+    prepared: RefCell<FxHashMap<Expr, Result<Prepared, String>>>,
 }
+
+/// Most cached `prepare` results per checker.
+const PREPARED_CACHE: usize = 4096;
 
 /// An expression ready for canonical forms and evaluation: derivatives resolved, definitions
 /// expanded.
+#[derive(Clone)]
 struct Prepared {
     expr: Expr,
     kinks: Vec<Kink>,
@@ -244,6 +254,7 @@ impl<'a> Checker<'a> {
             aliases: FxHashMap::default(),
             config,
             sum_facts,
+            prepared: RefCell::new(FxHashMap::default()),
         };
         let mut aliases = FxHashMap::default();
         for d in program.definitions() {
@@ -343,6 +354,19 @@ impl<'a> Checker<'a> {
     }
 
     fn prepare(&self, e: &Expr) -> Result<Prepared, String> {
+        if let Some(p) = self.prepared.borrow().get(e) {
+            return p.clone();
+        }
+        let p = self.prepare_uncached(e);
+        let mut cache = self.prepared.borrow_mut();
+        if cache.len() >= PREPARED_CACHE {
+            cache.clear();
+        }
+        cache.insert(e.clone(), p.clone());
+        p
+    }
+
+    fn prepare_uncached(&self, e: &Expr) -> Result<Prepared, String> {
         let ctx = self.diff_ctx();
         let mut cur = e.clone();
         let mut kinks = Vec::new();
@@ -408,7 +432,7 @@ impl<'a> Checker<'a> {
             }
             Ok((cl, cr)) => {
                 if let Ok(d) = cl.sub(&cr, limits, &Deadline::after(limits.timeout_per_step)) {
-                    split = cases::analyse(&mut canon, &d, limits);
+                    split = cases::split(&mut canon, &d);
                 }
                 if split.proved {
                     return Outcome {
@@ -433,14 +457,19 @@ impl<'a> Checker<'a> {
         let natural = self.natural_domain(&[lhs, rhs]);
         let sampled = self.sample(&l.expr, &r.expr, &split.seeds, &natural);
         let assumptions = self.relevant_facts(&l.expr, &r.expr);
-        let gap = self.constant_gap(&split, sampled.points.iter().chain(&sampled.too_large));
         let verdict = match sampled.result {
-            SampleResult::Agree(_) if gap.is_some() => Verdict::Undecided(gap.unwrap_or_default()),
-            SampleResult::Agree(points) => Verdict::ByEvidence(Evidence {
-                points,
-                tolerance: self.config.tolerance,
-                instances: None,
-            }),
+            SampleResult::Agree(points) => {
+                // Only agreement needs the cases with a constant difference.
+                let sampled_at = sampled.points.iter().chain(&sampled.too_large);
+                match self.constant_gap(&mut split, &mut canon, sampled_at) {
+                    Some(gap) => Verdict::Undecided(gap),
+                    None => Verdict::ByEvidence(Evidence {
+                        points,
+                        tolerance: self.config.tolerance,
+                        instances: None,
+                    }),
+                }
+            }
             SampleResult::Differ(cx) => Verdict::Incorrect(cx),
             SampleResult::Inconclusive(reason) => Verdict::Undecided(match limit_note {
                 Some(n) => format!("{reason}; canonical form: {n}"),
@@ -552,19 +581,29 @@ impl<'a> Checker<'a> {
     /// `cases`), numeric agreement there is f64 rounding, not evidence: the reason to say so.
     fn constant_gap<'p>(
         &self,
-        split: &cases::Cases,
+        split: &mut cases::Cases,
+        canon: &mut Canonicalizer,
         points: impl Iterator<Item = &'p Point>,
     ) -> Option<String> {
-        if split.constant_gaps.is_empty() {
+        if split.atoms.is_empty() {
             return None;
         }
         let limits = &self.config.limits;
         for point in points {
             let env = |s: &Symbol| point.iter().find(|(t, _)| t == s).map(|(_, v)| v.clone());
-            let Some(at) = cases::assignment_at_point(&split.atoms, &env, limits) else {
+            let Some(at) = split.assignment_at(&env, limits) else {
                 continue;
             };
-            if let Some((_, c)) = split.constant_gaps.iter().find(|(a, _)| *a == at) {
+            let gap = match split.gap_in(canon, &at) {
+                Ok(gap) => gap,
+                Err(why) => {
+                    return Some(format!(
+                        "whether left minus right is a nonzero constant where the samples lie \
+                         is not known ({why})"
+                    ))
+                }
+            };
+            if let Some(c) = gap {
                 let place = point
                     .iter()
                     .map(|(s, v)| format!("{} = {v}", crate::print::unicode(&Expr::sym(s.clone()))))
@@ -574,7 +613,7 @@ impl<'a> Checker<'a> {
                 return Some(format!(
                     "left minus right is exactly {} at {place} (and wherever {} take the same \
                      values), a difference f64 evaluation cannot resolve at the sides' size",
-                    crate::print::rational_to_string(c, crate::print::Format::Unicode),
+                    crate::print::rational_to_string(&c, crate::print::Format::Unicode),
                     steps.join(", ")
                 ));
             }
@@ -671,6 +710,7 @@ impl<'a> Checker<'a> {
         let mut small_difference: Option<Counterexample> = None;
         let mut plain: Option<Counterexample> = None;
         let mut plain_budget = 8usize;
+        let mut used_symbols: Option<Vec<Symbol>> = None;
         let tape = Tape::compile(&[l.clone(), r.clone()], &symbols).ok();
         let mut batch = SampleBatch::default();
         let mut drawn = 0usize;
@@ -798,11 +838,11 @@ impl<'a> Checker<'a> {
             }
             {
                 // Report only the symbols the two sides use (facts may add others).
-                let used: Vec<Symbol> = {
+                let used = used_symbols.get_or_insert_with(|| {
                     let mut u = l.free_symbols();
                     u.extend(r.free_symbols());
                     u
-                };
+                });
                 let point: Point = point
                     .into_iter()
                     .filter(|(s, _)| used.contains(s))
