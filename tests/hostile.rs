@@ -371,3 +371,228 @@ mod random {
         }
     }
 }
+
+/// The limits as command-line flags: each is applied, validated, and reaching one is a
+/// documented outcome (an input error with exit code 2, numeric evidence instead of a proof,
+/// or "undecided: limit reached"), never a crash.
+mod flags {
+    use std::path::PathBuf;
+    use std::process::{Command, Output};
+
+    fn run(args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_derivcheck"))
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run derivcheck: {e}"))
+    }
+
+    fn text(o: &Output) -> String {
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        )
+    }
+
+    fn tmp_file(name: &str, contents: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("derivcheck-flags-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.join(name);
+        std::fs::write(&path, contents).unwrap_or_else(|e| panic!("{e}"));
+        path
+    }
+
+    /// `claim F G --wrt x` with extra flags: (exit code, output).
+    fn claim(f: &str, g: &str, flags: &[&str]) -> (Option<i32>, String) {
+        let mut args = vec!["claim", f, g, "--wrt", "x"];
+        args.extend_from_slice(flags);
+        let o = run(&args);
+        (o.status.code(), text(&o))
+    }
+
+    #[test]
+    fn bad_limit_values_are_usage_errors() {
+        for (flag, value, message) in [
+            ("--max-depth", "5000", "--max-depth must be at most 1024"),
+            ("--max-nodes", "0", "--max-nodes must be at least 1"),
+            ("--max-terms", "0", "--max-terms must be at least 1"),
+            (
+                "--timeout-per-step",
+                "0",
+                "--timeout-per-step must be between",
+            ),
+            (
+                "--timeout-per-step",
+                "nan",
+                "--timeout-per-step must be between",
+            ),
+            ("--max-memory", "lots", "invalid value"),
+        ] {
+            let (code, out) = claim("x", "1", &[flag, value]);
+            assert_eq!(code, Some(2), "{flag} {value}: {out}");
+            assert!(out.contains(message), "{flag} {value}: {out}");
+        }
+    }
+
+    #[test]
+    fn reading_limits_are_input_errors_with_their_values() {
+        let (code, out) = claim("((x))", "1", &["--max-depth", "1"]);
+        assert_eq!(code, Some(2));
+        assert!(out.contains("at most 1 levels"), "{out}");
+        let (code, out) = claim("x + x + x + x", "4", &["--max-nodes", "3"]);
+        assert_eq!(code, Some(2));
+        assert!(out.contains("at most 3 nodes"), "{out}");
+        let (code, out) = claim("x + 1234567", "1", &["--max-digits", "3"]);
+        assert_eq!(code, Some(2));
+        assert!(out.contains("at most 3 digits"), "{out}");
+        // The defaults accept all three.
+        assert_eq!(claim("((x))", "1", &[]).0, Some(0));
+        assert_eq!(claim("x + x + x + x", "4", &[]).0, Some(0));
+        assert_eq!(claim("x + 1234567", "1", &[]).0, Some(0));
+
+        let file = tmp_file("size.dc", "claim d/dx x^2 = 2x\n");
+        let path = file.display().to_string();
+        let o = run(&["check", &path, "--max-input-bytes", "10"]);
+        assert_eq!(o.status.code(), Some(2));
+        assert!(
+            text(&o).contains("input is too large: 20 bytes (limit 10)"),
+            "{}",
+            text(&o)
+        );
+        assert_eq!(run(&["check", &path]).status.code(), Some(0));
+        let o = run(&["fmt", &path, "--max-input-bytes", "10"]);
+        assert_eq!(o.status.code(), Some(2));
+    }
+
+    #[test]
+    fn canonical_form_limits_fall_back_to_numeric_evidence() {
+        // Proved by default; over the exponent or term limit the canonical form is refused
+        // and the claim is still decided, by evidence, and still right.
+        let f = "(x + y + 1)^6";
+        let g = "6*(x + y + 1)^5";
+        let (code, out) = claim(f, g, &[]);
+        assert_eq!(code, Some(0));
+        assert!(out.contains("proved"), "{out}");
+        for flags in [["--max-exponent", "3"], ["--max-terms", "10"]] {
+            let (code, out) = claim(f, g, &flags);
+            assert_eq!(code, Some(0), "{flags:?}: {out}");
+            assert!(out.contains("not proved symbolically"), "{flags:?}: {out}");
+        }
+        // A wrong claim stays wrong under the limits.
+        let (code, out) = claim(f, "5*(x + y + 1)^5", &["--max-terms", "10"]);
+        assert_eq!(code, Some(1));
+        assert!(out.contains("incorrect"), "{out}");
+    }
+
+    #[test]
+    fn growth_and_time_limits_make_the_step_undecided() {
+        let (code, out) = claim("sigma(sigma(sigma(x)))", "0", &["--max-growth", "5"]);
+        assert_eq!(code, Some(1));
+        assert!(
+            out.contains("undecided: limit reached (expression-growth, in differentiation)"),
+            "{out}"
+        );
+        let o = run(&[
+            "diff",
+            "sigma(sigma(sigma(x)))",
+            "--wrt",
+            "x",
+            "--max-growth",
+            "5",
+        ]);
+        assert_eq!(o.status.code(), Some(2));
+        assert!(
+            text(&o).contains("limit reached (expression-growth"),
+            "{}",
+            text(&o)
+        );
+
+        let (code, out) = claim(
+            "sigma(x)^3",
+            "3*sigma(x)^2",
+            &["--timeout-per-step", "0.000001"],
+        );
+        assert_eq!(code, Some(1));
+        assert!(out.contains("undecided"), "{out}");
+        assert!(out.contains("limit reached (time-per-step"), "{out}");
+    }
+
+    #[test]
+    fn a_batch_goes_on_after_a_step_reaches_a_limit() {
+        let file = tmp_file(
+            "batch.dc",
+            "claim d/dx sigma(sigma(sigma(x))) = 0\nclaim d/dz z^2 = 2z\nclaim d/dz z^2 = z\n",
+        );
+        let o = run(&[
+            "check",
+            &file.display().to_string(),
+            "--max-growth",
+            "5",
+            "--format",
+            "json",
+        ]);
+        assert_eq!(o.status.code(), Some(1));
+        let v: serde_json::Value =
+            serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}"));
+        let verdicts: Vec<_> = v["files"][0]["steps"]
+            .as_array()
+            .map(|s| s.iter().map(|s| s["verdict"].clone()).collect())
+            .unwrap_or_default();
+        assert_eq!(
+            verdicts,
+            vec![
+                serde_json::json!("undecided"),
+                serde_json::json!("correct"),
+                serde_json::json!("incorrect")
+            ]
+        );
+    }
+
+    /// The product of ten binomials is proved with the default memory bound; with 1 MiB the
+    /// canonical form stops at the bound and the claim is decided by evidence instead.
+    #[test]
+    fn the_memory_bound_stops_the_canonical_form_softly() {
+        let f: Vec<String> = (0..10)
+            .map(|i| format!("(x{i} + x{} + 1)", i + 1))
+            .collect();
+        let f = f.join("*");
+        let d = run(&["diff", &f, "--wrt", "x1", "--format", "ascii"]);
+        assert_eq!(d.status.code(), Some(0));
+        let g = String::from_utf8_lossy(&d.stdout).replace('\n', " ");
+        let method = |flags: &[&str]| {
+            let mut args = vec!["claim", &f, &g, "--wrt", "x1", "--format", "json"];
+            args.extend_from_slice(flags);
+            let o = run(&args);
+            assert_eq!(o.status.code(), Some(0), "{flags:?}: {}", text(&o));
+            let v: serde_json::Value =
+                serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}"));
+            (v["verdict"].clone(), v["method"].clone())
+        };
+        assert_eq!(method(&[]), ("correct".into(), "canonical".into()));
+        assert_eq!(
+            method(&["--max-memory", "1"]),
+            ("correct".into(), "numeric".into())
+        );
+    }
+
+    /// Memory that grows past twice the bound between two check points (here: parsing a
+    /// 400 KB sum) ends the run with a message and exit code 2, not an abort.
+    #[test]
+    fn memory_past_twice_the_bound_is_a_clean_exit_2() {
+        let terms: Vec<String> = (0..20_000).map(|i| format!("x{i}*y")).collect();
+        let file = tmp_file(
+            "memory.dc",
+            &format!("let big = {}\nclaim d/dz z^2 = 2z\n", terms.join(" + ")),
+        );
+        let path = file.display().to_string();
+        let o = run(&["check", &path, "--max-memory", "4"]);
+        assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+        assert!(
+            String::from_utf8_lossy(&o.stderr).contains("error: memory limit reached"),
+            "{}",
+            text(&o)
+        );
+        let o = run(&["check", &path]);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    }
+}
