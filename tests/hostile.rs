@@ -596,3 +596,210 @@ mod flags {
         assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     }
 }
+
+/// `derivcheck check DIR` over good, wrong, malformed and pathological files: every file is
+/// reported, in order, and the run ends with the documented exit code (2 when a file had an
+/// input error, else 1 when a check failed).
+mod batch {
+    use std::path::{Path, PathBuf};
+    use std::process::{Command, Output};
+
+    fn run(args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_derivcheck"))
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run derivcheck: {e}"))
+    }
+
+    fn fresh_dir(name: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("derivcheck-batch-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+        dir
+    }
+
+    fn write(dir: &Path, name: &str, bytes: impl AsRef<[u8]>) {
+        std::fs::write(dir.join(name), bytes).unwrap_or_else(|e| panic!("{e}"));
+    }
+
+    /// (path suffix, number of steps, number of errors) of every file in a JSON report.
+    fn files(o: &Output) -> Vec<(String, usize, usize)> {
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stderr)));
+        v["files"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .map(|f| {
+                let path = f["path"].as_str().unwrap_or("");
+                let name = Path::new(path)
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                let count = |k: &str| f[k].as_array().map(Vec::len).unwrap_or(0);
+                (name, count("steps"), count("errors"))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn dc_batch_of_good_wrong_malformed_and_pathological_files() {
+        let dir = fresh_dir("dc");
+        write(&dir, "a_good.dc", "claim d/dz z^2 = 2z\n");
+        write(&dir, "b_wrong.dc", "claim d/dz z^2 = z\n");
+        write(&dir, "c_malformed.dc", "claim d/dz (z^2 = 2z\nlet = \n");
+        write(
+            &dir,
+            "d_deep.dc",
+            format!("claim {}z{} = z\n", "(".repeat(50_000), ")".repeat(50_000)),
+        );
+        write(&dir, "e_binary.dc", [0xff, 0xfe, 0x00, 0x41, 0x80]);
+        write(&dir, "f_empty.dc", "");
+        write(
+            &dir,
+            "g_growth.dc",
+            "claim d/dx sigma(sigma(sigma(sigma(x)))) = 0\nclaim d/dz z^3 = 3z^2\n",
+        );
+        write(
+            &dir,
+            "h_huge.dc",
+            format!("claim x = {}\n", "9".repeat(100_000)),
+        );
+        write(&dir, "i_big.dc", "x".repeat(3000));
+        // The hostile corpus too.
+        let hostile = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/hostile");
+        let mut n_hostile = 0;
+        for entry in std::fs::read_dir(&hostile)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .flatten()
+        {
+            let name = format!("z_{}", entry.file_name().to_string_lossy());
+            std::fs::copy(entry.path(), dir.join(name)).unwrap_or_else(|e| panic!("{e}"));
+            n_hostile += 1;
+        }
+        let path = dir.display().to_string();
+        let args = [
+            "check",
+            path.as_str(),
+            "--format",
+            "json",
+            "--max-growth",
+            "40",
+            "--max-input-bytes",
+            "2000",
+        ];
+        for jobs in ["1", "2"] {
+            let mut with_jobs = args.to_vec();
+            with_jobs.extend_from_slice(&["--jobs", jobs]);
+            let o = run(&with_jobs);
+            assert_eq!(o.status.code(), Some(2), "input errors give exit code 2");
+            let files = files(&o);
+            assert_eq!(
+                files.len(),
+                9 + n_hostile,
+                "every file is reported: {files:?}"
+            );
+            let names: Vec<&str> = files.iter().map(|f| f.0.as_str()).collect();
+            let mut sorted = names.clone();
+            sorted.sort_unstable();
+            assert_eq!(names, sorted, "in path order");
+            let get = |name: &str| files.iter().find(|f| f.0 == name).cloned();
+            assert_eq!(get("a_good.dc"), Some(("a_good.dc".into(), 1, 0)));
+            assert_eq!(get("b_wrong.dc"), Some(("b_wrong.dc".into(), 1, 0)));
+            assert_eq!(get("f_empty.dc"), Some(("f_empty.dc".into(), 0, 0)));
+            assert_eq!(get("g_growth.dc"), Some(("g_growth.dc".into(), 2, 0)));
+            for name in [
+                "c_malformed.dc",
+                "d_deep.dc",
+                "e_binary.dc",
+                "h_huge.dc",
+                "i_big.dc",
+            ] {
+                assert!(
+                    get(name).is_some_and(|f| f.2 > 0),
+                    "{name} has its errors: {files:?}"
+                );
+            }
+        }
+        // Text: one line per file with an error or a step, then the summary.
+        let o = run(&args[..2]);
+        assert_eq!(o.status.code(), Some(2));
+        let out = String::from_utf8_lossy(&o.stdout);
+        for name in [
+            "a_good.dc",
+            "b_wrong.dc",
+            "c_malformed.dc",
+            "d_deep.dc",
+            "g_growth.dc",
+        ] {
+            assert!(out.contains(name), "{name} in\n{out}");
+        }
+        assert!(
+            out.contains(&format!("summary: {} files", 9 + n_hostile)),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn without_input_errors_a_failed_check_gives_1_and_all_correct_gives_0() {
+        let dir = fresh_dir("codes");
+        write(&dir, "good.dc", "claim d/dz z^2 = 2z\n");
+        write(&dir, "limit.dc", "claim d/dx sigma(sigma(sigma(x))) = 0\n");
+        let path = dir.display().to_string();
+        let o = run(&["check", &path, "--max-growth", "5"]);
+        assert_eq!(
+            o.status.code(),
+            Some(1),
+            "undecided by a limit is a failed check"
+        );
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert!(out.contains("limit reached (expression-growth"), "{out}");
+        assert!(out.contains("1 correct"), "{out}");
+        std::fs::remove_file(dir.join("limit.dc")).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(run(&["check", &path]).status.code(), Some(0));
+    }
+
+    #[test]
+    fn markdown_batch_of_good_malformed_and_pathological_documents() {
+        let dir = fresh_dir("md");
+        write(
+            &dir,
+            "a_good.md",
+            "Let $$E = \\frac{1}{2}(o - y)^2$$ so $$\\frac{\\partial E}{\\partial o} = o - y$$\n",
+        );
+        write(&dir, "b_wrong.md", "$$\\frac{d}{dz} z^2 = z$$\n");
+        write(
+            &dir,
+            "c_unclosed.md",
+            "$$\\frac{1}{2 + \\left( x\n\n# no end\n",
+        );
+        write(
+            &dir,
+            "d_deep.md",
+            format!("$${}x{}$$\n", "\\frac{1}{".repeat(5_000), "}".repeat(5_000)),
+        );
+        write(&dir, "e_binary.md", [0xc3, 0x28, 0x24, 0x24]);
+        write(
+            &dir,
+            "f_many.md",
+            "$$\\frac{d}{dz} z^2 = 2z$$\n\n".repeat(300),
+        );
+        let path = dir.display().to_string();
+        let o = run(&["check", &path, "--input", "md", "--format", "json"]);
+        let code = o.status.code();
+        assert_eq!(code, Some(2), "the binary file is an input error");
+        let files = files(&o);
+        assert_eq!(files.len(), 6, "every document is reported: {files:?}");
+        let get = |name: &str| files.iter().find(|f| f.0 == name).cloned();
+        assert!(get("e_binary.md").is_some_and(|f| f.2 == 1), "{files:?}");
+        assert!(get("b_wrong.md").is_some_and(|f| f.1 >= 1), "{files:?}");
+        assert!(get("f_many.md").is_some_and(|f| f.1 == 300), "{files:?}");
+        for format in ["text", "csv", "gradescope"] {
+            let o = run(&["check", &path, "--input", "md", "--format", format]);
+            assert_eq!(o.status.code(), Some(2), "{format}");
+            assert!(!o.stdout.is_empty(), "{format}");
+        }
+    }
+}
