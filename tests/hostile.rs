@@ -803,3 +803,169 @@ mod batch {
         }
     }
 }
+
+/// Numerics: training that diverges says so with the epoch and the layer; a counterexample is
+/// never a singular point, and a claim that differs only at a singular point is not wrong.
+mod numerics {
+    use std::process::{Command, Output};
+
+    fn run(args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_derivcheck"))
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run derivcheck: {e}"))
+    }
+
+    fn json(o: &Output) -> serde_json::Value {
+        serde_json::from_slice(&o.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stderr)))
+    }
+
+    /// A printed rational ("-7/3", "0.25", "3") as f64.
+    fn number(s: &str) -> f64 {
+        let parse = |t: &str| {
+            t.trim()
+                .parse::<f64>()
+                .unwrap_or_else(|e| panic!("{t}: {e}"))
+        };
+        match s.split_once('/') {
+            Some((p, q)) => parse(p) / parse(q),
+            None => parse(s),
+        }
+    }
+
+    #[test]
+    fn divergent_training_names_the_epoch_and_the_layer() {
+        let args = [
+            "train",
+            "--layers",
+            "2,8,1",
+            "--activation",
+            "relu",
+            "--output",
+            "identity",
+            "--loss",
+            "mse",
+            "--data",
+            "moons",
+            "--epochs",
+            "50",
+            "--batch-size",
+            "0",
+            "--optimizer",
+            "sgd",
+            "--lr",
+            "1000",
+            "--momentum",
+            "0.9",
+        ];
+        let o = run(&args);
+        assert_eq!(o.status.code(), Some(1), "divergence is a failed run");
+        let err = String::from_utf8_lossy(&o.stderr);
+        let line = err
+            .lines()
+            .find(|l| l.starts_with("error: epoch "))
+            .unwrap_or("");
+        // "error: epoch N: WHAT of layer L became NaN or infinite (…)"
+        let epoch = line
+            .strip_prefix("error: epoch ")
+            .and_then(|r| r.split(':').next())
+            .and_then(|n| n.parse::<usize>().ok());
+        assert!(epoch.is_some_and(|e| (1..=50).contains(&e)), "{err}");
+        let layer = line
+            .split(" of layer ")
+            .nth(1)
+            .and_then(|r| r.split(' ').next())
+            .and_then(|n| n.parse::<usize>().ok());
+        assert!(layer.is_some_and(|l| (1..=2).contains(&l)), "{err}");
+        assert!(line.contains("became NaN or infinite"), "{err}");
+        let mut with_json = args.to_vec();
+        with_json.extend_from_slice(&["--format", "json"]);
+        let o = run(&with_json);
+        assert_eq!(o.status.code(), Some(1));
+        let v = json(&o);
+        assert!(
+            v["error"].as_str().is_some_and(|e| e.contains("of layer")),
+            "{v}"
+        );
+    }
+
+    /// Wrong claims about functions with singular points: each is refuted at a point where
+    /// the singular expression `at` is away from 0 and both sides are finite.
+    #[test]
+    fn counterexamples_avoid_singular_points() {
+        // (f, wrong derivative, variable, assumption, expression that is 0 at the singularity)
+        let cases: [(&str, &str, &str, Option<&str>, &str); 9] = [
+            ("1/z", "1/z^2", "z", None, "z"),
+            ("log(z)", "1/(z + 1)", "z", None, "z"),
+            ("1/(1 - A)", "-1/(1 - A)^2", "A", None, "1 - A"),
+            ("1/(1 - A)", "1/(1 - A)", "A", Some("0 < A < 1"), "1 - A"),
+            ("log(1 - A)", "1/(1 - A)", "A", None, "1 - A"),
+            (
+                "-y*log(A) - (1 - y)*log(1 - A)",
+                "(y - A)/(A*(1 - A))",
+                "A",
+                Some("0 < A < 1"),
+                "A*(1 - A)",
+            ),
+            ("1/(2*z - 1)", "2/(2*z - 1)^2", "z", None, "2*z - 1"),
+            ("sqrt(z)", "1/sqrt(z)", "z", None, "z"),
+            ("log(z - 3)", "1/(z + 3)", "z", None, "z - 3"),
+        ];
+        for (f, g, var, assume, singular) in cases {
+            let mut args = vec!["claim", f, g, "--wrt", var, "--format", "json"];
+            if let Some(a) = assume {
+                args.extend_from_slice(&["--assume", a]);
+            }
+            let o = run(&args);
+            assert_eq!(o.status.code(), Some(1), "{f}, {g}");
+            let v = json(&o);
+            assert_eq!(v["verdict"], "incorrect", "{f}, {g}: {v}");
+            let at = v["counterexample"][var].as_str().map(number);
+            let Some(at) = at else {
+                panic!("{f}, {g}: no counterexample for {var}: {v}")
+            };
+            for side in ["left_value", "right_value"] {
+                let value = v[side].as_str().map(number);
+                assert!(value.is_some_and(f64::is_finite), "{f}, {g}: {side} {v}");
+            }
+            // The singular expression at the point, evaluated by the binary itself.
+            let point = run(&[
+                "simplify",
+                &format!("({singular})").replace(var, &format!("({at})")),
+                "--format",
+                "ascii",
+            ]);
+            let s = String::from_utf8_lossy(&point.stdout).trim().to_owned();
+            let s_value = number(&s);
+            assert!(
+                s_value.abs() > 1e-9,
+                "{f}, {g}: counterexample {var} = {at} is at the singularity ({singular} = {s})"
+            );
+            if assume == Some("0 < A < 1") {
+                assert!(at > 0.0 && at < 1.0, "{f}: {at} outside the assumption");
+            }
+            if f.starts_with("log(z") || f.starts_with("sqrt") {
+                assert!(s_value > 0.0, "{f}: {var} = {at} outside the domain");
+            }
+        }
+    }
+
+    /// Equal except at a singular or removable point: correct, never refuted there.
+    #[test]
+    fn claims_that_differ_only_at_a_singular_point_are_correct() {
+        for (f, g, var) in [
+            ("(x^2 - 1)/(x - 1)", "1", "x"),
+            ("z/z", "0", "z"),
+            ("log(z^2)/2", "1/z", "z"),
+            ("1/(1 - A)", "1/(1 - A)^2", "A"),
+            ("(A^2 - A)/(A - 1)", "1", "A"),
+            ("abs(z)/z", "0", "z"),
+        ] {
+            let o = run(&["claim", f, g, "--wrt", var, "--format", "json"]);
+            let v = json(&o);
+            assert_eq!(v["verdict"], "correct", "{f}, {g}: {v}");
+            assert_eq!(o.status.code(), Some(0), "{f}, {g}");
+        }
+    }
+}
