@@ -668,12 +668,13 @@ mod batch {
             format!("claim x = {}\n", "9".repeat(100_000)),
         );
         write(&dir, "i_big.dc", "x".repeat(3000));
-        // The hostile corpus too.
+        // The `.dc` files of the hostile corpus too.
         let hostile = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/hostile");
         let mut n_hostile = 0;
         for entry in std::fs::read_dir(&hostile)
             .unwrap_or_else(|e| panic!("{e}"))
             .flatten()
+            .filter(|e| e.path().extension().is_some_and(|x| x == "dc"))
         {
             let name = format!("z_{}", entry.file_name().to_string_lossy());
             std::fs::copy(entry.path(), dir.join(name)).unwrap_or_else(|e| panic!("{e}"));
