@@ -492,3 +492,37 @@ mod stable_verdicts {
         }
     }
 }
+
+/// Printing round-trips through the real parser: the ASCII and the Unicode form of a random
+/// expression (piecewise functions included) parse back to an expression of the same value.
+/// `tests/print/roundtrip.rs` checks the exact structure against a reference reader.
+mod print_roundtrip {
+    use super::*;
+    use derivcheck::print;
+
+    proptest! {
+        #![proptest_config(ProptestConfig {
+            cases: 200,
+            failure_persistence: None,
+            rng_seed: proptest::test_runner::RngSeed::Fixed(0x5eed),
+            ..ProptestConfig::default()
+        })]
+
+        #[test]
+        fn printed_forms_parse_back_to_the_same_value(e in piecewise()) {
+            for text in [print::ascii(&e), print::unicode(&e)] {
+                let back = derivcheck::parse(&text);
+                prop_assert!(back.is_ok(), "{} does not parse: {:?}", text, back);
+                let Ok(back) = back else { continue };
+                for (x0, y0) in POINTS {
+                    if let (Some(a), Some(b)) = (at(&e, x0, y0), at(&back, x0, y0)) {
+                        prop_assert!(
+                            close(a, b, 1e-9) || enclosures_overlap(&e, &back, x0, y0),
+                            "{} = {} but read back {} = {}", text, a, back, b
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
