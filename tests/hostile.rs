@@ -434,6 +434,40 @@ mod flags {
         }
     }
 
+    /// At the ceiling of `--max-depth`, 1000 levels of each kind, checked in worker threads
+    /// (`--jobs 2`, smaller stacks than the main thread): reports and exit codes, no overflow.
+    #[test]
+    fn the_depth_ceiling_does_not_overflow_a_worker_stack() {
+        let n = 1000;
+        let dir = std::env::temp_dir().join(format!("derivcheck-depth-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+        let texts = [
+            format!("claim d/dx {}x{} = 0\n", "sigma(".repeat(n), ")".repeat(n)),
+            format!("claim d/dx {}x{}^2 = 2*x\n", "(".repeat(n), ")".repeat(n)),
+            format!("claim {}x = x\n", "x^".repeat(n)),
+            format!(
+                "claim d/dx {}x{} = 0\n",
+                "exp(-".repeat(n / 2),
+                ")".repeat(n / 2)
+            ),
+        ];
+        for (i, t) in texts.iter().enumerate() {
+            std::fs::write(dir.join(format!("{i}.dc")), t).unwrap_or_else(|e| panic!("{e}"));
+        }
+        let path = dir.display().to_string();
+        for jobs in ["1", "2"] {
+            let o = run(&["check", &path, "--max-depth", "1024", "--jobs", jobs]);
+            assert!(
+                matches!(o.status.code(), Some(1 | 2)),
+                "{:?}: {}",
+                o.status,
+                text(&o)
+            );
+            assert!(text(&o).contains("summary: 4 files"), "{}", text(&o));
+        }
+    }
+
     #[test]
     fn reading_limits_are_input_errors_with_their_values() {
         let (code, out) = claim("((x))", "1", &["--max-depth", "1"]);
