@@ -1003,6 +1003,34 @@ mod numerics {
         }
     }
 
+    /// Values far below 1 are compared relative to themselves: a derivative that is tiny but
+    /// nowhere 0 is not "correct, by evidence" against 0 (both were, when the rounding floor
+    /// of the exact check was an absolute 10⁻¹⁴).
+    #[test]
+    fn tiny_values_are_not_taken_for_zero() {
+        let sigmas = format!("{}z{}", "sigma(".repeat(22), ")".repeat(22));
+        for (f, g) in [
+            ("z^2/10^30", "0"),
+            ("sigma(z)/10^30", "0"),
+            (sigmas.as_str(), "0"),
+            ("z^2/10^30", "3*z/10^30"),
+        ] {
+            let o = run(&["claim", f, g, "--wrt", "z", "--format", "json"]);
+            let v = json(&o);
+            assert_eq!(v["verdict"], "incorrect", "{f:.30}, {g}: {v}");
+            assert_eq!(o.status.code(), Some(1));
+        }
+        for (f, g) in [
+            ("z^2/10^30", "2*z/10^30"),
+            ("sigma(z)/10^30", "sigma(z)*(1 - sigma(z))/10^30"),
+            ("exp(-z^2)", "-2*z*exp(-z^2)"),
+        ] {
+            let o = run(&["claim", f, g, "--wrt", "z", "--format", "json"]);
+            let v = json(&o);
+            assert_eq!(v["verdict"], "correct", "{f}, {g}: {v}");
+        }
+    }
+
     /// Equal except at a singular or removable point: correct, never refuted there.
     #[test]
     fn claims_that_differ_only_at_a_singular_point_are_correct() {
