@@ -5,8 +5,11 @@
 //! checker turns into the verdict "undecided: limit reached (which, where)".
 //!
 //! This module owns the numbers and their documentation only; it knows nothing of expressions.
+//! It also keeps the process-wide heap count behind the total memory bound (`memory`): the
+//! binary's allocator reports to it, and every `Deadline::check` reads it.
 
 use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 /// Bounds on work and sizes. Defaults are chosen so that every function in `derivations/`
@@ -70,6 +73,8 @@ pub enum LimitKind {
     Growth,
     /// `timeout_per_step`
     Time,
+    /// The total memory bound (`memory::set_budget`, `--max-memory`).
+    Memory,
 }
 
 impl LimitKind {
@@ -84,6 +89,7 @@ impl LimitKind {
             LimitKind::Terms => "polynomial-terms",
             LimitKind::Growth => "expression-growth",
             LimitKind::Time => "time-per-step",
+            LimitKind::Memory => "memory",
         }
     }
 }
@@ -125,8 +131,16 @@ impl Deadline {
         Deadline { end: None }
     }
 
-    /// `Err` once the deadline has passed.
+    /// `Err` once the deadline has passed, or while the heap is over the memory budget
+    /// (`memory::over_budget`): the long loops that check the time are the ones that grow
+    /// memory, so one check point serves both.
     pub fn check(&self, at: &'static str) -> Result<(), LimitReached> {
+        if memory::over_budget() {
+            return Err(LimitReached {
+                which: LimitKind::Memory,
+                at,
+            });
+        }
         match self.end {
             Some(end) if Instant::now() >= end => Err(LimitReached {
                 which: LimitKind::Time,
@@ -134,5 +148,57 @@ impl Deadline {
             }),
             _ => Ok(()),
         }
+    }
+}
+
+/// The total memory bound: a process-wide count of live heap bytes and a budget.
+///
+/// The library allocates through whatever global allocator the program uses and cannot see
+/// it; a program that wants the bound (the `derivcheck` binary does) wraps its allocator so
+/// that it calls `allocated` and `freed`, and sets a budget. Without that the count stays 0
+/// and the bound never fires. Over budget, every `Deadline::check` fails with
+/// `LimitKind::Memory`, so the step under way stops as "undecided: limit reached (memory,
+/// in …)", its memory is dropped, and the run goes on.
+pub mod memory {
+    use super::{AtomicUsize, Ordering};
+
+    static LIVE: AtomicUsize = AtomicUsize::new(0);
+    static BUDGET: AtomicUsize = AtomicUsize::new(usize::MAX);
+
+    /// `bytes` were allocated. Called by a global allocator: no allocation, no locks.
+    #[inline]
+    pub fn allocated(bytes: usize) -> usize {
+        LIVE.fetch_add(bytes, Ordering::Relaxed)
+            .saturating_add(bytes)
+    }
+
+    /// `bytes` were freed. Called by a global allocator.
+    #[inline]
+    pub fn freed(bytes: usize) {
+        LIVE.fetch_sub(bytes, Ordering::Relaxed);
+    }
+
+    /// Live heap bytes counted so far (0 when no allocator reports).
+    pub fn live() -> usize {
+        LIVE.load(Ordering::Relaxed)
+    }
+
+    /// Sets the budget in bytes (`None`: no bound, the default).
+    pub fn set_budget(bytes: Option<usize>) {
+        BUDGET.store(bytes.unwrap_or(usize::MAX), Ordering::Relaxed);
+    }
+
+    /// The budget in bytes, if one is set.
+    pub fn budget() -> Option<usize> {
+        match BUDGET.load(Ordering::Relaxed) {
+            usize::MAX => None,
+            b => Some(b),
+        }
+    }
+
+    /// Whether the live heap is over the budget.
+    #[inline]
+    pub fn over_budget() -> bool {
+        LIVE.load(Ordering::Relaxed) > BUDGET.load(Ordering::Relaxed)
     }
 }

@@ -805,7 +805,10 @@ impl<'a> Checker<'a> {
             // identical: 2·z + 10⁻¹² against 2·z agrees in f64 at every point.
             // Exact evaluation costs more than the rest of a point; below 10⁻¹⁴ of the sides'
             // size a difference is f64 rounding in either case, so it is only paid above.
-            let exact = if diff <= 1e-14 * scale {
+            // The rounding floor is relative to the sides themselves, not floored at 1 like
+            // `scale`: z²/10³⁰ against 0 differs by 2·10⁻³⁰ and is decided exactly.
+            let size = a.abs().max(b.abs());
+            let exact = if diff <= 1e-14 * size {
                 None
             } else {
                 self.exact_pair(l, r, &point)
@@ -815,7 +818,7 @@ impl<'a> Checker<'a> {
                 // Inside the tolerance but above f64 rounding: still a counterexample when the
                 // guaranteed enclosures are disjoint (exp(z)·(1 + 10⁻¹⁰) against exp(z)); the
                 // tolerance allows for rounding, not for a claim off in the tenth digit.
-                None if close => diff > 1e-14 * scale && self.certainly_differ(l, r, &point),
+                None if close => diff > 1e-14 * size && self.certainly_differ(l, r, &point),
                 // Only a certain difference is a counterexample: the guaranteed enclosures of
                 // both sides must be disjoint. Also for differences between the tolerance and
                 // 10⁻⁶, which used to be skipped: exp(z)·(1 + 10⁻⁷) against exp(z) then

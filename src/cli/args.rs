@@ -1,8 +1,10 @@
 //! Command-line arguments (clap derive). Doc comments are the help text.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use derivcheck::limits::Limits;
 
 /// derivcheck: checks derivations of the derivatives of activation and loss functions, step by
 /// step, with proofs, counterexamples and hints.
@@ -10,7 +12,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[command(name = "derivcheck", version, propagate_version = true)]
 #[command(
     after_help = "Exit codes: 0 success (everything correct), 1 a check failed \
-(incorrect or undecided), 2 usage or input error.\n\nExample:\n  derivcheck check derivations/"
+(incorrect or undecided), 2 usage or input error (memory past twice --max-memory \
+included).\n\nExample:\n  derivcheck check derivations/"
 )]
 pub struct Opts {
     /// When to use colour in the output.
@@ -77,12 +80,90 @@ pub struct DefsArgs {
     pub defs: Option<PathBuf>,
 }
 
-/// Limits shared by commands that compute.
+/// Limits shared by the commands that read or compute (README "Limits"). Reaching one gives
+/// "undecided: limit reached (which, in where)" for that step, or an input error for a file.
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Limits")]
 pub struct LimitArgs {
     /// Seconds allowed for one check (one claim or step).
     #[arg(long, value_name = "SECONDS", default_value_t = 3.0)]
     pub timeout_per_step: f64,
+    /// Largest input file or command-line expression, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_input_bytes)]
+    pub max_input_bytes: usize,
+    /// Deepest nesting of brackets and operators (and recursion of every pass); at most 1024.
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_depth)]
+    pub max_depth: usize,
+    /// Most nodes in one parsed expression.
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_nodes)]
+    pub max_nodes: usize,
+    /// Most decimal digits of a numeric literal or of an exact constant.
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_digits)]
+    pub max_digits: usize,
+    /// Largest integer exponent expanded exactly.
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_exponent)]
+    pub max_exponent: u32,
+    /// Most terms of one polynomial in a canonical form.
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_terms)]
+    pub max_terms: usize,
+    /// Most nodes of a derivative or a simplified form.
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_growth)]
+    pub max_growth: usize,
+    /// Heap of the whole run, in MiB; a step that needs more is undecided (0: no bound).
+    #[arg(long, value_name = "MB", default_value_t = DEFAULT_MAX_MEMORY_MB)]
+    pub max_memory: usize,
+}
+
+/// Default of `--max-memory`, in MiB.
+pub const DEFAULT_MAX_MEMORY_MB: usize = 2048;
+
+/// Largest accepted `--max-depth`: deeper recursion could overflow a thread's stack.
+pub const MAX_DEPTH_CEILING: usize = 1024;
+
+impl LimitArgs {
+    /// The validated limits.
+    pub fn limits(&self) -> Result<Limits, String> {
+        let t = self.timeout_per_step;
+        if !(t.is_finite() && t > 0.0 && t <= 3600.0) {
+            return Err(format!(
+                "--timeout-per-step must be between 0 and 3600 seconds, found {t}"
+            ));
+        }
+        if self.max_depth > MAX_DEPTH_CEILING {
+            return Err(format!(
+                "--max-depth must be at most {MAX_DEPTH_CEILING}, found {}",
+                self.max_depth
+            ));
+        }
+        for (flag, value) in [
+            ("--max-input-bytes", self.max_input_bytes),
+            ("--max-depth", self.max_depth),
+            ("--max-nodes", self.max_nodes),
+            ("--max-digits", self.max_digits),
+            ("--max-exponent", self.max_exponent as usize),
+            ("--max-terms", self.max_terms),
+            ("--max-growth", self.max_growth),
+        ] {
+            if value == 0 {
+                return Err(format!("{flag} must be at least 1"));
+            }
+        }
+        Ok(Limits {
+            max_input_bytes: self.max_input_bytes,
+            max_depth: self.max_depth,
+            max_nodes: self.max_nodes,
+            max_digits: self.max_digits,
+            max_exponent: self.max_exponent,
+            max_terms: self.max_terms,
+            max_growth: self.max_growth,
+            timeout_per_step: Duration::from_secs_f64(t),
+        })
+    }
+
+    /// The heap budget in bytes (`None`: no bound).
+    pub fn memory_bytes(&self) -> Option<usize> {
+        (self.max_memory > 0).then(|| self.max_memory.saturating_mul(1 << 20))
+    }
 }
 
 /// The commands.
@@ -96,6 +177,8 @@ pub enum Command {
         /// How to print formulas.
         #[arg(long, value_enum, default_value_t = FormulaFormat::Ascii)]
         format: FormulaFormat,
+        #[command(flatten)]
+        limits: LimitArgs,
     },
     /// Parse one expression and print it.
     #[command(after_help = "Example:\n  derivcheck parse 'σ(z)(1 − σ(z))' --format ascii")]
@@ -108,6 +191,8 @@ pub enum Command {
         format: FormulaFormat,
         #[command(flatten)]
         defs: DefsArgs,
+        #[command(flatten)]
+        limits: LimitArgs,
     },
     /// Differentiate an expression and print the simplified derivative.
     #[command(
@@ -129,6 +214,8 @@ pub enum Command {
         steps: bool,
         #[command(flatten)]
         defs: DefsArgs,
+        #[command(flatten)]
+        limits: LimitArgs,
     },
     /// Simplify an expression to its readable form.
     #[command(after_help = "Example:\n  derivcheck simplify '-y/A + (1 - y)/(1 - A)'")]
@@ -141,6 +228,8 @@ pub enum Command {
         format: FormulaFormat,
         #[command(flatten)]
         defs: DefsArgs,
+        #[command(flatten)]
+        limits: LimitArgs,
     },
     /// Check every claim and derivation step in files or directories (recursively, .dc
     /// files), or every equation of Markdown and LaTeX homework.

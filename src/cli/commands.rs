@@ -1,17 +1,16 @@
 //! One function per command: arguments → library calls → output and exit code.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use serde_json::json;
 
-use super::args::{Command, FormulaFormat, InputKind, ReportFormat};
+use super::args::{Command, FormulaFormat, InputKind, LimitArgs, ReportFormat};
 use super::{CliError, Out, EXIT_FAILED, EXIT_INPUT, EXIT_OK};
 use derivcheck::check::{CheckConfig, Checker, Outcome, StepKind, StepReport};
 use derivcheck::diff::{diff, Derivative};
 use derivcheck::expr::Expr;
 use derivcheck::homework::check_document;
-use derivcheck::limits::Limits;
+use derivcheck::limits::{memory, Limits};
 use derivcheck::load::{load, load_bytes, parse_expression, InputError, Loaded};
 use derivcheck::print::{self, Format, PrintOptions};
 use derivcheck::program::Program;
@@ -23,25 +22,58 @@ use derivcheck::syntax::{self, document::DocKind};
 /// Runs one command.
 pub fn run(command: Command, out: &mut Out) -> Result<u8, CliError> {
     match command {
-        Command::Fmt { file, format } => fmt(&file, format, out),
-        Command::Parse { expr, format, defs } => parse(&expr, format, defs.defs.as_deref(), out),
+        Command::Fmt {
+            file,
+            format,
+            limits,
+        } => fmt(&file, format, &limits_of(&limits)?, out),
+        Command::Parse {
+            expr,
+            format,
+            defs,
+            limits,
+        } => parse(
+            &expr,
+            format,
+            defs.defs.as_deref(),
+            &limits_of(&limits)?,
+            out,
+        ),
         Command::Diff {
             expr,
             wrt,
             format,
             steps,
             defs,
-        } => diff_cmd(&expr, &wrt, format, steps, defs.defs.as_deref(), out),
-        Command::Simplify { expr, format, defs } => {
-            simplify_cmd(&expr, format, defs.defs.as_deref(), out)
-        }
+            limits,
+        } => diff_cmd(
+            &expr,
+            &wrt,
+            format,
+            steps,
+            defs.defs.as_deref(),
+            &limits_of(&limits)?,
+            out,
+        ),
+        Command::Simplify {
+            expr,
+            format,
+            defs,
+            limits,
+        } => simplify_cmd(
+            &expr,
+            format,
+            defs.defs.as_deref(),
+            &limits_of(&limits)?,
+            out,
+        ),
         Command::Check {
             paths,
             format,
             jobs,
             input,
             limits,
-        } => check_cmd(&paths, format, jobs, input, limits.timeout_per_step, out),
+        } => check_cmd(&paths, format, jobs, input, limits_of(&limits)?, out),
         Command::Claim {
             f,
             g,
@@ -57,7 +89,7 @@ pub fn run(command: Command, out: &mut Out) -> Result<u8, CliError> {
             &assumptions,
             format,
             defs.defs.as_deref(),
-            limits.timeout_per_step,
+            limits_of(&limits)?,
             out,
         ),
         Command::Train(args) => super::train::train_cmd(&args, out),
@@ -72,16 +104,11 @@ pub fn run(command: Command, out: &mut Out) -> Result<u8, CliError> {
     }
 }
 
-fn limits_with_timeout(seconds: f64) -> Result<Limits, CliError> {
-    if !(seconds.is_finite() && seconds > 0.0 && seconds <= 3600.0) {
-        return Err(CliError(format!(
-            "--timeout-per-step must be between 0 and 3600 seconds, found {seconds}"
-        )));
-    }
-    Ok(Limits {
-        timeout_per_step: Duration::from_secs_f64(seconds),
-        ..Limits::default()
-    })
+/// The validated limits of a command; sets the heap budget of the run (`--max-memory`).
+fn limits_of(args: &LimitArgs) -> Result<Limits, CliError> {
+    let limits = args.limits().map_err(CliError)?;
+    memory::set_budget(args.memory_bytes());
+    Ok(limits)
 }
 
 fn read_file(path: &Path, limits: &Limits) -> Result<Vec<u8>, CliError> {
@@ -113,9 +140,7 @@ fn load_file_strict(
     };
     let (src, loaded) = load_bytes(&path.display().to_string(), &bytes, limits);
     if !loaded.errors.is_empty() {
-        for e in &loaded.errors {
-            eprint!("{}", report::diagnostic::render_input_error(&src, e, color));
-        }
+        eprint!("{}", render_errors(&loaded.errors, &src, color));
         return Err(EXIT_INPUT);
     }
     Ok((src, loaded.program))
@@ -131,9 +156,7 @@ fn defs_program(defs: Option<&Path>, limits: &Limits, color: bool) -> Result<Pro
 fn parse_arg(text: &str, scope: &Program, limits: &Limits, color: bool) -> Result<Expr, u8> {
     parse_expression(text, scope, limits).map_err(|errs| {
         let src = SourceFile::new("<expression>", text);
-        for e in &errs {
-            eprint!("{}", report::diagnostic::render_input_error(&src, e, color));
-        }
+        eprint!("{}", render_errors(&errs, &src, color));
         EXIT_INPUT
     })
 }
@@ -155,9 +178,8 @@ fn show(e: &Expr, f: FormulaFormat) -> String {
     print::to_string(e, format_of(f), &PrintOptions::default())
 }
 
-fn fmt(path: &Path, format: FormulaFormat, out: &mut Out) -> Result<u8, CliError> {
-    let limits = Limits::default();
-    let (src, program) = match load_file_strict(path, &limits, out.color()) {
+fn fmt(path: &Path, format: FormulaFormat, limits: &Limits, out: &mut Out) -> Result<u8, CliError> {
+    let (src, program) = match load_file_strict(path, limits, out.color()) {
         Ok(x) => x,
         Err(code) => return Ok(code),
     };
@@ -187,14 +209,14 @@ fn parse(
     text: &str,
     format: FormulaFormat,
     defs: Option<&Path>,
+    limits: &Limits,
     out: &mut Out,
 ) -> Result<u8, CliError> {
-    let limits = Limits::default();
-    let scope = match defs_program(defs, &limits, out.color()) {
+    let scope = match defs_program(defs, limits, out.color()) {
         Ok(p) => p,
         Err(code) => return Ok(code),
     };
-    let e = match parse_arg(text, &scope, &limits, out.color()) {
+    let e = match parse_arg(text, &scope, limits, out.color()) {
         Ok(e) => e,
         Err(code) => return Ok(code),
     };
@@ -212,18 +234,18 @@ fn diff_cmd(
     format: FormulaFormat,
     steps: bool,
     defs: Option<&Path>,
+    limits: &Limits,
     out: &mut Out,
 ) -> Result<u8, CliError> {
-    let limits = Limits::default();
-    let program = match defs_program(defs, &limits, out.color()) {
+    let program = match defs_program(defs, limits, out.color()) {
         Ok(p) => p,
         Err(code) => return Ok(code),
     };
-    let e = match parse_arg(text, &program, &limits, out.color()) {
+    let e = match parse_arg(text, &program, limits, out.color()) {
         Ok(e) => e,
         Err(code) => return Ok(code),
     };
-    let var = match parse_arg(wrt, &program, &limits, out.color()) {
+    let var = match parse_arg(wrt, &program, limits, out.color()) {
         Ok(v) => match v.as_sym() {
             Some(s) => s.clone(),
             None => {
@@ -289,18 +311,21 @@ fn simplify_cmd(
     text: &str,
     format: FormulaFormat,
     defs: Option<&Path>,
+    limits: &Limits,
     out: &mut Out,
 ) -> Result<u8, CliError> {
-    let limits = Limits::default();
-    let program = match defs_program(defs, &limits, out.color()) {
+    let program = match defs_program(defs, limits, out.color()) {
         Ok(p) => p,
         Err(code) => return Ok(code),
     };
-    let e = match parse_arg(text, &program, &limits, out.color()) {
+    let e = match parse_arg(text, &program, limits, out.color()) {
         Ok(e) => e,
         Err(code) => return Ok(code),
     };
-    let config = CheckConfig::default();
+    let config = CheckConfig {
+        limits: limits.clone(),
+        ..CheckConfig::default()
+    };
     let checker = Checker::new(&program, &config);
     let result = checker.readable(&refold_builtins(&e))?;
     if format == FormulaFormat::Json {
@@ -427,8 +452,24 @@ fn internal_error(src: &SourceFile) -> report::InputError {
     }
 }
 
+/// All input errors of a file, rendered against it in one pass (linear in the number of
+/// errors: 20,000 bad lines are rendered in well under a second).
+fn render_errors(errors: &[InputError], src: &SourceFile, color: bool) -> String {
+    report::diagnostic::render(errors, src, &report::diagnostic::RenderOptions { color })
+}
+
 fn file_report(src: SourceFile, loaded: Loaded, config: &CheckConfig) -> FileReport {
-    let errors = loaded.errors.iter().map(|e| input_error(&src, e)).collect();
+    let rendered = report::diagnostic::render_each(
+        &loaded.errors,
+        &src,
+        &report::diagnostic::RenderOptions { color: false },
+    );
+    let errors = loaded
+        .errors
+        .iter()
+        .zip(rendered)
+        .map(|(e, rendered)| input_error(&src, e, rendered))
+        .collect();
     // A panic in the checker is a bug; contain it to this file and report it.
     let steps = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         Checker::new(&loaded.program, config).check_program()
@@ -453,13 +494,13 @@ fn file_report(src: SourceFile, loaded: Loaded, config: &CheckConfig) -> FileRep
     }
 }
 
-fn input_error(src: &SourceFile, e: &InputError) -> report::InputError {
+fn input_error(src: &SourceFile, e: &InputError, rendered: String) -> report::InputError {
     let lc = src.line_col(e.span().start);
     report::InputError {
         line: lc.line,
         column: lc.column,
         message: e.message(),
-        rendered: report::diagnostic::render_input_error(src, e, false),
+        rendered,
     }
 }
 
@@ -468,10 +509,9 @@ fn check_cmd(
     format: ReportFormat,
     jobs: usize,
     input: Option<InputKind>,
-    timeout: f64,
+    limits: Limits,
     out: &mut Out,
 ) -> Result<u8, CliError> {
-    let limits = limits_with_timeout(timeout)?;
     let config = CheckConfig {
         limits,
         ..CheckConfig::default()
@@ -546,10 +586,9 @@ fn claim_cmd(
     assumptions: &[String],
     format: ReportFormat,
     defs: Option<&Path>,
-    timeout: f64,
+    limits: Limits,
     out: &mut Out,
 ) -> Result<u8, CliError> {
-    let limits = limits_with_timeout(timeout)?;
     let mut program = match defs_program(defs, &limits, out.color()) {
         Ok(p) => p,
         Err(code) => return Ok(code),
@@ -564,12 +603,10 @@ fn claim_cmd(
     let assume_src = SourceFile::new("--assume", assume_text);
     let loaded = load(&assume_src, &limits);
     if !loaded.errors.is_empty() {
-        for e in &loaded.errors {
-            eprint!(
-                "{}",
-                report::diagnostic::render_input_error(&assume_src, e, out.color())
-            );
-        }
+        eprint!(
+            "{}",
+            render_errors(&loaded.errors, &assume_src, out.color())
+        );
         return Ok(EXIT_INPUT);
     }
     program.extend_definitions(&loaded.program);

@@ -1,12 +1,14 @@
 //! The command line: clap types (`args`), arguments → validated library configs, file and
-//! directory walking, output to stdout/stderr, colour, completions, exit codes.
+//! directory walking, output to stdout/stderr, colour, completions, exit codes; `memory`: the
+//! counting allocator behind `--max-memory`.
 //!
 //! Exit codes (stable): 0 success, 1 a check failed (incorrect or undecided), 2 usage or input
-//! error. A closed pipe on stdout counts as success. Nothing here panics on input: every
+//! error (memory past twice `--max-memory` included). A closed pipe on stdout counts as success. Nothing here panics on input: every
 //! failure is a message and an exit code.
 
 mod args;
 mod commands;
+mod memory;
 mod train;
 mod train_plot;
 

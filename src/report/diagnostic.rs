@@ -168,10 +168,29 @@ pub fn render_diagnostics(
     src: &SourceFile,
     options: &RenderOptions,
 ) -> String {
+    render_separately(diagnostics, src, options).concat()
+}
+
+/// Renders `errors` against `src`, each to its own string (in order). The source is prepared
+/// once for all of them, so a file with thousands of errors renders in linear time.
+pub fn render_each<E: AsDiagnostic>(
+    errors: &[E],
+    src: &SourceFile,
+    options: &RenderOptions,
+) -> Vec<String> {
+    let diagnostics: Vec<FileDiagnostic> = errors.iter().map(AsDiagnostic::to_diagnostic).collect();
+    render_separately(&diagnostics, src, options)
+}
+
+fn render_separately(
+    diagnostics: &[FileDiagnostic],
+    src: &SourceFile,
+    options: &RenderOptions,
+) -> Vec<String> {
     let shown = printable(src.text());
     let file = SimpleFile::new(src.name(), shown.as_str());
     let config = Config::default();
-    let mut out = String::new();
+    let mut out = Vec::with_capacity(diagnostics.len());
     for diagnostic in diagnostics {
         let diagnostic = clamp_labels(diagnostic.clone(), &shown);
         let res = if options.color {
@@ -182,14 +201,12 @@ pub fn render_diagnostics(
             term::emit_into_string(&config, &file, &diagnostic)
         };
         match res {
-            Ok(text) => out.push_str(&text),
+            Ok(text) => out.push(text),
             // The file cannot fail to be found (it is the only one); keep the message anyway.
-            Err(e) => {
-                out.push_str(&format!(
-                    "error: {}\n  (could not show the source: {e})\n",
-                    diagnostic.message
-                ));
-            }
+            Err(e) => out.push(format!(
+                "error: {}\n  (could not show the source: {e})\n",
+                diagnostic.message
+            )),
         }
     }
     out
@@ -254,6 +271,21 @@ mod tests {
         let shown = printable(text);
         assert_eq!(shown, "a?[31m\u{fffd}b\n");
         assert_eq!(shown.len(), text.len());
+    }
+
+    #[test]
+    fn each_error_renders_as_it_does_alone() {
+        let src = SourceFile::new("f.dc", "claim (x = 1\nclaim = \nclaim y)\n");
+        let (_, errors) = crate::syntax::parse_dc(&src, &crate::limits::Limits::default());
+        assert_eq!(errors.len(), 3);
+        let options = RenderOptions { color: false };
+        let each = render_each(&errors, &src, &options);
+        let alone: Vec<String> = errors
+            .iter()
+            .map(|e| render(std::slice::from_ref(e), &src, &options))
+            .collect();
+        assert_eq!(each, alone);
+        assert_eq!(each.concat(), render(&errors, &src, &options));
     }
 
     #[test]

@@ -1,0 +1,98 @@
+//! The total memory bound of the binary (`--max-memory`): a global allocator that counts live
+//! heap bytes into `derivcheck::limits::memory`.
+//!
+//! Two levels, because an allocation cannot fail softly in Rust (a null from the allocator
+//! aborts the process):
+//! - soft, the budget: once the live heap is over it, every `Deadline::check` of the library
+//!   fails with "limit reached (memory, in …)", so the step under way stops as undecided,
+//!   drops what it built, and the run goes on;
+//! - hard, twice the budget: an allocation that would pass it (memory that grew that much
+//!   between two check points) ends the process at once with a message on stderr and exit
+//!   code 2, instead of an abort or the system's out-of-memory killer.
+//!
+//! The counter is one relaxed atomic add per allocation; with no budget nothing else is done.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+
+use derivcheck::limits::memory;
+
+/// `System`, counted.
+pub struct Counting;
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// The hard stop: twice the budget.
+fn hard_limit() -> Option<usize> {
+    memory::budget().map(|b| b.saturating_mul(2))
+}
+
+/// Counts `bytes` more and stops the process if that passes the hard limit.
+fn grow(bytes: usize) {
+    let live = memory::allocated(bytes);
+    if hard_limit().is_some_and(|hard| live > hard) {
+        hard_stop();
+    }
+}
+
+/// Ends the process with exit code 2 without allocating (no formatting, no unwinding).
+fn hard_stop() -> ! {
+    const MSG: &[u8] = b"error: memory limit reached (memory, in one allocation): the run \
+needs more than twice --max-memory; stopped\n";
+    #[cfg(unix)]
+    // SAFETY: `write` reads MSG.len() bytes of a static buffer; `_exit` does not return and
+    // runs no handlers, so nothing allocates again.
+    unsafe {
+        let _ = libc::write(2, MSG.as_ptr().cast(), MSG.len());
+        libc::_exit(2)
+    }
+    #[cfg(not(unix))]
+    std::process::abort()
+}
+
+// SAFETY: every call is forwarded to `System` with the same arguments; the counting around
+// it neither allocates nor unwinds.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        grow(layout.size());
+        // SAFETY: forwarded as is.
+        let p = unsafe { System.alloc(layout) };
+        if p.is_null() {
+            memory::freed(layout.size());
+        }
+        p
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        grow(layout.size());
+        // SAFETY: forwarded as is.
+        let p = unsafe { System.alloc_zeroed(layout) };
+        if p.is_null() {
+            memory::freed(layout.size());
+        }
+        p
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: forwarded as is.
+        unsafe { System.dealloc(ptr, layout) };
+        memory::freed(layout.size());
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let old = layout.size();
+        if new_size > old {
+            grow(new_size - old);
+        }
+        // SAFETY: forwarded as is.
+        let p = unsafe { System.realloc(ptr, layout, new_size) };
+        if p.is_null() {
+            if new_size > old {
+                memory::freed(new_size - old);
+            }
+        } else if new_size < old {
+            memory::freed(old - new_size);
+        }
+        p
+    }
+}
