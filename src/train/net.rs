@@ -1,5 +1,5 @@
 //! The network: fully connected layers, each `Z = W·A_prev + b`, `A = f(Z)`, with the matrix
-//! products done by ndarray (matrixmultiply's blocked kernels), and the backward pass made of
+//! products done by [`matmul`](super::matmul) (the `gemm` crate), and the backward pass made of
 //! the compiled formulas of [`formulas`](super::formulas):
 //!
 //! - output layer: `δ_L = fused(A_L, Y)/n` when a fused delta was found, else
@@ -13,10 +13,8 @@
 //! Matrices are row-major `units × samples`, so an activation runs over one contiguous
 //! buffer: a whole layer of a whole batch is one pass of its tape.
 
-use ndarray::linalg::general_mat_mul;
-use ndarray::{ArrayView2, ArrayViewMut2};
-
 use super::formulas::{Activation, FusedDelta, Loss};
+use super::matmul::{matmul, Mat, Write};
 use super::rng::Rng;
 use crate::eval::TapeScratch;
 
@@ -125,16 +123,6 @@ fn all_finite(values: &[f64]) -> bool {
     values
         .chunks(64)
         .all(|c| c.iter().fold(true, |ok, v| ok & v.is_finite()))
-}
-
-fn view(buf: &[f64], rows: usize, cols: usize) -> Result<ArrayView2<'_, f64>, NetError> {
-    ArrayView2::from_shape((rows, cols), buf)
-        .map_err(|e| NetError::Shape(format!("{rows}×{cols}: {e}")))
-}
-
-fn view_mut(buf: &mut [f64], rows: usize, cols: usize) -> Result<ArrayViewMut2<'_, f64>, NetError> {
-    ArrayViewMut2::from_shape((rows, cols), buf)
-        .map_err(|e| NetError::Shape(format!("{rows}×{cols}: {e}")))
 }
 
 impl Network {
@@ -247,10 +235,9 @@ impl Network {
                 } else {
                     ws.a.get(li - 1).map_or(&[], |v| v.as_slice())
                 };
-                let w = view(&layer.weights, layer.n_out, layer.n_in)?;
-                let a_prev = view(input, layer.n_in, n)?;
-                let mut zv = view_mut(&mut z, layer.n_out, n)?;
-                general_mat_mul(1.0, &w, &a_prev, 1.0, &mut zv);
+                let w = Mat::new(&layer.weights, layer.n_out, layer.n_in)?;
+                let a_prev = Mat::new(input, layer.n_in, n)?;
+                matmul(&mut z, w, a_prev, Write::Accumulate)?;
             }
             let mut a = ws.a.get_mut(li).map(std::mem::take).unwrap_or_default();
             act.forward(&z, &mut a, &mut ws.scratch);
@@ -361,10 +348,9 @@ impl Network {
             gw.resize(layer.weights.len(), 0.0);
             gb.clear();
             {
-                let d = view(&delta, layer.n_out, n)?;
-                let a_prev = view(input, layer.n_in, n)?;
-                let mut gwv = view_mut(gw, layer.n_out, layer.n_in)?;
-                general_mat_mul(1.0, &d, &a_prev.t(), 0.0, &mut gwv);
+                let d = Mat::new(&delta, layer.n_out, n)?;
+                let a_prev = Mat::new(input, layer.n_in, n)?;
+                matmul(gw, d, a_prev.t(), Write::Overwrite)?;
             }
             gb.extend(
                 delta
@@ -385,13 +371,12 @@ impl Network {
                 break;
             }
             // g = Wᵀ·δ, then δ_prev = g·f'(z_prev).
-            g.clear();
+            // Overwritten by the product: only new elements need a value.
             g.resize(layer.n_in * n, 0.0);
             {
-                let w = view(&layer.weights, layer.n_out, layer.n_in)?;
-                let d = view(&delta, layer.n_out, n)?;
-                let mut gv = view_mut(&mut g, layer.n_in, n)?;
-                general_mat_mul(1.0, &w.t(), &d, 0.0, &mut gv);
+                let w = Mat::new(&layer.weights, layer.n_out, layer.n_in)?;
+                let d = Mat::new(&delta, layer.n_out, n)?;
+                matmul(&mut g, w.t(), d, Write::Overwrite)?;
             }
             let (z, a) = (
                 ws.z.get(li - 1).map_or(&[][..], |v| v.as_slice()),
