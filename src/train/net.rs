@@ -12,6 +12,14 @@
 //!
 //! Matrices are row-major `units × samples`, so an activation runs over one contiguous
 //! buffer: a whole layer of a whole batch is one pass of its tape.
+//!
+//! Where a softmax output will plug in (it needs index notation): softmax couples the units
+//! of a sample, so its forward tape would take the `n_out` rows of `Z` as `n_out` input
+//! columns (each row is contiguous, one column of the tape: a_i = exp(z_i)/Σ_j exp(z_j),
+//! the sum unrolled at compile time) and write the `n_out` rows of `A`, in place of the one
+//! elementwise pass in [`Network::forward`]. Its fused delta with cross-entropy, O − y, is
+//! elementwise in (a, y) and runs through [`FusedDelta`] in [`Network::backward`] as A − y
+//! does now; only a loss whose delta couples units would need a many-input delta tape.
 
 use super::formulas::{Activation, FusedDelta, Loss};
 use super::matmul::{matmul, Mat, Write};
