@@ -205,7 +205,11 @@ impl Reference {
             )
             .unwrap();
             gb.clear();
-            gb.extend(self.delta.chunks_exact(n).map(|r| r.iter().sum::<f64>()));
+            gb.extend(
+                self.delta
+                    .chunks_exact(n)
+                    .map(derivcheck::train::matmul::sum),
+            );
             if li == 0 {
                 break;
             }

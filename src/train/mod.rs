@@ -7,7 +7,8 @@
 //! - `library`: the bundled `derivations/` texts, compiled in.
 //! - `data`: generated, bundled and CSV datasets; standardisation; seeded splits.
 //! - `net`: layers, forward and backward passes (tape formulas, `matmul` products).
-//! - `matmul`: `C = A·B` and `C += A·B` over row-major buffers on the `gemm` crate.
+//! - `matmul`: `C = A·B` and `C += A·B` over row-major buffers on the `gemm` crate, and a
+//!   vectorised sum.
 //! - `optim`: SGD with momentum, Adam.
 //! - `gradcheck`: every gradient against finite differences, with the worst element.
 //! - `fit`: the training loop, metrics, early stop, NaN detection.

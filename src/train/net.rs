@@ -125,12 +125,24 @@ impl Workspace {
     }
 }
 
-/// Every value finite. Or-reduced in blocks so that the check vectorises (it runs on every
-/// layer of every batch) and still stops early.
+/// Every value finite. It runs on every layer of every batch, so it is written to vectorise:
+/// v·0 is ±0 for a finite v and NaN for ±∞ and NaN, and a NaN survives any sum, so a block
+/// is finite exactly when the sum of its v·0 (in eight interleaved partial sums) is 0.
+/// Blocks of 512 values let it stop early. (The earlier form, a fold of `is_finite` over
+/// booleans, cost as much as the activation function on a small layer.)
 fn all_finite(values: &[f64]) -> bool {
-    values
-        .chunks(64)
-        .all(|c| c.iter().fold(true, |ok, v| ok & v.is_finite()))
+    values.chunks(512).all(|block| {
+        let mut acc = [0.0f64; 8];
+        let chunks = block.chunks_exact(8);
+        let rest = chunks.remainder();
+        for c in chunks {
+            for (a, v) in acc.iter_mut().zip(c) {
+                *a += v * 0.0;
+            }
+        }
+        let tail: f64 = rest.iter().map(|v| v * 0.0).sum();
+        acc.iter().sum::<f64>() + tail == 0.0
+    })
 }
 
 impl Network {
@@ -360,11 +372,7 @@ impl Network {
                 let a_prev = Mat::new(input, layer.n_in, n)?;
                 matmul(gw, d, a_prev.t(), Write::Overwrite)?;
             }
-            gb.extend(
-                delta
-                    .chunks_exact(n.max(1))
-                    .map(|row| row.iter().sum::<f64>()),
-            );
+            gb.extend(delta.chunks_exact(n.max(1)).map(super::matmul::sum));
             // A NaN or ±∞ anywhere in δ makes its row sum NaN or ±∞, so checking the bias
             // gradients (one value per unit) checks all of δ.
             if !all_finite(gb) {
@@ -506,5 +514,26 @@ impl Network {
             None
         };
         Ok(Network::new(&spec.sizes, acts, loss, fused, init, seed)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::all_finite;
+
+    #[test]
+    fn all_finite_finds_any_non_finite_value_at_any_position() {
+        assert!(all_finite(&[]));
+        let mut v: Vec<f64> = (0..1300).map(|i| (i as f64 - 650.0) * 1e305).collect();
+        v.extend([f64::MAX, f64::MIN, 5e-324, -0.0]);
+        assert!(all_finite(&v));
+        // In the first block, at a block edge, in the 8-wide part and in the tail of a block.
+        for at in [0, 7, 8, 511, 512, 1299, v.len() - 1] {
+            for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+                let mut w = v.clone();
+                w[at] = bad;
+                assert!(!all_finite(&w), "{bad} at {at}");
+            }
+        }
     }
 }
