@@ -12,7 +12,8 @@ like derivcheck (JAX is also timed in float32, its default).
 Configurations: diabetes 10->64 sigmoid->1 MSE; digits 64->128 tanh->10 with sigmoid + BCE
 per class (what derivcheck runs) and with softmax + cross-entropy (the reference); full batch
 and minibatch 32. Prints one line per configuration and implementation: ms per epoch (median
-of repeated epochs).
+of repeated epochs, wall-clock and CPU time of all threads: NumPy's BLAS and XLA may use both
+cores, and on a loaded machine CPU time is the steadier figure).
 """
 
 import csv
@@ -95,14 +96,25 @@ def batches(x, y, bs):
     return [(x[:, i : i + bs], y[:, i : i + bs]) for i in range(0, n, bs)]
 
 
+class Timing:
+    """Median wall-clock and median CPU time (all threads of the process) per epoch, in ms."""
+
+    def __init__(self, wall, cpu):
+        self.wall, self.cpu = wall, cpu
+
+    def __format__(self, spec):
+        return f"{self.wall:{spec}} ms (cpu {self.cpu:{spec}})"
+
+
 def time_epochs(run_epoch, reps):
     run_epoch()
-    ts = []
+    ts, cs = [], []
     for _ in range(reps):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         run_epoch()
         ts.append(time.perf_counter() - t)
-    return statistics.median(ts) * 1e3
+        cs.append(time.process_time() - c)
+    return Timing(statistics.median(ts) * 1e3, statistics.median(cs) * 1e3)
 
 
 def bench_numpy(sizes, x, y, hidden, head, bs, reps):
@@ -180,10 +192,10 @@ def main():
     for name, sizes, x, y, hidden, head, bs in configs:
         batch = "full" if bs == 0 else f"mb{bs}"
         reps = 50 if bs == 0 else 10
-        res = [f"numpy {bench_numpy(sizes, x, y, hidden, head, bs, reps):.3f} ms"]
+        res = [f"numpy {bench_numpy(sizes, x, y, hidden, head, bs, reps):.3f}"]
         if have_jax:
             for dt in ("float64", "float32"):
-                res.append(f"jax-{dt} {bench_jax(sizes, x, y, hidden, head, bs, reps, dt):.3f} ms")
+                res.append(f"jax-{dt} {bench_jax(sizes, x, y, hidden, head, bs, reps, dt):.3f}")
         print(f"{name} {batch}: " + ", ".join(res))
         sys.stdout.flush()
 

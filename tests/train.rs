@@ -23,6 +23,7 @@ fn params() -> FormulaConfig {
             ("gamma".into(), 2.0),
             ("tau".into(), 0.3),
         ],
+        ..FormulaConfig::default()
     }
 }
 
@@ -278,9 +279,27 @@ fn sigmoid_backward_runs_on_the_output_and_bce_fuses_to_a_minus_y() {
 
 // ---- the hand-written reference backprop (tests and benches only) ----
 
-/// Backprop written by hand for σ hidden layers, identity output and E = mean Σ (o − y)².
-fn reference_sigmoid_mse(net: &Network, x: &[f64], y: &[f64], n: usize) -> Vec<Vec<f64>> {
-    let sig = |v: f64| 1.0 / (1.0 + (-v).exp());
+/// The two configurations of the hand-written reference: σ hidden layers with identity output
+/// and E = mean Σ (o − y)² (diabetes), and tanh hidden layers with σ output and binary
+/// cross-entropy per unit (digits, iris).
+#[derive(Clone, Copy)]
+enum RefNet {
+    SigmoidMse,
+    TanhSigmoidBce,
+}
+
+/// Backprop written by hand. σ and tanh are the trainer's elementwise functions
+/// (`eval::vector`, within 3 ulp of the platform's), so that the comparison is of the
+/// backward formulas alone; their derivatives and the output delta are written out:
+/// a·(1 − a), 1 − a², 2·(o − y) and a − y.
+fn reference_backprop(
+    net: &Network,
+    x: &[f64],
+    y: &[f64],
+    n: usize,
+    kind: RefNet,
+) -> Vec<Vec<f64>> {
+    use derivcheck::eval::vector;
     let mut acts = vec![x.to_vec()];
     for (li, l) in net.layers.iter().enumerate() {
         let a_prev = &acts[li];
@@ -295,10 +314,12 @@ fn reference_sigmoid_mse(net: &Network, x: &[f64], y: &[f64], n: usize) -> Vec<V
             }
         }
         let last = li + 1 == net.layers.len();
-        acts.push(if last {
-            z
-        } else {
-            z.into_iter().map(sig).collect()
+        acts.push(match (kind, last) {
+            (RefNet::SigmoidMse, true) => z,
+            (RefNet::SigmoidMse, false) | (RefNet::TanhSigmoidBce, true) => {
+                z.into_iter().map(vector::sigmoid).collect()
+            }
+            (RefNet::TanhSigmoidBce, false) => z.into_iter().map(vector::tanh).collect(),
         });
     }
     let mut grads = vec![Vec::new(); 2 * net.layers.len()];
@@ -306,7 +327,10 @@ fn reference_sigmoid_mse(net: &Network, x: &[f64], y: &[f64], n: usize) -> Vec<V
     let mut delta: Vec<f64> = out
         .iter()
         .zip(y)
-        .map(|(o, t)| 2.0 * (o - t) / n as f64)
+        .map(|(o, t)| match kind {
+            RefNet::SigmoidMse => 2.0 * (o - t) / n as f64,
+            RefNet::TanhSigmoidBce => (o - t) / n as f64,
+        })
         .collect();
     for li in (0..net.layers.len()).rev() {
         let l = &net.layers[li];
@@ -332,7 +356,10 @@ fn reference_sigmoid_mse(net: &Network, x: &[f64], y: &[f64], n: usize) -> Vec<V
                         s += l.weights[r * l.n_in + k] * delta[r * n + c];
                     }
                     let a = a_prev[k * n + c];
-                    d[k * n + c] = s * a * (1.0 - a);
+                    d[k * n + c] = match kind {
+                        RefNet::SigmoidMse => s * a * (1.0 - a),
+                        RefNet::TanhSigmoidBce => s * (1.0 - a * a),
+                    };
                 }
             }
             delta = d;
@@ -341,22 +368,29 @@ fn reference_sigmoid_mse(net: &Network, x: &[f64], y: &[f64], n: usize) -> Vec<V
     grads
 }
 
-#[test]
-fn formula_backward_equals_hand_written_reference_to_1e_12() {
-    let net = Network::from_spec(
-        &spec(&[4, 7, 5, 2], "sigmoid", "identity", "mse"),
-        Init::Auto,
-        9,
-    )
-    .expect("network builds");
+fn assert_formulas_equal_reference(sizes: &[usize], kind: RefNet, seed: u64) {
+    let (hidden, output, loss) = match kind {
+        RefNet::SigmoidMse => ("sigmoid", "identity", "mse"),
+        RefNet::TanhSigmoidBce => ("tanh", "sigmoid", "bce"),
+    };
+    let net = Network::from_spec(&spec(sizes, hidden, output, loss), Init::Auto, seed)
+        .expect("network builds");
     let n = 20;
-    let x = inputs(4, n, 10);
-    let y = inputs(2, n, 11);
+    let (n_in, n_out) = (sizes[0], sizes[sizes.len() - 1]);
+    let x = inputs(n_in, n, seed + 1);
+    let y: Vec<f64> = match kind {
+        RefNet::SigmoidMse => inputs(n_out, n, seed + 2),
+        // Targets in [0, 1] for the cross-entropy.
+        RefNet::TanhSigmoidBce => inputs(n_out, n, seed + 2)
+            .into_iter()
+            .map(|v| if v > 0.0 { 1.0 } else { 0.0 })
+            .collect(),
+    };
     let mut ws = Workspace::new();
     let mut grads = Gradients { layers: Vec::new() };
     net.forward(&x, n, &mut ws).unwrap();
     net.backward(&x, &y, &mut ws, &mut grads).unwrap();
-    let reference = reference_sigmoid_mse(&net, &x, &y, n);
+    let reference = reference_backprop(&net, &x, &y, n, kind);
     let mut worst = 0.0f64;
     for (mine, theirs) in grads.slices().zip(&reference) {
         assert_eq!(mine.len(), theirs.len());
@@ -365,6 +399,17 @@ fn formula_backward_equals_hand_written_reference_to_1e_12() {
         }
     }
     assert!(worst <= 1e-12, "largest relative difference {worst:e}");
+}
+
+#[test]
+fn formula_backward_equals_hand_written_reference_to_1e_12() {
+    assert_formulas_equal_reference(&[4, 7, 5, 2], RefNet::SigmoidMse, 9);
+}
+
+#[test]
+fn formula_backward_equals_hand_written_reference_tanh_sigmoid_bce() {
+    // The digits configuration's formulas (tanh hidden, σ + BCE output, fused delta a − y).
+    assert_formulas_equal_reference(&[6, 9, 4], RefNet::TanhSigmoidBce, 21);
 }
 
 // ---- no hand-written gradient: a wrong declared derivative shows ----

@@ -560,6 +560,7 @@ pub fn train_cmd(args: &TrainArgs, out: &mut Out) -> Result<u8, CliError> {
         loss: (loss.name.as_str(), loss.text.as_str()),
         formulas: FormulaConfig {
             params: params.clone(),
+            ..FormulaConfig::default()
         },
         fuse: !args.no_fuse,
     };
@@ -794,6 +795,7 @@ pub fn predict_cmd(args: &PredictArgs, out: &mut Out) -> Result<u8, CliError> {
         loss: (model.loss.name.as_str(), model.loss.text.as_str()),
         formulas: FormulaConfig {
             params: model.params.clone(),
+            ..FormulaConfig::default()
         },
         fuse: model.fuse,
     };

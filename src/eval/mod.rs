@@ -49,6 +49,7 @@
 mod compile;
 mod exact;
 mod interval;
+pub mod vector;
 
 use std::borrow::Cow;
 
@@ -57,7 +58,7 @@ use rustc_hash::FxHashMap;
 
 use crate::expr::{Builtin, Constant, Expr, Func, Node, Symbol};
 
-pub use compile::{Tape, TapeScratch, MAX_TAPE_INSTRUCTIONS};
+pub use compile::{Elementwise, Tape, TapeScratch, MAX_TAPE_INSTRUCTIONS};
 pub use exact::eval_exact;
 pub use interval::{eval_interval, Interval};
 

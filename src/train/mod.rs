@@ -6,7 +6,9 @@
 //!   delta (A − y) when the simplifier finds one.
 //! - `library`: the bundled `derivations/` texts, compiled in.
 //! - `data`: generated, bundled and CSV datasets; standardisation; seeded splits.
-//! - `net`: layers, forward and backward passes (ndarray products, tape formulas).
+//! - `net`: layers, forward and backward passes (tape formulas, `matmul` products).
+//! - `matmul`: `C = A·B` and `C += A·B` over row-major buffers on the `gemm` crate, and a
+//!   vectorised sum.
 //! - `optim`: SGD with momentum, Adam.
 //! - `gradcheck`: every gradient against finite differences, with the worst element.
 //! - `fit`: the training loop, metrics, early stop, NaN detection.
@@ -22,6 +24,7 @@ pub mod fit;
 pub mod formulas;
 pub mod gradcheck;
 pub mod library;
+pub mod matmul;
 pub mod net;
 pub mod optim;
 pub mod rng;
