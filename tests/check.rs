@@ -307,3 +307,19 @@ fn right_but_unusual_forms_are_not_flagged() {
         "only {with_assumptions} `#! assumes` lines"
     );
 }
+
+/// A function defined nowhere (log of 0·z, √ of a negative constant) has no derivative to
+/// check: the claim is undecided, never "proved" through a derivative that simplified to 0.
+#[test]
+fn claims_about_functions_defined_nowhere_are_undecided() {
+    let text = "claim d/dz log(0*z) = 0\nclaim d/dz sqrt(-1 + 0*z) = 0\nclaim d/dz log(z) = 1/z\n";
+    let src = SourceFile::new("nowhere.dc", text.to_owned());
+    let loaded = load(&src, &Limits::default());
+    let config = CheckConfig::default();
+    let words: Vec<&str> = Checker::new(&loaded.program, &config)
+        .check_program()
+        .iter()
+        .map(|s| s.outcome.verdict.word())
+        .collect();
+    assert_eq!(words, ["undecided", "undecided", "correct"]);
+}

@@ -408,6 +408,22 @@ impl<'a> Checker<'a> {
         let limits = &self.config.limits;
         let mut canon = Canonicalizer::new(limits, Deadline::after(limits.timeout_per_step));
         let sum_facts_used = self.assume_sums(&mut canon);
+        // A claim about a function defined nowhere (log(0·z), √(−1 − z²) written as a
+        // constant) is vacuous: no verdict, whatever its derivative's form.
+        let natural = self.natural_domain(&[lhs, rhs]);
+        if let Some(arg) = natural.iter().find(|a| {
+            canon
+                .canonical(a)
+                .ok()
+                .and_then(|c| c.constant_value())
+                .is_some_and(|c| c.is_negative() || c.is_zero())
+        }) {
+            return undecided(format!(
+                "the claim involves log or √ of {}, which is never positive: the functions are \
+                 defined nowhere (or at one point), so there is nothing to check",
+                crate::print::unicode(arg)
+            ));
+        }
         let canon_result = canon
             .canonical(&l.expr)
             .and_then(|cl| canon.canonical(&r.expr).map(|cr| (cl, cr)));
@@ -454,7 +470,6 @@ impl<'a> Checker<'a> {
             out.kinks = kinks;
             return out;
         }
-        let natural = self.natural_domain(&[lhs, rhs]);
         let sampled = self.sample(&l.expr, &r.expr, &split.seeds, &natural);
         let assumptions = self.relevant_facts(&l.expr, &r.expr);
         let verdict = match sampled.result {
