@@ -469,20 +469,7 @@ fn expand_rec(
                 _ => Expr::new(Node::Delta(a, b)),
             }
         }
-        _ => {
-            let mut err = None;
-            let r = e.map_children(|c| match expand_rec(c, budget, memo, depth + 1) {
-                Ok(x) => x,
-                Err(l) => {
-                    err = Some(l);
-                    c.clone()
-                }
-            });
-            if let Some(l) = err {
-                return Err(l);
-            }
-            r
-        }
+        _ => e.try_map_children(|c| expand_rec(c, budget, memo, depth + 1))?,
     };
     memo.insert(e.clone(), res.clone());
     Ok(res)

@@ -299,20 +299,7 @@ impl Program {
                     _ => Expr::apply(Func::User(name.clone()), args),
                 }
             }
-            _ => {
-                let mut err = None;
-                let r = e.map_children(|c| match self.expand_once(c, memo, depth + 1) {
-                    Ok(x) => x,
-                    Err(l) => {
-                        err = Some(l);
-                        c.clone()
-                    }
-                });
-                if let Some(l) = err {
-                    return Err(l);
-                }
-                r
-            }
+            _ => e.try_map_children(|c| self.expand_once(c, memo, depth + 1))?,
         };
         memo.insert(e.clone(), res.clone());
         Ok(res)

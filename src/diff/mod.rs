@@ -144,17 +144,7 @@ impl Resolver<'_, '_> {
         if let Some(r) = self.memo.get(e) {
             return Ok(r.clone());
         }
-        let mut err = None;
-        let inner = e.map_children(|c| match self.go(c, depth + 1) {
-            Ok(x) => x,
-            Err(x) => {
-                err = Some(x);
-                c.clone()
-            }
-        });
-        if let Some(x) = err {
-            return Err(x);
-        }
+        let inner = e.try_map_children(|c| self.go(c, depth + 1))?;
         let res = match inner.node() {
             Node::Deriv(body, var) => {
                 let d = diff(body, var, self.ctx)?;

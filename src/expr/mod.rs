@@ -447,6 +447,31 @@ impl Expr {
         go(self, table, &mut rustc_hash::FxHashMap::default(), 0)
     }
 
+    /// `map_children` with a fallible `f`: the first error stops the mapping (the remaining
+    /// children are left as they are) and is returned.
+    pub fn try_map_children<E>(
+        &self,
+        mut f: impl FnMut(&Expr) -> Result<Expr, E>,
+    ) -> Result<Expr, E> {
+        let mut err = None;
+        let r = self.map_children(|c| {
+            if err.is_some() {
+                return c.clone();
+            }
+            match f(c) {
+                Ok(x) => x,
+                Err(e) => {
+                    err = Some(e);
+                    c.clone()
+                }
+            }
+        });
+        match err {
+            Some(e) => Err(e),
+            None => Ok(r),
+        }
+    }
+
     /// Replaces children bottom-up with `f` applied to each child, rebuilding only where
     /// something changed. Used by passes that are not recursive by nature.
     pub fn map_children(&self, mut f: impl FnMut(&Expr) -> Expr) -> Expr {

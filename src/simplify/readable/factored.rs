@@ -159,17 +159,7 @@ impl Builder<'_, '_> {
             let r = r.clone();
             return Ok(self.atom(r));
         }
-        let mut err = None;
-        let rebuilt = e.map_children(|c| match self.expr(c, depth + 1) {
-            Ok(x) => x,
-            Err(l) => {
-                err = Some(l);
-                c.clone()
-            }
-        });
-        if let Some(l) = err {
-            return Err(l);
-        }
+        let rebuilt = e.try_map_children(|c| self.expr(c, depth + 1))?;
         self.args_memo.insert(e.clone(), rebuilt.clone());
         Ok(self.atom(rebuilt))
     }
