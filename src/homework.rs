@@ -1076,8 +1076,9 @@ fn chain_through_edges(
     if edges.is_empty() {
         return e.clone();
     }
-    let checker = Checker::new(program, config);
-    let ctx = checker.diff_ctx();
+    // The checker (whose construction proves the aliases of every function) only when an
+    // edge applies: most equations have none.
+    let mut checker: Option<Checker<'_>> = None;
     let mut table: FxHashMap<Expr, Expr> = FxHashMap::default();
     for (body, v) in derivatives(program, &[e]) {
         let reach = reachable_symbols(program, &body);
@@ -1092,6 +1093,9 @@ fn chain_through_edges(
             if !through_x {
                 continue;
             }
+            let ctx = checker
+                .get_or_insert_with(|| Checker::new(program, config))
+                .diff_ctx();
             let Ok(df) = crate::diff::diff(&body, s, &ctx) else {
                 continue;
             };

@@ -279,7 +279,8 @@ impl Domain {
 
     /// A value for `s` inside its stated domain.
     pub fn sample_symbol(&self, s: &Symbol, rng: &mut Rng) -> Rational {
-        let d = self.symbols.get(s).cloned().unwrap_or_default();
+        let unbounded = SymbolDomain::default();
+        let d = self.symbols.get(s).unwrap_or(&unbounded);
         if let Some(set) = &d.set {
             if let Some(v) = set.get(rng.below(set.len())) {
                 return v.clone();
@@ -303,35 +304,36 @@ impl Domain {
                     .unwrap_or(5);
             return lo + rat(rng.below(span as usize + 1) as i64, 1);
         }
-        let nice = NICE
-            .get(rng.below(NICE.len()))
-            .map(|&(n, q)| rat(n, q))
-            .unwrap_or_else(|| rat(1, 2));
+        // The pair first, the rational once (in the same order of draws as always, so the
+        // points and the reports do not change): each rational costs a gcd, and drawing
+        // points is on the checker's hot path.
+        let (nice_n, nice_q) = NICE.get(rng.below(NICE.len())).copied().unwrap_or((1, 2));
+        let nice = || rat(nice_n, nice_q);
         match (&d.lo, &d.hi) {
             (Some((lo, _)), Some((hi, _))) => {
                 // A point strictly inside, at a short fraction of the interval.
-                let t = NICE
+                // Chosen among the pairs before any rational is built: drawing a point is
+                // on the checker's hot path, and each rational costs a gcd.
+                let (n, q) = NICE
                     .iter()
-                    .map(|&(n, q)| rat(n, q))
-                    .filter(|t| t.is_positive() && *t < Rational::one())
+                    .copied()
+                    .filter(|&(n, q)| n > 0 && n < q)
                     .nth(rng.below(12))
-                    .unwrap_or_else(|| rat(1, 2));
+                    .unwrap_or((1, 2));
+                let t = rat(n, q);
                 lo + (hi - lo) * t
             }
-            (Some((lo, _)), None) => lo + nice,
-            (None, Some((hi, _))) => hi - nice,
+            (Some((lo, _)), None) => lo + nice(),
+            (None, Some((hi, _))) => hi - nice(),
             (None, None) => {
                 // Mostly short values near 0; sometimes larger ones.
-                let nice = match rng.below(8) {
-                    0 => nice * rat(4, 1),
-                    1 => nice * rat(16, 1),
-                    _ => nice,
+                let scale = match rng.below(8) {
+                    0 => 4,
+                    1 => 16,
+                    _ => 1,
                 };
-                if rng.below(2) == 0 {
-                    -nice
-                } else {
-                    nice
-                }
+                let sign = if rng.below(2) == 0 { -1 } else { 1 };
+                rat(sign * scale * nice_n, nice_q)
             }
         }
     }

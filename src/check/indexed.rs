@@ -306,8 +306,14 @@ impl Checker<'_> {
                         assumptions,
                     };
                 }
+                // One undecided instance makes the claim undecided; the others would only
+                // repeat the work (a domain that leaves no usable points leaves none at the
+                // next size either). A counterexample at a later instance is given up: the
+                // verdict stays honest, and a claim that is wrong at every size is refuted at
+                // the first one, which is the usual case.
                 Verdict::Undecided(why) => {
-                    undecided.get_or_insert(format!("{why} (at {})", inst.describe()));
+                    undecided = Some(format!("{why} (at {})", inst.describe()));
+                    break;
                 }
             }
         }
