@@ -6,7 +6,10 @@
 //! test, task}; `network` {layers, activations, loss, parameters}; `formulas` {layers: [{layer,
 //! activation, input, output, definition, forward, derivative, backward, backward_reads:
 //! "output" | "pre-activation"}], loss {name, definition, gradient}, fused_output_delta (or
-//! null)}, every formula as {unicode, ascii, latex}; `gradcheck` (null without `--gradcheck`)
+//! null)}, every formula as {unicode, ascii, latex}; with a softmax output `layers` holds the
+//! hidden layers, and `output` {name, classes, entry, input, definition, shifted_by_max},
+//! loss {name, quantity, definition, gradient (∂L/∂z_k as generated), wrt} and
+//! `fused_output_delta_assumes` (the `assume` lines its proof used) are added; `gradcheck` (null without `--gradcheck`)
 //! {max_relative_error, passed, tolerance, layer, param: "weight" | "bias", row, column
 //! (0-based), backward, finite_difference, parameters_checked}; `final` {train_loss,
 //! test_loss, metric: "accuracy" | "r2", train_metric, test_metric, epochs_run, best_epoch,
@@ -117,13 +120,15 @@ pub struct TrainArgs {
     /// Hidden activation(s) from your own .dc files (replaces --activation).
     #[arg(long, value_name = "FILE")]
     pub activation_file: Vec<PathBuf>,
-    /// Output activation (default: sigmoid for classification, identity for regression).
+    /// Output activation (default: sigmoid for classification, identity for regression);
+    /// `softmax` (derivations/softmax.dc) couples the class outputs and needs `--loss ce`.
     #[arg(long)]
     pub output: Option<String>,
     /// Output activation from your own .dc file.
     #[arg(long, value_name = "FILE")]
     pub output_file: Option<PathBuf>,
-    /// Loss from derivations/ (default: bce for classification, mse for regression).
+    /// Loss from derivations/ (default: bce for classification, mse for regression); `ce`
+    /// is the cross-entropy of a softmax output (derivations/softmaxce.dc).
     #[arg(long)]
     pub loss: Option<String>,
     /// Loss from your own .dc file (first two-argument function: prediction, target).
