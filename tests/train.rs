@@ -889,6 +889,63 @@ fn cli_train_json_has_metrics_gradcheck_and_formulas() {
 }
 
 #[test]
+fn cli_softmax_ce_json_and_show_formulas_name_the_formulas_in_use() {
+    let args = [
+        "train",
+        "--layers",
+        "4,16,3",
+        "--output",
+        "softmax",
+        "--loss",
+        "ce",
+        "--data",
+        "iris",
+        "--batch-size",
+        "16",
+        "--epochs",
+        "150",
+        "--seed",
+        "1",
+        "--gradcheck",
+        "--quiet",
+    ];
+    let mut json_args = args.to_vec();
+    json_args.extend(["--format", "json"]);
+    let (code, out, err) = run(&json_args);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["gradcheck"]["passed"], true);
+    assert!(v["gradcheck"]["max_relative_error"].as_f64().unwrap() <= 1e-6);
+    let f = &v["formulas"];
+    assert_eq!(f["fused_output_delta"]["ascii"], "O_k - y_k");
+    assert_eq!(
+        f["fused_output_delta_assumes"][0],
+        "assume sum(i, 1, C, y_i) = 1"
+    );
+    assert_eq!(
+        f["output"]["definition"]["ascii"],
+        "exp(z_i)/sum(j, 1, C, exp(z_j))"
+    );
+    assert_eq!(f["output"]["classes"], 3);
+    assert_eq!(f["output"]["shifted_by_max"], true);
+    assert_eq!(
+        f["loss"]["definition"]["ascii"],
+        "-sum(i, 1, C, y_i*log(O_i))"
+    );
+    assert_eq!(v["network"]["activations"][1], "softmax");
+    assert!(v["final"]["test_metric"].as_f64().unwrap() >= 0.93);
+    let mut text_args = args.to_vec();
+    text_args.push("--show-formulas");
+    let (code, out, err) = run(&text_args);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("output delta ∂L/∂z_k = O_k − y_k (fused, proved equal"),
+        "{out}"
+    );
+    assert!(out.contains("forward O_i = exp(z_i)/"), "{out}");
+}
+
+#[test]
 fn cli_show_formulas_save_predict_and_plot() {
     let dir = tmp("save");
     let model = dir.join("xor.json");

@@ -106,7 +106,7 @@ pub enum Head {
         fused: Option<FusedDelta>,
     },
     /// An output that couples the units (softmax) with its loss.
-    Indexed(Box<IndexedHead>),
+    Indexed(IndexedHead),
 }
 
 impl Network {
@@ -590,13 +590,13 @@ impl Network {
         }
         let head = if indexed_out {
             let classes = spec.sizes.last().copied().unwrap_or(0);
-            Head::Indexed(Box::new(IndexedHead::from_sources(
+            Head::Indexed(IndexedHead::from_sources(
                 spec.output,
                 spec.loss,
                 classes,
                 &spec.formulas,
                 spec.fuse,
-            )?))
+            )?)
         } else {
             acts.push(Activation::from_source(
                 spec.output.0,
