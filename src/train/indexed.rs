@@ -313,7 +313,10 @@ impl IndexedHead {
             }
         }
         let (delta_src, delta_reads_z) = match &fused {
-            Some(f) if !f.contains_sym(&zk) && !index::mentions(f, z_name) => (f.clone(), false),
+            // The fused form runs on O and y; one that still reads z runs as the derivative.
+            Some(f) if !f.free_symbols().iter().any(|s| s.name() == z_name.as_str()) => {
+                (f.clone(), false)
+            }
             _ => {
                 let full = program
                     .expand(&d.expr, cfg.limits.max_growth)
@@ -334,7 +337,6 @@ impl IndexedHead {
             oy.clone()
         };
         let delta_tape = compile(&name, "the output delta", &deltas, &ins)?;
-        let _ = fc.params.len();
         Ok(IndexedHead {
             name: stem(output.0),
             loss_name: stem(loss.0),
@@ -476,9 +478,6 @@ mod tests {
             true,
         )
         .unwrap();
-        eprintln!("deriv {}", crate::print::unicode(&h.derivative));
-        eprintln!("fused {:?}", h.fused.as_ref().map(crate::print::unicode));
-        eprintln!("assumes {:?} shifted {}", h.fused_assumes, h.shifted);
         assert_eq!(
             h.fused.as_ref().map(crate::print::unicode).as_deref(),
             Some("O_k − y_k")
