@@ -7,8 +7,9 @@
 //! stand in when the folder is missing. Configurations:
 //! - diabetes 10→64 σ→1, identity + MSE, full batch and minibatch 32;
 //! - iris 4→16 tanh→3, σ + BCE per class, full batch;
-//! - digits 64→128 tanh→10, σ + BCE per class (softmax + cross-entropy needs index notation,
-//!   not supported yet), full batch and minibatch 32.
+//! - digits 64→128 tanh→10, softmax + cross-entropy (the reference configuration; the formula
+//!   path runs softmax.dc/softmaxce.dc), and σ + BCE per class for comparison, full batch and
+//!   minibatch 32.
 
 use std::hint::black_box;
 use std::path::Path;
@@ -44,7 +45,7 @@ fn network(sizes: &[usize], hidden: &str, output: &str, loss: &str) -> Network {
     let spec = NetSpec {
         sizes: sizes.to_vec(),
         hidden: vec![(hidden, library::activation(hidden).expect("activation"))],
-        output: (output, library::activation(output).expect("activation")),
+        output: (output, library::output(output).expect("output")),
         loss: (loss, library::loss(loss).expect("loss")),
         formulas: FormulaConfig::default(),
         fuse: true,
@@ -107,6 +108,31 @@ fn epoch_forward(net: &Network, d: &Prepared, bs: usize, ws: &mut Workspace, buf
     }
 }
 
+/// The output layer and loss of a configuration.
+#[derive(Clone, Copy)]
+enum Out {
+    /// Identity + MSE.
+    Mse,
+    /// σ per class + BCE.
+    SigmoidBce,
+    /// Softmax + cross-entropy.
+    SoftmaxCe,
+}
+
+impl Out {
+    fn files(self, hidden: Hidden) -> (&'static str, &'static str, &'static str) {
+        let h = match hidden {
+            Hidden::Sigmoid => "sigmoid",
+            Hidden::Tanh => "tanh",
+        };
+        match self {
+            Out::Mse => (h, "identity", "mse"),
+            Out::SigmoidBce => (h, "sigmoid", "bce"),
+            Out::SoftmaxCe => (h, "softmax", "ce"),
+        }
+    }
+}
+
 #[derive(Clone, Copy)]
 enum Hidden {
     Sigmoid,
@@ -116,10 +142,12 @@ enum Hidden {
 /// The hand-written reference: same layout and products (`train::matmul`), the same elementwise σ and
 /// tanh as the formula path (`eval::vector`), their derivatives written out (a·(1 − a),
 /// 1 − a²), output delta written out
-/// (2·(o − y) for identity + MSE, a − y for σ + BCE). Kept in benches and tests only.
+/// (2·(o − y) for identity + MSE, a − y for σ + BCE and for softmax + CE; the softmax is
+/// exp(z − max z)/Σ_j exp(z_j − max z) per sample). Kept in benches and tests only.
 struct Reference {
     hidden: Hidden,
-    sigmoid_bce: bool,
+    out: Out,
+    e: Vec<f64>,
     z: Vec<Vec<f64>>,
     a: Vec<Vec<f64>>,
     delta: Vec<f64>,
@@ -128,10 +156,11 @@ struct Reference {
 }
 
 impl Reference {
-    fn new(hidden: Hidden, sigmoid_bce: bool) -> Reference {
+    fn new(hidden: Hidden, out: Out) -> Reference {
         Reference {
             hidden,
-            sigmoid_bce,
+            out,
+            e: Vec::new(),
             z: Vec::new(),
             a: Vec::new(),
             delta: Vec::new(),
@@ -169,10 +198,43 @@ impl Reference {
             let last = li + 1 == nl;
             let a = &mut self.a[li];
             a.resize(z.len(), 0.0);
-            if last && !self.sigmoid_bce {
-                a.copy_from_slice(z);
-            } else if last {
-                vector::sigmoid_slice(z, a);
+            if last {
+                match self.out {
+                    Out::Mse => a.copy_from_slice(z),
+                    Out::SigmoidBce => vector::sigmoid_slice(z, a),
+                    Out::SoftmaxCe => {
+                        let k = l.n_out;
+                        let e = &mut self.e;
+                        e.clear();
+                        e.resize(n, f64::NEG_INFINITY);
+                        for r in 0..k {
+                            for (m, v) in e.iter_mut().zip(&z[r * n..(r + 1) * n]) {
+                                *m = m.max(*v);
+                            }
+                        }
+                        for r in 0..k {
+                            for (o, (v, m)) in a[r * n..(r + 1) * n]
+                                .iter_mut()
+                                .zip(z[r * n..(r + 1) * n].iter().zip(e.iter()))
+                            {
+                                *o = v - m;
+                            }
+                        }
+                        let shifted = a.clone();
+                        vector::exp_slice(&shifted, a);
+                        e.iter_mut().for_each(|s| *s = 0.0);
+                        for r in 0..k {
+                            for (s, o) in e.iter_mut().zip(&a[r * n..(r + 1) * n]) {
+                                *s += o;
+                            }
+                        }
+                        for r in 0..k {
+                            for (o, s) in a[r * n..(r + 1) * n].iter_mut().zip(e.iter()) {
+                                *o /= s;
+                            }
+                        }
+                    }
+                }
             } else {
                 match self.hidden {
                     Hidden::Sigmoid => vector::sigmoid_slice(z, a),
@@ -183,7 +245,7 @@ impl Reference {
         let inv_n = 1.0 / n as f64;
         let out = &self.a[nl - 1];
         self.delta.clear();
-        if self.sigmoid_bce {
+        if !matches!(self.out, Out::Mse) {
             self.delta
                 .extend(out.iter().zip(y).map(|(a, t)| (a - t) * inv_n));
         } else {
@@ -269,7 +331,7 @@ struct Case {
     data: Prepared,
     sizes: Vec<usize>,
     hidden: Hidden,
-    sigmoid_bce: bool,
+    out: Out,
     batch: usize,
 }
 
@@ -282,7 +344,7 @@ fn cases() -> Vec<Case> {
             data: diabetes.clone(),
             sizes: vec![10, 64, 1],
             hidden: Hidden::Sigmoid,
-            sigmoid_bce: false,
+            out: Out::Mse,
             batch: 0,
         },
         Case {
@@ -290,7 +352,7 @@ fn cases() -> Vec<Case> {
             data: diabetes,
             sizes: vec![10, 64, 1],
             hidden: Hidden::Sigmoid,
-            sigmoid_bce: false,
+            out: Out::Mse,
             batch: 32,
         },
         Case {
@@ -298,22 +360,23 @@ fn cases() -> Vec<Case> {
             data: iris,
             sizes: vec![4, 16, 3],
             hidden: Hidden::Tanh,
-            sigmoid_bce: true,
+            out: Out::SigmoidBce,
             batch: 0,
         },
     ];
     if let Some(digits) = shared("digits.csv", "label", &[]) {
-        for batch in [0, 32] {
+        for (name, out, batch) in [
+            ("digits_64-128tanh-10_softmaxce_full", Out::SoftmaxCe, 0),
+            ("digits_64-128tanh-10_softmaxce_mb32", Out::SoftmaxCe, 32),
+            ("digits_64-128tanh-10_bce_full", Out::SigmoidBce, 0),
+            ("digits_64-128tanh-10_bce_mb32", Out::SigmoidBce, 32),
+        ] {
             v.push(Case {
-                name: if batch == 0 {
-                    "digits_64-128tanh-10_bce_full"
-                } else {
-                    "digits_64-128tanh-10_bce_mb32"
-                },
+                name,
                 data: digits.clone(),
                 sizes: vec![64, 128, 10],
                 hidden: Hidden::Tanh,
-                sigmoid_bce: true,
+                out,
                 batch,
             });
         }
@@ -323,12 +386,7 @@ fn cases() -> Vec<Case> {
 
 fn bench_train(c: &mut Criterion) {
     for case in cases() {
-        let (hidden, output, loss) = match (case.hidden, case.sigmoid_bce) {
-            (Hidden::Sigmoid, false) => ("sigmoid", "identity", "mse"),
-            (Hidden::Tanh, true) => ("tanh", "sigmoid", "bce"),
-            (Hidden::Sigmoid, true) => ("sigmoid", "sigmoid", "bce"),
-            (Hidden::Tanh, false) => ("tanh", "identity", "mse"),
-        };
+        let (hidden, output, loss) = case.out.files(case.hidden);
         let mut g = c.benchmark_group(format!("train_epoch/{}", case.name));
         g.sample_size(30);
         let base = network(&case.sizes, hidden, output, loss);
@@ -351,7 +409,7 @@ fn bench_train(c: &mut Criterion) {
 
         let mut net = base.clone();
         let mut opt = OptimizerState::new(Optimizer::adam(1e-3));
-        let mut reference = Reference::new(case.hidden, case.sigmoid_bce);
+        let mut reference = Reference::new(case.hidden, case.out);
         g.bench_function("hand_written", |b| {
             b.iter(|| {
                 reference.epoch(&mut net, &case.data, case.batch, &mut opt, &mut buf);
@@ -384,12 +442,7 @@ fn interleaved() {
         .into_iter()
         .filter(|c| c.name.contains(filter.as_str()))
     {
-        let (hidden, output, loss) = match (case.hidden, case.sigmoid_bce) {
-            (Hidden::Sigmoid, false) => ("sigmoid", "identity", "mse"),
-            (Hidden::Tanh, true) => ("tanh", "sigmoid", "bce"),
-            (Hidden::Sigmoid, true) => ("sigmoid", "sigmoid", "bce"),
-            (Hidden::Tanh, false) => ("tanh", "identity", "mse"),
-        };
+        let (hidden, output, loss) = case.out.files(case.hidden);
         let base = network(&case.sizes, hidden, output, loss);
         let mut net_f = base.clone();
         let mut net_h = base.clone();
@@ -401,7 +454,7 @@ fn interleaved() {
             Gradients { layers: Vec::new() },
             (Vec::new(), Vec::new()),
         );
-        let mut reference = Reference::new(case.hidden, case.sigmoid_bce);
+        let mut reference = Reference::new(case.hidden, case.out);
         let mut fbuf = Vec::new();
         let k = if case.name.starts_with("digits") {
             3

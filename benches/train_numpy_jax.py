@@ -9,8 +9,9 @@ like derivcheck (JAX is also timed in float32, its default).
     pip install numpy "jax[cpu]"
     python3 benches/train_numpy_jax.py
 
-Configurations: diabetes 10->64 sigmoid->1 MSE; digits 64->128 tanh->10 with sigmoid + BCE
-per class (what derivcheck runs) and with softmax + cross-entropy (the reference); full batch
+Configurations: diabetes 10->64 sigmoid->1 MSE; digits 64->128 tanh->10 with softmax +
+cross-entropy (the reference; derivcheck's `--output softmax --loss ce`) and with sigmoid + BCE
+per class (derivcheck's default for several classes); full batch
 and minibatch 32. Prints one line per configuration and implementation: ms per epoch (median
 of repeated epochs, wall-clock and CPU time of all threads: NumPy's BLAS and XLA may use both
 cores, and on a loaded machine CPU time is the steadier figure).

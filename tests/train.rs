@@ -39,7 +39,7 @@ fn spec<'a>(sizes: &[usize], hidden: &'a str, output: &'a str, loss: &'a str) ->
 }
 
 fn source_of_activation(name: &str) -> &'static str {
-    library::activation(name).unwrap_or_else(|| panic!("no bundled activation {name}"))
+    library::output(name).unwrap_or_else(|| panic!("no bundled activation {name}"))
 }
 
 fn source_of_loss(name: &str) -> &'static str {
@@ -259,7 +259,7 @@ fn sigmoid_backward_runs_on_the_output_and_bce_fuses_to_a_minus_y() {
     let hidden = &net.activations[0];
     assert!(hidden.in_terms_of_output);
     assert_eq!(derivcheck::print::unicode(&hidden.backward), "a·(1 − a)");
-    let fused = net.fused.as_ref().expect("a fused delta");
+    let fused = net.fused().expect("a fused delta");
     assert_eq!(derivcheck::print::unicode(&fused.formula), "A − y");
     let tanh = Network::from_spec(&spec(&[2, 3, 1], "tanh", "identity", "mse"), Init::Auto, 0)
         .expect("network builds");
@@ -286,12 +286,14 @@ fn sigmoid_backward_runs_on_the_output_and_bce_fuses_to_a_minus_y() {
 enum RefNet {
     SigmoidMse,
     TanhSigmoidBce,
+    TanhSoftmaxCe,
 }
 
 /// Backprop written by hand. σ and tanh are the trainer's elementwise functions
 /// (`eval::vector`, within 3 ulp of the platform's), so that the comparison is of the
 /// backward formulas alone; their derivatives and the output delta are written out:
-/// a·(1 − a), 1 − a², 2·(o − y) and a − y.
+/// a·(1 − a), 1 − a², 2·(o − y) and a − y; the softmax is exp(z − max z)/Σ exp(z_j − max z)
+/// per sample with its cross-entropy delta o − y.
 fn reference_backprop(
     net: &Network,
     x: &[f64],
@@ -315,11 +317,27 @@ fn reference_backprop(
         }
         let last = li + 1 == net.layers.len();
         acts.push(match (kind, last) {
+            (RefNet::TanhSoftmaxCe, true) => {
+                let mut o = z.clone();
+                for c in 0..n {
+                    let m = (0..l.n_out).map(|r| z[r * n + c]).fold(f64::MIN, f64::max);
+                    let e: Vec<f64> = (0..l.n_out)
+                        .map(|r| vector::exp(z[r * n + c] - m))
+                        .collect();
+                    let s: f64 = e.iter().sum();
+                    for r in 0..l.n_out {
+                        o[r * n + c] = e[r] / s;
+                    }
+                }
+                o
+            }
             (RefNet::SigmoidMse, true) => z,
             (RefNet::SigmoidMse, false) | (RefNet::TanhSigmoidBce, true) => {
                 z.into_iter().map(vector::sigmoid).collect()
             }
-            (RefNet::TanhSigmoidBce, false) => z.into_iter().map(vector::tanh).collect(),
+            (RefNet::TanhSigmoidBce | RefNet::TanhSoftmaxCe, false) => {
+                z.into_iter().map(vector::tanh).collect()
+            }
         });
     }
     let mut grads = vec![Vec::new(); 2 * net.layers.len()];
@@ -329,7 +347,7 @@ fn reference_backprop(
         .zip(y)
         .map(|(o, t)| match kind {
             RefNet::SigmoidMse => 2.0 * (o - t) / n as f64,
-            RefNet::TanhSigmoidBce => (o - t) / n as f64,
+            RefNet::TanhSigmoidBce | RefNet::TanhSoftmaxCe => (o - t) / n as f64,
         })
         .collect();
     for li in (0..net.layers.len()).rev() {
@@ -358,7 +376,7 @@ fn reference_backprop(
                     let a = a_prev[k * n + c];
                     d[k * n + c] = match kind {
                         RefNet::SigmoidMse => s * a * (1.0 - a),
-                        RefNet::TanhSigmoidBce => s * (1.0 - a * a),
+                        RefNet::TanhSigmoidBce | RefNet::TanhSoftmaxCe => s * (1.0 - a * a),
                     };
                 }
             }
@@ -372,6 +390,7 @@ fn assert_formulas_equal_reference(sizes: &[usize], kind: RefNet, seed: u64) {
     let (hidden, output, loss) = match kind {
         RefNet::SigmoidMse => ("sigmoid", "identity", "mse"),
         RefNet::TanhSigmoidBce => ("tanh", "sigmoid", "bce"),
+        RefNet::TanhSoftmaxCe => ("tanh", "softmax", "ce"),
     };
     let net = Network::from_spec(&spec(sizes, hidden, output, loss), Init::Auto, seed)
         .expect("network builds");
@@ -385,6 +404,8 @@ fn assert_formulas_equal_reference(sizes: &[usize], kind: RefNet, seed: u64) {
             .into_iter()
             .map(|v| if v > 0.0 { 1.0 } else { 0.0 })
             .collect(),
+        // One-hot targets (Σ_i y_i = 1, the assumption of the fused delta).
+        RefNet::TanhSoftmaxCe => one_hot(n_out, n, seed + 2),
     };
     let mut ws = Workspace::new();
     let mut grads = Gradients { layers: Vec::new() };
@@ -410,6 +431,126 @@ fn formula_backward_equals_hand_written_reference_to_1e_12() {
 fn formula_backward_equals_hand_written_reference_tanh_sigmoid_bce() {
     // The digits configuration's formulas (tanh hidden, σ + BCE output, fused delta a − y).
     assert_formulas_equal_reference(&[6, 9, 4], RefNet::TanhSigmoidBce, 21);
+}
+
+#[test]
+fn formula_backward_equals_hand_written_reference_tanh_softmax_ce() {
+    // The digits reference configuration's formulas: tanh hidden, softmax + cross-entropy,
+    // fused delta O_k − y_k from softmaxce.dc.
+    assert_formulas_equal_reference(&[6, 9, 4], RefNet::TanhSoftmaxCe, 23);
+    assert_formulas_equal_reference(&[5, 8, 10], RefNet::TanhSoftmaxCe, 24);
+}
+
+/// One-hot targets (`k × n`), a seeded class per sample.
+fn one_hot(k: usize, n: usize, seed: u64) -> Vec<f64> {
+    let mut rng = Rng::new(seed);
+    let mut y = vec![0.0; k * n];
+    for c in 0..n {
+        let r = ((rng.range(0.0, 1.0) * k as f64) as usize).min(k - 1);
+        y[r * n + c] = 1.0;
+    }
+    y
+}
+
+fn softmax_net(sizes: &[usize], fuse: bool, seed: u64) -> Network {
+    let mut s = spec(sizes, "tanh", "softmax", "ce");
+    s.fuse = fuse;
+    Network::from_spec(&s, Init::Auto, seed).expect("network builds")
+}
+
+#[test]
+fn softmax_ce_delta_is_proved_o_minus_y_from_the_files() {
+    let net = softmax_net(&[3, 5, 4], true, 0);
+    let h = net.indexed().expect("a coupled output");
+    assert_eq!(h.classes, 4);
+    assert_eq!(
+        h.fused.as_ref().map(derivcheck::print::unicode).as_deref(),
+        Some("O_k − y_k")
+    );
+    assert_eq!(h.fused_assumes, vec!["assume sum(i, 1, C, y_i) = 1"]);
+    assert_eq!(
+        derivcheck::print::ascii(&h.definition),
+        "exp(z_i)/sum(j, 1, C, exp(z_j))"
+    );
+    assert!(h.shifted, "the max shift is proved equal at C = 4");
+    assert_eq!(net.activation_names(), vec!["tanh", "softmax"]);
+}
+
+#[test]
+fn gradcheck_softmax_ce_fused_and_unfused() {
+    for fuse in [true, false] {
+        let net = softmax_net(&[3, 5, 4], fuse, 5);
+        assert_eq!(net.indexed().unwrap().fused.is_some(), fuse);
+        let n = 12;
+        let (x, y) = (inputs(3, n, 6), one_hot(4, n, 7));
+        assert_gradcheck(&net, &x, &y, n);
+    }
+}
+
+#[test]
+fn softmax_forward_equals_the_file_formula_unshifted_and_survives_large_z() {
+    // The shifted tape against exp(z_k)/Σ_j exp(z_j) written out in f64.
+    let net = softmax_net(&[2, 3], true, 1);
+    let n = 7;
+    let x = inputs(2, n, 3);
+    let out = net.predict(&x, n).unwrap();
+    let l = &net.layers[0];
+    for c in 0..n {
+        let z: Vec<f64> = (0..3)
+            .map(|r| {
+                l.bias[r]
+                    + (0..2)
+                        .map(|k| l.weights[r * 2 + k] * x[k * n + c])
+                        .sum::<f64>()
+            })
+            .collect();
+        let s: f64 = z.iter().map(|v| v.exp()).sum();
+        for r in 0..3 {
+            let want = z[r].exp() / s;
+            assert!(
+                (out[r * n + c] - want).abs() <= 1e-14,
+                "{} vs {want}",
+                out[r * n + c]
+            );
+        }
+    }
+    // z of 1000 overflows exp but not the shifted form.
+    let mut big = net.clone();
+    big.layers[0].bias = vec![1000.0, 999.0, 0.0];
+    big.layers[0].weights = vec![0.0; 6];
+    let out = big.predict(&x, n).unwrap();
+    let e1 = (-1.0f64).exp();
+    assert!((out[0] - 1.0 / (1.0 + e1)).abs() < 1e-14, "{out:?}");
+}
+
+#[test]
+fn softmax_needs_two_classes() {
+    let s = spec(&[2, 3, 1], "tanh", "softmax", "ce");
+    let e = Network::from_spec(&s, Init::Auto, 0).unwrap_err();
+    assert!(e.to_string().contains("at least 2 outputs"), "{e}");
+}
+
+/// The same five seeded splits as the σ + BCE test, with softmax + cross-entropy.
+#[test]
+fn iris_softmax_ce_test_accuracy_at_least_0_93() {
+    let mut accs = Vec::new();
+    for seed in 0..5 {
+        let d = data::prepare(&data::builtin("iris", seed).unwrap(), 0.2, seed).unwrap();
+        let mut net = softmax_net(&[4, 16, 3], true, seed);
+        let cfg = TrainConfig {
+            epochs: 150,
+            batch_size: 16,
+            optimizer: Optimizer::adam(0.01),
+            seed,
+            ..TrainConfig::default()
+        };
+        fit::train(&mut net, &d, &cfg, &mut |_| {}).unwrap();
+        let (_, metric) = fit::evaluate(&net, &d.test, &mut Workspace::new()).unwrap();
+        accs.push(metric.value());
+    }
+    let mean = accs.iter().sum::<f64>() / accs.len() as f64;
+    assert!(mean >= 0.93, "{accs:?}");
+    assert!(accs.iter().all(|&a| a >= 0.85), "{accs:?}");
 }
 
 // ---- no hand-written gradient: a wrong declared derivative shows ----
@@ -745,6 +886,63 @@ fn cli_train_json_has_metrics_gradcheck_and_formulas() {
     assert_eq!(v["formulas"]["fused_output_delta"]["unicode"], "A − y");
     assert_eq!(v["formulas"]["layers"][0]["backward"]["unicode"], "1 − a²");
     assert_eq!(v["formulas"]["layers"][0]["backward_reads"], "output");
+}
+
+#[test]
+fn cli_softmax_ce_json_and_show_formulas_name_the_formulas_in_use() {
+    let args = [
+        "train",
+        "--layers",
+        "4,16,3",
+        "--output",
+        "softmax",
+        "--loss",
+        "ce",
+        "--data",
+        "iris",
+        "--batch-size",
+        "16",
+        "--epochs",
+        "150",
+        "--seed",
+        "1",
+        "--gradcheck",
+        "--quiet",
+    ];
+    let mut json_args = args.to_vec();
+    json_args.extend(["--format", "json"]);
+    let (code, out, err) = run(&json_args);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["gradcheck"]["passed"], true);
+    assert!(v["gradcheck"]["max_relative_error"].as_f64().unwrap() <= 1e-6);
+    let f = &v["formulas"];
+    assert_eq!(f["fused_output_delta"]["ascii"], "O_k - y_k");
+    assert_eq!(
+        f["fused_output_delta_assumes"][0],
+        "assume sum(i, 1, C, y_i) = 1"
+    );
+    assert_eq!(
+        f["output"]["definition"]["ascii"],
+        "exp(z_i)/sum(j, 1, C, exp(z_j))"
+    );
+    assert_eq!(f["output"]["classes"], 3);
+    assert_eq!(f["output"]["shifted_by_max"], true);
+    assert_eq!(
+        f["loss"]["definition"]["ascii"],
+        "-sum(i, 1, C, y_i*log(O_i))"
+    );
+    assert_eq!(v["network"]["activations"][1], "softmax");
+    assert!(v["final"]["test_metric"].as_f64().unwrap() >= 0.93);
+    let mut text_args = args.to_vec();
+    text_args.push("--show-formulas");
+    let (code, out, err) = run(&text_args);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("output delta ∂L/∂z_k = O_k − y_k (fused, proved equal"),
+        "{out}"
+    );
+    assert!(out.contains("forward O_i = exp(z_i)/"), "{out}");
 }
 
 #[test]

@@ -6,7 +6,10 @@
 //! test, task}; `network` {layers, activations, loss, parameters}; `formulas` {layers: [{layer,
 //! activation, input, output, definition, forward, derivative, backward, backward_reads:
 //! "output" | "pre-activation"}], loss {name, definition, gradient}, fused_output_delta (or
-//! null)}, every formula as {unicode, ascii, latex}; `gradcheck` (null without `--gradcheck`)
+//! null)}, every formula as {unicode, ascii, latex}; with a softmax output `layers` holds the
+//! hidden layers, and `output` {name, classes, entry, input, definition, shifted_by_max},
+//! loss {name, quantity, definition, gradient (∂L/∂z_k as generated), wrt} and
+//! `fused_output_delta_assumes` (the `assume` lines its proof used) are added; `gradcheck` (null without `--gradcheck`)
 //! {max_relative_error, passed, tolerance, layer, param: "weight" | "bias", row, column
 //! (0-based), backward, finite_difference, parameters_checked}; `final` {train_loss,
 //! test_loss, metric: "accuracy" | "r2", train_metric, test_metric, epochs_run, best_epoch,
@@ -33,10 +36,10 @@ use derivcheck::print;
 use derivcheck::report::json::Formula;
 use derivcheck::train::data::{self, CsvOptions, Standardizer};
 use derivcheck::train::fit::{self, EpochStats, Metric};
-use derivcheck::train::net::{Layer, NetSpec};
+use derivcheck::train::net::{Head, Layer, NetSpec};
 use derivcheck::train::{
-    gradcheck, library, Dataset, FormulaConfig, GradCheck, Init, Network, Optimizer, Task,
-    TrainConfig,
+    gradcheck, library, Dataset, FormulaConfig, FusedDelta, GradCheck, IndexedHead, Init, Loss,
+    Network, Optimizer, Task, TrainConfig,
 };
 
 /// Largest CSV read (bytes).
@@ -117,13 +120,15 @@ pub struct TrainArgs {
     /// Hidden activation(s) from your own .dc files (replaces --activation).
     #[arg(long, value_name = "FILE")]
     pub activation_file: Vec<PathBuf>,
-    /// Output activation (default: sigmoid for classification, identity for regression).
+    /// Output activation (default: sigmoid for classification, identity for regression);
+    /// `softmax` (derivations/softmax.dc) couples the class outputs and needs `--loss ce`.
     #[arg(long)]
     pub output: Option<String>,
     /// Output activation from your own .dc file.
     #[arg(long, value_name = "FILE")]
     pub output_file: Option<PathBuf>,
-    /// Loss from derivations/ (default: bce for classification, mse for regression).
+    /// Loss from derivations/ (default: bce for classification, mse for regression); `ce`
+    /// is the cross-entropy of a softmax output (derivations/softmaxce.dc).
     #[arg(long)]
     pub loss: Option<String>,
     /// Loss from your own .dc file (first two-argument function: prediction, target).
@@ -263,16 +268,38 @@ fn bundled_activation(name: &str) -> Result<Source, CliError> {
     })
 }
 
+fn bundled_output(name: &str) -> Result<Source, CliError> {
+    let text = library::output(name).ok_or_else(|| {
+        let names: Vec<&str> = library::ACTIVATIONS
+            .iter()
+            .chain(library::OUTPUTS)
+            .map(|(n, _)| *n)
+            .collect();
+        CliError(format!(
+            "no output activation `{name}` in derivations/ (available: identity, {}); use --output-file for your own",
+            names.join(", ")
+        ))
+    })?;
+    Ok(Source {
+        name: format!("{name}.dc"),
+        text: text.to_string(),
+    })
+}
+
 fn bundled_loss(name: &str) -> Result<Source, CliError> {
     let text = library::loss(name).ok_or_else(|| {
-        let names: Vec<&str> = library::LOSSES.iter().map(|(n, _)| *n).collect();
+        let names: Vec<&str> = library::LOSSES
+            .iter()
+            .chain(library::INDEXED_LOSSES)
+            .map(|(n, _)| *n)
+            .collect();
         CliError(format!(
             "no loss `{name}` in derivations/ (available: {}); use --loss-file for your own",
             names.join(", ")
         ))
     })?;
     Ok(Source {
-        name: format!("{name}.dc"),
+        name: format!("{}.dc", library::loss_file(name).unwrap_or(name)),
         text: text.to_string(),
     })
 }
@@ -343,7 +370,8 @@ fn formulas_report(net: &Network) -> (Vec<String>, serde_json::Value) {
     for (i, act) in net.activations.iter().enumerate() {
         let z = Expr::sym(act.input.clone());
         let a = Expr::sym(act.output.clone());
-        let role = if i + 1 == net.activations.len() {
+        let is_output = i + 1 == net.activations.len() && net.indexed().is_none();
+        let role = if is_output {
             "output".to_string()
         } else {
             format!("layer {}", i + 1)
@@ -364,7 +392,7 @@ fn formulas_report(net: &Network) -> (Vec<String>, serde_json::Value) {
                 fx(&act.definition)
             ));
         }
-        if i + 1 == net.activations.len() && net.fused.is_some() {
+        if is_output && net.fused().is_some() {
             lines.push(format!(
                 "    derivative {}'({}) = {} (not used: the fused output delta below replaces it)",
                 act.name,
@@ -399,7 +427,24 @@ fn formulas_report(net: &Network) -> (Vec<String>, serde_json::Value) {
             "output": act.output.to_string(),
         }));
     }
-    let l = &net.loss;
+    let value = match &net.head {
+        Head::Elementwise { loss, fused } => {
+            elementwise_head_report(net, loss, fused.as_ref(), layers, &mut lines)
+        }
+        Head::Indexed(h) => indexed_head_report(h, layers, &mut lines),
+    };
+    (lines, value)
+}
+
+/// The loss and output-delta part of [`formulas_report`] for an elementwise output.
+fn elementwise_head_report(
+    net: &Network,
+    loss: &Loss,
+    fused: Option<&FusedDelta>,
+    layers: Vec<serde_json::Value>,
+    lines: &mut Vec<String>,
+) -> serde_json::Value {
+    let l = loss;
     let o = Expr::sym(l.prediction.clone());
     lines.push(format!(
         "  loss ({}): L({}, {}) = {};  ∂L/∂{} = {}",
@@ -410,7 +455,7 @@ fn formulas_report(net: &Network) -> (Vec<String>, serde_json::Value) {
         fx(&o),
         fx(&l.gradient)
     ));
-    let fused = match &net.fused {
+    let fused = match fused {
         Some(f) => {
             lines.push(format!(
                 "  output delta ∂L/∂z = {} with {} the output (fused, proved equal to ∂L/∂{} · {}'(z))",
@@ -430,7 +475,7 @@ fn formulas_report(net: &Network) -> (Vec<String>, serde_json::Value) {
             serde_json::Value::Null
         }
     };
-    let value = json!({
+    json!({
         "layers": layers,
         "loss": {
             "name": l.name,
@@ -438,8 +483,88 @@ fn formulas_report(net: &Network) -> (Vec<String>, serde_json::Value) {
             "gradient": Formula::of(&l.gradient),
         },
         "fused_output_delta": fused,
-    });
-    (lines, value)
+    })
+}
+
+/// The output, loss and output-delta part of [`formulas_report`] for a coupled output.
+fn indexed_head_report(
+    h: &IndexedHead,
+    layers: Vec<serde_json::Value>,
+    lines: &mut Vec<String>,
+) -> serde_json::Value {
+    let o = Expr::sym(h.output.clone());
+    let c = Expr::sym(h.size.clone());
+    let forward = if h.shifted {
+        format!(
+            ", run with every {} replaced by {} − m, m the largest of the sample (proved equal at {} = {})",
+            fx(&Expr::sym(h.input.clone())),
+            fx(&Expr::sym(h.input.clone())),
+            fx(&c),
+            h.classes
+        )
+    } else {
+        String::new()
+    };
+    lines.push(format!(
+        "  output ({}): forward {} = {} at {} = {}{forward}",
+        h.name,
+        fx(&o),
+        fx(&h.definition),
+        fx(&c),
+        h.classes
+    ));
+    lines.push(format!(
+        "  loss ({}): {} = {}",
+        h.loss_name,
+        fx(&Expr::sym(h.loss.clone())),
+        fx(&h.loss_definition)
+    ));
+    let dl = format!(
+        "∂{}/∂{}",
+        fx(&Expr::sym(h.loss.clone())),
+        fx(&Expr::sym(h.delta_var.clone()))
+    );
+    let fused = match &h.fused {
+        Some(f) => {
+            let using = if h.fused_assumes.is_empty() {
+                String::new()
+            } else {
+                format!(", using {}", h.fused_assumes.join("; "))
+            };
+            lines.push(format!(
+                "  output delta {dl} = {} (fused, proved equal to the generated derivative{using})",
+                fx(f)
+            ));
+            json!(Formula::of(f))
+        }
+        None => {
+            lines.push(format!(
+                "  output delta {dl} = {} (the generated derivative, no fused form)",
+                fx(&h.derivative)
+            ));
+            serde_json::Value::Null
+        }
+    };
+    json!({
+        "layers": layers,
+        "output": {
+            "name": h.name,
+            "classes": h.classes,
+            "entry": h.output.to_string(),
+            "input": h.input.to_string(),
+            "definition": Formula::of(&h.definition),
+            "shifted_by_max": h.shifted,
+        },
+        "loss": {
+            "name": h.loss_name,
+            "quantity": h.loss.to_string(),
+            "definition": Formula::of(&h.loss_definition),
+            "gradient": Formula::of(&h.derivative),
+            "wrt": h.delta_var.to_string(),
+        },
+        "fused_output_delta": fused,
+        "fused_output_delta_assumes": h.fused_assumes,
+    })
 }
 
 fn gradcheck_json(g: &GradCheck) -> serde_json::Value {
@@ -485,10 +610,14 @@ fn first_columns(m: &[f64], rows: usize, n: usize, k: usize) -> Vec<f64> {
 
 fn describe_net(net: &Network) -> String {
     let mut s = net.n_inputs().to_string();
-    for (l, a) in net.layers.iter().zip(&net.activations) {
-        s.push_str(&format!(" → {} {}", l.n_out, a.name));
+    for (l, a) in net.layers.iter().zip(net.activation_names()) {
+        s.push_str(&format!(" → {} {a}", l.n_out));
     }
-    format!("{s}, loss {}, {} parameters", net.loss.name, net.n_params())
+    format!(
+        "{s}, loss {}, {} parameters",
+        net.loss_name(),
+        net.n_params()
+    )
 }
 
 /// `derivcheck train`.
@@ -527,7 +656,7 @@ pub fn train_cmd(args: &TrainArgs, out: &mut Out) -> Result<u8, CliError> {
     };
     let output = match (&args.output_file, &args.output) {
         (Some(p), _) => file_source(p)?,
-        (None, Some(n)) => bundled_activation(n)?,
+        (None, Some(n)) => bundled_output(n)?,
         (None, None) => bundled_activation(if classify { "sigmoid" } else { "identity" })?,
     };
     let loss = match (&args.loss_file, &args.loss) {
@@ -740,8 +869,8 @@ pub fn train_cmd(args: &TrainArgs, out: &mut Out) -> Result<u8, CliError> {
             },
             "network": {
                 "layers": args.layers,
-                "activations": net.activations.iter().map(|a| a.name.clone()).collect::<Vec<_>>(),
-                "loss": net.loss.name,
+                "activations": net.activation_names(),
+                "loss": net.loss_name(),
                 "parameters": net.n_params(),
             },
             "formulas": formulas_json,

@@ -171,6 +171,15 @@ fn parse(name: &str, text: &str, cfg: &CheckConfig) -> Result<Parsed, FormulaErr
     })
 }
 
+/// The program of one `.dc` text, or every error it has.
+pub(crate) fn parse_program(
+    name: &str,
+    text: &str,
+    cfg: &CheckConfig,
+) -> Result<Program, FormulaError> {
+    parse(name, text, cfg).map(|p| p.program)
+}
+
 /// The file's first function definition of the given arity (primed declarations excluded).
 fn first_function(program: &Program, arity: usize) -> Option<&Definition> {
     program

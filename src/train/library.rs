@@ -43,6 +43,16 @@ pub const ACTIVATIONS: &[(&str, &str)] = &[
     ),
 ];
 
+/// Outputs that couple their units (an indexed family `O_i` over `z`), by file name.
+pub const OUTPUTS: &[(&str, &str)] = &[("softmax", include_str!("../../derivations/softmax.dc"))];
+
+/// Losses of coupled outputs (an unindexed quantity `L` over `O_i` and `y_i`), by name:
+/// `ce` is softmaxce.dc, the cross-entropy of a softmax output.
+pub const INDEXED_LOSSES: &[(&str, &str)] = &[
+    ("ce", include_str!("../../derivations/softmaxce.dc")),
+    ("softmaxce", include_str!("../../derivations/softmaxce.dc")),
+];
+
 /// Losses (two-argument functions, prediction first), by file name.
 pub const LOSSES: &[(&str, &str)] = &[
     ("bce", include_str!("../../derivations/bce.dc")),
@@ -77,7 +87,28 @@ pub fn activation(name: &str) -> Option<&'static str> {
         .map(|(_, t)| *t)
 }
 
-/// The text of a bundled loss.
+/// The text of a bundled output activation: an activation or a coupled output.
+pub fn output(name: &str) -> Option<&'static str> {
+    activation(name).or_else(|| OUTPUTS.iter().find(|(n, _)| *n == name).map(|(_, t)| *t))
+}
+
+/// The file a bundled loss name stands for (`ce` → `softmaxce`).
+pub fn loss_file(name: &str) -> Option<&'static str> {
+    match name {
+        "ce" => Some("softmaxce"),
+        _ => LOSSES
+            .iter()
+            .chain(INDEXED_LOSSES)
+            .find(|(n, _)| *n == name)
+            .map(|(n, _)| *n),
+    }
+}
+
+/// The text of a bundled loss (elementwise or of a coupled output).
 pub fn loss(name: &str) -> Option<&'static str> {
-    LOSSES.iter().find(|(n, _)| *n == name).map(|(_, t)| *t)
+    LOSSES
+        .iter()
+        .chain(INDEXED_LOSSES)
+        .find(|(n, _)| *n == name)
+        .map(|(_, t)| *t)
 }

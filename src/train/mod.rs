@@ -14,15 +14,18 @@
 //! - `fit`: the training loop, metrics, early stop, NaN detection.
 //! - `rng`: the seeded generator behind every random choice.
 //!
-//! Classification with more than two classes uses one sigmoid (or identity) output per class
-//! and argmax, because a softmax output needs index notation (not yet supported by the
-//! differentiator); the trainer does not fake one. Like the rest of the library, this module
-//! does no IO.
+//! - `indexed`: outputs that couple their units (softmax) and their losses, from files in
+//!   index notation, instantiated at the class count.
+//!
+//! Classification with more than two classes uses one sigmoid output per class with BCE, or
+//! a softmax output with cross-entropy (`indexed`), and argmax. Like the rest of the library,
+//! this module does no IO.
 
 pub mod data;
 pub mod fit;
 pub mod formulas;
 pub mod gradcheck;
+pub mod indexed;
 pub mod library;
 pub mod matmul;
 pub mod net;
@@ -33,5 +36,6 @@ pub use data::{Dataset, Prepared, Split, Target, Task};
 pub use fit::{train, EpochStats, Metric, TrainConfig, TrainError, TrainReport};
 pub use formulas::{Activation, FormulaConfig, FormulaError, FusedDelta, Loss};
 pub use gradcheck::{gradcheck, GradCheck};
+pub use indexed::IndexedHead;
 pub use net::{Init, Network};
 pub use optim::Optimizer;

@@ -13,15 +13,12 @@
 //! Matrices are row-major `units × samples`, so an activation runs over one contiguous
 //! buffer: a whole layer of a whole batch is one pass of its tape.
 //!
-//! Where a softmax output will plug in (it needs index notation): softmax couples the units
-//! of a sample, so its forward tape would take the `n_out` rows of `Z` as `n_out` input
-//! columns (each row is contiguous, one column of the tape: a_i = exp(z_i)/Σ_j exp(z_j),
-//! the sum unrolled at compile time) and write the `n_out` rows of `A`, in place of the one
-//! elementwise pass in [`Network::forward`]. Its fused delta with cross-entropy, O − y, is
-//! elementwise in (a, y) and runs through [`FusedDelta`] in [`Network::backward`] as A − y
-//! does now; only a loss whose delta couples units would need a many-input delta tape.
-
+//! An output that couples the units of a sample (softmax, [`IndexedHead`]) takes the `n_out`
+//! rows of `Z` as `n_out` input columns of its tape (each row is contiguous) and writes the
+//! `n_out` rows of `A`, in place of the one elementwise pass; its loss reads the rows of `A`
+//! and `Y`, and its output delta (O − y, proved from the files) is one more tape over them.
 use super::formulas::{Activation, FusedDelta, Loss};
+use super::indexed::{IndexedHead, IndexedScratch};
 use super::matmul::{matmul, Mat, Write};
 use super::rng::Rng;
 use crate::eval::TapeScratch;
@@ -91,12 +88,68 @@ pub enum NetError {
 pub struct Network {
     /// Layers, input side first.
     pub layers: Vec<Layer>,
-    /// One activation per layer (the last is the output activation).
+    /// One activation per elementwise layer: every layer (the last is the output activation)
+    /// with [`Head::Elementwise`], every hidden layer with [`Head::Indexed`].
     pub activations: Vec<Activation>,
-    /// The loss.
-    pub loss: Loss,
-    /// The fused output delta, when found.
-    pub fused: Option<FusedDelta>,
+    /// The output layer's loss (and the coupled output activation).
+    pub head: Head,
+}
+
+/// What follows the last layer's pre-activations.
+#[derive(Debug, Clone)]
+pub enum Head {
+    /// The last of [`Network::activations`], then an elementwise loss.
+    Elementwise {
+        /// The loss.
+        loss: Loss,
+        /// The fused output delta, when found.
+        fused: Option<FusedDelta>,
+    },
+    /// An output that couples the units (softmax) with its loss.
+    Indexed(IndexedHead),
+}
+
+impl Network {
+    /// The elementwise loss, if the head is elementwise.
+    pub fn loss_fn(&self) -> Option<&Loss> {
+        match &self.head {
+            Head::Elementwise { loss, .. } => Some(loss),
+            Head::Indexed(_) => None,
+        }
+    }
+
+    /// The fused elementwise output delta, if any.
+    pub fn fused(&self) -> Option<&FusedDelta> {
+        match &self.head {
+            Head::Elementwise { fused, .. } => fused.as_ref(),
+            Head::Indexed(_) => None,
+        }
+    }
+
+    /// The coupled output, if any.
+    pub fn indexed(&self) -> Option<&IndexedHead> {
+        match &self.head {
+            Head::Indexed(h) => Some(h),
+            Head::Elementwise { .. } => None,
+        }
+    }
+
+    /// The loss's name.
+    pub fn loss_name(&self) -> &str {
+        match &self.head {
+            Head::Elementwise { loss, .. } => &loss.name,
+            Head::Indexed(h) => &h.loss_name,
+        }
+    }
+
+    /// The activation names per layer (the coupled output's file name last).
+    pub fn activation_names(&self) -> Vec<String> {
+        let mut v: Vec<String> = self.activations.iter().map(|a| a.name.clone()).collect();
+        if let Head::Indexed(h) = &self.head {
+            v.push(h.name.clone());
+        }
+        v
+    }
 }
 
 /// Buffers of one pass, reused between batches.
@@ -110,6 +163,7 @@ pub struct Workspace {
     g: Vec<f64>,
     tmp: Vec<f64>,
     scratch: TapeScratch,
+    indexed: IndexedScratch,
     n: usize,
 }
 
@@ -155,8 +209,7 @@ impl Network {
     pub fn new(
         sizes: &[usize],
         activations: Vec<Activation>,
-        loss: Loss,
-        fused: Option<FusedDelta>,
+        head: Head,
         init: Init,
         seed: u64,
     ) -> Result<Network, NetError> {
@@ -165,24 +218,38 @@ impl Network {
                 "layers need at least an input and an output width, none of them 0".into(),
             ));
         }
-        if activations.len() != sizes.len() - 1 {
+        let n_elementwise = match &head {
+            Head::Elementwise { .. } => sizes.len() - 1,
+            Head::Indexed(_) => sizes.len() - 2,
+        };
+        if activations.len() != n_elementwise {
             return Err(NetError::Shape(format!(
-                "{} layers need {} activations, found {}",
+                "{} layers need {} elementwise activations, found {}",
                 sizes.len() - 1,
-                sizes.len() - 1,
+                n_elementwise,
                 activations.len()
             )));
         }
+        if let (Head::Indexed(h), Some(&k)) = (&head, sizes.last()) {
+            if h.classes != k {
+                return Err(NetError::Shape(format!(
+                    "the output {} is compiled for {} classes, the last layer has {k}",
+                    h.name, h.classes
+                )));
+            }
+        }
         let mut rng = Rng::new(seed);
         let mut layers = Vec::new();
-        for (w, act) in sizes.windows(2).zip(&activations) {
+        for (li, w) in sizes.windows(2).enumerate() {
+            let act = activations.get(li);
             let [n_in, n_out] = [
                 w.first().copied().unwrap_or(1),
                 w.get(1).copied().unwrap_or(1),
             ];
-            let kind = match init {
-                Init::Auto => Init::for_activation(act),
-                k => k,
+            let kind = match (init, act) {
+                (Init::Auto, Some(act)) => Init::for_activation(act),
+                (Init::Auto, None) => Init::Xavier,
+                (k, _) => k,
             };
             let weights = (0..n_in * n_out)
                 .map(|_| match kind {
@@ -203,8 +270,7 @@ impl Network {
         Ok(Network {
             layers,
             activations,
-            loss,
-            fused,
+            head,
         })
     }
 
@@ -243,7 +309,7 @@ impl Network {
         ws.z.resize_with(n_layers, Vec::new);
         ws.a.resize_with(n_layers, Vec::new);
         ws.n = n;
-        for (li, (layer, act)) in self.layers.iter().zip(&self.activations).enumerate() {
+        for (li, layer) in self.layers.iter().enumerate() {
             let mut z = ws.z.get_mut(li).map(std::mem::take).unwrap_or_default();
             z.clear();
             for &b in &layer.bias {
@@ -260,7 +326,18 @@ impl Network {
                 matmul(&mut z, w, a_prev, Write::Accumulate)?;
             }
             let mut a = ws.a.get_mut(li).map(std::mem::take).unwrap_or_default();
-            act.forward(&z, &mut a, &mut ws.scratch);
+            match (&self.head, self.activations.get(li)) {
+                (Head::Indexed(h), _) if li + 1 == n_layers => {
+                    h.forward(&z, n, &mut a, &mut ws.indexed);
+                }
+                (_, Some(act)) => act.forward(&z, &mut a, &mut ws.scratch),
+                (_, None) => {
+                    return Err(NetError::Shape(format!(
+                        "layer {} has no activation",
+                        li + 1
+                    )))
+                }
+            }
             let finite = all_finite(&a);
             if let Some(slot) = ws.z.get_mut(li) {
                 *slot = z;
@@ -293,7 +370,10 @@ impl Network {
             )));
         }
         let mut vals = std::mem::take(&mut ws.tmp);
-        self.loss.value(out, y, &mut vals, &mut ws.scratch);
+        match &self.head {
+            Head::Elementwise { loss, .. } => loss.value(out, y, &mut vals, &mut ws.scratch),
+            Head::Indexed(h) => h.loss(out, y, ws.n, &mut vals, &mut ws.indexed),
+        }
         let e = vals.iter().sum::<f64>() / ws.n.max(1) as f64;
         ws.tmp = vals;
         if e.is_finite() {
@@ -339,13 +419,17 @@ impl Network {
                     a.len()
                 )));
             }
-            match &self.fused {
-                Some(f) => {
+            match &self.head {
+                Head::Indexed(h) => {
+                    h.delta(z, a, y, n, &mut delta, &mut ws.indexed);
+                    delta.iter_mut().for_each(|d| *d *= inv_n);
+                }
+                Head::Elementwise { fused: Some(f), .. } => {
                     f.eval(a, y, &mut delta, &mut ws.scratch);
                     delta.iter_mut().for_each(|d| *d *= inv_n);
                 }
-                None => {
-                    self.loss.gradient(a, y, &mut g, &mut ws.scratch);
+                Head::Elementwise { loss, fused: None } => {
+                    loss.gradient(a, y, &mut g, &mut ws.scratch);
                     g.iter_mut().for_each(|d| *d *= inv_n);
                     if let Some(act) = self.activations.get(li) {
                         act.backward(z, a, &g, &mut delta, &mut ws.scratch);
@@ -483,6 +567,8 @@ impl Network {
             ))
             .into());
         }
+        let indexed_out =
+            super::indexed::IndexedHead::is_indexed_output(spec.output.0, spec.output.1);
         let mut compiled: Vec<(&str, Activation)> = Vec::new();
         let mut acts = Vec::new();
         for i in 0..n_hidden {
@@ -502,18 +588,30 @@ impl Network {
             };
             acts.push(act);
         }
-        acts.push(Activation::from_source(
-            spec.output.0,
-            spec.output.1,
-            &spec.formulas,
-        )?);
-        let loss = Loss::from_source(spec.loss.0, spec.loss.1, &spec.formulas)?;
-        let fused = if spec.fuse {
-            FusedDelta::find(spec.output, spec.loss, &spec.formulas)?
+        let head = if indexed_out {
+            let classes = spec.sizes.last().copied().unwrap_or(0);
+            Head::Indexed(IndexedHead::from_sources(
+                spec.output,
+                spec.loss,
+                classes,
+                &spec.formulas,
+                spec.fuse,
+            )?)
         } else {
-            None
+            acts.push(Activation::from_source(
+                spec.output.0,
+                spec.output.1,
+                &spec.formulas,
+            )?);
+            let loss = Loss::from_source(spec.loss.0, spec.loss.1, &spec.formulas)?;
+            let fused = if spec.fuse {
+                FusedDelta::find(spec.output, spec.loss, &spec.formulas)?
+            } else {
+                None
+            };
+            Head::Elementwise { loss, fused }
         };
-        Ok(Network::new(&spec.sizes, acts, loss, fused, init, seed)?)
+        Ok(Network::new(&spec.sizes, acts, head, init, seed)?)
     }
 }
 
