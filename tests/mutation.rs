@@ -333,6 +333,7 @@ fn a_negated_step_is_the_first_wrong_one_and_later_steps_are_compensating_errors
                         .cloned()
                         .chain([Item::Derive(wrong)])
                         .collect(),
+                    ..Program::default()
                 };
                 let reports = Checker::new(&program, &config).check_program();
                 let at = |i: usize| {
