@@ -119,7 +119,10 @@ fn mutants(rhs: &Expr) -> Vec<(&'static str, Expr)> {
 /// are defined.
 fn numerically_equal(p: &Program, checker: &Checker, a: &Expr, b: &Expr) -> bool {
     let prep = |e: &Expr| -> Option<Expr> {
+        // Resolve again after expanding: a definition may hold a prime (`σ'(z1_i)`).
         let (r, _) = derivcheck::diff::resolve(e, &checker.diff_ctx()).ok()?;
+        let x = p.expand(&r, 100_000).ok()?;
+        let (r, _) = derivcheck::diff::resolve(&x, &checker.diff_ctx()).ok()?;
         p.expand(&r, 100_000).ok()
     };
     let (Some(a), Some(b)) = (prep(a), prep(b)) else {
