@@ -1326,7 +1326,6 @@ impl<'s, 'a> Lowerer<'s, 'a> {
     }
 }
 
-
 /// True for a number literal as written (the first factor of a negated term whose sign
 /// goes into the literal).
 fn is_literal(e: &ast::Expr<'_>) -> bool {

@@ -305,9 +305,7 @@ impl Mat {
                 }
             }
             MatKind::Div(a, b) => Expr::div(a.entry(r, c, taken), b.entry(r, c, taken)),
-            MatKind::Hadamard(a, b) => {
-                Expr::mul(vec![a.entry(r, c, taken), b.entry(r, c, taken)])
-            }
+            MatKind::Hadamard(a, b) => Expr::mul(vec![a.entry(r, c, taken), b.entry(r, c, taken)]),
             MatKind::Transpose(a) => a.entry(c, r, taken),
             MatKind::Map {
                 template,
@@ -398,7 +396,10 @@ mod tests {
         let v = var("v", Shape::Matrix(size("M"), size("M")));
         let d = var("d", Shape::Vector(size("M")));
         let m = mul(tr(w), mul(v, d));
-        assert_eq!(m.dims().ok().flatten().map(|d| d.to_string()), Some("N×1".into()));
+        assert_eq!(
+            m.dims().ok().flatten().map(|d| d.to_string()),
+            Some("N×1".into())
+        );
         assert_eq!(
             entry_text(&m, "i", "1"),
             "sum(j, 1, M, W_{ji}*sum(m, 1, M, v_{jm}*d_m))"
@@ -410,7 +411,10 @@ mod tests {
         let d = var("d", Shape::Vector(size("M")));
         let x = var("x", Shape::Vector(size("N")));
         let m = mul(d, tr(x));
-        assert_eq!(m.dims().ok().flatten().map(|d| d.to_string()), Some("M×N".into()));
+        assert_eq!(
+            m.dims().ok().flatten().map(|d| d.to_string()),
+            Some("M×N".into())
+        );
         assert_eq!(entry_text(&m, "k", "l"), "d_k*x_l");
     }
 
@@ -432,15 +436,15 @@ mod tests {
     fn hadamard_of_different_shapes_is_a_shape_error() {
         let a = var("a", Shape::Vector(size("M")));
         let b = var("b", Shape::Vector(size("N")));
-        let m = Mat::new(
-            MatKind::Hadamard(Box::new(a), Box::new(b)),
-            Span::default(),
-        );
+        let m = Mat::new(MatKind::Hadamard(Box::new(a), Box::new(b)), Span::default());
         assert!(m.dims().is_err());
         let sum = Mat::new(
             MatKind::Add(vec![
                 (false, var("a", Shape::Vector(size("M")))),
-                (true, Mat::new(MatKind::Scalar(Expr::one()), Span::default())),
+                (
+                    true,
+                    Mat::new(MatKind::Scalar(Expr::one()), Span::default()),
+                ),
             ]),
             Span::default(),
         );

@@ -70,7 +70,10 @@ fn ascii_spelling_reads_the_same() {
     let ascii_text =
         "assume Omega in R^(M x N)\nassume h in R^N\nassume beta in R^M\nlet z = beta + Omega*h\nclaim dz/dh = Omega^T\n";
     let unicode_text = format!("{AFFINE}claim ∂z/∂h = Ωᵀ\n");
-    assert_eq!(claims(&program(ascii_text)), claims(&program(&unicode_text)));
+    assert_eq!(
+        claims(&program(ascii_text)),
+        claims(&program(&unicode_text))
+    );
     assert_eq!(
         claims(&program(ascii_text)),
         vec!["d/dh_k z_i = Omega_{ik}".to_owned()]
@@ -92,9 +95,16 @@ fn layout_decides_which_side_is_transposed() {
 
 #[test]
 fn gradient_of_a_scalar_has_the_shape_of_the_variable_in_either_layout() {
-    let text = format!("{AFFINE}let E = ½·sum(i, 1, M, z_i²)\nclaim ∂E/∂Ω = z·hᵀ\nclaim ∂E/∂h = Ωᵀ·z\n");
-    assert_eq!(verdicts(&text, Layout::Denominator), vec!["correct", "correct"]);
-    assert_eq!(verdicts(&text, Layout::Numerator), vec!["correct", "correct"]);
+    let text =
+        format!("{AFFINE}let E = ½·sum(i, 1, M, z_i²)\nclaim ∂E/∂Ω = z·hᵀ\nclaim ∂E/∂h = Ωᵀ·z\n");
+    assert_eq!(
+        verdicts(&text, Layout::Denominator),
+        vec!["correct", "correct"]
+    );
+    assert_eq!(
+        verdicts(&text, Layout::Numerator),
+        vec!["correct", "correct"]
+    );
     assert_eq!(
         claims(&program(&text)),
         vec![
@@ -143,7 +153,9 @@ fn other_shape_errors_name_the_shapes() {
         "4:9: shapes do not fit: a sum of a scalar and a value of shape M×1"
     );
     assert_eq!(
-        first_error(&format!("{base}let E = sum(i, 1, M, a_i)\nclaim ∂E/∂W = a·bᵀ + W·b\n")),
+        first_error(&format!(
+            "{base}let E = sum(i, 1, M, a_i)\nclaim ∂E/∂W = a·bᵀ + W·b\n"
+        )),
         "5:15: shapes do not fit: a sum of values of different shapes (M×N and M×1)"
     );
 }
