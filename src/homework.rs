@@ -1047,6 +1047,8 @@ fn reachable_symbols(program: &Program, e: &Expr) -> Vec<Symbol> {
 /// `program` with every definition's body mapped by `f`.
 fn map_program(program: &Program, f: impl Fn(&Expr) -> Expr) -> Program {
     Program {
+        layout_claims: Vec::new(),
+        shapes: program.shapes.clone(),
         items: program
             .items
             .iter()

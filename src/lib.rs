@@ -52,6 +52,7 @@ pub mod index;
 pub mod limits;
 pub mod load;
 pub mod lower;
+pub mod matrix;
 pub mod print;
 pub mod program;
 pub mod report;

@@ -37,8 +37,10 @@ use thiserror::Error;
 
 use crate::expr::{Builtin, Constant, Expr, Func, Node, Rational, Symbol};
 use crate::limits::Limits;
+use crate::matrix::{Dim, Mat, MatKind, Shape};
 use crate::program::{
-    Assumption, Claim, DefKind, Definition, Derivation, Fact, Item, NumberSet, Program, Rel, Step,
+    Assumption, Claim, DefKind, Definition, Derivation, Fact, Item, LayoutClaim, NumberSet,
+    Program, Rel, Step,
 };
 use crate::source::Span;
 use crate::syntax::ast::{self, ExprKind, NumLit, StmtKind, SubscriptForm};
@@ -138,6 +140,12 @@ pub enum LowerErrorKind {
         /// The name.
         name: String,
     },
+    /// A matrix or vector expression whose shapes do not fit (`matrix::ShapeError`).
+    #[error("shapes do not fit: {message}")]
+    Shape {
+        /// What is wrong.
+        message: String,
+    },
 }
 
 /// A digit count in a message; `usize::MAX` stands for "too many to count" (an exponent of
@@ -177,9 +185,14 @@ impl LowerErrorKind {
             LowerErrorKind::SubscriptedFunction { .. } => "subscripted-function",
             LowerErrorKind::HigherDerivativeDecl { .. } => "higher-derivative-declaration",
             LowerErrorKind::ConflictingDefinition { .. } => "conflicting-definition",
+            LowerErrorKind::Shape { .. } => "shape",
         }
     }
 }
+
+/// The name of the placeholder of an elementwise function's template (not a name the
+/// parser can read, so it cannot clash).
+const MAP_PARAM: &str = "_entry";
 
 /// Names that cannot be defined.
 const RESERVED: &[&str] = &["e", "pi", "d", "in"];
@@ -259,10 +272,19 @@ pub fn lower(file: &ast::File<'_>, limits: &Limits) -> (Program, Vec<LowerError>
     for stmt in &file.stmts {
         let n_errors = cx.errors.len();
         let item = cx.statement(stmt);
+        let alternative = cx.layout_forms.take();
         if cx.errors.len() == n_errors {
+            if let Some((numerator, denominator)) = alternative {
+                program.layout_claims.push(LayoutClaim {
+                    item: program.items.len(),
+                    numerator,
+                    denominator,
+                });
+            }
             program.items.push(item);
         }
     }
+    program.shapes = cx.shape_log;
     (program, cx.errors)
 }
 
@@ -272,8 +294,12 @@ pub fn lower_expr(
     scope: &Program,
     limits: &Limits,
 ) -> Result<Expr, Vec<LowerError>> {
+    let shapes = &scope.shapes;
     let scope = Scope::of_program(scope);
     let mut cx = Lowerer::new(&scope, limits);
+    for (sym, shape) in shapes {
+        cx.shapes.insert(sym.name().to_owned(), shape.clone());
+    }
     let res = cx.top(e);
     if cx.errors.is_empty() {
         Ok(res)
@@ -290,6 +316,12 @@ struct Lowerer<'s, 'a> {
     /// Symbols already built, by (identifier, subscript) as written, so that repeated names
     /// share one node.
     symbols: FxHashMap<(&'a str, Option<&'a str>), Expr>,
+    /// Names with a shape so far (ASCII spelling, no subscript).
+    shapes: FxHashMap<String, Shape>,
+    /// The shapes in the order they were declared or defined.
+    shape_log: Vec<(Symbol, Shape)>,
+    /// The numerator and denominator forms of the claim just lowered, when they differ.
+    layout_forms: Option<(Claim, Claim)>,
 }
 
 impl<'s, 'a> Lowerer<'s, 'a> {
@@ -300,6 +332,9 @@ impl<'s, 'a> Lowerer<'s, 'a> {
             max_nodes: limits.max_nodes,
             errors: Vec::new(),
             symbols: FxHashMap::default(),
+            shapes: FxHashMap::default(),
+            shape_log: Vec::new(),
+            layout_forms: None,
         }
     }
 
@@ -313,6 +348,31 @@ impl<'s, 'a> Lowerer<'s, 'a> {
     fn statement(&mut self, stmt: &ast::Stmt<'a>) -> Item {
         let span = stmt.span;
         match &stmt.kind {
+            StmtKind::Let { head, body }
+                if head.params.is_none() && head.name.sub.is_none() && self.is_matrix(body) =>
+            {
+                Item::Def(self.matrix_definition(head, body, span))
+            }
+            StmtKind::Claim { lhs, rhs } if self.is_matrix(lhs) || self.is_matrix(rhs) => {
+                Item::Claim(self.matrix_claim(lhs, rhs, span))
+            }
+            StmtKind::Derive { start, .. } if self.is_matrix(start) => {
+                let e = self.error(
+                    LowerErrorKind::Shape {
+                        message: "derivations in matrix form are not read yet: state each \
+                                  step as a claim, or write the steps in index form"
+                            .to_owned(),
+                    },
+                    start.span,
+                );
+                Item::Claim(Claim {
+                    lhs: e.clone(),
+                    rhs: e,
+                    lhs_span: start.span,
+                    rhs_span: start.span,
+                    span,
+                })
+            }
             StmtKind::Let { head, body } => Item::Def(self.definition(head, body, span)),
             StmtKind::Assume(a) => Item::Assume(Assumption {
                 fact: self.fact(a),
@@ -461,6 +521,10 @@ impl<'s, 'a> Lowerer<'s, 'a> {
                     );
                 }
                 let set = match set {
+                    ast::SetExpr::Shape(dims, span) => {
+                        self.declare_shape(lhs, dims, *span);
+                        NumberSet::Reals
+                    }
                     ast::SetExpr::Finite(elems, _) => {
                         NumberSet::Finite(elems.iter().map(|e| self.top(e)).collect())
                     }
@@ -525,6 +589,14 @@ impl<'s, 'a> Lowerer<'s, 'a> {
             ExprKind::Indicator(pair) => {
                 Expr::new(Node::Delta(self.expr(&pair.0), self.expr(&pair.1)))
             }
+            ExprKind::Transpose(_) => self.error(
+                LowerErrorKind::Shape {
+                    message: "a transpose of a value without a shape (declare it: \
+                              `assume W ∈ ℝ^{M×N}`)"
+                        .to_owned(),
+                },
+                e.span,
+            ),
         }
     }
 
@@ -563,6 +635,16 @@ impl<'s, 'a> Lowerer<'s, 'a> {
             self.factors_into(&f.expr, out);
             if f.op == ast::MulOp::Divide {
                 map_at(out, start, |first| Expr::pow(first, Expr::int(-1)));
+            }
+            if f.op == ast::MulOp::Hadamard {
+                self.error(
+                    LowerErrorKind::Shape {
+                        message: "an elementwise product ⊙ of values without shapes (declare \
+                                  them: `assume h ∈ ℝ^N`)"
+                            .to_owned(),
+                    },
+                    f.expr.span,
+                );
             }
         }
     }
@@ -854,6 +936,393 @@ impl<'s, 'a> Lowerer<'s, 'a> {
             Rational::new(mantissa, power)
         };
         Expr::num(value)
+    }
+}
+
+// ---- matrix and vector notation (see `matrix`) ---------------------------------------
+
+/// The indices of the free slots of a value of dimensions `d`: `row` and `col`, or the
+/// integer 1 for a dimension 1.
+fn entry_indices(d: Option<&crate::matrix::Dims>, row: &str, col: &str) -> (Expr, Expr) {
+    let pick = |dim: Option<&Dim>, name: &str| match dim {
+        Some(Dim::Size(_)) => crate::matrix::index_sym(name),
+        _ => Expr::one(),
+    };
+    (pick(d.map(|d| &d.rows), row), pick(d.map(|d| &d.cols), col))
+}
+
+/// The claim `lhs = rhs` with the spans of `proto`.
+fn claim_like(proto: &Claim, lhs: Expr, rhs: Expr) -> Claim {
+    Claim {
+        lhs,
+        rhs,
+        ..proto.clone()
+    }
+}
+
+impl<'s, 'a> Lowerer<'s, 'a> {
+    fn shape_of(&self, name: &ast::Name<'a>) -> Option<Shape> {
+        if name.sub.is_some() {
+            return None;
+        }
+        self.shapes.get(spelling::ascii_name(name.ident)).cloned()
+    }
+
+    fn record_shape(&mut self, sym: Symbol, shape: Shape) {
+        self.shapes.insert(sym.name().to_owned(), shape.clone());
+        self.shape_log.push((sym, shape));
+    }
+
+    fn shape_error(&mut self, message: String, span: Span) {
+        self.error(LowerErrorKind::Shape { message }, span);
+    }
+
+    /// True when `e` mentions a name with a shape, a transpose or `⊙`: it is read as a matrix
+    /// or vector expression.
+    fn is_matrix(&self, e: &ast::Expr<'a>) -> bool {
+        match &e.kind {
+            ExprKind::Num(_) | ExprKind::Ratio { .. } => false,
+            ExprKind::Name(n) => self.shape_of(n).is_some(),
+            ExprKind::Sum(terms) => terms.iter().any(|t| self.is_matrix(&t.body)),
+            ExprKind::Product(fs) => fs
+                .iter()
+                .any(|f| f.op == ast::MulOp::Hadamard || self.is_matrix(&f.expr)),
+            ExprKind::Neg(x) => self.is_matrix(x),
+            ExprKind::Pow(p) => self.is_matrix(&p.base) || self.is_matrix(&p.exp),
+            ExprKind::Apply(a) => {
+                self.shape_of(&a.name).is_some() || a.args().any(|x| self.is_matrix(x))
+            }
+            ExprKind::Deriv(d) => self.shape_of(&d.var).is_some() || self.is_matrix(&d.body),
+            ExprKind::DerivFrac(f) => {
+                self.shape_of(&f.num).is_some() || self.shape_of(&f.var).is_some()
+            }
+            ExprKind::BigSum(b) => {
+                self.is_matrix(&b.lo) || self.is_matrix(&b.hi) || self.is_matrix(&b.body)
+            }
+            ExprKind::Indicator(p) => self.is_matrix(&p.0) || self.is_matrix(&p.1),
+            ExprKind::Transpose(_) => true,
+        }
+    }
+
+    /// `assume W ∈ ℝ^{M×N}`: records the shape of `W`.
+    fn declare_shape(&mut self, lhs: &ast::Expr<'a>, dims: &[ast::Expr<'a>], span: Span) {
+        let ExprKind::Name(name) = &lhs.kind else {
+            return;
+        };
+        if name.sub.is_some() {
+            self.shape_error(
+                "a shape is declared for a name without subscript (`assume W ∈ ℝ^{M×N}`); \
+                 its entries are then written `W_{ij}`"
+                    .to_owned(),
+                lhs.span,
+            );
+            return;
+        }
+        let dims: Vec<Dim> = dims.iter().map(|d| Dim::of(self.expr(d))).collect();
+        let shape = match dims.as_slice() {
+            [n] => Shape::Vector(n.clone()),
+            [m, n] => Shape::Matrix(m.clone(), n.clone()),
+            _ => {
+                self.shape_error(
+                    format!(
+                        "expected one dimension (a vector) or two (a matrix), found {}",
+                        dims.len()
+                    ),
+                    span,
+                );
+                return;
+            }
+        };
+        let sym = self.symbol(name);
+        self.record_shape(sym, shape);
+    }
+
+    /// The matrix expression `e` stands for (a `Scalar` leaf where nothing has a shape).
+    fn mat(&mut self, e: &ast::Expr<'a>) -> Mat {
+        let span = e.span;
+        if !self.is_matrix(e) {
+            return Mat::new(MatKind::Scalar(self.expr(e)), span);
+        }
+        let kind = match &e.kind {
+            ExprKind::Name(n) => match self.shape_of(n) {
+                Some(shape) => MatKind::Var(self.symbol(n), shape),
+                None => MatKind::Scalar(self.expr(e)),
+            },
+            ExprKind::Sum(terms) => {
+                if let [t] = terms.as_slice() {
+                    if !t.sign.is_some_and(|s| s.negative) {
+                        return self.mat(&t.body);
+                    }
+                }
+                MatKind::Add(
+                    terms
+                        .iter()
+                        .map(|t| (t.sign.is_some_and(|s| s.negative), self.mat(&t.body)))
+                        .collect(),
+                )
+            }
+            ExprKind::Product(fs) => {
+                let mut acc: Option<Mat> = None;
+                for f in fs {
+                    let m = self.mat(&f.expr);
+                    acc = Some(match acc {
+                        None => m,
+                        Some(a) => {
+                            let at = Span::new(a.span.start, m.span.end);
+                            let (a, m) = (Box::new(a), Box::new(m));
+                            let kind = match f.op {
+                                ast::MulOp::Divide => MatKind::Div(a, m),
+                                ast::MulOp::Hadamard => MatKind::Hadamard(a, m),
+                                _ => MatKind::Mul(a, m),
+                            };
+                            Mat::new(kind, at)
+                        }
+                    });
+                }
+                return acc.unwrap_or_else(|| Mat::new(MatKind::Scalar(Expr::zero()), span));
+            }
+            ExprKind::Neg(x) => MatKind::Mul(
+                Box::new(Mat::new(MatKind::Scalar(Expr::int(-1)), span)),
+                Box::new(self.mat(x)),
+            ),
+            ExprKind::Pow(p)
+                if matches!(&p.exp.kind, ExprKind::Name(n) if n.ident == "T" && n.sub.is_none())
+                    && p.op == ast::PowOp::Caret
+                    && self.is_matrix(&p.base) =>
+            {
+                MatKind::Transpose(Box::new(self.mat(&p.base)))
+            }
+            ExprKind::Transpose(x) => MatKind::Transpose(Box::new(self.mat(x))),
+            ExprKind::Apply(a) => self.mat_apply(a, span),
+            _ => {
+                self.shape_error(
+                    "a matrix or vector inside a power, a sum, a derivative operator or an \
+                     indicator is not read in matrix form (write it in index form)"
+                        .to_owned(),
+                    span,
+                );
+                MatKind::Scalar(Expr::zero())
+            }
+        };
+        Mat::new(kind, span)
+    }
+
+    /// `f(A)` elementwise, or `W(x)` / `s(x)` as a product.
+    fn mat_apply(&mut self, a: &ast::Apply<'a>, span: Span) -> MatKind {
+        if a.primes == 0 && a.rest.is_empty() {
+            if let Some(shape) = self.shape_of(&a.name) {
+                let left = Mat::new(MatKind::Var(self.symbol(&a.name), shape), a.name.span);
+                return MatKind::Mul(Box::new(left), Box::new(self.mat(&a.first)));
+            }
+        }
+        match self.resolve(&a.name, a.n_args(), a.primes) {
+            Callee::Func(func, arity)
+                if a.rest.is_empty() && (a.primes > 0 || arity.is_none_or(|n| n == 1)) =>
+            {
+                let func = (0..a.primes).fold(func, |f, _| Func::Prime(Box::new(f)));
+                let param = Symbol::new(MAP_PARAM);
+                let template = Expr::apply(func, vec![Expr::sym(param.clone())]);
+                MatKind::Map {
+                    template,
+                    param,
+                    arg: Box::new(self.mat(&a.first)),
+                }
+            }
+            Callee::NotFunction if a.primes == 0 && a.rest.is_empty() => {
+                let left = Mat::new(MatKind::Scalar(self.name_expr(&a.name)), a.name.span);
+                MatKind::Mul(Box::new(left), Box::new(self.mat(&a.first)))
+            }
+            _ => {
+                self.shape_error(
+                    "a matrix or vector as the argument of a function of several arguments \
+                     (or of `sum`/`delta`) is not read in matrix form (write it in index form)"
+                        .to_owned(),
+                    span,
+                );
+                MatKind::Scalar(Expr::zero())
+            }
+        }
+    }
+
+    /// The dimensions of `m`, reporting a shape error.
+    fn mat_dims(&mut self, m: &Mat) -> Result<Option<crate::matrix::Dims>, ()> {
+        m.dims().map_err(|e| self.shape_error(e.message, e.span))
+    }
+
+    /// `let z = β + Ω·h`: the family `z_i = β_i + Σ_j Ω_{ij}·h_j` (`z_{ik}` for a matrix),
+    /// and z gets the shape of the body.
+    fn matrix_definition(
+        &mut self,
+        head: &ast::LetHead<'a>,
+        body: &ast::Expr<'a>,
+        span: Span,
+    ) -> Definition {
+        self.check_definable(&head.name);
+        let name: Arc<str> = Arc::from(spelling::ascii_name(head.name.ident));
+        let m = self.mat(body);
+        let dims = self.mat_dims(&m).ok().flatten();
+        let (r, c) = entry_indices(dims.as_ref(), "i", "k");
+        let mut taken = vec!["i".to_owned(), "k".to_owned()];
+        let value = m.entry(&r, &c, &mut taken);
+        let plain = self.symbol(&head.name);
+        let symbol = match dims.as_ref().map(|d| d.shape()) {
+            Some(Shape::Vector(Dim::One)) | None => plain,
+            Some(shape) => {
+                let slots: Vec<String> = match &shape {
+                    Shape::Vector(_) => vec![r.to_string()],
+                    Shape::Matrix(..) => vec![r.to_string(), c.to_string()],
+                };
+                self.record_shape(plain.clone(), shape);
+                Symbol::with_sub(plain.name(), Some(&crate::index::join_slots(&slots)))
+            }
+        };
+        Definition {
+            name,
+            symbol: Some(symbol),
+            params: Vec::new(),
+            body: value,
+            kind: DefKind::Quantity,
+            span,
+        }
+    }
+
+    /// A claim in matrix form, checked entrywise: a derivative `∂z/∂h`, `∂E/∂W`, or two
+    /// matrix expressions of one shape.
+    fn matrix_claim(&mut self, lhs: &ast::Expr<'a>, rhs: &ast::Expr<'a>, span: Span) -> Claim {
+        let proto = Claim {
+            lhs: Expr::zero(),
+            rhs: Expr::zero(),
+            lhs_span: lhs.span,
+            rhs_span: rhs.span,
+            span,
+        };
+        if let ExprKind::DerivFrac(frac) = &lhs.kind {
+            let (num, var) = (self.shape_of(&frac.num), self.shape_of(&frac.var));
+            if num.is_some() || var.is_some() {
+                return self.matrix_derivative_claim(frac, num, var, rhs, proto);
+            }
+        }
+        let (l, r) = (self.mat(lhs), self.mat(rhs));
+        let (Ok(dl), Ok(dr)) = (self.mat_dims(&l), self.mat_dims(&r)) else {
+            return proto;
+        };
+        if dl != dr {
+            let show = |d: &Option<crate::matrix::Dims>| {
+                d.as_ref().map_or("a scalar".to_owned(), |d| d.to_string())
+            };
+            self.shape_error(
+                format!(
+                    "the sides of the claim have different shapes ({} and {})",
+                    show(&dl),
+                    show(&dr)
+                ),
+                span,
+            );
+            return proto;
+        }
+        let (i, k) = entry_indices(dl.as_ref(), "i", "k");
+        let mut taken = vec!["i".to_owned(), "k".to_owned()];
+        let (le, re) = (l.entry(&i, &k, &mut taken), r.entry(&i, &k, &mut taken));
+        claim_like(&proto, le, re)
+    }
+
+    /// `∂E/∂W` (scalar by vector or matrix: the gradient has W's shape in either layout) or
+    /// `∂z/∂h` (vector by vector: entry (i, k) = ∂z_i/∂h_k in numerator layout, (k, i) in
+    /// denominator layout); both forms are kept in `layout_forms`.
+    fn matrix_derivative_claim(
+        &mut self,
+        frac: &ast::DerivFrac<'a>,
+        num: Option<Shape>,
+        var: Option<Shape>,
+        rhs: &ast::Expr<'a>,
+        proto: Claim,
+    ) -> Claim {
+        let r = self.mat(rhs);
+        let Ok(rd) = self.mat_dims(&r) else {
+            return proto;
+        };
+        let (num_sym, var_sym) = (self.symbol(&frac.num), self.symbol(&frac.var));
+        let entry_sym = |s: &Symbol, slots: &[&str]| {
+            let slots: Vec<String> = slots.iter().map(|s| (*s).to_owned()).collect();
+            Symbol::with_sub(s.name(), Some(&crate::index::join_slots(&slots)))
+        };
+        let mut taken = vec!["i".to_owned(), "k".to_owned(), "l".to_owned()];
+        let show = |d: &Option<crate::matrix::Dims>| {
+            d.as_ref().map_or("a scalar".to_owned(), |d| d.to_string())
+        };
+        match (num, var) {
+            (None, Some(vs)) => {
+                let want = vs.dims();
+                if rd.as_ref() != Some(&want) {
+                    self.shape_error(
+                        format!(
+                            "∂{0}/∂{1} has the shape of {1} ({2}) in either layout; the right \
+                             side is {3}",
+                            frac.num.ident,
+                            frac.var.ident,
+                            want,
+                            show(&rd)
+                        ),
+                        proto.rhs_span,
+                    );
+                    return proto;
+                }
+                let (slots, (rr, cc)): (&[&str], _) = match vs {
+                    Shape::Vector(_) => (&["k"], entry_indices(Some(&want), "k", "l")),
+                    Shape::Matrix(..) => (&["k", "l"], entry_indices(Some(&want), "k", "l")),
+                };
+                let lhs = Expr::deriv(Expr::sym(num_sym), entry_sym(&var_sym, slots));
+                let rhs = r.entry(&rr, &cc, &mut taken);
+                claim_like(&proto, lhs, rhs)
+            }
+            (Some(Shape::Vector(m)), Some(Shape::Vector(n))) => {
+                let numerator = crate::matrix::Dims {
+                    rows: m.clone(),
+                    cols: n.clone(),
+                };
+                let denominator = numerator.transposed();
+                if rd.as_ref() != Some(&numerator) && rd.as_ref() != Some(&denominator) {
+                    self.shape_error(
+                        format!(
+                            "∂{}/∂{} is {} in numerator layout and {} in denominator layout; \
+                             the right side is {}",
+                            frac.num.ident,
+                            frac.var.ident,
+                            numerator,
+                            denominator,
+                            show(&rd)
+                        ),
+                        proto.rhs_span,
+                    );
+                    return proto;
+                }
+                let lhs = Expr::deriv(
+                    Expr::sym(entry_sym(&num_sym, &["i"])),
+                    entry_sym(&var_sym, &["k"]),
+                );
+                let idx = |name: &str, d: &Dim| match d {
+                    Dim::One => Expr::one(),
+                    Dim::Size(_) => crate::matrix::index_sym(name),
+                };
+                let (i, k) = (idx("i", &m), idx("k", &n));
+                let num_rhs = r.entry(&i, &k, &mut taken);
+                let den_rhs = r.entry(&k, &i, &mut taken);
+                let num_claim = claim_like(&proto, lhs.clone(), num_rhs);
+                let den_claim = claim_like(&proto, lhs, den_rhs);
+                self.layout_forms = Some((num_claim, den_claim.clone()));
+                den_claim
+            }
+            _ => {
+                self.shape_error(
+                    "the derivatives read in matrix form are of a scalar by a vector or a \
+                     matrix (∂E/∂W) and of a vector by a vector (∂z/∂h); write this one in \
+                     index form"
+                        .to_owned(),
+                    proto.lhs_span,
+                );
+                proto
+            }
+        }
     }
 }
 

@@ -134,14 +134,58 @@ pub enum Item {
     Derive(Derivation),
 }
 
+/// The layout convention of a derivative of a vector by a vector (README, "Matrix and vector
+/// notation"). For z ∈ ℝ^M and h ∈ ℝ^N, ∂z/∂h has the entries ∂z_i/∂h_k in either layout; it
+/// is M×N with entry (i, k) in numerator layout (the Jacobian) and N×M with entry (k, i) in
+/// denominator layout (the convention in which ∂(β + Ω·h)/∂h = Ωᵀ and gradients are columns).
+/// The derivative of a scalar by a vector or matrix has the variable's shape in both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Layout {
+    /// ∂z/∂h is M×N, entry (i, k) = ∂z_i/∂h_k.
+    Numerator,
+    /// ∂z/∂h is N×M, entry (k, i) = ∂z_i/∂h_k (the default).
+    #[default]
+    Denominator,
+}
+
+/// A claim whose index form depends on the layout: both forms, and which item holds one.
+#[derive(Debug, Clone)]
+pub struct LayoutClaim {
+    /// Position of the claim in `Program::items`.
+    pub item: usize,
+    /// The claim in numerator layout.
+    pub numerator: Claim,
+    /// The claim in denominator layout.
+    pub denominator: Claim,
+}
+
 /// A lowered file.
 #[derive(Debug, Clone, Default)]
 pub struct Program {
     /// Items in source order.
     pub items: Vec<Item>,
+    /// Claims of matrix derivatives whose index form depends on the layout; `items` holds
+    /// the denominator form until `set_layout` says otherwise.
+    pub layout_claims: Vec<LayoutClaim>,
+    /// Shapes declared (`assume Ω ∈ ℝ^{M×N}`) or defined (`let z = β + Ω·h`), in source
+    /// order, so that expressions lowered later in this program's scope (`--defs`) see them.
+    pub shapes: Vec<(Symbol, crate::matrix::Shape)>,
 }
 
 impl Program {
+    /// Puts every layout-dependent claim in its form for `layout`.
+    pub fn set_layout(&mut self, layout: Layout) {
+        for lc in &self.layout_claims {
+            let claim = match layout {
+                Layout::Numerator => lc.numerator.clone(),
+                Layout::Denominator => lc.denominator.clone(),
+            };
+            if let Some(item) = self.items.get_mut(lc.item) {
+                *item = Item::Claim(claim);
+            }
+        }
+    }
+
     /// Definitions in source order.
     pub fn definitions(&self) -> impl Iterator<Item = &Definition> {
         self.items.iter().filter_map(|i| match i {
@@ -242,6 +286,7 @@ impl Program {
                 .filter(|i| matches!(i, Item::Def(_) | Item::Assume(_)))
                 .cloned(),
         );
+        self.shapes.extend(other.shapes.iter().cloned());
     }
 
     /// Replaces user-defined function calls and named quantities by their definitions, until

@@ -119,7 +119,10 @@ fn mutants(rhs: &Expr) -> Vec<(&'static str, Expr)> {
 /// are defined.
 fn numerically_equal(p: &Program, checker: &Checker, a: &Expr, b: &Expr) -> bool {
     let prep = |e: &Expr| -> Option<Expr> {
+        // Resolve again after expanding: a definition may hold a prime (`σ'(z1_i)`).
         let (r, _) = derivcheck::diff::resolve(e, &checker.diff_ctx()).ok()?;
+        let x = p.expand(&r, 100_000).ok()?;
+        let (r, _) = derivcheck::diff::resolve(&x, &checker.diff_ctx()).ok()?;
         p.expand(&r, 100_000).ok()
     };
     let (Some(a), Some(b)) = (prep(a), prep(b)) else {
@@ -333,6 +336,7 @@ fn a_negated_step_is_the_first_wrong_one_and_later_steps_are_compensating_errors
                         .cloned()
                         .chain([Item::Derive(wrong)])
                         .collect(),
+                    ..Program::default()
                 };
                 let reports = Checker::new(&program, &config).check_program();
                 let at = |i: usize| {

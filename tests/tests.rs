@@ -8,6 +8,7 @@ mod homework;
 mod hostile;
 mod index;
 mod latex;
+mod matrix;
 mod mutation;
 mod parse;
 mod print;

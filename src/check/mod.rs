@@ -48,6 +48,9 @@ pub struct CheckConfig {
     pub tolerance: f64,
     /// Seed of the point sampler (reports are reproducible). Default 0x5eed.
     pub seed: u64,
+    /// Layout of matrix derivatives (`∂z/∂h` of vectors); applied to a loaded program with
+    /// `Program::set_layout`. Default: denominator layout.
+    pub layout: crate::program::Layout,
 }
 
 impl Default for CheckConfig {
@@ -58,6 +61,7 @@ impl Default for CheckConfig {
             samples_piecewise: 96,
             tolerance: 1e-9,
             seed: 0x5eed,
+            layout: crate::program::Layout::Denominator,
         }
     }
 }

@@ -166,6 +166,24 @@ impl LimitArgs {
     }
 }
 
+/// `--layout`: the layout convention of matrix derivatives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LayoutArg {
+    /// ∂z/∂h is M×N, entry (i, k) = ∂z_i/∂h_k (the Jacobian).
+    Numerator,
+    /// ∂z/∂h is N×M, entry (k, i) = ∂z_i/∂h_k; gradients are columns.
+    Denominator,
+}
+
+impl From<LayoutArg> for derivcheck::program::Layout {
+    fn from(l: LayoutArg) -> Self {
+        match l {
+            LayoutArg::Numerator => derivcheck::program::Layout::Numerator,
+            LayoutArg::Denominator => derivcheck::program::Layout::Denominator,
+        }
+    }
+}
+
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -251,6 +269,11 @@ pub enum Command {
         /// a directory, the kind of file collected from it (default: `.dc` files).
         #[arg(long, value_enum, value_name = "KIND")]
         input: Option<InputKind>,
+        /// Layout of matrix derivatives: ∂z/∂h (vectors z ∈ ℝ^M, h ∈ ℝ^N) is N×M with entry
+        /// (k, i) = ∂z_i/∂h_k in denominator layout (∂(β + Ω·h)/∂h = Ωᵀ), M×N with entry
+        /// (i, k) in numerator layout (the Jacobian Ω).
+        #[arg(long, value_enum, default_value_t = LayoutArg::Denominator)]
+        layout: LayoutArg,
         #[command(flatten)]
         limits: LimitArgs,
     },

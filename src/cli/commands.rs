@@ -13,7 +13,7 @@ use derivcheck::homework::check_document;
 use derivcheck::limits::{memory, Limits};
 use derivcheck::load::{load, load_bytes, parse_expression, InputError, Loaded};
 use derivcheck::print::{self, Format, PrintOptions};
-use derivcheck::program::Program;
+use derivcheck::program::{Layout, Program};
 use derivcheck::report::{self, json as wire, text, FileReport, Summary};
 use derivcheck::simplify::readable::refold_builtins;
 use derivcheck::source::{SourceFile, Span};
@@ -72,8 +72,17 @@ pub fn run(command: Command, out: &mut Out) -> Result<u8, CliError> {
             format,
             jobs,
             input,
+            layout,
             limits,
-        } => check_cmd(&paths, format, jobs, input, limits_of(&limits)?, out),
+        } => check_cmd(
+            &paths,
+            format,
+            jobs,
+            input,
+            layout.into(),
+            limits_of(&limits)?,
+            out,
+        ),
         Command::Claim {
             f,
             g,
@@ -402,7 +411,8 @@ fn check_one(path: &Path, input: Option<InputKind>, config: &CheckConfig) -> Fil
         InputKind::Tex => Some(DocKind::Latex),
     };
     let Some(doc) = doc else {
-        let (src, loaded) = load_bytes(&name, &bytes, &config.limits);
+        let (src, mut loaded) = load_bytes(&name, &bytes, &config.limits);
+        loaded.program.set_layout(config.layout);
         return file_report(src, loaded, config);
     };
     let text = match syntax::decode(&bytes, &config.limits) {
@@ -509,11 +519,13 @@ fn check_cmd(
     format: ReportFormat,
     jobs: usize,
     input: Option<InputKind>,
+    layout: Layout,
     limits: Limits,
     out: &mut Out,
 ) -> Result<u8, CliError> {
     let config = CheckConfig {
         limits,
+        layout,
         ..CheckConfig::default()
     };
     let files = collect_files(paths, input)?;

@@ -145,6 +145,7 @@ impl AsDiagnostic for LowerError {
             LowerErrorKind::SubscriptedFunction { .. } => "subscripted function name",
             LowerErrorKind::HigherDerivativeDecl { .. } => "more than one prime",
             LowerErrorKind::ConflictingDefinition { .. } => "defined both ways",
+            LowerErrorKind::Shape { .. } => "shapes do not fit",
         };
         Diagnostic::error()
             .with_code(self.kind.code())

@@ -109,6 +109,9 @@ pub enum SetExpr<'a> {
     Finite(Vec<Expr<'a>>, Span),
     /// `ℕ`, `ℤ`, `ℝ` (or `N`, `Z`, `R`).
     Named(super::spelling::SetName, Span),
+    /// A shape: `ℝ^N` (a column vector), `ℝ^{M×N}` (a matrix), also `R^(M x N)`. Each
+    /// dimension is a name or an integer literal.
+    Shape(Vec<Expr<'a>>, Span),
 }
 
 /// A name: an identifier or one Greek letter, with an optional subscript.
@@ -211,6 +214,8 @@ pub enum MulOp {
     Times,
     /// `/`, `÷`.
     Divide,
+    /// `⊙` or `.*`: the elementwise (Hadamard) product of two values with the same shape.
+    Hadamard,
 }
 
 /// One factor of a product chain.
@@ -286,6 +291,9 @@ pub enum ExprKind<'a> {
     BigSum(Box<BigSum<'a>>),
     /// `1{a = b}`.
     Indicator(Box<(Expr<'a>, Expr<'a>)>),
+    /// `Wᵀ`: the transpose of a value with a shape (`W^T` is a `Pow` with exponent `T`,
+    /// read as a transpose when `W` has a shape).
+    Transpose(Box<Expr<'a>>),
 }
 
 // The larger nodes are boxed so that `Expr` stays small: the parser's stack frames hold

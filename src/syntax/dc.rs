@@ -35,7 +35,7 @@ use super::ast::{
     SubscriptForm, Term,
 };
 use super::error::{Found, ParseError, ParseErrorKind};
-use super::spelling::{self, REL_OPS, SET_NAMES};
+use super::spelling::{self, SetName, REL_OPS, SET_NAMES};
 use crate::limits::Limits;
 use crate::source::{SourceFile, Span};
 
@@ -539,10 +539,67 @@ impl<'a> Parser<'a> {
             };
             if matched {
                 let rest = i.get(spelled.len()..).unwrap_or("");
+                if *set == SetName::Reals {
+                    if let Some(after) = ws(rest).strip_prefix('^') {
+                        let (rest, dims) = self.shape_dims(ws(after))?;
+                        return Ok((rest, SetExpr::Shape(dims, self.span(i, rest))));
+                    }
+                }
                 return Ok((rest, SetExpr::Named(*set, self.span(i, rest))));
             }
         }
         self.fail_at(i, |found| ParseErrorKind::ExpectedSet { found })
+    }
+
+    /// The dimensions after `ℝ^`: one dimension (`N`, `3`), or several in braces or round
+    /// brackets separated by `×`, `x`, `*` or `,` (`{M×N}`, `(M x N)`).
+    fn shape_dims(&self, i: &'a str) -> Res<'a, Vec<Expr<'a>>> {
+        let close = match first_char(i) {
+            Some('{') => Some('}'),
+            Some('(') => Some(')'),
+            _ => None,
+        };
+        let Some(close) = close else {
+            let (rest, dim) = self.shape_dim(i)?;
+            return Ok((rest, vec![dim]));
+        };
+        let open_at = i;
+        let mut k = ws(skip_char(i));
+        let mut dims = Vec::new();
+        loop {
+            let (rest, dim) = self.shape_dim(k)?;
+            dims.push(dim);
+            let at = ws(rest);
+            if let Some(r) = at.strip_prefix(close) {
+                return Ok((r, dims));
+            }
+            let sep = match first_char(at) {
+                Some(c) if spelling::is_times(c) || c == ',' => Some(skip_char(at)),
+                Some('x') if leading_ident(at) == "x" => Some(skip_char(at)),
+                _ => None,
+            };
+            match sep {
+                Some(r) => k = ws(r),
+                None => return self.unclosed(open_at, if close == '}' { '{' } else { '(' }, at),
+            }
+        }
+    }
+
+    /// One dimension of a shape: a name without subscript or an integer literal.
+    fn shape_dim(&self, i: &'a str) -> Res<'a, Expr<'a>> {
+        self.count_node(i)?;
+        match first_char(i) {
+            Some(c) if c.is_ascii_digit() => {
+                let (rest, digits) = digit1(i)?;
+                let lit = NumLit::Decimal(digits);
+                Ok((rest, self.node(ExprKind::Num(lit), i, rest)))
+            }
+            Some(c) if is_ident_start(c) || spelling::greek_letter(c).is_some() => {
+                let (rest, name) = self.name(i)?;
+                Ok((rest, self.node(ExprKind::Name(name), i, rest)))
+            }
+            _ => self.expected(i, "a dimension (a name or an integer) after `ℝ^`"),
+        }
     }
 
     /// `claim lhs = rhs`, with exactly one top-level `=`.
@@ -668,6 +725,10 @@ impl<'a> Parser<'a> {
                 (skip_char(j), MulOp::Times)
             } else if spelling::is_divide(c) {
                 (skip_char(j), MulOp::Divide)
+            } else if c == spelling::HADAMARD {
+                (skip_char(j), MulOp::Hadamard)
+            } else if let Some(k) = j.strip_prefix(".*") {
+                (k, MulOp::Hadamard)
             } else if self.starts_factor(j) {
                 (j, MulOp::Implicit)
             } else {
@@ -763,7 +824,16 @@ impl<'a> Parser<'a> {
     /// `atom superscript*` optionally followed by `^ factor` or `** factor`.
     fn power(&self, i: &'a str, d: usize) -> Res<'a, Expr<'a>> {
         let (mut rest, mut base) = self.atom(i, d)?;
-        while let Some((r, exp)) = self.superscript(rest)? {
+        loop {
+            if let Some(r) = rest.strip_prefix(spelling::TRANSPOSE) {
+                self.count_node(rest)?;
+                base = self.node(ExprKind::Transpose(Box::new(base)), i, r);
+                rest = r;
+                continue;
+            }
+            let Some((r, exp)) = self.superscript(rest)? else {
+                break;
+            };
             self.count_node(rest)?;
             let op = PowOp::Superscript;
             base = self.node(ExprKind::Pow(Box::new(Pow { base, exp, op })), i, r);

@@ -219,6 +219,12 @@ pub const NOT_EQUAL: char = '\u{2260}';
 /// The element sign `∈`.
 pub const ELEMENT_OF: char = '\u{2208}';
 
+/// `⊙`, the elementwise (Hadamard) product (`.*` in ASCII).
+pub const HADAMARD: char = '\u{2299}';
+
+/// `ᵀ`, the transpose (`^T` in ASCII).
+pub const TRANSPOSE: char = '\u{1d40}';
+
 /// True for a character that can appear somewhere in a `.dc` statement outside comments.
 /// Used to report "invalid character" rather than a confusing "expected …" message.
 pub fn is_language_char(c: char) -> bool {
@@ -236,6 +242,8 @@ pub fn is_language_char(c: char) -> bool {
         || vulgar_fraction(c).is_some()
         || greek_letter(c).is_some()
         || c == ELEMENT_OF
+        || c == HADAMARD
+        || c == TRANSPOSE
         || c == NOT_EQUAL
         || c == SQUARE_ROOT
         || REL_OPS.iter().any(|(s, _)| s.starts_with(c))
