@@ -53,13 +53,18 @@ pub fn slots(sub: &str) -> Vec<String> {
 
 /// The subscript that reads back as these slots: concatenated when every slot is one
 /// character and not all are digits (`ik`, `1k`), comma-separated otherwise (`1,2`, `10,k`).
-pub fn join_slots(slots: &[String]) -> String {
-    let all_digits = slots.iter().all(|s| s.chars().all(|c| c.is_ascii_digit()));
-    if slots.iter().all(|s| s.chars().count() == 1) && (slots.len() < 2 || !all_digits) {
-        slots.concat()
-    } else {
-        slots.join(",")
+/// Concatenated only when that reads back as the same slots: eight one-letter slots are
+/// comma-separated (`w_{1,j,k,l,m,n,p,q}`), since `1jklmnpq` would read as one label and
+/// every entry of the family would become the same symbol.
+pub fn join_slots(sl: &[String]) -> String {
+    let all_digits = sl.iter().all(|s| s.chars().all(|c| c.is_ascii_digit()));
+    if sl.iter().all(|s| s.chars().count() == 1) && (sl.len() < 2 || !all_digits) {
+        let cat = sl.concat();
+        if slots(&cat) == sl {
+            return cat;
+        }
     }
+    sl.join(",")
 }
 
 /// Whether `s` is an index name.
@@ -431,7 +436,10 @@ fn expand_rec(
             let hi = expand_rec(hi, budget, memo, depth + 1)?;
             match (as_int(&lo), as_int(&hi)) {
                 (Some(a), Some(b)) => {
-                    let n = usize::try_from((b - a + 1).max(0)).unwrap_or(usize::MAX);
+                    // In i128: b − a + 1 overflows i64 for bounds near ±2⁶³ (and wrapped
+                    // to a count of 0, so the loop below ran over 2⁶⁴ terms).
+                    let n = (i128::from(b) - i128::from(a) + 1).max(0);
+                    let n = usize::try_from(n).unwrap_or(usize::MAX);
                     if n > *budget {
                         return Err(limit("writing out sums (too many terms)"));
                     }
