@@ -534,6 +534,49 @@ mod tests {
         assert_eq!(join_slots(&["k".into(), "j".into()]), "kj");
     }
 
+    /// Found by the hostile corpus: `w_{i,j,k,l}` at j = 1 was joined as `i1kl`, which reads
+    /// back as one label, so every entry of the family became the same symbol.
+    #[test]
+    fn joined_slots_read_back_as_the_same_slots() {
+        for sl in [
+            vec!["i", "1", "k", "l"],
+            vec!["1", "j", "k", "l", "m", "n", "p", "q"],
+            vec!["i", "n"],
+            vec!["1", "2"],
+            vec!["o", "u", "t"],
+        ] {
+            let sl: Vec<String> = sl.into_iter().map(String::from).collect();
+            assert_eq!(slots(&join_slots(&sl)), sl, "{sl:?}");
+        }
+        let e = Expr::sym(sym("w", "i,j,k,l"));
+        let at = subst_index(&e, "j", &IndexValue::Int(1));
+        assert_eq!(at, Expr::sym(sym("w", "i,1,k,l")));
+        assert_ne!(
+            subst_index(&at, "i", &IndexValue::Int(1)),
+            subst_index(&at, "i", &IndexValue::Int(2))
+        );
+    }
+
+    /// Found by the hostile corpus: the term count b − a + 1 of a sum over
+    /// −(2⁶³ − 1)..2⁶³ − 1 overflowed (wrapped to 0 in release, so the loop ran on).
+    #[test]
+    fn sums_with_extreme_bounds_reach_the_term_limit() {
+        let body = Expr::sym(sym("x", "i"));
+        for (lo, hi) in [(-i64::MAX, i64::MAX), (i64::MIN, i64::MAX), (1, i64::MAX)] {
+            let e = Expr::new(Node::Sum {
+                index: Symbol::new("i"),
+                lo: Expr::int(lo),
+                hi: Expr::int(hi),
+                body: body.clone(),
+            });
+            let r = expand_concrete(&e, 4_000);
+            assert!(
+                matches!(r, Err(LimitReached { which: LimitKind::Terms, .. })),
+                "{lo}..{hi}: {r:?}"
+            );
+        }
+    }
+
     #[test]
     fn derivative_of_entries_is_a_delta() {
         let d = symbol_derivative(&sym("x", "i"), &sym("x", "k"));
