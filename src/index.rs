@@ -571,7 +571,13 @@ mod tests {
             });
             let r = expand_concrete(&e, 4_000);
             assert!(
-                matches!(r, Err(LimitReached { which: LimitKind::Terms, .. })),
+                matches!(
+                    r,
+                    Err(LimitReached {
+                        which: LimitKind::Terms,
+                        ..
+                    })
+                ),
                 "{lo}..{hi}: {r:?}"
             );
         }

@@ -1129,7 +1129,11 @@ mod index {
         assert!(
             matches!(
                 v.as_slice(),
-                [Verdict::ByEvidence(_), Verdict::ByEvidence(_), Verdict::Incorrect(_)]
+                [
+                    Verdict::ByEvidence(_),
+                    Verdict::ByEvidence(_),
+                    Verdict::Incorrect(_)
+                ]
             ),
             "{v:?}"
         );
@@ -1144,9 +1148,7 @@ mod index {
             "claim sum(i, 1, C, sum(j, 1, i, σ(x_j)^5)) = sum(j, 1, C, (C − j + 1)·σ(x_j)^5)\n",
             Duration::from_millis(1),
         );
-        let [x] = v.as_slice() else {
-            panic!("{v:?}")
-        };
+        let [x] = v.as_slice() else { panic!("{v:?}") };
         let why = undecided_why(x);
         assert!(why.contains("limit reached (time"), "{why}");
     }

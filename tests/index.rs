@@ -190,22 +190,25 @@ fn entries_of_one_family_differentiate_to_deltas() {
 /// `{m}` free (the `let` binds its own `{i}` and `{j}`). Each line is one item.
 const INDEX_TEMPLATES: &str = "\
 let O_{i} = exp(z_{i})/sum({j}, 1, C, exp(z_{j}))
-claim ∂O_{k}/∂z_{m} = O_{k}·(δ_{{km}} − O_{m})
-claim ∂O_{k}/∂z_{m} = O_{k}·(δ_{{km}} − O_{k})
+claim ∂O_{k}/∂z_{m} = O_{k}·(δ_{{k}{m}} − O_{m})
+claim ∂O_{k}/∂z_{m} = O_{k}·(δ_{{k}{m}} − O_{k})
 claim sum({a}, 1, C, x_{a}·δ_{{a}{k}}) = x_{k}
 claim sum({a}, 1, C, x_{a}·δ_{{a}{k}}) = x_{m}
 claim sum({a}, 1, C, sum({b}, 1, {a}, x_{b})) = sum({b}, 1, C, (C − {b} + 1)·x_{b})
 claim sum({a}, 1, C, sum({b}, 1, {a}, x_{b})) = sum({b}, 1, C, {b}·x_{b})
-claim ∂sum({a}, 1, C, x_{a}²)/∂x_{k} = 2·x_{k}
-claim ∂sum({a}, 1, C, w_{{{k}{a}}}·h_{a})/∂w_{{{k}{m}}} = h_{m}
-claim ∂sum({a}, 1, C, w_{{{k}{a}}}·h_{a})/∂w_{{{k}{m}}} = h_{k}
+claim d/dx_{k} sum({a}, 1, C, x_{a}²) = 2·x_{k}
+claim d/dw_{{k}{m}} sum({a}, 1, C, w_{{k}{a}}·h_{a}) = h_{m}
+claim d/dw_{{k}{m}} sum({a}, 1, C, w_{{k}{a}}·h_{a}) = h_{k}
 claim sum({a}, 1, C, sum({b}, 1, C, x_{a}·y_{b})) = sum({a}, 1, C, x_{a})·sum({b}, 1, C, y_{b})
 ";
 
 /// The templates with index letters filled in.
 fn fill(letters: &[&str]) -> String {
     let mut text = INDEX_TEMPLATES.to_owned();
-    for (slot, letter) in ["{i}", "{j}", "{a}", "{b}", "{k}", "{m}"].iter().zip(letters) {
+    for (slot, letter) in ["{i}", "{j}", "{a}", "{b}", "{k}", "{m}"]
+        .iter()
+        .zip(letters)
+    {
         text = text.replace(slot, letter);
     }
     text
@@ -233,10 +236,48 @@ fn check_quick(text: &str) -> Vec<Verdict> {
 
 /// Index-flavoured tokens, including hostile ones (huge bounds, unclosed subscripts).
 const TOKENS: &[&str] = &[
-    "sum(", "i", "j", "k", ", ", "1", "C", "n", "10^9", "9223372036854775807", ")", "x_i",
-    "x_k", "y_j", "w_{ij}", "w_{ijklmnpq}", "w_{i,j,k,l,m}", "δ_{ik}", "delta(", "Σ_{j=1}^{C}",
-    "∂", "/", "·", "+", "−", "-", "^", "2", "=", "exp(", "log(", "O_k", "z_{i+1}", "x_₁", "_",
-    "{", "}", "\nlet O_i = ", "\nclaim ", "\nassume sum(i, 1, C, y_i) = 1", "\n= ", "d/dx_k ",
+    "sum(",
+    "i",
+    "j",
+    "k",
+    ", ",
+    "1",
+    "C",
+    "n",
+    "10^9",
+    "9223372036854775807",
+    ")",
+    "x_i",
+    "x_k",
+    "y_j",
+    "w_{ij}",
+    "w_{ijklmnpq}",
+    "w_{i,j,k,l,m}",
+    "δ_{ik}",
+    "delta(",
+    "Σ_{j=1}^{C}",
+    "∂",
+    "/",
+    "·",
+    "+",
+    "−",
+    "-",
+    "^",
+    "2",
+    "=",
+    "exp(",
+    "log(",
+    "O_k",
+    "z_{i+1}",
+    "x_₁",
+    "_",
+    "{",
+    "}",
+    "\nlet O_i = ",
+    "\nclaim ",
+    "\nassume sum(i, 1, C, y_i) = 1",
+    "\n= ",
+    "d/dx_k ",
 ];
 
 proptest! {
@@ -277,8 +318,16 @@ fn renaming_templates_have_the_expected_verdicts() {
     assert_eq!(
         v,
         [
-            "proved", "incorrect", "proved", "incorrect", "evidence", "incorrect", "proved",
-            "proved", "incorrect", "proved"
+            "proved",
+            "incorrect",
+            "proved",
+            "incorrect",
+            "evidence",
+            "incorrect",
+            "proved",
+            "proved",
+            "incorrect",
+            "proved"
         ]
     );
 }

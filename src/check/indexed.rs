@@ -146,11 +146,7 @@ fn sizes_and_links(exprs: &[&Expr]) -> (Vec<Symbol>, FxHashMap<String, Symbol>) 
             stack.push((body.clone(), inner));
             continue;
         }
-        stack.extend(
-            x.node()
-                .children()
-                .map(|c| (c.clone(), bound_here.clone())),
-        );
+        stack.extend(x.node().children().map(|c| (c.clone(), bound_here.clone())));
     }
     sizes.sort();
     let mut links = FxHashMap::default();
@@ -287,10 +283,7 @@ impl Checker<'_> {
         let deadline = Deadline::after(budget);
         for (done, inst) in insts.iter().enumerate() {
             if let Err(e) = deadline.check("checking instances of the sizes and indices") {
-                undecided.get_or_insert(format!(
-                    "{e} after {done} of {} instances",
-                    insts.len()
-                ));
+                undecided.get_or_insert(format!("{e} after {done} of {} instances", insts.len()));
                 break;
             }
             let mut config = self.config.clone();
