@@ -59,6 +59,10 @@ pub(super) fn needs_instances(e: &Expr) -> bool {
     false
 }
 
+/// The sizes of one size set, the ranges of the free indices there, and the number of
+/// assignments of those indices.
+type SizeSet = (Vec<(Symbol, i64)>, Vec<i64>, u128);
+
 /// One assignment of sizes and free indices.
 #[derive(Debug, Clone)]
 struct Instance {
@@ -218,7 +222,7 @@ fn instances(l: &Expr, r: &Expr) -> Vec<Instance> {
     // Each size set with its ranges of the free indices; the instances are numbered across
     // all sets (odometer order, the first index fastest) and only every `step`-th one is
     // built: 14 free indices are 3¹⁴ ≈ 4.8 million assignments, too many to list.
-    let mut per_set: Vec<(Vec<(Symbol, i64)>, Vec<i64>, u128)> = Vec::new();
+    let mut per_set: Vec<SizeSet> = Vec::new();
     for set in size_sets {
         let assigned: Vec<(Symbol, i64)> = sizes.iter().cloned().zip(set.iter().copied()).collect();
         let smallest = set.iter().copied().min().unwrap_or(3);
