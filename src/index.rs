@@ -53,13 +53,18 @@ pub fn slots(sub: &str) -> Vec<String> {
 
 /// The subscript that reads back as these slots: concatenated when every slot is one
 /// character and not all are digits (`ik`, `1k`), comma-separated otherwise (`1,2`, `10,k`).
-pub fn join_slots(slots: &[String]) -> String {
-    let all_digits = slots.iter().all(|s| s.chars().all(|c| c.is_ascii_digit()));
-    if slots.iter().all(|s| s.chars().count() == 1) && (slots.len() < 2 || !all_digits) {
-        slots.concat()
-    } else {
-        slots.join(",")
+/// Concatenated only when that reads back as the same slots: eight one-letter slots are
+/// comma-separated (`w_{1,j,k,l,m,n,p,q}`), since `1jklmnpq` would read as one label and
+/// every entry of the family would become the same symbol.
+pub fn join_slots(sl: &[String]) -> String {
+    let all_digits = sl.iter().all(|s| s.chars().all(|c| c.is_ascii_digit()));
+    if sl.iter().all(|s| s.chars().count() == 1) && (sl.len() < 2 || !all_digits) {
+        let cat = sl.concat();
+        if slots(&cat) == sl {
+            return cat;
+        }
     }
+    sl.join(",")
 }
 
 /// Whether `s` is an index name.
@@ -431,7 +436,10 @@ fn expand_rec(
             let hi = expand_rec(hi, budget, memo, depth + 1)?;
             match (as_int(&lo), as_int(&hi)) {
                 (Some(a), Some(b)) => {
-                    let n = usize::try_from((b - a + 1).max(0)).unwrap_or(usize::MAX);
+                    // In i128: b − a + 1 overflows i64 for bounds near ±2⁶³ (and wrapped
+                    // to a count of 0, so the loop below ran over 2⁶⁴ terms).
+                    let n = (i128::from(b) - i128::from(a) + 1).max(0);
+                    let n = usize::try_from(n).unwrap_or(usize::MAX);
                     if n > *budget {
                         return Err(limit("writing out sums (too many terms)"));
                     }
@@ -511,6 +519,55 @@ mod tests {
         assert_eq!(slots("in"), vec!["in"]);
         assert_eq!(join_slots(&["10".into(), "j".into()]), "10,j");
         assert_eq!(join_slots(&["k".into(), "j".into()]), "kj");
+    }
+
+    /// Found by the hostile corpus: `w_{i,j,k,l}` at j = 1 was joined as `i1kl`, which reads
+    /// back as one label, so every entry of the family became the same symbol.
+    #[test]
+    fn joined_slots_read_back_as_the_same_slots() {
+        for sl in [
+            vec!["i", "1", "k", "l"],
+            vec!["1", "j", "k", "l", "m", "n", "p", "q"],
+            vec!["i", "n"],
+            vec!["1", "2"],
+            vec!["o", "u", "t"],
+        ] {
+            let sl: Vec<String> = sl.into_iter().map(String::from).collect();
+            assert_eq!(slots(&join_slots(&sl)), sl, "{sl:?}");
+        }
+        let e = Expr::sym(sym("w", "i,j,k,l"));
+        let at = subst_index(&e, "j", &IndexValue::Int(1));
+        assert_eq!(at, Expr::sym(sym("w", "i,1,k,l")));
+        assert_ne!(
+            subst_index(&at, "i", &IndexValue::Int(1)),
+            subst_index(&at, "i", &IndexValue::Int(2))
+        );
+    }
+
+    /// Found by the hostile corpus: the term count b − a + 1 of a sum over
+    /// −(2⁶³ − 1)..2⁶³ − 1 overflowed (wrapped to 0 in release, so the loop ran on).
+    #[test]
+    fn sums_with_extreme_bounds_reach_the_term_limit() {
+        let body = Expr::sym(sym("x", "i"));
+        for (lo, hi) in [(-i64::MAX, i64::MAX), (i64::MIN, i64::MAX), (1, i64::MAX)] {
+            let e = Expr::new(Node::Sum {
+                index: Symbol::new("i"),
+                lo: Expr::int(lo),
+                hi: Expr::int(hi),
+                body: body.clone(),
+            });
+            let r = expand_concrete(&e, 4_000);
+            assert!(
+                matches!(
+                    r,
+                    Err(LimitReached {
+                        which: LimitKind::Terms,
+                        ..
+                    })
+                ),
+                "{lo}..{hi}: {r:?}"
+            );
+        }
     }
 
     #[test]

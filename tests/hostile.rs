@@ -1049,3 +1049,107 @@ mod numerics {
         }
     }
 }
+
+/// Index notation (issue 5) under hostile input: each case was a finding of the hostile
+/// corpus (`tests/hostile/index_*.dc`), fixed in `src/index.rs` or `src/check/indexed.rs`.
+mod index {
+    use super::*;
+    use derivcheck::check::{CheckConfig, Checker, Verdict};
+    use derivcheck::load::load;
+    use std::time::Duration;
+
+    fn verdicts_with(text: &str, timeout: Duration) -> Vec<Verdict> {
+        let src = SourceFile::new("index.dc", text.to_owned());
+        let config = CheckConfig {
+            limits: Limits {
+                timeout_per_step: timeout,
+                ..Limits::default()
+            },
+            ..CheckConfig::default()
+        };
+        let loaded = load(&src, &config.limits);
+        assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
+        Checker::new(&loaded.program, &config)
+            .check_program()
+            .into_iter()
+            .map(|r| r.outcome.verdict)
+            .collect()
+    }
+
+    fn verdicts(text: &str) -> Vec<Verdict> {
+        verdicts_with(text, Limits::default().timeout_per_step)
+    }
+
+    fn undecided_why(v: &Verdict) -> &str {
+        match v {
+            Verdict::Undecided(why) => why,
+            v => panic!("expected undecided, got {v:?}"),
+        }
+    }
+
+    /// Was: no end and 13 GB (the term count b − a + 1 wrapped around).
+    #[test]
+    fn sums_over_the_whole_i64_range_reach_the_term_limit() {
+        let v = verdicts(
+            "claim sum(i, -9223372036854775807, 9223372036854775807, x_i) = 1\n\
+             claim sum(i, -9223372036854775808, 9223372036854775807, 1) = 0\n",
+        );
+        assert_eq!(v.len(), 2);
+        for x in &v {
+            assert!(undecided_why(x).contains("limit reached"), "{x:?}");
+        }
+    }
+
+    /// Was: 42 s and 4.5 GB (3¹⁴ instances listed before 24 were picked).
+    #[test]
+    fn fourteen_free_indices_are_spread_over_24_instances() {
+        let v = verdicts(
+            "claim ∂w_{i,j,k,l,m,n,p,q,r,s,t,b,c,d}/∂w_{d,c,b,t,s,r,q,p,n,m,l,k,j,i} = 1\n",
+        );
+        assert!(matches!(v.as_slice(), [Verdict::Incorrect(_)]), "{v:?}");
+    }
+
+    /// Was "correct": w_{j,k,l,i} at j = 1 became the label `1kli`, the same symbol for every
+    /// i, so Σ_i w_{1kli} = C·w_{1kli} on both sides.
+    #[test]
+    fn entries_with_four_slots_stay_distinct_at_instances() {
+        let v = verdicts("claim sum(i, 1, C, w_{j,k,l,i}) = C·sum(i, 1, 1, w_{j,k,l,i})\n");
+        assert!(matches!(v.as_slice(), [Verdict::Incorrect(_)]), "{v:?}");
+    }
+
+    /// Was "incorrect": the outer i in the inner bound Σ_{j=1}^{i} was taken for a size and
+    /// replaced everywhere, the bound i of the outer sum too.
+    #[test]
+    fn a_bound_index_in_an_inner_bound_is_not_a_size() {
+        let v = verdicts(
+            "claim sum(i, 1, C, sum(j, 1, i, x_j)) = sum(j, 1, C, (C − j + 1)·x_j)\n\
+             claim sum(i, 1, C, sum(j, i, C, x_j)) = sum(j, 1, C, j·x_j)\n\
+             claim sum(i, 1, C, sum(j, 1, i, x_j)) = sum(j, 1, C, j·x_j)\n",
+        );
+        assert!(
+            matches!(
+                v.as_slice(),
+                [
+                    Verdict::ByEvidence(_),
+                    Verdict::ByEvidence(_),
+                    Verdict::Incorrect(_)
+                ]
+            ),
+            "{v:?}"
+        );
+    }
+
+    /// The instances of a claim share one per-step timeout: past it the claim is undecided
+    /// and says how far it got (was: each instance had the whole timeout, 6.3 s for this
+    /// claim at the default 3 s). A 1 ms timeout is spent before the first instance ends.
+    #[test]
+    fn instances_share_the_step_timeout() {
+        let v = verdicts_with(
+            "claim sum(i, 1, C, sum(j, 1, i, σ(x_j)^5)) = sum(j, 1, C, (C − j + 1)·σ(x_j)^5)\n",
+            Duration::from_millis(1),
+        );
+        let [x] = v.as_slice() else { panic!("{v:?}") };
+        let why = undecided_why(x);
+        assert!(why.contains("limit reached (time"), "{why}");
+    }
+}

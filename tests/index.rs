@@ -185,3 +185,149 @@ fn entries_of_one_family_differentiate_to_deltas() {
         ]
     );
 }
+
+/// Claims written with placeholders for their index letters: `{a}`, `{b}` bound, `{k}`,
+/// `{m}` free (the `let` binds its own `{i}` and `{j}`). Each line is one item.
+const INDEX_TEMPLATES: &str = "\
+let O_{i} = exp(z_{i})/sum({j}, 1, C, exp(z_{j}))
+claim ∂O_{k}/∂z_{m} = O_{k}·(δ_{{k}{m}} − O_{m})
+claim ∂O_{k}/∂z_{m} = O_{k}·(δ_{{k}{m}} − O_{k})
+claim sum({a}, 1, C, x_{a}·δ_{{a}{k}}) = x_{k}
+claim sum({a}, 1, C, x_{a}·δ_{{a}{k}}) = x_{m}
+claim sum({a}, 1, C, sum({b}, 1, {a}, x_{b})) = sum({b}, 1, C, (C − {b} + 1)·x_{b})
+claim sum({a}, 1, C, sum({b}, 1, {a}, x_{b})) = sum({b}, 1, C, {b}·x_{b})
+claim d/dx_{k} sum({a}, 1, C, x_{a}²) = 2·x_{k}
+claim d/dw_{{k}{m}} sum({a}, 1, C, w_{{k}{a}}·h_{a}) = h_{m}
+claim d/dw_{{k}{m}} sum({a}, 1, C, w_{{k}{a}}·h_{a}) = h_{k}
+claim sum({a}, 1, C, sum({b}, 1, C, x_{a}·y_{b})) = sum({a}, 1, C, x_{a})·sum({b}, 1, C, y_{b})
+";
+
+/// The templates with index letters filled in.
+fn fill(letters: &[&str]) -> String {
+    let mut text = INDEX_TEMPLATES.to_owned();
+    for (slot, letter) in ["{i}", "{j}", "{a}", "{b}", "{k}", "{m}"]
+        .iter()
+        .zip(letters)
+    {
+        text = text.replace(slot, letter);
+    }
+    text
+}
+
+/// Checks a text with a short deadline and few samples; panics only on a panic inside.
+fn check_quick(text: &str) -> Vec<Verdict> {
+    let src = SourceFile::new("soup.dc", text.to_owned());
+    let config = CheckConfig {
+        limits: Limits {
+            timeout_per_step: std::time::Duration::from_millis(100),
+            ..Limits::default()
+        },
+        samples: 4,
+        samples_piecewise: 8,
+        ..CheckConfig::default()
+    };
+    let loaded = load(&src, &config.limits);
+    Checker::new(&loaded.program, &config)
+        .check_program()
+        .into_iter()
+        .map(|r| r.outcome.verdict)
+        .collect()
+}
+
+/// Index-flavoured tokens, including hostile ones (huge bounds, unclosed subscripts).
+const TOKENS: &[&str] = &[
+    "sum(",
+    "i",
+    "j",
+    "k",
+    ", ",
+    "1",
+    "C",
+    "n",
+    "10^9",
+    "9223372036854775807",
+    ")",
+    "x_i",
+    "x_k",
+    "y_j",
+    "w_{ij}",
+    "w_{ijklmnpq}",
+    "w_{i,j,k,l,m}",
+    "δ_{ik}",
+    "delta(",
+    "Σ_{j=1}^{C}",
+    "∂",
+    "/",
+    "·",
+    "+",
+    "−",
+    "-",
+    "^",
+    "2",
+    "=",
+    "exp(",
+    "log(",
+    "O_k",
+    "z_{i+1}",
+    "x_₁",
+    "_",
+    "{",
+    "}",
+    "\nlet O_i = ",
+    "\nclaim ",
+    "\nassume sum(i, 1, C, y_i) = 1",
+    "\n= ",
+    "d/dx_k ",
+];
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    /// Renaming bound indices, free indices and the family's own indices consistently (any
+    /// six distinct letters) gives the same verdict per claim as the usual letters.
+    #[test]
+    fn verdicts_are_stable_under_renaming_indices(
+        letters in Just(vec!["i", "j", "k", "l", "m", "p", "q", "r", "s", "t"]).prop_shuffle()
+    ) {
+        let base = verdicts(&fill(&["i", "j", "p", "q", "k", "m"]));
+        let renamed = verdicts(&fill(&letters[..6]));
+        prop_assert_eq!(&renamed, &base, "letters {:?}", &letters[..6]);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+    /// Random soups of index tokens go through load and check without a panic, and every
+    /// item checked gets a verdict.
+    #[test]
+    fn index_token_soups_do_not_panic(
+        tokens in prop::collection::vec(prop::sample::select(TOKENS), 1..24)
+    ) {
+        let text = format!("claim {}\n", tokens.concat());
+        let _ = check_quick(&text);
+    }
+}
+
+#[test]
+fn renaming_templates_have_the_expected_verdicts() {
+    let v: Vec<String> = verdicts(&fill(&["i", "j", "p", "q", "k", "m"]))
+        .into_iter()
+        .map(|(_, w)| w)
+        .collect();
+    assert_eq!(
+        v,
+        [
+            "proved",
+            "incorrect",
+            "proved",
+            "incorrect",
+            "evidence",
+            "incorrect",
+            "proved",
+            "proved",
+            "incorrect",
+            "proved"
+        ]
+    );
+}

@@ -59,6 +59,10 @@ pub(super) fn needs_instances(e: &Expr) -> bool {
     false
 }
 
+/// The sizes of one size set, the ranges of the free indices there, and the number of
+/// assignments of those indices.
+type SizeSet = (Vec<(Symbol, i64)>, Vec<i64>, u128);
+
 /// One assignment of sizes and free indices.
 #[derive(Debug, Clone)]
 struct Instance {
@@ -78,12 +82,20 @@ impl Instance {
 
     /// `e` at this instance: sizes and indices substituted, sums written out.
     fn apply(&self, e: &Expr) -> Result<Expr, LimitReached> {
-        let table: FxHashMap<Expr, Expr> = self
+        // A size written as an index letter (Σ_{j=1}^{k}) is substituted like an index, so
+        // that a sum binding the same letter elsewhere keeps its own.
+        let (letters, others): (Vec<_>, Vec<_>) = self
             .sizes
+            .iter()
+            .partition(|(s, _)| s.sub().is_none() && index::is_index_name(s.name()));
+        let table: FxHashMap<Expr, Expr> = others
             .iter()
             .map(|(s, v)| (Expr::sym(s.clone()), Expr::int(*v)))
             .collect();
         let mut x = e.replace_all(&table);
+        for (s, v) in letters {
+            x = index::subst_index(&x, s.name(), &IndexValue::Int(*v));
+        }
         for (i, v) in &self.indices {
             x = index::subst_index(&x, i, &IndexValue::Int(*v));
         }
@@ -97,10 +109,13 @@ fn sizes_and_links(exprs: &[&Expr]) -> (Vec<Symbol>, FxHashMap<String, Symbol>) 
     let mut sizes = Vec::new();
     // (family name, slot position) → size symbol of a sum over that slot.
     let mut slot_size: FxHashMap<(String, usize), Symbol> = FxHashMap::default();
-    let mut stack: Vec<Expr> = exprs.iter().map(|e| (*e).clone()).collect();
+    // Each node with the index letters bound around it: a bound letter in an inner sum's
+    // bounds (the i of Σ_i Σ_{j=1}^{i}) is not a size.
+    let mut stack: Vec<(Expr, Vec<String>)> =
+        exprs.iter().map(|e| ((*e).clone(), Vec::new())).collect();
     let mut seen = FxHashSet::default();
-    while let Some(x) = stack.pop() {
-        if !seen.insert(x.clone()) {
+    while let Some((x, bound_here)) = stack.pop() {
+        if !seen.insert((x.clone(), bound_here.clone())) {
             continue;
         }
         if let Node::Sum {
@@ -114,6 +129,7 @@ fn sizes_and_links(exprs: &[&Expr]) -> (Vec<Symbol>, FxHashMap<String, Symbol>) 
                 .free_symbols()
                 .into_iter()
                 .chain(hi.free_symbols())
+                .filter(|s| s.sub().is_some() || !bound_here.iter().any(|b| b == s.name()))
                 .collect();
             for s in &bound {
                 if !sizes.contains(s) {
@@ -127,8 +143,14 @@ fn sizes_and_links(exprs: &[&Expr]) -> (Vec<Symbol>, FxHashMap<String, Symbol>) 
                         .or_insert_with(|| size.clone());
                 }
             }
+            stack.push((lo.clone(), bound_here.clone()));
+            stack.push((hi.clone(), bound_here.clone()));
+            let mut inner = bound_here;
+            inner.push(i.name().to_owned());
+            stack.push((body.clone(), inner));
+            continue;
         }
-        stack.extend(x.node().children().cloned());
+        stack.extend(x.node().children().map(|c| (c.clone(), bound_here.clone())));
     }
     sizes.sort();
     let mut links = FxHashMap::default();
@@ -197,7 +219,10 @@ fn instances(l: &Expr, r: &Expr) -> Vec<Instance> {
             sets
         }
     };
-    let mut out = Vec::new();
+    // Each size set with its ranges of the free indices; the instances are numbered across
+    // all sets (odometer order, the first index fastest) and only every `step`-th one is
+    // built: 14 free indices are 3¹⁴ ≈ 4.8 million assignments, too many to list.
+    let mut per_set: Vec<SizeSet> = Vec::new();
     for set in size_sets {
         let assigned: Vec<(Symbol, i64)> = sizes.iter().cloned().zip(set.iter().copied()).collect();
         let smallest = set.iter().copied().min().unwrap_or(3);
@@ -210,31 +235,38 @@ fn instances(l: &Expr, r: &Expr) -> Vec<Instance> {
                 linked.unwrap_or(smallest).clamp(1, 3)
             })
             .collect();
-        let mut values = vec![1i64; free.len()];
-        loop {
+        let count = ranges
+            .iter()
+            .try_fold(1u128, |acc, r| acc.checked_mul(u128::try_from(*r).ok()?))
+            .unwrap_or(u128::MAX);
+        per_set.push((assigned, ranges, count));
+    }
+    let total = per_set
+        .iter()
+        .fold(0u128, |acc, (_, _, c)| acc.saturating_add(*c));
+    // Spread the instances over the sizes when there are too many.
+    let max = MAX_INSTANCES as u128;
+    let step = if total > max { total.div_ceil(max) } else { 1 };
+    let mut out = Vec::new();
+    let mut start = 0u128;
+    let mut next = 0u128;
+    for (assigned, ranges, count) in &per_set {
+        while next < start.saturating_add(*count) && out.len() < MAX_INSTANCES {
+            // Digits of `next − start` in the mixed radix of the ranges.
+            let mut rest = next - start;
+            let values = ranges.iter().map(|r| {
+                let r = u128::try_from(*r).unwrap_or(1).max(1);
+                let v = rest % r;
+                rest /= r;
+                i64::try_from(v).unwrap_or(0) + 1
+            });
             out.push(Instance {
                 sizes: assigned.clone(),
-                indices: free.iter().cloned().zip(values.iter().copied()).collect(),
+                indices: free.iter().cloned().zip(values).collect(),
             });
-            // Next assignment, odometer style.
-            let mut pos = 0;
-            while let (Some(v), Some(&r)) = (values.get_mut(pos), ranges.get(pos)) {
-                if *v < r {
-                    *v += 1;
-                    break;
-                }
-                *v = 1;
-                pos += 1;
-            }
-            if pos >= values.len() {
-                break;
-            }
+            next = next.saturating_add(step);
         }
-    }
-    // Spread the instances over the sizes when there are too many.
-    if out.len() > MAX_INSTANCES {
-        let step = out.len().div_ceil(MAX_INSTANCES);
-        out = out.into_iter().step_by(step).collect();
+        start = start.saturating_add(*count);
     }
     out
 }
@@ -247,7 +279,21 @@ impl Checker<'_> {
         let mut points = 0usize;
         let mut proved_sizes = 0usize;
         let mut undecided: Option<String> = None;
-        for inst in &insts {
+        // One `timeout_per_step` for all the instances together: each instance's check gets
+        // what is left of it (24 instances each given the whole timeout took 24 times as
+        // long). Past it, the claim is undecided, naming how many instances were checked.
+        let budget = self.config.limits.timeout_per_step;
+        let start = std::time::Instant::now();
+        let deadline = Deadline::after(budget);
+        for (done, inst) in insts.iter().enumerate() {
+            if let Err(e) = deadline.check("checking instances of the sizes and indices") {
+                undecided.get_or_insert(format!("{e} after {done} of {} instances", insts.len()));
+                break;
+            }
+            let mut config = self.config.clone();
+            config.limits.timeout_per_step = budget
+                .saturating_sub(start.elapsed())
+                .max(std::time::Duration::from_millis(1));
             let (li, ri) = match (inst.apply(l), inst.apply(r)) {
                 (Ok(a), Ok(b)) => (a, b),
                 (Err(e), _) | (_, Err(e)) => {
@@ -268,7 +314,7 @@ impl Checker<'_> {
                 program: self.program,
                 domain,
                 aliases: self.aliases.clone(),
-                config: self.config,
+                config: &config,
                 sum_facts: Vec::new(),
                 prepared: std::cell::RefCell::new(FxHashMap::default()),
             };
