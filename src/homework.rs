@@ -273,11 +273,9 @@ impl Reader<'_> {
         // document: the definition lasts until the next equation without a condition.
         self.scoped_definition = Some(self.program.items.len() - 1);
         for c in &cases {
-            self.out.push(EquationReport {
-                kind: EquationKind::Definition,
-                span: c.span,
-                check: None,
-                note: format!(
+            self.definition_report(
+                c.span,
+                format!(
                     "{} (one case of {} = {}, read from the cases {}; at the boundary the \
                      cases are averaged)",
                     c.shown,
@@ -285,8 +283,7 @@ impl Reader<'_> {
                     crate::print::unicode(&body),
                     shown.join(", ")
                 ),
-                used: Vec::new(),
-            });
+            );
         }
     }
 
@@ -405,19 +402,16 @@ impl Reader<'_> {
                             kind: DefKind::Quantity,
                             span: row.span,
                         });
-                        self.out.push(EquationReport {
-                            kind: EquationKind::Definition,
-                            span: row.span,
-                            check: None,
-                            note: format!(
+                        self.definition_report(
+                            row.span,
+                            format!(
                                 "{} = {} (read from {} = {})",
                                 show_sym(qs),
                                 crate::print::unicode(body),
                                 crate::print::unicode(first),
                                 crate::print::unicode(second)
                             ),
-                            used: Vec::new(),
-                        });
+                        );
                         if items.len() > 2 {
                             self.chain(
                                 span,
@@ -487,17 +481,14 @@ impl Reader<'_> {
                         ),
                         span,
                     }));
-                self.out.push(EquationReport {
-                    kind: EquationKind::Definition,
+                self.definition_report(
                     span,
-                    check: None,
-                    note: format!(
+                    format!(
                         "{} = {} (taken as an assumption about the target)",
                         crate::print::unicode(lhs),
                         crate::print::unicode(body)
                     ),
-                    used: Vec::new(),
-                });
+                );
                 true
             }
             Node::Call(Func::User(f), args)
@@ -524,18 +515,15 @@ impl Reader<'_> {
                 self.givens.insert(lhs.clone(), body.clone());
                 let name = crate::print::unicode(lhs);
                 self.def_lines.insert(name.clone(), self.line(span));
-                self.out.push(EquationReport {
-                    kind: EquationKind::Definition,
+                self.definition_report(
                     span,
-                    check: None,
-                    note: format!(
+                    format!(
                         "{} = {} (taken as given: {} is not defined in the document)",
                         name,
                         crate::print::unicode(body),
                         crate::print::unicode(of)
                     ),
-                    used: Vec::new(),
-                });
+                );
                 true
             }
             _ => false,
@@ -554,18 +542,26 @@ impl Reader<'_> {
         self.program.items.push(Item::Def(d));
     }
 
-    fn report_definition(&mut self, span: Span, lhs: &Expr, body: &Expr) {
+    /// A definition's report: what was defined or taken as given, no verdict.
+    fn definition_report(&mut self, span: Span, note: String) {
         self.out.push(EquationReport {
             kind: EquationKind::Definition,
             span,
             check: None,
-            note: format!(
+            note,
+            used: Vec::new(),
+        });
+    }
+
+    fn report_definition(&mut self, span: Span, lhs: &Expr, body: &Expr) {
+        self.definition_report(
+            span,
+            format!(
                 "{} = {}",
                 crate::print::unicode(lhs),
                 crate::print::unicode(body)
             ),
-            used: Vec::new(),
-        });
+        );
     }
 
     /// `items[0] = items[1] = …`, link by link. As in a `.dc` derivation, the first wrong link
@@ -606,17 +602,14 @@ impl Reader<'_> {
                     kind: DefKind::Quantity,
                     span: report_span,
                 });
-                self.out.push(EquationReport {
-                    kind: EquationKind::Definition,
-                    span: report_span,
-                    check: None,
-                    note: format!(
+                self.definition_report(
+                    report_span,
+                    format!(
                         "{} = {} (a name for the previous item)",
                         show_sym(s),
                         crate::print::unicode(prev)
                     ),
-                    used: Vec::new(),
-                });
+                );
                 continue;
             }
             self.check(report_span, kind, step_kind, prev, next);
