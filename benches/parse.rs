@@ -55,6 +55,7 @@ fn print_program(program: &Program) -> usize {
                 Fact::Compare(es, _) => es.iter().map(show).sum(),
                 Fact::Member(e, _) => show(e),
             },
+            Item::Depends(d) => show(&d.lo) + show(&d.hi),
             Item::Claim(c) => show(&c.lhs) + show(&c.rhs),
             Item::Derive(d) => {
                 show(&d.start) + d.steps.iter().map(|s| show(&s.expr)).sum::<usize>()

@@ -51,6 +51,31 @@ pub fn slots(sub: &str) -> Vec<String> {
     vec![sub.to_owned()]
 }
 
+/// A braced subscript as written, in the form symbols keep: `−` as `-`, and `ell` (the ASCII
+/// spelling of the layer letter ℓ) as `ℓ` where it is a whole slot or the start of one
+/// (`{ell+1,k}` → `ℓ+1,k`). A layer slot such as `ℓ`, `ℓ+1` or `ℓ-1` is a label: layers ℓ and
+/// ℓ + 1 are different quantities.
+pub fn normalize_sub(text: &str) -> String {
+    let text = text.replace('\u{2212}', "-");
+    if !text.contains("ell") {
+        return text;
+    }
+    let mut out = String::with_capacity(text.len());
+    for (i, slot) in text.split(',').enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        match slot.strip_prefix("ell") {
+            Some(rest) if rest.is_empty() || rest.starts_with(['+', '-']) => {
+                out.push('\u{2113}');
+                out.push_str(rest);
+            }
+            _ => out.push_str(slot),
+        }
+    }
+    out
+}
+
 /// The subscript that reads back as these slots: concatenated when every slot is one
 /// character and not all are digits (`ik`, `1k`), comma-separated otherwise (`1,2`, `10,k`).
 /// Concatenated only when that reads back as the same slots: eight one-letter slots are
@@ -271,6 +296,80 @@ pub fn fresh_index(taken: impl Fn(&str) -> bool) -> String {
                 .find(|s| !taken(s))
                 .unwrap_or_else(|| "i0".to_owned())
         })
+}
+
+/// `e` with the Kronecker deltas that a sum's index meets eliminated, bottom-up: Σ_m a_m·δ_{jm}
+/// = a_j when the summand is a product with the factor δ_{jm} (or δ_{mj}) and j is another
+/// index name or an integer (rule `sum-delta` of the canonical form, applied here to a
+/// readable expression so that a value keeps its shape). Walks at most [`MAX_DEPTH`] levels;
+/// deeper parts are left as they are.
+pub fn eliminate_deltas(e: &Expr) -> Expr {
+    let mut memo = FxHashMap::default();
+    eliminate_rec(e, &mut memo, 0)
+}
+
+fn eliminate_rec(e: &Expr, memo: &mut FxHashMap<Expr, Expr>, depth: usize) -> Expr {
+    if depth > MAX_DEPTH || e.tree_size() == 1 {
+        return e.clone();
+    }
+    if let Some(r) = memo.get(e) {
+        return r.clone();
+    }
+    let e2 = e.map_children(|c| eliminate_rec(c, memo, depth + 1));
+    let r = match e2.node() {
+        Node::Sum { index, body, .. } => {
+            let i = index.name();
+            // The summand's factors, nested products flattened.
+            let mut fs = Vec::new();
+            let mut pending = vec![body.clone()];
+            while let Some(f) = pending.pop() {
+                match f.node() {
+                    Node::Mul(inner) => pending.extend(inner.iter().rev().cloned()),
+                    _ => fs.push(f),
+                }
+            }
+            let picked = match body.node() {
+                Node::Mul(_) => fs.iter().enumerate().find_map(|(n, f)| {
+                    let Node::Delta(a, b) = f.node() else {
+                        return None;
+                    };
+                    let other = match (a.as_sym(), b.as_sym()) {
+                        (Some(x), _) if x.sub().is_none() && x.name() == i => b,
+                        (_, Some(y)) if y.sub().is_none() && y.name() == i => a,
+                        _ => return None,
+                    };
+                    let value = match (other.as_sym(), other.as_num()) {
+                        (Some(s), _) if s.sub().is_none() && s.name() != i => {
+                            IndexValue::Name(s.name().to_owned())
+                        }
+                        (_, Some(v)) if v.is_integer() => {
+                            IndexValue::Int(v.numer().try_into().ok()?)
+                        }
+                        _ => return None,
+                    };
+                    Some((n, value))
+                }),
+                _ => None,
+            };
+            match picked {
+                Some((n, value)) => {
+                    let rest: Vec<Expr> = fs
+                        .iter()
+                        .enumerate()
+                        .filter(|(m, _)| *m != n)
+                        .map(|(_, f)| f.clone())
+                        .collect();
+                    subst_index(&Expr::mul(rest), i, &value)
+                }
+                None => e2,
+            }
+        }
+        _ => e2,
+    };
+    if e.is_shared() {
+        memo.insert(e.clone(), r.clone());
+    }
+    r
 }
 
 /// A value an index takes: another index name, or an integer.

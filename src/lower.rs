@@ -39,8 +39,8 @@ use crate::expr::{Builtin, Constant, Expr, Func, Node, Rational, Symbol};
 use crate::limits::Limits;
 use crate::matrix::{Dim, Mat, MatKind, Shape};
 use crate::program::{
-    Assumption, Claim, DefKind, Definition, Derivation, Fact, Item, LayoutClaim, NumberSet,
-    Program, Rel, Step,
+    Assumption, Claim, DefKind, Definition, Dependence, Derivation, Fact, Item, LayoutClaim,
+    NumberSet, Program, Rel, Step,
 };
 use crate::source::Span;
 use crate::syntax::ast::{self, ExprKind, NumLit, StmtKind, SubscriptForm};
@@ -140,6 +140,12 @@ pub enum LowerErrorKind {
         /// The name.
         name: String,
     },
+    /// An `assume ∂E/∂z_k = δ_k for k = 1..M` that is not of that shape.
+    #[error("expected `assume ∂E/∂z_k = δ_k for k = 1..M`: {message}")]
+    Dependence {
+        /// What is wrong.
+        message: String,
+    },
     /// A matrix or vector expression whose shapes do not fit (`matrix::ShapeError`).
     #[error("shapes do not fit: {message}")]
     Shape {
@@ -186,6 +192,7 @@ impl LowerErrorKind {
             LowerErrorKind::HigherDerivativeDecl { .. } => "higher-derivative-declaration",
             LowerErrorKind::ConflictingDefinition { .. } => "conflicting-definition",
             LowerErrorKind::Shape { .. } => "shape",
+            LowerErrorKind::Dependence { .. } => "bad-dependence",
         }
     }
 }
@@ -298,7 +305,7 @@ pub fn lower_expr(
     let scope = Scope::of_program(scope);
     let mut cx = Lowerer::new(&scope, limits);
     for (sym, shape) in shapes {
-        cx.shapes.insert(sym.name().to_owned(), shape.clone());
+        cx.shapes.insert(shape_key(sym), shape.clone());
     }
     let res = cx.top(e);
     if cx.errors.is_empty() {
@@ -349,7 +356,7 @@ impl<'s, 'a> Lowerer<'s, 'a> {
         let span = stmt.span;
         match &stmt.kind {
             StmtKind::Let { head, body }
-                if head.params.is_none() && head.name.sub.is_none() && self.is_matrix(body) =>
+                if head.params.is_none() && self.shapeable(&head.name) && self.is_matrix(body) =>
             {
                 Item::Def(self.matrix_definition(head, body, span))
             }
@@ -374,6 +381,24 @@ impl<'s, 'a> Lowerer<'s, 'a> {
                 })
             }
             StmtKind::Let { head, body } => Item::Def(self.definition(head, body, span)),
+            StmtKind::Assume(ast::Assume::Depends(d)) => match self.dependence(d, span) {
+                Some(d) => Item::Depends(d),
+                None => Item::Assume(Assumption {
+                    fact: Fact::Compare(Vec::new(), Vec::new()),
+                    span,
+                }),
+            },
+            StmtKind::Assume(ast::Assume::Compare { first, rest })
+                if self.vector_dependence_form(first, rest).is_some() =>
+            {
+                match self.vector_dependence(first, rest, span) {
+                    Some(d) => Item::Depends(d),
+                    None => Item::Assume(Assumption {
+                        fact: Fact::Compare(Vec::new(), Vec::new()),
+                        span,
+                    }),
+                }
+            }
             StmtKind::Assume(a) => Item::Assume(Assumption {
                 fact: self.fact(a),
                 span,
@@ -493,8 +518,166 @@ impl<'s, 'a> Lowerer<'s, 'a> {
         }
     }
 
+    /// `assume ∂E/∂z_{ℓ+1,k} = δ_{ℓ+1,k} for k = lo..hi` (see `program::Dependence`), or `None`
+    /// with the error recorded.
+    fn dependence(&mut self, d: &ast::Depends<'a>, span: Span) -> Option<Dependence> {
+        let ast::Depends {
+            deriv,
+            value,
+            index,
+            lo,
+            hi,
+        } = d;
+        let fail = |this: &mut Self, message: &str, at: Span| {
+            this.error(
+                LowerErrorKind::Dependence {
+                    message: message.to_owned(),
+                },
+                at,
+            );
+            None
+        };
+        let idx = self.symbol(index);
+        if index.sub.is_some() || !crate::index::is_index_name(idx.name()) {
+            return fail(
+                self,
+                "the name after `for` must be an index letter",
+                index.span,
+            );
+        }
+        let d = self.top(deriv);
+        let Node::Deriv(body, family) = d.node() else {
+            return fail(
+                self,
+                "the left side must be a derivative ∂E/∂z_k",
+                deriv.span,
+            );
+        };
+        let Some(quantity) = body.as_sym().cloned() else {
+            return fail(
+                self,
+                "the left side must differentiate a name (∂E/∂z_k)",
+                deriv.span,
+            );
+        };
+        if quantity.sub().is_none() && self.scope.quantities.contains(quantity.name()) {
+            return fail(
+                self,
+                "the differentiated name is defined by a `let`; a stated dependence is for an \
+                 undefined quantity",
+                deriv.span,
+            );
+        }
+        if !crate::index::symbol_indices(family).contains(&idx.name().to_owned()) {
+            return fail(
+                self,
+                "the variable of the derivative must carry the index after `for` (z_k)",
+                deriv.span,
+            );
+        }
+        let v = self.top(value);
+        let Some(partial) = v.as_sym().cloned() else {
+            return fail(self, "the right side must be a name (δ_k)", value.span);
+        };
+        if !crate::index::symbol_indices(&partial).contains(&idx.name().to_owned()) {
+            return fail(
+                self,
+                "the right side must carry the index after `for` (δ_k)",
+                value.span,
+            );
+        }
+        Some(Dependence {
+            quantity,
+            family: family.clone(),
+            partial,
+            index: idx,
+            lo: self.top(lo),
+            hi: self.top(hi),
+            span,
+        })
+    }
+
+    /// `assume ∂E/∂z = δ` with `z` a vector: the derivative and the value's name, if the
+    /// statement has that form.
+    fn vector_dependence_form<'b>(
+        &self,
+        first: &'b ast::Expr<'a>,
+        rest: &'b [(ast::Rel, ast::Expr<'a>)],
+    ) -> Option<(&'b ast::DerivFrac<'a>, &'b ast::Name<'a>, Dim)> {
+        let ExprKind::DerivFrac(frac) = &first.kind else {
+            return None;
+        };
+        let [(rel, value)] = rest else {
+            return None;
+        };
+        let ExprKind::Name(name) = &value.kind else {
+            return None;
+        };
+        match (rel.op, self.shape_of(&frac.var)) {
+            (RelOp::Eq, Some(Shape::Vector(n))) => Some((frac, name, n)),
+            _ => None,
+        }
+    }
+
+    /// `assume ∂E/∂z_{ℓ+1} = δ_{ℓ+1}` for a vector z_{ℓ+1} ∈ ℝ^M: the dependence `∂E/∂z_{ℓ+1,k}
+    /// = δ_{ℓ+1,k} for k = 1..M`, and δ_{ℓ+1} gets z's shape.
+    fn vector_dependence(
+        &mut self,
+        first: &ast::Expr<'a>,
+        rest: &[(ast::Rel, ast::Expr<'a>)],
+        span: Span,
+    ) -> Option<Dependence> {
+        let (frac, value, dim) = self.vector_dependence_form(first, rest)?;
+        let (frac, value) = (frac.clone(), *value);
+        let quantity = self.symbol(&frac.num);
+        if !self.shapeable(&value) || self.shape_of(&frac.num).is_some() {
+            self.error(
+                LowerErrorKind::Dependence {
+                    message: "with a vector z, the sides are a scalar's derivative and a name \
+                              for the gradient (`assume ∂E/∂z = δ`)"
+                        .to_owned(),
+                },
+                first.span,
+            );
+            return None;
+        }
+        if quantity.sub().is_none() && self.scope.quantities.contains(quantity.name()) {
+            self.error(
+                LowerErrorKind::Dependence {
+                    message: "the differentiated name is defined by a `let`; a stated \
+                              dependence is for an undefined quantity"
+                        .to_owned(),
+                },
+                first.span,
+            );
+            return None;
+        }
+        let (var, partial) = (self.symbol(&frac.var), self.symbol(&value));
+        let entry = |s: &Symbol| {
+            let mut slots = label_slots(s);
+            slots.push("k".to_owned());
+            Symbol::with_sub(s.name(), Some(&crate::index::join_slots(&slots)))
+        };
+        let hi = match &dim {
+            Dim::One => Expr::one(),
+            Dim::Size(e) => e.clone(),
+        };
+        self.record_shape(partial.clone(), Shape::Vector(dim));
+        Some(Dependence {
+            quantity,
+            family: entry(&var),
+            partial: entry(&partial),
+            index: Symbol::new("k"),
+            lo: Expr::one(),
+            hi,
+            span,
+        })
+    }
+
     fn fact(&mut self, a: &ast::Assume<'a>) -> Fact {
         match a {
+            // Lowered by `dependence` (never reaches here).
+            ast::Assume::Depends(_) => Fact::Compare(Vec::new(), Vec::new()),
             ast::Assume::Compare { first, rest } => {
                 let mut exprs = vec![self.top(first)];
                 let mut rels = Vec::with_capacity(rest.len());
@@ -833,7 +1016,7 @@ impl<'s, 'a> Lowerer<'s, 'a> {
                     .collect();
                 Symbol::with_sub(ascii, Some(&digits))
             }
-            Some(sub) => Symbol::with_sub(ascii, Some(sub.text)),
+            Some(sub) => Symbol::with_sub(ascii, Some(&crate::index::normalize_sub(sub.text))),
         }
     }
 
@@ -962,15 +1145,24 @@ fn claim_like(proto: &Claim, lhs: Expr, rhs: Expr) -> Claim {
 
 impl<'s, 'a> Lowerer<'s, 'a> {
     fn shape_of(&self, name: &ast::Name<'a>) -> Option<Shape> {
-        if name.sub.is_some() {
+        if self.shapes.is_empty() {
             return None;
         }
-        self.shapes.get(spelling::ascii_name(name.ident)).cloned()
+        match name.sub {
+            None => self.shapes.get(spelling::ascii_name(name.ident)).cloned(),
+            Some(_) => self.shapes.get(&shape_key(&self.symbol(name))).cloned(),
+        }
     }
 
     fn record_shape(&mut self, sym: Symbol, shape: Shape) {
-        self.shapes.insert(sym.name().to_owned(), shape.clone());
+        self.shapes.insert(shape_key(&sym), shape.clone());
         self.shape_log.push((sym, shape));
+    }
+
+    /// Whether a name can carry a shape: no subscript, or one of labels only (`W_{ℓ+1}`,
+    /// `z_ℓ`), never an entry (`W_{ij}`, `z_2`).
+    fn shapeable(&self, name: &ast::Name<'a>) -> bool {
+        name.sub.is_none() || !crate::index::is_indexed(&self.symbol(name))
     }
 
     fn shape_error(&mut self, message: String, span: Span) {
@@ -1009,10 +1201,11 @@ impl<'s, 'a> Lowerer<'s, 'a> {
         let ExprKind::Name(name) = &lhs.kind else {
             return;
         };
-        if name.sub.is_some() {
+        if !self.shapeable(name) {
             self.shape_error(
-                "a shape is declared for a name without subscript (`assume W ∈ ℝ^{M×N}`); \
-                 its entries are then written `W_{ij}`"
+                "a shape is declared for a name without subscript (`assume W ∈ ℝ^{M×N}`) or \
+                 with a label (`assume W_{ℓ+1} ∈ ℝ^{M×N}`); its entries are then written \
+                 `W_{ij}` (`W_{ℓ+1,i,j}`)"
                     .to_owned(),
                 lhs.span,
             );
@@ -1168,10 +1361,11 @@ impl<'s, 'a> Lowerer<'s, 'a> {
         let symbol = match dims.as_ref().map(|d| d.shape()) {
             Some(Shape::Vector(Dim::One)) | None => plain,
             Some(shape) => {
-                let slots: Vec<String> = match &shape {
-                    Shape::Vector(_) => vec![r.to_string()],
-                    Shape::Matrix(..) => vec![r.to_string(), c.to_string()],
-                };
+                let mut slots = label_slots(&plain);
+                match &shape {
+                    Shape::Vector(_) => slots.push(r.to_string()),
+                    Shape::Matrix(..) => slots.extend([r.to_string(), c.to_string()]),
+                }
                 self.record_shape(plain.clone(), shape);
                 Symbol::with_sub(plain.name(), Some(&crate::index::join_slots(&slots)))
             }
@@ -1243,8 +1437,9 @@ impl<'s, 'a> Lowerer<'s, 'a> {
         };
         let (num_sym, var_sym) = (self.symbol(&frac.num), self.symbol(&frac.var));
         let entry_sym = |s: &Symbol, slots: &[&str]| {
-            let slots: Vec<String> = slots.iter().map(|s| (*s).to_owned()).collect();
-            Symbol::with_sub(s.name(), Some(&crate::index::join_slots(&slots)))
+            let mut all = label_slots(s);
+            all.extend(slots.iter().map(|s| (*s).to_owned()));
+            Symbol::with_sub(s.name(), Some(&crate::index::join_slots(&all)))
         };
         let mut taken = vec!["i".to_owned(), "k".to_owned(), "l".to_owned()];
         let show = |d: &Option<crate::matrix::Dims>| {
@@ -1374,6 +1569,21 @@ fn product(mut factors: Vec<Expr>) -> Expr {
 
 /// `δ_{ik}`, `δ_{1k}`, `delta_ij`: a delta with a two-slot subscript of indices or numbers is
 /// the Kronecker delta; `δ_o` (one slot, the error term of unit o) stays a symbol.
+/// The key of a name with a shape: its ASCII name, with the label subscript if any (`W`,
+/// `W_{ℓ+1}`).
+fn shape_key(sym: &Symbol) -> String {
+    match sym.sub() {
+        None => sym.name().to_owned(),
+        Some(sub) => format!("{}_{{{sub}}}", sym.name()),
+    }
+}
+
+/// The label slots of a shaped name (`ℓ+1` of `W_{ℓ+1}`), which its entries keep before
+/// their indices (`W_{ℓ+1,i,k}`).
+fn label_slots(sym: &Symbol) -> Vec<String> {
+    sym.sub().map(crate::index::slots).unwrap_or_default()
+}
+
 fn kronecker(sym: &Symbol) -> Option<Expr> {
     if sym.name() != "delta" {
         return None;

@@ -257,10 +257,12 @@ impl Mat {
     pub fn entry(&self, r: &Expr, c: &Expr, taken: &mut Vec<String>) -> Expr {
         match &self.kind {
             MatKind::Var(sym, shape) => {
-                let slots = match shape {
-                    Shape::Vector(_) => vec![slot(r)],
-                    Shape::Matrix(..) => vec![slot(r), slot(c)],
-                };
+                // Label slots first (`W_{ℓ+1}` has the entries `W_{ℓ+1,i,k}`).
+                let mut slots = sym.sub().map(crate::index::slots).unwrap_or_default();
+                match shape {
+                    Shape::Vector(_) => slots.push(slot(r)),
+                    Shape::Matrix(..) => slots.extend([slot(r), slot(c)]),
+                }
                 let sub = crate::index::join_slots(&slots);
                 Expr::sym(Symbol::with_sub(sym.name(), Some(&sub)))
             }

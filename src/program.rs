@@ -84,6 +84,30 @@ pub struct Assumption {
     pub span: Span,
 }
 
+/// `assume ∂E/∂z_{ℓ+1,k} = δ_{ℓ+1,k} for k = lo..hi`: the quantity `E` is not defined; it is an
+/// unknown function of the family `z_{ℓ+1,k}`, k = lo, …, hi (and of nothing else that the
+/// file defines), and its partial derivatives there are the unknowns `δ_{ℓ+1,k}`. This is what
+/// the layer recurrence of backpropagation rests on: the loss depends on layer ℓ only through
+/// layer ℓ + 1. Differentiation then applies the chain rule through the family (rule
+/// `d-given-dependence`): ∂E/∂x = Σ_{k=lo}^{hi} δ_{ℓ+1,k}·∂z_{ℓ+1,k}/∂x.
+#[derive(Debug, Clone)]
+pub struct Dependence {
+    /// The undefined quantity (`E`).
+    pub quantity: Symbol,
+    /// The family member at the index (`z_{ℓ+1,k}`).
+    pub family: Symbol,
+    /// The partial derivative's name at the index (`δ_{ℓ+1,k}`).
+    pub partial: Symbol,
+    /// The family index (`k`).
+    pub index: Symbol,
+    /// Lower bound of the index.
+    pub lo: Expr,
+    /// Upper bound of the index.
+    pub hi: Expr,
+    /// The statement's span.
+    pub span: Span,
+}
+
 /// One `claim lhs = rhs`.
 #[derive(Debug, Clone)]
 pub struct Claim {
@@ -128,6 +152,8 @@ pub enum Item {
     Def(Definition),
     /// `assume`
     Assume(Assumption),
+    /// `assume ∂E/∂z_k = δ_k for k = 1..M`
+    Depends(Dependence),
     /// `claim`
     Claim(Claim),
     /// `derive`
@@ -200,6 +226,16 @@ impl Program {
             Item::Assume(a) => Some(a),
             _ => None,
         })
+    }
+
+    /// The last stated dependence of the undefined quantity `s` (`assume ∂E/∂z_k = δ_k for k =
+    /// 1..M`), unless a later definition of `s` replaces it.
+    pub fn dependence(&self, s: &Symbol) -> Option<&Dependence> {
+        self.items.iter().rev().find_map(|i| match i {
+            Item::Depends(d) if &d.quantity == s => Some(Some(d)),
+            Item::Def(d) if d.symbol.as_ref() == Some(s) => Some(None),
+            _ => None,
+        })?
     }
 
     /// The last function definition named `name` (`DefKind::Function`).
@@ -283,7 +319,7 @@ impl Program {
             other
                 .items
                 .iter()
-                .filter(|i| matches!(i, Item::Def(_) | Item::Assume(_)))
+                .filter(|i| matches!(i, Item::Def(_) | Item::Assume(_) | Item::Depends(_)))
                 .cloned(),
         );
         self.shapes.extend(other.shapes.iter().cloned());

@@ -9,6 +9,7 @@ use derivcheck::expr::{Expr, Node, Symbol};
 use derivcheck::index::{expand_concrete, subst_index, IndexValue};
 use derivcheck::limits::{Deadline, Limits};
 use derivcheck::load::load;
+use derivcheck::program::Item;
 use derivcheck::simplify::canon::Canonicalizer;
 use derivcheck::source::SourceFile;
 use proptest::prelude::*;
@@ -330,4 +331,126 @@ fn renaming_templates_have_the_expected_verdicts() {
             "proved"
         ]
     );
+}
+
+// ---- the general layer recurrence: layer labels and stated dependences --------------------
+
+const LAYERS: &str = "let z_{ℓ,j} = sum(i, 1, P, w_{ℓ,j,i}·a_{ℓ−1,i}) + b_{ℓ,j}\n\
+                      let a_{ℓ,j} = σ(z_{ℓ,j})\n\
+                      let z_{ℓ+1,k} = sum(j, 1, N, w_{ℓ+1,k,j}·a_{ℓ,j}) + b_{ℓ+1,k}\n\
+                      assume ∂E/∂z_{ℓ+1,k} = δ_{ℓ+1,k} for k = 1..M\n\
+                      let δ_{ℓ,j} = ∂E/∂z_{ℓ,j}\n";
+
+const LAYERS_ASCII: &str = "let z_{ell,j} = sum(i, 1, P, w_{ell,j,i}*a_{ell-1,i}) + b_{ell,j}\n\
+                            let a_{ell,j} = sigma(z_{ell,j})\n\
+                            let z_{ell+1,k} = sum(j, 1, N, w_{ell+1,k,j}*a_{ell,j}) + b_{ell+1,k}\n\
+                            assume dE/dz_{ell+1,k} = delta_{ell+1,k} for k in 1..M\n\
+                            let delta_{ell,j} = dE/dz_{ell,j}\n";
+
+#[test]
+fn the_layer_recurrence_is_proved_for_every_layer_and_size() {
+    let claims = "claim δ_{ℓ,j} = σ'(z_{ℓ,j})·sum(k, 1, M, w_{ℓ+1,k,j}·δ_{ℓ+1,k})\n\
+                  claim ∂E/∂w_{ℓ,j,i} = δ_{ℓ,j}·a_{ℓ−1,i}\n\
+                  claim ∂E/∂b_{ℓ,j} = δ_{ℓ,j}\n\
+                  claim ∂E/∂z_{ℓ+1,k} = δ_{ℓ+1,k}\n\
+                  claim ∂E/∂w_{ℓ+1,k,j} = δ_{ℓ+1,k}·a_{ℓ,j}\n\
+                  claim ∂E/∂z_{ℓ,j} = sum(k, 1, M, w_{ℓ+1,k,j}·δ_{ℓ+1,k})\n\
+                  claim ∂E/∂w_{ℓ,j,i} = δ_{ℓ,j}·a_{ℓ,i}\n";
+    let got = verdicts(&format!("{LAYERS}{claims}"));
+    let want: Vec<(usize, String)> = [
+        (6, "proved"),
+        (7, "proved"),
+        (8, "proved"),
+        (9, "proved"),
+        (10, "proved"),
+        (11, "incorrect"),
+        (12, "incorrect"),
+    ]
+    .iter()
+    .map(|(l, w)| (*l, (*w).to_owned()))
+    .collect();
+    assert_eq!(got, want);
+}
+
+#[test]
+fn layer_labels_and_dependences_read_the_same_in_ascii() {
+    let limits = Limits::default();
+    let uni = load(&SourceFile::new("u.dc", LAYERS.to_owned()), &limits);
+    let ascii = load(&SourceFile::new("a.dc", LAYERS_ASCII.to_owned()), &limits);
+    assert!(uni.errors.is_empty() && ascii.errors.is_empty());
+    let show = |p: &derivcheck::program::Program| -> Vec<String> {
+        p.items
+            .iter()
+            .map(|item| match item {
+                Item::Def(d) => format!("def {:?} = {:?}", d.symbol, d.body),
+                Item::Depends(d) => format!(
+                    "depends {:?} {:?} {:?} {:?} {:?} {:?}",
+                    d.quantity, d.family, d.partial, d.index, d.lo, d.hi
+                ),
+                _ => "other".to_owned(),
+            })
+            .collect()
+    };
+    assert_eq!(show(&uni.program), show(&ascii.program));
+    // ℓ prints as `ell` in ASCII, `\ell` in LaTeX and `ℓ`, with a minus sign, in Unicode.
+    let e = Expr::sym(Symbol::with_sub("a", Some("ℓ-1,i")));
+    assert_eq!(derivcheck::print::ascii(&e), "a_{ell-1,i}");
+    assert_eq!(derivcheck::print::unicode(&e), "a_{ℓ−1,i}");
+    assert_eq!(derivcheck::print::latex(&e), "a_{\\ell-1,i}");
+}
+
+#[test]
+fn a_dependence_of_a_defined_quantity_is_an_input_error() {
+    let text = "let E = z_1\nassume ∂E/∂z_k = d_k for k = 1..M\n";
+    let loaded = load(
+        &SourceFile::new("t.dc", text.to_owned()),
+        &Limits::default(),
+    );
+    let codes: Vec<&str> = loaded.errors.iter().map(|e| e.code()).collect();
+    assert_eq!(codes, ["bad-dependence"]);
+    let bad_index = "assume ∂E/∂z_k = d_k for x = 1..M\n";
+    let loaded = load(
+        &SourceFile::new("t.dc", bad_index.to_owned()),
+        &Limits::default(),
+    );
+    let codes: Vec<&str> = loaded.errors.iter().map(|e| e.code()).collect();
+    assert_eq!(codes, ["bad-dependence"]);
+}
+
+#[test]
+fn a_stated_dependence_is_the_chain_rule_through_its_family() {
+    // E depends on u only through z_k = u·c_k: ∂E/∂u = Σ_k d_k·c_k; x is unrelated.
+    let text = "let z_k = u·c_k\nassume ∂E/∂z_k = d_k for k = 1..M\n\
+                claim ∂E/∂u = sum(k, 1, M, d_k·c_k)\n\
+                claim ∂E/∂x = 0\n\
+                claim ∂E/∂u = sum(k, 1, M, d_k)\n";
+    assert_eq!(
+        verdicts(text),
+        [
+            (3, "proved".to_owned()),
+            (4, "proved".to_owned()),
+            (5, "incorrect".to_owned())
+        ]
+    );
+}
+
+#[test]
+fn subscript_arithmetic_is_read_only_after_the_layer_letter() {
+    for bad in [
+        "claim x_{i+1} = 0\n",
+        "claim x_{C+1} = 0\n",
+        "claim x_{ℓ+} = 0\n",
+        "claim x_{ℓ+1+1} = 0\n",
+        "claim x_{ℓ++1} = 0\n",
+        "claim x_{k,ℓ-1-} = 0\n",
+    ] {
+        let loaded = load(&SourceFile::new("t.dc", bad.to_owned()), &Limits::default());
+        assert!(!loaded.errors.is_empty(), "{bad}");
+    }
+    for good in [
+        "claim x_{ℓ+1} = x_{ℓ+1}\n",
+        "claim x_{k,ell-2} = x_{k,ℓ−2}\n",
+    ] {
+        assert_eq!(verdicts(good), [(1, "proved".to_owned())], "{good}");
+    }
 }

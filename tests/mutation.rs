@@ -318,7 +318,7 @@ fn a_negated_step_is_the_first_wrong_one_and_later_steps_are_compensating_errors
             .program
             .items
             .iter()
-            .filter(|i| matches!(i, Item::Def(_) | Item::Assume(_)))
+            .filter(|i| matches!(i, Item::Def(_) | Item::Assume(_) | Item::Depends(_)))
             .cloned()
             .collect();
         for item in &loaded.program.items {

@@ -563,6 +563,10 @@ fn shape(p: &Program) -> Vec<String> {
                 d.kind, d.name, d.symbol, d.params, d.body
             ),
             Item::Assume(a) => format!("assume {:?}", a.fact),
+            Item::Depends(d) => format!(
+                "depends {:?} {:?} {:?} {:?} {:?} {:?}",
+                d.quantity, d.family, d.partial, d.index, d.lo, d.hi
+            ),
             Item::Claim(c) => format!("claim {:?} = {:?}", c.lhs, c.rhs),
             Item::Derive(d) => format!(
                 "derive {:?} {:?}",

@@ -105,9 +105,9 @@ impl Instance {
 
 /// The size symbols of `e` (free symbols of sum bounds) and, per free index, the size symbol
 /// of a sum over the same slot of the same family, when there is one.
-fn sizes_and_links(exprs: &[&Expr]) -> (Vec<Symbol>, FxHashMap<String, Symbol>) {
+fn sizes_and_links(exprs: &[&Expr]) -> (Vec<Symbol>, FxHashMap<String, Vec<Symbol>>) {
     let mut sizes = Vec::new();
-    // (family name, slot position) → size symbol of a sum over that slot.
+    // (family, slot position) → size symbol of a sum over that slot.
     let mut slot_size: FxHashMap<(String, usize), Symbol> = FxHashMap::default();
     // Each node with the index letters bound around it: a bound letter in an inner sum's
     // bounds (the i of Σ_i Σ_{j=1}^{i}) is not a size.
@@ -153,7 +153,7 @@ fn sizes_and_links(exprs: &[&Expr]) -> (Vec<Symbol>, FxHashMap<String, Symbol>) 
         stack.extend(x.node().children().map(|c| (c.clone(), bound_here.clone())));
     }
     sizes.sort();
-    let mut links = FxHashMap::default();
+    let mut links: FxHashMap<String, Vec<Symbol>> = FxHashMap::default();
     let mut free = Vec::new();
     for e in exprs {
         free.extend(index::free_indices(e));
@@ -162,12 +162,36 @@ fn sizes_and_links(exprs: &[&Expr]) -> (Vec<Symbol>, FxHashMap<String, Symbol>) 
         for e in exprs {
             for (family, pos) in slot_uses(e, &i) {
                 if let Some(size) = slot_size.get(&(family, pos)) {
-                    links.entry(i.clone()).or_insert_with(|| size.clone());
+                    let linked = links.entry(i.clone()).or_default();
+                    if !linked.contains(size) {
+                        linked.push(size.clone());
+                    }
                 }
             }
         }
     }
     (sizes, links)
+}
+
+/// The family of an entry: its name and its label slots, with each index or number slot as
+/// `*` (`a_{ℓ−1,k}` → `a|ℓ-1,*`): `a_{ℓ,j}` and `a_{ℓ−1,i}`, or `w_{oi}` and `w_{hi}`, are
+/// different families with different sizes.
+fn family_key(s: &Symbol) -> String {
+    let slots: Vec<String> = s
+        .sub()
+        .map(index::slots)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|x| {
+            if index::is_index_name(&x) || (!x.is_empty() && x.chars().all(|c| c.is_ascii_digit()))
+            {
+                "*".to_owned()
+            } else {
+                x
+            }
+        })
+        .collect();
+    format!("{}|{}", s.name(), slots.join(","))
 }
 
 /// The (family, slot position) pairs where `index` occurs in subscripts of `e`.
@@ -183,7 +207,7 @@ fn slot_uses(e: &Expr, index: &str) -> Vec<(String, usize)> {
             if let Some(sub) = s.sub() {
                 for (pos, slot) in index::slots(sub).iter().enumerate() {
                     if slot == index {
-                        out.push((s.name().to_owned(), pos));
+                        out.push((family_key(s), pos));
                     }
                 }
             }
@@ -229,9 +253,13 @@ fn instances(l: &Expr, r: &Expr) -> Vec<Instance> {
         let ranges: Vec<i64> = free
             .iter()
             .map(|i| {
-                let linked = links
-                    .get(i)
-                    .and_then(|s| assigned.iter().find(|(t, _)| t == s).map(|(_, v)| *v));
+                // An index linked to several sizes stays inside all of them.
+                let linked = links.get(i).and_then(|sizes| {
+                    sizes
+                        .iter()
+                        .filter_map(|s| assigned.iter().find(|(t, _)| t == s).map(|(_, v)| *v))
+                        .min()
+                });
                 linked.unwrap_or(smallest).clamp(1, 3)
             })
             .collect();
@@ -340,6 +368,16 @@ impl Checker<'_> {
                         .or_else(|| self.symbolic_factor_hint(l, r))
                         .or(match out.hint {
                             Some(Hint::Expected(_)) => Some(Hint::Expected(self.indexed_value(l))),
+                            // A dropped or extra term, or a factor, written in the instance's
+                            // entries (w_{2,1}) says little about the claim at every size.
+                            Some(
+                                Hint::DroppedTerm(e)
+                                | Hint::ExtraTerm(e)
+                                | Hint::MissingFactor(e)
+                                | Hint::ExtraFactor(e),
+                            ) if mentions_instance_entries(&e, l, r) => {
+                                Some(Hint::Expected(self.indexed_value(l)))
+                            }
                             h => h,
                         });
                     let mut assumptions = out.assumptions;
@@ -423,10 +461,29 @@ impl Checker<'_> {
             return None;
         }
         let qe = canon.to_expr(&q);
-        (qe.tree_size() <= 5 && !needs_instances(&qe)).then(|| {
+        if qe.tree_size() <= 5 && !needs_instances(&qe) {
             // Written 1/q (the 1/n of a mean), not q⁻¹.
-            Hint::MissingFactor(Expr::div(Expr::one(), qe.clone()))
-        })
+            return Some(Hint::MissingFactor(Expr::div(Expr::one(), qe)));
+        }
+        // A factor that reads short once the entries of families are folded back in: the σ'
+        // of a layer, a_{ℓ,j}·(1 − a_{ℓ,j}).
+        let inv = cl
+            .div(&cr, limits, &Deadline::after(limits.timeout_per_step))
+            .ok()?;
+        let factor = self.indexed_value(&canon.to_expr(&inv));
+        let unfit = |e: &Expr| {
+            let mut stack = vec![e.clone()];
+            while let Some(x) = stack.pop() {
+                // A sum, or a quotient (a_{ℓ−1,i}/a_{ℓ,i} says "wrong entry", not "missing").
+                let quotient = matches!(x.node(), Node::Pow(_, n) if n.as_num().is_some_and(|n| *n < Rational::from_integer(0.into())));
+                if quotient || matches!(x.node(), Node::Sum { .. }) {
+                    return true;
+                }
+                stack.extend(x.node().children().cloned());
+            }
+            false
+        };
+        (factor.tree_size() <= 12 && !unfit(&factor)).then_some(Hint::MissingFactor(factor))
     }
 
     /// Whether `e` is in index notation (a sum, a delta or a free index).
@@ -455,6 +512,12 @@ impl Checker<'_> {
         self.assume_sums(&mut canon);
         let mut best = self.readable(e).unwrap_or_else(|_| e.clone());
         let entries = self.family_entries(e, &mut canon);
+        let eliminated = index::eliminate_deltas(e);
+        if let Ok(r) = self.readable(&eliminated) {
+            if r.tree_size() <= best.tree_size() {
+                best = r;
+            }
+        }
         let sources = [
             Some(e.clone()),
             self.program.expand(e, limits.max_growth).ok(),
@@ -485,13 +548,20 @@ impl Checker<'_> {
             let Some(sym) = d.symbol.as_ref().filter(|_| d.kind == DefKind::Quantity) else {
                 continue;
             };
-            if index::symbol_indices(sym).len() != 1
-                || sym.sub().map(|s| index::slots(s).len()) != Some(1)
-            {
+            // One index slot; any others are labels (h_j, a_{ℓ,j}).
+            let own = match index::symbol_indices(sym).as_slice() {
+                [own] => own.clone(),
+                _ => continue,
+            };
+            let Some(slots) = sym.sub().map(index::slots) else {
                 continue;
-            }
+            };
             for x in index::free_indices(e) {
-                let entry = Symbol::with_sub(sym.name(), Some(&x));
+                let at: Vec<String> = slots
+                    .iter()
+                    .map(|s| if *s == own { x.clone() } else { s.clone() })
+                    .collect();
+                let entry = Symbol::with_sub(sym.name(), Some(&index::join_slots(&at)));
                 let Some(body) = self.program.quantity_body(&entry) else {
                     continue;
                 };
@@ -599,6 +669,24 @@ impl Checker<'_> {
         }
         (domain, elim)
     }
+}
+
+/// Whether `e` mentions an entry at a concrete position (`w_{ℓ+1,2,1}`, `z_2`) that neither
+/// side of the claim names: a value written in one instance's entries.
+fn mentions_instance_entries(e: &Expr, l: &Expr, r: &Expr) -> bool {
+    let named: FxHashSet<Symbol> = l
+        .free_symbols()
+        .into_iter()
+        .chain(r.free_symbols())
+        .collect();
+    e.free_symbols().into_iter().any(|s| {
+        !named.contains(&s)
+            && s.sub().is_some_and(|sub| {
+                index::slots(sub)
+                    .iter()
+                    .any(|x| !x.is_empty() && x.chars().all(|c| c.is_ascii_digit()))
+            })
+    })
 }
 
 /// Candidate forms of the canonical value `c`: itself, with entries factored out, and term by

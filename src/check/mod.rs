@@ -993,7 +993,7 @@ impl<'a> Checker<'a> {
                         prev = step.expr.clone();
                     }
                 }
-                Item::Def(_) | Item::Assume(_) => {}
+                Item::Def(_) | Item::Assume(_) | Item::Depends(_) => {}
             }
         }
         out

@@ -257,6 +257,10 @@ impl Differ<'_, '_> {
                 } else if let Some(body) = self.ctx.program.quantity_body(s) {
                     // Guard against `let x = x + 1` style cycles through the depth bound.
                     self.depends(&body, depth + 1)?
+                } else if let Some(dep) = self.ctx.program.dependence(s) {
+                    // E depends on what its family z_k (k free) depends on.
+                    let family = Expr::sym(dep.family.clone());
+                    self.depends(&family, depth + 1)?
                 } else {
                     false
                 }
@@ -346,6 +350,8 @@ impl Differ<'_, '_> {
                     let r = self.d(&body, depth + 1)?;
                     self.record("d-definition", e, &r);
                     r
+                } else if let Some(dep) = self.ctx.program.dependence(s) {
+                    self.d_dependence(e, dep, depth)?
                 } else {
                     Expr::zero()
                 }
@@ -442,6 +448,50 @@ impl Differ<'_, '_> {
             Node::Delta(..) => Expr::zero(),
         };
         Ok(res)
+    }
+
+    /// Rule `d-given-dependence`: for `assume ∂E/∂z_k = δ_k for k = lo..hi` (E an unknown
+    /// function of z_lo, …, z_hi), ∂E/∂x = Σ_{k=lo}^{hi} δ_k·∂z_k/∂x. The sum's index is the
+    /// stated one unless the variable uses it (∂E/∂z_k: then a fresh one, giving
+    /// Σ_j δ_j·δ_{jk} = δ_k).
+    fn d_dependence(
+        &mut self,
+        e: &Expr,
+        dep: &crate::program::Dependence,
+        depth: usize,
+    ) -> Result<Expr, DiffError> {
+        let k = dep.index.name();
+        let var_indices = crate::index::symbol_indices(self.var);
+        let mut family = Expr::sym(dep.family.clone());
+        let mut partial = Expr::sym(dep.partial.clone());
+        let index = if var_indices.iter().any(|v| v == k) {
+            let others = [&dep.family, &dep.partial];
+            let fresh = crate::index::fresh_index(|c| {
+                var_indices.iter().any(|v| v == c)
+                    || others
+                        .iter()
+                        .any(|s| crate::index::symbol_indices(s).iter().any(|x| x == c))
+            });
+            let value = crate::index::IndexValue::Name(fresh.clone());
+            family = crate::index::subst_index(&family, k, &value);
+            partial = crate::index::subst_index(&partial, k, &value);
+            Symbol::new(&fresh)
+        } else {
+            dep.index.clone()
+        };
+        let inner = self.d(&family, depth + 1)?;
+        let r = if inner.is_zero() {
+            Expr::zero()
+        } else {
+            Expr::new(Node::Sum {
+                index,
+                lo: dep.lo.clone(),
+                hi: dep.hi.clone(),
+                body: mul_s(vec![partial, inner]),
+            })
+        };
+        self.record("d-given-dependence", e, &r);
+        Ok(r)
     }
 
     fn d_pow(

@@ -20,7 +20,8 @@ pub(crate) const ASCII: Spelling = Spelling {
 
 /// `eta`, `x_1`, `w_{ij}`: the symbol's own `Display`, which the parser reads back.
 pub(crate) fn symbol(s: &Symbol) -> String {
-    s.to_string()
+    // The layer letter ℓ of `w_{ℓ+1,k,j}` is spelled `ell` in ASCII (and read back so).
+    s.to_string().replace('\u{2113}', "ell")
 }
 
 /// `sigma`, `exp`, a user function by its name.

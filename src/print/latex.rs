@@ -108,9 +108,16 @@ fn is_open(e: &Expr) -> bool {
 /// Escapes characters that are special in LaTeX text.
 fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
         match c {
             '\\' => out.push_str("\\backslash{}"),
+            '\u{2113}' => {
+                out.push_str("\\ell");
+                if chars.peek().is_some_and(|n| n.is_alphanumeric()) {
+                    out.push(' ');
+                }
+            }
             '_' | '{' | '}' | '%' | '$' | '#' | '&' => {
                 out.push('\\');
                 out.push(c);

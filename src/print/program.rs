@@ -9,7 +9,7 @@
 //! so finding one needs no parsing.
 
 use super::{to_string, Format, PrintOptions};
-use crate::expr::{Expr, Symbol};
+use crate::expr::{Expr, Node, Symbol};
 use crate::program::{DefKind, Fact, Item, NumberSet, Program, Rel};
 use crate::source::{SourceFile, Span};
 
@@ -64,6 +64,17 @@ pub fn statement_lines(item: &Item, format: Format) -> Vec<String> {
             vec![format!("let {head} = {}", show(&d.body))]
         }
         Item::Assume(a) => vec![format!("assume {}", fact_text(&a.fact, &show))],
+        Item::Depends(d) => {
+            let deriv = Expr::new(Node::Deriv(Expr::sym(d.quantity.clone()), d.family.clone()));
+            vec![format!(
+                "assume {} = {} for {} = {}..{}",
+                show(&deriv),
+                show(&Expr::sym(d.partial.clone())),
+                show(&Expr::sym(d.index.clone())),
+                show(&d.lo),
+                show(&d.hi)
+            )]
+        }
         Item::Claim(c) => vec![format!("claim {} = {}", show(&c.lhs), show(&c.rhs))],
         Item::Derive(d) => {
             let mut v = vec![format!("derive {}", show(&d.start))];
@@ -78,6 +89,7 @@ pub fn item_span(i: &Item) -> Span {
     match i {
         Item::Def(d) => d.span,
         Item::Assume(a) => a.span,
+        Item::Depends(d) => d.span,
         Item::Claim(c) => c.span,
         Item::Derive(d) => d.span,
     }

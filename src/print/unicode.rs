@@ -32,10 +32,11 @@ fn symbol(s: &Symbol) -> String {
             let digits: String = sub.chars().filter_map(subscript_digit).collect();
             format!("{base}{digits}")
         }
-        Some(sub) if sub.chars().count() == 1 && sub.chars().all(char::is_alphanumeric) => {
+        Some(sub) if sub.chars().count() == 1 && sub.chars().all(|c| c.is_ascii_alphanumeric()) => {
             format!("{base}_{sub}")
         }
-        Some(sub) => format!("{base}_{{{sub}}}"),
+        // A layer slot `ℓ-1` is printed with the minus sign (read back as `-`).
+        Some(sub) => format!("{base}_{{{}}}", sub.replace('-', "\u{2212}")),
     }
 }
 

@@ -146,6 +146,7 @@ impl AsDiagnostic for LowerError {
             LowerErrorKind::HigherDerivativeDecl { .. } => "more than one prime",
             LowerErrorKind::ConflictingDefinition { .. } => "defined both ways",
             LowerErrorKind::Shape { .. } => "shapes do not fit",
+            LowerErrorKind::Dependence { .. } => "not a stated dependence",
         };
         Diagnostic::error()
             .with_code(self.kind.code())

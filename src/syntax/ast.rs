@@ -84,6 +84,10 @@ pub enum Assume<'a> {
         /// Each relation with the expression after it (at least one).
         rest: Vec<(Rel, Expr<'a>)>,
     },
+    /// `∂E/∂z_{ℓ+1,k} = δ_{ℓ+1,k} for k = 1..M`: E is an unknown function of the family
+    /// z_{ℓ+1,1}, …, z_{ℓ+1,M} whose partial derivatives are the unknowns δ_{ℓ+1,k} (lowering
+    /// checks the shape).
+    Depends(Box<Depends<'a>>),
     /// `x ∈ S` (or `x in S`).
     Member {
         /// The element (lowering requires a symbol).
@@ -91,6 +95,21 @@ pub enum Assume<'a> {
         /// The set.
         set: SetExpr<'a>,
     },
+}
+
+/// The parts of `assume ∂E/∂z_k = δ_k for k = lo..hi`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Depends<'a> {
+    /// The derivative on the left.
+    pub deriv: Expr<'a>,
+    /// The name of its value, on the right.
+    pub value: Expr<'a>,
+    /// The family index after `for`.
+    pub index: Name<'a>,
+    /// Lower bound of the index.
+    pub lo: Expr<'a>,
+    /// Upper bound of the index.
+    pub hi: Expr<'a>,
 }
 
 /// A relation in an `assume` chain with its span.

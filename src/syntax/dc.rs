@@ -23,19 +23,19 @@
 
 use std::cell::Cell;
 
-use nom::bytes::complete::{take_while, take_while1};
+use nom::bytes::complete::take_while1;
 use nom::character::complete::{char, digit1, satisfy};
 use nom::combinator::{opt, recognize};
 use nom::IResult;
 use nom::Parser as _;
 
 use super::ast::{
-    Apply, Assume, BigSum, Bracket, Deriv, DerivFrac, DerivStyle, Expr, ExprKind, Factor, File,
-    LetHead, MulOp, Name, NumLit, Pow, PowOp, Rel, SetExpr, Sign, Step, Stmt, StmtKind, Subscript,
-    SubscriptForm, Term,
+    Apply, Assume, BigSum, Bracket, Depends, Deriv, DerivFrac, DerivStyle, Expr, ExprKind, Factor,
+    File, LetHead, MulOp, Name, NumLit, Pow, PowOp, Rel, SetExpr, Sign, Step, Stmt, StmtKind,
+    Subscript, SubscriptForm, Term,
 };
 use super::error::{Found, ParseError, ParseErrorKind};
-use super::spelling::{self, SetName, REL_OPS, SET_NAMES};
+use super::spelling::{self, RelOp, SetName, REL_OPS, SET_NAMES};
 use crate::limits::Limits;
 use crate::source::{SourceFile, Span};
 
@@ -96,6 +96,37 @@ fn is_ident_start(c: char) -> bool {
 
 fn is_ident_char(c: char) -> bool {
     c.is_ascii_alphanumeric()
+}
+
+/// The text of a braced subscript up to where it stops: letters, digits and commas, the layer
+/// letter `ℓ`, and an offset `+1`/`-1`/`−1` only right after a slot that is the layer letter
+/// (`ℓ` or `ell`): `{ℓ+1,k}`. Other arithmetic (`x_{i+1}`, `x_{C+1}`) is not read: index
+/// arithmetic would need shifted families, which are not modelled, so the parser stops there
+/// (and reports the unclosed brace).
+fn braced_subscript(i: &str) -> (&str, &str) {
+    let mut slot_start = 0;
+    let mut end = 0;
+    let mut chars = i.char_indices().peekable();
+    while let Some((at, c)) = chars.next() {
+        let ok = if c.is_ascii_alphanumeric() || c == '\u{2113}' {
+            true
+        } else if c == ',' {
+            slot_start = at + 1;
+            true
+        } else if matches!(c, '+' | '-' | '\u{2212}') {
+            let slot = i.get(slot_start..at).unwrap_or("");
+            (slot == "\u{2113}" || slot == "ell")
+                && chars.peek().is_some_and(|(_, n)| n.is_ascii_digit())
+        } else {
+            false
+        };
+        if !ok {
+            break;
+        }
+        end = at + c.len_utf8();
+    }
+    let (text, rest) = i.split_at(end);
+    (rest, text)
 }
 
 /// The leading ASCII identifier of `i` ("" if none).
@@ -506,9 +537,63 @@ impl<'a> Parser<'a> {
             chain.push((rel, e));
             rest = r;
         }
+        let j = ws(rest);
+        if leading_ident(j) == "for" {
+            return self.depends_tail(j.get(3..).unwrap_or(""), first, chain);
+        }
         Ok((
             rest,
             StmtKind::Assume(Assume::Compare { first, rest: chain }),
+        ))
+    }
+
+    /// The rest of `assume ∂E/∂z_{ℓ+1,k} = δ_{ℓ+1,k} for k = 1..M` after `for`: the index,
+    /// `=` (or `in`/`∈`), the bounds around `..`.
+    fn depends_tail(
+        &self,
+        i: &'a str,
+        first: Expr<'a>,
+        chain: Vec<(Rel, Expr<'a>)>,
+    ) -> Res<'a, StmtKind<'a>> {
+        let at = ws(i);
+        let mut chain = chain;
+        let single = chain.len() == 1;
+        let Some((_, value)) = chain.pop().filter(|(rel, _)| single && rel.op == RelOp::Eq) else {
+            return self.expected(at, "a single `∂E/∂x = name` before `for`");
+        };
+        let (r, index) = match self.name(at) {
+            Ok(found) => found,
+            Err(nom::Err::Error(_)) => return self.expected(at, "an index name after `for`"),
+            Err(e) => return Err(e),
+        };
+        let j = ws(r);
+        let k = if let Some(k) = j.strip_prefix('=') {
+            k
+        } else if let Some(k) = j.strip_prefix(spelling::ELEMENT_OF) {
+            k
+        } else if leading_ident(j) == "in" {
+            j.get(2..).unwrap_or("")
+        } else {
+            return self.expected(j, "`=` after the index in `for k = 1..M`");
+        };
+        let k = ws(k);
+        // A factor, so that `1..M` stops before the `..` (a decimal needs a digit after `.`).
+        let (r, lo) = self.factor(k, 0)?;
+        let j = ws(r);
+        let Some(k) = j.strip_prefix("..") else {
+            return self.expected(j, "`..` between the bounds in `for k = 1..M`");
+        };
+        self.nodes.set(0);
+        let (rest, hi) = self.expr(k, 0)?;
+        Ok((
+            rest,
+            StmtKind::Assume(Assume::Depends(Box::new(Depends {
+                deriv: first,
+                value,
+                index,
+                lo,
+                hi,
+            }))),
         ))
     }
 
@@ -1025,7 +1110,7 @@ impl<'a> Parser<'a> {
     fn subscript(&self, i: &'a str) -> Res<'a, Option<Subscript<'a>>> {
         if let Some(after) = i.strip_prefix('_') {
             if let Some(inner) = after.strip_prefix('{') {
-                let (r, text) = take_while(|c: char| c.is_ascii_alphanumeric() || c == ',')(inner)?;
+                let (r, text) = braced_subscript(inner);
                 if text.is_empty() {
                     return self.fail_at(r, |found| ParseErrorKind::EmptySubscript { found });
                 }

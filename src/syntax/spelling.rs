@@ -210,7 +210,7 @@ pub fn ascii_name(name: &str) -> &str {
 pub const KEYWORDS: &[&str] = &["let", "assume", "claim", "derive"];
 
 /// Words that end an expression and therefore cannot be names (`y in {0, 1}`).
-pub const RESERVED_WORDS: &[&str] = &["in"];
+pub const RESERVED_WORDS: &[&str] = &["in", "for"];
 
 /// `≠`: not part of the language, but a recognisable attempt at a relation, so it is
 /// reported as "found `≠`" rather than as an invalid character.
