@@ -14,8 +14,12 @@
 //!   `L`, `J`, `C` the document defined).
 //! - Symbols with different subscripts are different symbols (`o` and `o₁`): nothing is
 //!   linked behind the student's back. Each verdict lists the definitions it used.
-//! - What is not understood (a parse error, `\pm`, a case of a piecewise statement in prose,
-//!   a relation other than `=` and `←`) is listed with the reason, never skipped.
+//! - A statement with `\pm`/`\mp` is read as two, one per sign, and holds when both do.
+//! - Generic functions (the f and g of a list of rules: (f∘g)' = f'(g)·g') are unknowns: a
+//!   rule is proved as an identity in them, or refuted with concrete functions named in the
+//!   report (f(t) = t³ + 2·t, g(t) = exp(t/2)).
+//! - What is not understood (a parse error, a case of a piecewise statement in prose, a
+//!   relation other than `=` and `←`) is listed with the reason, never skipped.
 //!
 //! This module does no IO: it takes the document's text and returns one report per equation.
 
@@ -118,6 +122,9 @@ pub fn check_document(
         }
         for c in std::mem::take(&mut cases) {
             reader.not_understood(c.span, CASE_REASON);
+        }
+        if has_plus_minus(text, block.body) && reader.plus_minus(text, block.body) {
+            continue;
         }
         let (rows, errors) = parse_display(text, block.body, &config.limits);
         for e in errors {
@@ -287,7 +294,226 @@ impl Reader<'_> {
         }
     }
 
+    /// A block with `\pm`/`\mp`, read as two statements, one per sign: the block is parsed
+    /// twice with the signs written out (same byte positions), the two readings are checked
+    /// one after the other from the same context, and each equation gets one report: correct
+    /// when both readings are, otherwise the reading that is not, named by its sign. False
+    /// (nothing reported, the context unchanged) when the two readings do not give the same
+    /// equations, or when one defines something.
+    fn plus_minus(&mut self, text: &str, body: Span) -> bool {
+        let variants = [
+            signs_written_out(text, body, '+'),
+            signs_written_out(text, body, '-'),
+        ];
+        let saved = (
+            self.program.clone(),
+            self.givens.clone(),
+            self.def_lines.clone(),
+            self.opaque.clone(),
+            self.edges.clone(),
+            self.scoped_definition,
+        );
+        let n_out = self.out.len();
+        let mut readings: Vec<Vec<EquationReport>> = Vec::new();
+        for variant in &variants {
+            let (rows, errors) = parse_display(variant, body, &self.config.limits);
+            if !errors.is_empty() {
+                break;
+            }
+            (
+                self.program,
+                self.givens,
+                self.def_lines,
+                self.opaque,
+                self.edges,
+                self.scoped_definition,
+            ) = saved.clone();
+            for row in rows {
+                self.row(&row);
+            }
+            readings.push(self.out.split_off(n_out));
+        }
+        let [plus, minus] = readings.as_slice() else {
+            (
+                self.program,
+                self.givens,
+                self.def_lines,
+                self.opaque,
+                self.edges,
+                self.scoped_definition,
+            ) = saved;
+            return false;
+        };
+        let checked = |r: &EquationReport| {
+            r.check.is_some()
+                && matches!(
+                    r.kind,
+                    EquationKind::Claim | EquationKind::Step | EquationKind::Update
+                )
+        };
+        let fits = plus.len() == minus.len()
+            && plus
+                .iter()
+                .zip(minus)
+                .all(|(p, m)| checked(p) && checked(m) && p.span == m.span);
+        if !fits {
+            (
+                self.program,
+                self.givens,
+                self.def_lines,
+                self.opaque,
+                self.edges,
+                self.scoped_definition,
+            ) = saved;
+            return false;
+        }
+        for (p, m) in plus.iter().zip(minus) {
+            let (Some(pc), Some(mc)) = (&p.check, &m.check) else {
+                continue;
+            };
+            let (pick, note) = match (
+                pc.outcome.verdict.is_correct(),
+                mc.outcome.verdict.is_correct(),
+            ) {
+                (true, true) => (
+                    p,
+                    format!(
+                        "± read as two statements, one per sign; both hold (with −: {} = {})",
+                        crate::print::unicode(&mc.lhs),
+                        crate::print::unicode(&mc.rhs)
+                    ),
+                ),
+                (false, _) if matches!(pc.outcome.verdict, crate::check::Verdict::Incorrect(_)) => {
+                    (
+                        p,
+                        "± read as two statements, one per sign: the one with + fails".to_owned(),
+                    )
+                }
+                (_, false) if matches!(mc.outcome.verdict, crate::check::Verdict::Incorrect(_)) => {
+                    (
+                        m,
+                        "± read as two statements, one per sign: the one with − fails".to_owned(),
+                    )
+                }
+                (false, _) => (
+                    p,
+                    "± read as two statements, one per sign: the one with + is undecided"
+                        .to_owned(),
+                ),
+                (_, false) => (
+                    m,
+                    "± read as two statements, one per sign: the one with − is undecided"
+                        .to_owned(),
+                ),
+            };
+            let mut report = pick.clone();
+            if let Some(c) = report.check.as_mut() {
+                c.chain_note = Some(match c.chain_note.take() {
+                    Some(n) => format!("{n}; {note}"),
+                    None => note,
+                });
+            }
+            self.out.push(report);
+        }
+        true
+    }
+
+    /// One row, with the generic functions it names (`f` and `g` of `f'(g(x))·g'(x)`)
+    /// declared for the row only.
     fn row(&mut self, row: &MathRow<'_>) {
+        let generic = generic_functions(row, &self.program);
+        let n_before = self.program.items.len();
+        for name in &generic {
+            self.program.items.push(Item::Def(Definition {
+                name: name.as_str().into(),
+                symbol: None,
+                params: vec![Symbol::new("t")],
+                body: Expr::zero(),
+                kind: DefKind::Unknown,
+                span: row.span,
+            }));
+        }
+        let n_out = self.out.len();
+        self.row_body(row);
+        if !generic.is_empty() {
+            self.refute_generic(&generic, n_out);
+            let mut n = 0usize;
+            self.program.items.retain(|i| {
+                n += 1;
+                n <= n_before
+                    || !matches!(i, Item::Def(d) if d.kind == DefKind::Unknown && d.span == row.span)
+            });
+        }
+    }
+
+    /// The undecided reports from `n_out` on that involve generic functions, checked again
+    /// with each generic function replaced by a concrete one (`GENERIC_INSTANCES`): a rule
+    /// that fails for one choice of functions is not a rule, and the counterexample names the
+    /// choice. One that holds for the choice stays undecided (one choice proves nothing).
+    fn refute_generic(&mut self, generic: &[String], n_out: usize) {
+        let mut concrete = Program {
+            items: self
+                .program
+                .items
+                .iter()
+                .filter(|i| !matches!(i, Item::Def(d) if d.kind == DefKind::Unknown))
+                .cloned()
+                .collect(),
+            ..self.program.clone()
+        };
+        let t = Symbol::new("t");
+        let mut chosen = Vec::new();
+        for (name, text) in generic.iter().zip(GENERIC_INSTANCES) {
+            let Some(body) = concrete_body(text, &self.config.limits) else {
+                return;
+            };
+            chosen.push(format!("{name}(t) = {}", crate::print::unicode(&body)));
+            concrete.items.push(Item::Def(Definition {
+                name: name.as_str().into(),
+                symbol: None,
+                params: vec![t.clone()],
+                body,
+                kind: DefKind::Function,
+                span: Span::new(0, 0),
+            }));
+        }
+        if chosen.len() < generic.len() {
+            return;
+        }
+        let checker = Checker::new(&concrete, self.config);
+        for report in self.out.iter_mut().skip(n_out) {
+            let Some(step) = report.check.as_mut() else {
+                continue;
+            };
+            if !matches!(step.outcome.verdict, crate::check::Verdict::Undecided(_)) {
+                continue;
+            }
+            let mut outcome = checker.check_equal(&step.lhs, &step.rhs);
+            if matches!(outcome.verdict, crate::check::Verdict::Incorrect(_)) {
+                // "The correct value" in the generic functions, not in the chosen ones.
+                if let (Some(crate::check::Hint::Expected(_)), Node::Deriv(body, var)) =
+                    (&outcome.hint, step.lhs.node())
+                {
+                    let generic_checker = Checker::new(&self.program, self.config);
+                    let truth = crate::diff::diff(body, var, &generic_checker.diff_ctx())
+                        .ok()
+                        .and_then(|d| generic_checker.readable_derivative(&d.expr).ok());
+                    outcome.hint = truth.map(crate::check::Hint::Expected);
+                }
+                let note = format!(
+                    "not a rule: it fails for {} (a counterexample with concrete functions)",
+                    chosen.join(", ")
+                );
+                step.outcome = outcome;
+                step.chain_note = Some(match step.chain_note.take() {
+                    Some(n) => format!("{n}; {note}"),
+                    None => note,
+                });
+            }
+        }
+    }
+
+    fn row_body(&mut self, row: &MathRow<'_>) {
         if let Some(cond) = &row.condition {
             // The equations of `\text{if } Z > 0, …` are checked under the condition, as
             // claims (they define nothing).
@@ -1193,6 +1419,183 @@ fn independent_derivatives(program: &Program, sides: &[&Expr]) -> Vec<(Expr, Sym
             !reach.is_empty() && !reaches(&reach, v)
         })
         .collect()
+}
+
+/// The concrete functions a generic rule is tried with, in the order the row names its generic
+/// functions: smooth, defined everywhere, and different enough that a wrong rule shows.
+const GENERIC_INSTANCES: [&str; 4] = ["t^3 + 2*t", "exp(t/2)", "t^2 + 3*t + 1", "tanh(t) + t"];
+
+/// One of `GENERIC_INSTANCES` as an expression in t.
+fn concrete_body(text: &str, limits: &Limits) -> Option<Expr> {
+    let src = SourceFile::new("<generic>", format!("claim {text} = 0"));
+    let loaded = crate::load::load(&src, limits);
+    match loaded.program.items.first() {
+        Some(Item::Claim(c)) if loaded.errors.is_empty() => Some(c.lhs.clone()),
+        _ => None,
+    }
+}
+
+/// Whether the math in `body` has `\pm` or `\mp` as commands (not `\pmb`).
+fn has_plus_minus(text: &str, body: Span) -> bool {
+    let Some(math) = text.get(body.start..body.end) else {
+        return false;
+    };
+    ["\\pm", "\\mp"].iter().any(|cmd| {
+        math.match_indices(cmd).any(|(at, _)| {
+            !math
+                .get(at + cmd.len()..)
+                .and_then(|r| r.chars().next())
+                .is_some_and(|c| c.is_ascii_alphabetic())
+        })
+    })
+}
+
+/// `text` with each `\pm` in `body` written as `sign` and each `\mp` as the other sign, padded
+/// with spaces to the same length, so that every byte position stays where it was.
+fn signs_written_out(text: &str, body: Span, sign: char) -> String {
+    let other = if sign == '+' { '-' } else { '+' };
+    let (Some(before), Some(math), Some(after)) = (
+        text.get(..body.start),
+        text.get(body.start..body.end),
+        text.get(body.end..),
+    ) else {
+        return text.to_owned();
+    };
+    let mut out = String::with_capacity(text.len());
+    out.push_str(before);
+    let mut rest = math;
+    while let Some(at) = rest.find('\\') {
+        let (head, tail) = rest.split_at(at);
+        out.push_str(head);
+        let cmd: String = tail
+            .chars()
+            .skip(1)
+            .take_while(char::is_ascii_alphabetic)
+            .collect();
+        let written = match cmd.as_str() {
+            "pm" => Some(sign),
+            "mp" => Some(other),
+            _ => None,
+        };
+        match written {
+            Some(c) => {
+                out.push(c);
+                out.push_str("  ");
+                rest = tail.get(3..).unwrap_or("");
+            }
+            None => {
+                let n = 1 + cmd.len();
+                out.push_str(tail.get(..n).unwrap_or(tail));
+                rest = tail.get(n..).unwrap_or("");
+            }
+        }
+    }
+    out.push_str(rest);
+    out.push_str(after);
+    out
+}
+
+/// The names a row uses as generic functions: applied with a prime somewhere in the row
+/// (`f'(g(x))`, `g'(x)`), without subscript, and neither a built-in nor defined. The rules a
+/// homework lists (the chain rule (f∘g)' = f'(g)·g', the sum rule) are written with them.
+fn generic_functions(row: &MathRow<'_>, program: &Program) -> Vec<String> {
+    fn walk(e: &crate::syntax::ast::Expr<'_>, out: &mut Vec<String>, depth: usize) {
+        use crate::syntax::ast::ExprKind as K;
+        if depth > 256 {
+            return;
+        }
+        match &e.kind {
+            K::Num(_) | K::Ratio { .. } | K::Name(_) | K::DerivFrac(_) => {}
+            K::Sum(terms) => terms.iter().for_each(|t| walk(&t.body, out, depth + 1)),
+            K::Product(fs) => fs.iter().for_each(|f| walk(&f.expr, out, depth + 1)),
+            K::Neg(x) | K::Transpose(x) => walk(x, out, depth + 1),
+            K::Pow(p) => {
+                walk(&p.base, out, depth + 1);
+                walk(&p.exp, out, depth + 1);
+            }
+            K::Apply(a) => {
+                if a.primes > 0 && a.name.sub.is_none() {
+                    let name = crate::syntax::spelling::ascii_name(a.name.ident).to_owned();
+                    if !out.contains(&name) {
+                        out.push(name);
+                    }
+                }
+                a.args().for_each(|x| walk(x, out, depth + 1));
+            }
+            K::Deriv(d) => walk(&d.body, out, depth + 1),
+            K::BigSum(b) => {
+                walk(&b.lo, out, depth + 1);
+                walk(&b.hi, out, depth + 1);
+                walk(&b.body, out, depth + 1);
+            }
+            K::Indicator(p) => {
+                walk(&p.0, out, depth + 1);
+                walk(&p.1, out, depth + 1);
+            }
+        }
+    }
+    let mut names = Vec::new();
+    for item in &row.items {
+        walk(item, &mut names, 0);
+    }
+    // In a row with a generic function, the conventional function letters f, g and h applied
+    // to an argument are functions too (the g of f'(g(x)) in a chain rule without g').
+    if !names.is_empty() {
+        let mut applied = Vec::new();
+        for item in &row.items {
+            applied_letters(item, &mut applied, 0);
+        }
+        for a in applied {
+            if !names.contains(&a) {
+                names.push(a);
+            }
+        }
+    }
+    names.retain(|n| {
+        !program.is_function(n)
+            && program.declared_derivative(n).is_none()
+            && !program.definitions().any(|d| &*d.name == n.as_str())
+    });
+    names
+}
+
+/// The letters f, g, h applied to an argument (`g(x)`) anywhere in `e`.
+fn applied_letters(e: &crate::syntax::ast::Expr<'_>, out: &mut Vec<String>, depth: usize) {
+    use crate::syntax::ast::ExprKind as K;
+    if depth > 256 {
+        return;
+    }
+    let mut go = |x: &crate::syntax::ast::Expr<'_>| applied_letters(x, out, depth + 1);
+    match &e.kind {
+        K::Num(_) | K::Ratio { .. } | K::Name(_) | K::DerivFrac(_) => {}
+        K::Sum(terms) => terms.iter().for_each(|t| go(&t.body)),
+        K::Product(fs) => fs.iter().for_each(|f| go(&f.expr)),
+        K::Neg(x) | K::Transpose(x) => go(x),
+        K::Pow(p) => {
+            go(&p.base);
+            go(&p.exp);
+        }
+        K::Apply(a) => {
+            a.args().for_each(&mut go);
+            let name = a.name.ident;
+            if a.name.sub.is_none() && a.n_args() == 1 && matches!(name, "f" | "g" | "h") {
+                let name = name.to_owned();
+                if !out.contains(&name) {
+                    out.push(name);
+                }
+            }
+        }
+        K::Deriv(d) => go(&d.body),
+        K::BigSum(b) => {
+            go(&b.lo);
+            go(&b.hi);
+            go(&b.body);
+        }
+        K::Indicator(p) => {
+            go(&p.0);
+            go(&p.1);
+        }
+    }
 }
 
 /// `e` with each derivative of `unknowns` replaced by an opaque symbol of its own.

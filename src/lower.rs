@@ -244,7 +244,7 @@ impl Scope {
         let mut scope = Scope::default();
         for d in program.definitions() {
             match d.kind {
-                DefKind::Function => {
+                DefKind::Function | DefKind::Unknown => {
                     scope.functions.insert(d.name.to_string(), d.params.len());
                 }
                 DefKind::Derivative => {

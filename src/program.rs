@@ -19,6 +19,10 @@ pub enum DefKind {
     Derivative,
     /// `let A = ...`: a named quantity, which may depend on other symbols.
     Quantity,
+    /// A generic one-argument function with no definition, such as the f and g of a rule
+    /// stated in a homework's list of rules ((f∘g)' = f'(g)·g'): f(u) and f'(u) are unknowns,
+    /// and d/dx f(u) = f'(u)·u' (rule `d-unknown-function`). `body` is unused (0).
+    Unknown,
 }
 
 /// One `let`.
@@ -243,6 +247,15 @@ impl Program {
         self.definitions()
             .filter(|d| d.kind == DefKind::Function && &*d.name == name)
             .last()
+    }
+
+    /// Whether `name` is a generic function without definition (`DefKind::Unknown`) that no
+    /// later definition replaces.
+    pub fn is_unknown_function(&self, name: &str) -> bool {
+        self.definitions()
+            .filter(|d| &*d.name == name && d.kind != DefKind::Quantity)
+            .last()
+            .is_some_and(|d| d.kind == DefKind::Unknown)
     }
 
     /// The declared derivative `let name'(x) = ...`, if any.

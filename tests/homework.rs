@@ -157,7 +157,7 @@ fn shared_examples_flag_exactly_their_mistakes() {
                 (117, ""),
                 (147, "factor of 2"),
             ],
-            75,
+            82,
         ),
     ];
     for (name, flagged, percent) in expected {

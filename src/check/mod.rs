@@ -385,7 +385,7 @@ impl<'a> Checker<'a> {
                 .program
                 .expand(&resolved, self.config.limits.max_growth)
                 .map_err(|e| e.to_string())?;
-            if !has_unresolved(&expanded) {
+            if !has_unresolved(&expanded, self.program) {
                 return Ok(Prepared {
                     expr: expanded,
                     kinks,
@@ -1176,7 +1176,7 @@ fn has_piecewise(e: &Expr) -> bool {
     false
 }
 
-fn has_unresolved(e: &Expr) -> bool {
+fn has_unresolved(e: &Expr, program: &Program) -> bool {
     let mut stack = vec![e];
     let mut seen = rustc_hash::FxHashSet::default();
     while let Some(x) = stack.pop() {
@@ -1185,7 +1185,10 @@ fn has_unresolved(e: &Expr) -> bool {
         }
         match x.node() {
             Node::Deriv(..) => return true,
-            Node::Call(crate::expr::Func::Prime(_), _) => return true,
+            // The derivative of a generic function f' is an unknown, not unresolved.
+            Node::Call(f @ crate::expr::Func::Prime(_), _) if !diff::is_generic(f, program) => {
+                return true
+            }
             n => stack.extend(n.children()),
         }
     }

@@ -176,6 +176,10 @@ fn prime_value(f: &Func, args: &[Expr], ctx: &DiffCtx) -> Result<(Expr, Vec<Kink
     let Func::Prime(inner) = f else {
         return Ok((Expr::apply(f.clone(), args.to_vec()), Vec::new()));
     };
+    if unknown_base(f, ctx.program).is_some() {
+        // The derivative of a generic function is an unknown of its own.
+        return Ok((Expr::apply(f.clone(), args.to_vec()), Vec::new()));
+    }
     let [arg] = args else {
         return Err(DiffError::Unsupported(format!("`{f}` takes one argument")));
     };
@@ -611,6 +615,14 @@ impl Differ<'_, '_> {
             }
             return Ok(r);
         }
+        if let (Some(_), [arg]) = (unknown_base(func, self.ctx.program), args) {
+            // d/dx f(u) = f'(u)·u' for a generic f (and f'' for f', …): f' stays an unknown.
+            let fprime = Expr::apply(Func::Prime(Box::new(func.clone())), args.to_vec());
+            let da = self.d(arg, depth + 1)?;
+            let r = mul_s(vec![fprime, da]);
+            self.record("d-unknown-function", e, &r);
+            return Ok(r);
+        }
         match func {
             Func::User(name) => {
                 if let (Some(decl), [arg]) = (self.ctx.program.declared_derivative(name), args) {
@@ -650,6 +662,22 @@ impl Differ<'_, '_> {
             }
             Func::Builtin(_) => Err(DiffError::UnknownFunction(func.to_string())),
         }
+    }
+}
+
+/// Whether `f` is a generic function (`DefKind::Unknown`) or a derivative of one: its calls
+/// are unknowns that `resolve` leaves in place.
+pub fn is_generic(f: &Func, program: &crate::program::Program) -> bool {
+    unknown_base(f, program).is_some()
+}
+
+/// The generic function under the primes of `f` (`f` of `f''`), when it is one
+/// (`DefKind::Unknown`).
+fn unknown_base<'f>(f: &'f Func, program: &crate::program::Program) -> Option<&'f str> {
+    match f {
+        Func::User(name) if program.is_unknown_function(name) => Some(name),
+        Func::Prime(inner) => unknown_base(inner, program),
+        _ => None,
     }
 }
 

@@ -38,7 +38,7 @@
 //!   annotation, kept as a span and not parsed; a leading `\therefore` is dropped.
 //!
 //! Reported as not understood rather than guessed (`ParseErrorKind::NotUnderstood`): `\pm`
-//! (one statement per sign), `\ldots`, transposes (`\Omega^T`), sums without bounds
+//! (one statement per sign: the homework reader parses such a block once per sign), `\ldots`, transposes (`\Omega^T`), sums without bounds
 //! (`\sum_i`), layer superscripts (`a^{(l)}`), higher derivatives, `\vec`/`\dot` accents,
 //! conditions (`\text{if } Z > 0, …`: the equations hold only under them), functions without
 //! a built-in (`\tan`), powers of function names (`\log^2 x`), `\mathbb{E}`, `\nabla`,
