@@ -372,6 +372,83 @@ fn eliminate_rec(e: &Expr, memo: &mut FxHashMap<Expr, Expr>, depth: usize) -> Ex
     r
 }
 
+/// `e` with the factors of each sum's summand that do not mention its index written before
+/// the sum, bottom-up: Σ_k a_j·w_{kj}·δ_k = a_j·Σ_k w_{kj}·δ_k (rule `sum-linear` read back,
+/// for a readable form). Walks at most [`MAX_DEPTH`] levels.
+pub fn pull_out_factors(e: &Expr) -> Expr {
+    let mut memo = FxHashMap::default();
+    pull_rec(e, &mut memo, 0)
+}
+
+fn pull_rec(e: &Expr, memo: &mut FxHashMap<Expr, Expr>, depth: usize) -> Expr {
+    if depth > MAX_DEPTH || e.tree_size() == 1 {
+        return e.clone();
+    }
+    if let Some(r) = memo.get(e) {
+        return r.clone();
+    }
+    let e2 = e.map_children(|c| pull_rec(c, memo, depth + 1));
+    let r = match e2.node() {
+        Node::Sum {
+            index,
+            lo,
+            hi,
+            body,
+        } => match body.node() {
+            Node::Mul(fs) => {
+                let (inside, outside): (Vec<Expr>, Vec<Expr>) =
+                    fs.iter().cloned().partition(|f| mentions(f, index.name()));
+                if outside.is_empty() || inside.is_empty() {
+                    e2
+                } else {
+                    let sum = Expr::new(Node::Sum {
+                        index: index.clone(),
+                        lo: lo.clone(),
+                        hi: hi.clone(),
+                        body: Expr::mul(inside),
+                    });
+                    Expr::mul(outside.into_iter().chain([sum]).collect())
+                }
+            }
+            _ => e2,
+        },
+        _ => e2,
+    };
+    let r = fold_product(&r);
+    if e.is_shared() {
+        memo.insert(e.clone(), r.clone());
+    }
+    r
+}
+
+/// A product with its nested products flattened and its numbers multiplied into one leading
+/// number (dropped when it is 1): ½·(2·a·b) = a·b.
+fn fold_product(e: &Expr) -> Expr {
+    let Node::Mul(fs) = e.node() else {
+        return e.clone();
+    };
+    if !fs
+        .iter()
+        .any(|f| matches!(f.node(), Node::Mul(_)) || f.as_num().is_some())
+    {
+        return e.clone();
+    }
+    let mut number = crate::expr::Rational::from_integer(1.into());
+    let mut rest = Vec::with_capacity(fs.len());
+    let mut pending: Vec<Expr> = fs.iter().rev().cloned().collect();
+    while let Some(f) = pending.pop() {
+        match (f.node(), f.as_num()) {
+            (Node::Mul(inner), _) => pending.extend(inner.iter().rev().cloned()),
+            (_, Some(n)) => number *= n,
+            _ => rest.push(f),
+        }
+    }
+    if number != crate::expr::Rational::from_integer(1.into()) {
+        rest.insert(0, Expr::num(number));
+    }
+    Expr::mul(rest)
+}
+
 /// A value an index takes: another index name, or an integer.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum IndexValue {

@@ -536,7 +536,8 @@ impl Checker<'_> {
                 }
             }
         }
-        best
+        // What does not depend on a sum's index is written before it (σ'·Σ_k w_kj·δ_k).
+        index::pull_out_factors(&best)
     }
 
     /// The entries of single-index families at the free indices of `e` (O_k, h_j), and one
