@@ -25,7 +25,7 @@
 use num_traits::{One, Signed, Zero};
 use rustc_hash::FxHashMap;
 
-use crate::eval::{eval_exact, eval_interval};
+use crate::eval::{eval_interval_at, exact_value};
 use crate::expr::{Builtin, Expr, Func, Node, Rational, Symbol};
 use crate::limits::Limits;
 use crate::simplify::canon::ratfunc::RatFunc;
@@ -146,12 +146,15 @@ impl Cases {
     /// arguments a·s + b computed from a and b, without evaluating the arguments.
     pub(crate) fn assignment_at(
         &self,
-        env: &dyn Fn(&Symbol) -> Option<Rational>,
+        point: &[(Symbol, Rational)],
         limits: &Limits,
     ) -> Option<Vec<Rational>> {
         match &self.linear {
-            Some(lin) => Some(lin.assignment_at(&env(&lin.symbol)?)),
-            None => assignment_at_point(&self.atoms, env, limits),
+            Some(lin) => {
+                let t = point.iter().find(|(s, _)| *s == lin.symbol)?;
+                Some(lin.assignment_at(&t.1))
+            }
+            None => assignment_at_point(&self.atoms, point, limits),
         }
     }
 
@@ -200,9 +203,10 @@ impl Cases {
 /// The values of the atoms at `point` (exactly), when every argument evaluates exactly.
 pub(crate) fn assignment_at_point(
     atoms: &[Expr],
-    env: &dyn Fn(&Symbol) -> Option<Rational>,
+    point: &[(Symbol, Rational)],
     limits: &Limits,
 ) -> Option<Vec<Rational>> {
+    let env = |s: &Symbol| point.iter().find(|(t, _)| t == s).map(|(_, v)| v.clone());
     atoms
         .iter()
         .map(|a| {
@@ -211,8 +215,7 @@ pub(crate) fn assignment_at_point(
             // steps (which evaluates exactly wherever it is defined), a guaranteed enclosure
             // that excludes 0 gives the exact answer at a fraction of the cost.
             if rational_in_steps(u) {
-                let env_at = |s: &Symbol| env(s);
-                if let Some(iv) = eval_interval(u, &env_at) {
+                if let Some(iv) = eval_interval_at(u, point) {
                     if iv.lo > 0.0 {
                         return Some(Rational::one());
                     }
@@ -221,7 +224,7 @@ pub(crate) fn assignment_at_point(
                     }
                 }
             }
-            let v = eval_exact(u, env, limits).ok()??;
+            let v = exact_value(u, &env, limits)?;
             Some(step(&v))
         })
         .collect()

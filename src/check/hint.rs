@@ -580,7 +580,8 @@ fn factor_or_power(
     };
     // Bases raised to a power first: exp(−z)/(1 + exp(−z))³ has the wrong power of
     // 1 + exp(−z), though it is also σ(z) times the truth.
-    bases.sort_by_key(|b| !power_of(b));
+    // (Stable, like `sort_by_key`, with each base's key computed once.)
+    bases.sort_by_cached_key(|b| !power_of(b));
     for b in bases {
         let Ok(pb) = checker.prepare(&b) else {
             continue;

@@ -317,6 +317,7 @@ impl Checker<'_> {
                 config: &config,
                 sum_facts: Vec::new(),
                 prepared: std::cell::RefCell::new(FxHashMap::default()),
+                fact_symbols: std::cell::RefCell::new(FxHashMap::default()),
             };
             let out = sub.check_equal(&li, &ri);
             match out.verdict {

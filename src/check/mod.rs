@@ -25,7 +25,7 @@ use rustc_hash::FxHashMap;
 
 use crate::assume::{Domain, Point, Rng};
 use crate::diff::{self, DiffCtx, Kink};
-use crate::eval::{eval_exact, eval_f64, eval_interval, rational_to_f64, Tape, TapeScratch};
+use crate::eval::{eval_f64, eval_interval_at, exact_value, rational_to_f64, Tape, TapeScratch};
 use crate::expr::{Builtin, Expr, Node, Rational, Symbol};
 use crate::limits::{Deadline, LimitReached, Limits};
 use crate::program::{DefKind, Item, Program};
@@ -51,6 +51,11 @@ pub struct CheckConfig {
     /// Layout of matrix derivatives (`∂z/∂h` of vectors); applied to a loaded program with
     /// `Program::set_layout`. Default: denominator layout.
     pub layout: crate::program::Layout,
+    /// Whether a wrong scalar claim gets a hint (the likely slip). Default true (the command line
+    /// always shows them). A grader that needs only the verdict and its counterexample may
+    /// turn it off: on the speed bench's wrong claims the hint costs about as much as the
+    /// rest of the check. Verdicts, methods and counterexamples do not depend on it.
+    pub hints: bool,
 }
 
 impl Default for CheckConfig {
@@ -62,6 +67,7 @@ impl Default for CheckConfig {
             tolerance: 1e-9,
             seed: 0x5eed,
             layout: crate::program::Layout::Denominator,
+            hints: true,
         }
     }
 }
@@ -208,6 +214,9 @@ pub struct Checker<'a> {
     /// and expanding read only the program), so a cached result is the result; cleared when
     /// it holds `PREPARED_CACHE` entries, so memory stays bounded.
     prepared: RefCell<FxHashMap<Expr, Result<Prepared, String>>>,
+    /// The free symbols of each fact symbol's prepared form (`None`: it cannot be
+    /// prepared), asked for by every check; as many entries as the facts have symbols.
+    fact_symbols: RefCell<FxHashMap<Symbol, Option<Vec<Symbol>>>>,
 }
 
 /// Most cached `prepare` results per checker.
@@ -259,6 +268,7 @@ impl<'a> Checker<'a> {
             config,
             sum_facts,
             prepared: RefCell::new(FxHashMap::default()),
+            fact_symbols: RefCell::new(FxHashMap::default()),
         };
         let mut aliases = FxHashMap::default();
         for d in program.definitions() {
@@ -474,8 +484,11 @@ impl<'a> Checker<'a> {
             out.kinks = kinks;
             return out;
         }
-        let sampled = self.sample(&l.expr, &r.expr, &split.seeds, &natural);
-        let assumptions = self.relevant_facts(&l.expr, &r.expr);
+        // The symbols of both sides, listed once for the sampler and the facts.
+        let mut side_symbols = l.expr.free_symbols();
+        side_symbols.extend(r.expr.free_symbols());
+        let sampled = self.sample(&l.expr, &r.expr, &side_symbols, &split.seeds, &natural);
+        let assumptions = self.relevant_facts_of(&side_symbols);
         let verdict = match sampled.result {
             SampleResult::Agree(points) => {
                 // Only agreement needs the cases with a constant difference.
@@ -496,7 +509,9 @@ impl<'a> Checker<'a> {
             }),
         };
         let hint = match &verdict {
-            Verdict::Incorrect(_) => hint::find(self, lhs, rhs, &l.expr, &r.expr, &sampled.points),
+            Verdict::Incorrect(_) if self.config.hints => {
+                hint::find(self, lhs, rhs, &l.expr, &r.expr, &sampled.points)
+            }
             _ => None,
         };
         Outcome {
@@ -570,6 +585,11 @@ impl<'a> Checker<'a> {
     fn relevant_facts(&self, l: &Expr, r: &Expr) -> Vec<Span> {
         let mut used = l.free_symbols();
         used.extend(r.free_symbols());
+        self.relevant_facts_of(&used)
+    }
+
+    /// [`Checker::relevant_facts`] given the symbols of both sides.
+    fn relevant_facts_of(&self, used: &[Symbol]) -> Vec<Span> {
         self.domain
             .facts
             .iter()
@@ -577,12 +597,26 @@ impl<'a> Checker<'a> {
                 f.symbols.iter().any(|s| {
                     used.contains(s)
                         || self
-                            .prepare(&Expr::sym(s.clone()))
-                            .is_ok_and(|p| p.expr.free_symbols().iter().any(|t| used.contains(t)))
+                            .prepared_symbols(s)
+                            .is_some_and(|ts| ts.iter().any(|t| used.contains(t)))
                 })
             })
             .map(|f| f.span)
             .collect()
+    }
+
+    /// The free symbols of `s` prepared (a quantity through its definition), `None` when it
+    /// cannot be prepared; computed once per symbol.
+    fn prepared_symbols(&self, s: &Symbol) -> Option<Vec<Symbol>> {
+        if let Some(v) = self.fact_symbols.borrow().get(s) {
+            return v.clone();
+        }
+        let v = self
+            .prepare(&Expr::sym(s.clone()))
+            .ok()
+            .map(|p| p.expr.free_symbols());
+        self.fact_symbols.borrow_mut().insert(s.clone(), v.clone());
+        v
     }
 
     /// Evaluates a prepared expression at a point (`None`: undefined or not finite).
@@ -609,8 +643,7 @@ impl<'a> Checker<'a> {
         }
         let limits = &self.config.limits;
         for point in points {
-            let env = |s: &Symbol| point.iter().find(|(t, _)| t == s).map(|(_, v)| v.clone());
-            let Some(at) = split.assignment_at(&env, limits) else {
+            let Some(at) = split.assignment_at(point, limits) else {
                 continue;
             };
             let gap = match split.gap_in(canon, &at) {
@@ -677,18 +710,18 @@ impl<'a> Checker<'a> {
         &self,
         l: &Expr,
         r: &Expr,
+        side_symbols: &[Symbol],
         seeds: &[(Symbol, Rational)],
         natural: &[Expr],
     ) -> Sampled {
-        let mut symbols = l.free_symbols();
-        symbols.extend(r.free_symbols());
+        let mut symbols = side_symbols.to_vec();
         // Facts about quantities constrain the sample through their definitions; each fact's
         // expressions are prepared once.
         let mut prepared_facts: FxHashMap<Expr, Option<Expr>> = FxHashMap::default();
         for f in &self.domain.facts {
             for s in &f.symbols {
-                if let Ok(p) = self.prepare(&Expr::sym(s.clone())) {
-                    symbols.extend(p.expr.free_symbols());
+                if let Some(ts) = self.prepared_symbols(s) {
+                    symbols.extend(ts);
                 }
             }
         }
@@ -729,7 +762,6 @@ impl<'a> Checker<'a> {
         let mut small_difference: Option<Counterexample> = None;
         let mut plain: Option<Counterexample> = None;
         let mut plain_budget = 8usize;
-        let mut used_symbols: Option<Vec<Symbol>> = None;
         let tape = Tape::compile(&[l.clone(), r.clone()], &symbols).ok();
         let mut batch = SampleBatch::default();
         let mut drawn = 0usize;
@@ -860,14 +892,9 @@ impl<'a> Checker<'a> {
             }
             {
                 // Report only the symbols the two sides use (facts may add others).
-                let used = used_symbols.get_or_insert_with(|| {
-                    let mut u = l.free_symbols();
-                    u.extend(r.free_symbols());
-                    u
-                });
                 let point: Point = point
                     .into_iter()
-                    .filter(|(s, _)| used.contains(s))
+                    .filter(|(s, _)| side_symbols.contains(s))
                     .collect();
                 let cx = Counterexample {
                     point,
@@ -926,8 +953,7 @@ impl<'a> Checker<'a> {
 
     /// Whether the guaranteed interval enclosures of `l` and `r` at `point` are disjoint.
     fn certainly_differ(&self, l: &Expr, r: &Expr, point: &Point) -> bool {
-        let env = |s: &Symbol| point.iter().find(|(t, _)| t == s).map(|(_, v)| v.clone());
-        match (eval_interval(l, &env), eval_interval(r, &env)) {
+        match (eval_interval_at(l, point), eval_interval_at(r, point)) {
             (Some(a), Some(b)) => a.disjoint(&b),
             _ => false,
         }
@@ -936,8 +962,8 @@ impl<'a> Checker<'a> {
     fn exact_pair(&self, l: &Expr, r: &Expr, point: &Point) -> Option<(Rational, Rational)> {
         let env = |s: &Symbol| point.iter().find(|(t, _)| t == s).map(|(_, v)| v.clone());
         let limits = &self.config.limits;
-        let a = eval_exact(l, &env, limits).ok()??;
-        let b = eval_exact(r, &env, limits).ok()??;
+        let a = exact_value(l, &env, limits)?;
+        let b = exact_value(r, &env, limits)?;
         Some((a, b))
     }
 
