@@ -53,6 +53,10 @@ pub(crate) struct Cases {
     diff: Option<Expr>,
     /// The atoms' arguments, when all are linear in one symbol.
     linear: Option<Linear>,
+    /// Per atom (when not `linear`): whether its argument is built only from numbers,
+    /// symbols, sums, products, small integer powers and H (see `rational_in_steps`), decided
+    /// once rather than at every point.
+    in_steps: Vec<bool>,
 }
 
 /// Splits `diff` (the canonical `left − right`, not zero) on its H atoms, and finds every
@@ -109,6 +113,13 @@ pub(crate) fn split(canon: &mut Canonicalizer, diff: &RatFunc) -> Cases {
             .collect(),
         None => Vec::new(),
     };
+    let in_steps = match &linear {
+        Some(_) => Vec::new(),
+        None => atoms
+            .iter()
+            .map(|a| heaviside_arg(a).is_some_and(rational_in_steps))
+            .collect(),
+    };
     Cases {
         atoms,
         proved,
@@ -118,6 +129,7 @@ pub(crate) fn split(canon: &mut Canonicalizer, diff: &RatFunc) -> Cases {
         seen: Vec::new(),
         diff: Some(expr),
         linear,
+        in_steps,
     }
 }
 
@@ -154,7 +166,7 @@ impl Cases {
                 let t = point.iter().find(|(s, _)| *s == lin.symbol)?;
                 Some(lin.assignment_at(&t.1))
             }
-            None => assignment_at_point(&self.atoms, point, limits),
+            None => assignment_at_point(&self.atoms, &self.in_steps, point, limits),
         }
     }
 
@@ -201,20 +213,23 @@ impl Cases {
 }
 
 /// The values of the atoms at `point` (exactly), when every argument evaluates exactly.
-pub(crate) fn assignment_at_point(
+/// `in_steps[i]`: whether atom i's argument passes `rational_in_steps` (missing: no).
+fn assignment_at_point(
     atoms: &[Expr],
+    in_steps: &[bool],
     point: &[(Symbol, Rational)],
     limits: &Limits,
 ) -> Option<Vec<Rational>> {
     let env = |s: &Symbol| point.iter().find(|(t, _)| t == s).map(|(_, v)| v.clone());
     atoms
         .iter()
-        .map(|a| {
+        .enumerate()
+        .map(|(i, a)| {
             let u = heaviside_arg(a)?;
             // The sign of u decides H(u): where u is a polynomial expression in symbols and
             // steps (which evaluates exactly wherever it is defined), a guaranteed enclosure
             // that excludes 0 gives the exact answer at a fraction of the cost.
-            if rational_in_steps(u) {
+            if in_steps.get(i).copied().unwrap_or(false) {
                 if let Some(iv) = eval_interval_at(u, point) {
                     if iv.lo > 0.0 {
                         return Some(Rational::one());
