@@ -58,7 +58,7 @@ fn rat(n: i64, d: i64) -> Rational {
 /// n/d in lowest terms with a positive denominator: the value `Rational::new` builds, with
 /// the gcd taken on machine integers (`None` for d = 0). Drawing points is on the checker's
 /// hot path, and a gcd of big integers costs more than the rest of a coordinate.
-fn reduced(n: i128, d: i128) -> Option<Rational> {
+pub(crate) fn reduced(n: i128, d: i128) -> Option<Rational> {
     if d == 0 {
         return None;
     }

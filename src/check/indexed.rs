@@ -318,6 +318,7 @@ impl Checker<'_> {
                 sum_facts: Vec::new(),
                 prepared: std::cell::RefCell::new(FxHashMap::default()),
                 fact_symbols: std::cell::RefCell::new(FxHashMap::default()),
+                natural: std::cell::RefCell::new(FxHashMap::default()),
             };
             let out = sub.check_equal(&li, &ri);
             match out.verdict {

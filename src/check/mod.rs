@@ -217,6 +217,9 @@ pub struct Checker<'a> {
     /// The free symbols of each fact symbol's prepared form (`None`: it cannot be
     /// prepared), asked for by every check; as many entries as the facts have symbols.
     fact_symbols: RefCell<FxHashMap<Symbol, Option<Vec<Symbol>>>>,
+    /// `natural_domain` of one side (pure, like `prepared`, and bounded the same way): the
+    /// claims about one derivative share their left side.
+    natural: RefCell<FxHashMap<Expr, Vec<Expr>>>,
 }
 
 /// Most cached `prepare` results per checker.
@@ -269,6 +272,7 @@ impl<'a> Checker<'a> {
             sum_facts,
             prepared: RefCell::new(FxHashMap::default()),
             fact_symbols: RefCell::new(FxHashMap::default()),
+            natural: RefCell::new(FxHashMap::default()),
         };
         let mut aliases = FxHashMap::default();
         for d in program.definitions() {
@@ -680,9 +684,23 @@ impl<'a> Checker<'a> {
     fn natural_domain(&self, sides: &[&Expr]) -> Vec<Expr> {
         let mut out: Vec<Expr> = Vec::new();
         for side in sides {
-            let Ok(expanded) = self.program.expand(side, self.config.limits.max_growth) else {
-                continue;
-            };
+            for p in self.natural_of(side) {
+                if !out.contains(&p) {
+                    out.push(p);
+                }
+            }
+        }
+        out
+    }
+
+    /// The prepared `log`/`sqrt` arguments of one side, in the order `natural_domain` meets
+    /// them (each once); cached per checker.
+    fn natural_of(&self, side: &Expr) -> Vec<Expr> {
+        if let Some(v) = self.natural.borrow().get(side) {
+            return v.clone();
+        }
+        let mut out: Vec<Expr> = Vec::new();
+        if let Ok(expanded) = self.program.expand(side, self.config.limits.max_growth) {
             let mut stack = vec![expanded];
             let mut seen = rustc_hash::FxHashSet::default();
             while let Some(x) = stack.pop() {
@@ -703,6 +721,11 @@ impl<'a> Checker<'a> {
                 stack.extend(x.node().children().cloned());
             }
         }
+        let mut cache = self.natural.borrow_mut();
+        if cache.len() >= PREPARED_CACHE {
+            cache.clear();
+        }
+        cache.insert(side.clone(), out.clone());
         out
     }
 
@@ -1137,9 +1160,72 @@ fn constants(exprs: &[&Expr]) -> Vec<Rational> {
     out
 }
 
+/// A rational as (numerator, denominator > 0) in lowest terms on machine integers: the
+/// probes below are computed so (the constants have at most 31 bits, so every product fits),
+/// then built as big rationals once; the values, and their order, are the same.
+type Small = (i128, i128);
+
+fn small_of(r: &Rational) -> Option<Small> {
+    use num_traits::ToPrimitive;
+    Some((
+        i128::from(r.numer().to_i64()?),
+        i128::from(r.denom().to_i64()?),
+    ))
+}
+
+/// (a·d + c·b, b·d) reduced, then divided by `div` (1 or 2); `None` on overflow.
+fn small_add((a, b): Small, (c, d): Small, div: i128) -> Option<Small> {
+    let n = a.checked_mul(d)?.checked_add(c.checked_mul(b)?)?;
+    let den = b.checked_mul(d)?.checked_mul(div)?;
+    let (mut x, mut y) = (n.unsigned_abs(), den.unsigned_abs());
+    while y != 0 {
+        (x, y) = (y, x % y);
+    }
+    let g = i128::try_from(x.max(1)).ok()?;
+    Some((n / g, den / g))
+}
+
+fn small_cmp((a, b): &Small, (c, d): &Small) -> std::cmp::Ordering {
+    // Denominators are positive and the magnitudes below 2^64: exact.
+    (a * d).cmp(&(c * b))
+}
+
+fn to_rationals(xs: &[Small]) -> Option<Vec<Rational>> {
+    xs.iter()
+        .map(|&(n, d)| crate::assume::reduced(n, d))
+        .collect()
+}
+
 /// Probe values between the constants of a piecewise claim and 0, ±1 (midpoints of
 /// neighbours, never a constant itself, where a kink may sit), at most 32.
 fn between_constants(scales: &[Rational]) -> Vec<Rational> {
+    between_constants_small(scales).unwrap_or_else(|| between_constants_big(scales))
+}
+
+fn between_constants_small(scales: &[Rational]) -> Option<Vec<Rational>> {
+    let mut ks: Vec<Small> = Vec::with_capacity(2 * scales.len() + 3);
+    for c in scales {
+        let (n, d) = small_of(c)?;
+        ks.push((n, d));
+        ks.push((-n, d));
+    }
+    ks.extend([(0, 1), (1, 1), (-1, 1)]);
+    ks.sort_by(small_cmp);
+    ks.dedup();
+    let mut out = Vec::new();
+    for w in ks.windows(2) {
+        if let [a, b] = w {
+            let m = small_add(*a, *b, 2)?;
+            if m.0 != 0 && !ks.contains(&m) {
+                out.push(m);
+            }
+        }
+    }
+    out.truncate(32);
+    to_rationals(&out)
+}
+
+fn between_constants_big(scales: &[Rational]) -> Vec<Rational> {
     use num_traits::Zero;
     let mut ks: Vec<Rational> = scales
         .iter()
@@ -1166,6 +1252,30 @@ fn between_constants(scales: &[Rational]) -> Vec<Rational> {
 
 /// ±c and ±c ± 1/100 for each constant c (at most 32 values).
 fn at_constants(scales: &[Rational]) -> Vec<Rational> {
+    at_constants_small(scales).unwrap_or_else(|| at_constants_big(scales))
+}
+
+fn at_constants_small(scales: &[Rational]) -> Option<Vec<Rational>> {
+    let step: Small = (1, 100);
+    let minus_step: Small = (-1, 100);
+    let mut out: Vec<Small> = Vec::with_capacity(6 * scales.len());
+    for c in scales {
+        let (n, d) = small_of(c)?;
+        let neg = (-n, d);
+        out.extend([
+            (n, d),
+            small_add((n, d), step, 1)?,
+            small_add((n, d), minus_step, 1)?,
+            neg,
+            small_add(neg, step, 1)?,
+            small_add(neg, minus_step, 1)?,
+        ]);
+    }
+    out.truncate(32);
+    to_rationals(&out)
+}
+
+fn at_constants_big(scales: &[Rational]) -> Vec<Rational> {
     let step = Rational::new(1.into(), 100.into());
     let mut out: Vec<Rational> = scales
         .iter()
@@ -1236,5 +1346,45 @@ fn without_constant_factors(u: &Expr) -> Expr {
             }
         }
         _ => u.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn q(n: i64, d: i64) -> Rational {
+        Rational::new(n.into(), d.into())
+    }
+
+    #[test]
+    fn probes_on_machine_integers_are_the_big_rational_ones() {
+        let sets = [
+            vec![],
+            vec![q(6, 1)],
+            vec![q(1, 100), q(1, 2), q(3, 1)],
+            vec![q(1, 3), q(2, 3), q(5, 4), q(6, 1), q(7, 2), q(1_000_003, 7)],
+            vec![q(2_147_483_647, 3), q(1, 2_147_483_646)],
+        ];
+        for scales in sets {
+            let show = |v: Vec<Rational>| v.iter().map(|r| r.to_string()).collect::<Vec<_>>();
+            assert_eq!(
+                show(between_constants(&scales)),
+                show(between_constants_big(&scales)),
+                "{scales:?}"
+            );
+            assert_eq!(
+                show(at_constants(&scales)),
+                show(at_constants_big(&scales)),
+                "{scales:?}"
+            );
+        }
+        // Numbers beyond i64 take the big path.
+        let huge = vec![Rational::new(
+            num_bigint::BigInt::from(1u128 << 100),
+            3.into(),
+        )];
+        assert_eq!(between_constants(&huge), between_constants_big(&huge));
+        assert_eq!(at_constants(&huge), at_constants_big(&huge));
     }
 }
