@@ -258,7 +258,7 @@ pub fn find(
     }
     // The raw derivative, in the student's terms (sums of product-rule terms).
     let raw = match original.node() {
-        Node::Deriv(f, var) => diff(f, var, &checker.diff_ctx()).ok().map(|d| d.expr),
+        Node::Deriv(f, var) => checker.raw_derivative(f, var),
         _ => None,
     };
     if let Some(h) = dropped_term(

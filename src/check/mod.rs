@@ -220,6 +220,12 @@ pub struct Checker<'a> {
     /// `natural_domain` of one side (pure, like `prepared`, and bounded the same way): the
     /// claims about one derivative share their left side.
     natural: RefCell<FxHashMap<Expr, Vec<Expr>>>,
+    /// Readable forms computed so far (successful ones only; bounded like `prepared`): the
+    /// hints of the wrong claims about one derivative show its readable truth again and again.
+    readable_forms: RefCell<FxHashMap<Expr, Expr>>,
+    /// Raw derivatives (`diff` of the function as written, successful ones only) the hints
+    /// asked for, keyed by the derivative claimed.
+    raw_derivatives: RefCell<FxHashMap<Expr, Expr>>,
 }
 
 /// Most cached `prepare` results per checker.
@@ -273,6 +279,8 @@ impl<'a> Checker<'a> {
             prepared: RefCell::new(FxHashMap::default()),
             fact_symbols: RefCell::new(FxHashMap::default()),
             natural: RefCell::new(FxHashMap::default()),
+            readable_forms: RefCell::new(FxHashMap::default()),
+            raw_derivatives: RefCell::new(FxHashMap::default()),
         };
         let mut aliases = FxHashMap::default();
         for d in program.definitions() {
@@ -319,12 +327,31 @@ impl<'a> Checker<'a> {
 
     /// The readable form of an expression in this program's names.
     pub fn readable(&self, e: &Expr) -> Result<Expr, LimitReached> {
+        if let Some(r) = self.readable_forms.borrow().get(e) {
+            return Ok(r.clone());
+        }
         let ctx = ReadableCtx {
             program: self.program,
             limits: &self.config.limits,
             deadline: Deadline::after(self.config.limits.timeout_per_step),
         };
-        readable(e, &ctx)
+        // Pure given the program and the limits; a limit reached is not remembered (another
+        // call may have the time).
+        let r = readable(e, &ctx)?;
+        remember(&self.readable_forms, e, &r);
+        Ok(r)
+    }
+
+    /// The raw derivative d/d`var` `f` as `diff` gives it (before expanding definitions),
+    /// `None` when it cannot be taken; successful ones are cached.
+    pub(crate) fn raw_derivative(&self, f: &Expr, var: &Symbol) -> Option<Expr> {
+        let key = Expr::deriv(f.clone(), var.clone());
+        if let Some(d) = self.raw_derivatives.borrow().get(&key) {
+            return Some(d.clone());
+        }
+        let d = diff::diff(f, var, &self.diff_ctx()).ok()?.expr;
+        remember(&self.raw_derivatives, &key, &d);
+        Some(d)
     }
 
     /// The kinks with the place of each in readable form (`z = 0`, not `0 − (−z) = 0`), each
@@ -1047,6 +1074,16 @@ impl<'a> Checker<'a> {
         }
         out
     }
+}
+
+/// Stores `value` for `key` in a per-checker cache, emptied when it holds `PREPARED_CACHE`
+/// entries (memory stays bounded).
+fn remember(cache: &RefCell<FxHashMap<Expr, Expr>>, key: &Expr, value: &Expr) {
+    let mut cache = cache.borrow_mut();
+    if cache.len() >= PREPARED_CACHE {
+        cache.clear();
+    }
+    cache.insert(key.clone(), value.clone());
 }
 
 /// Working memory for evaluating both sides of a claim over a batch of points with a tape.
