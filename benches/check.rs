@@ -16,6 +16,10 @@
 //! The bench also writes `target/bench-claims.json` (each claim with its definitions expanded,
 //! in ASCII), which `benches/sympy_check.py` reads to run a SymPy grader on the same claims.
 //!
+//! The CPU time is printed twice: with hints (what the CLI runs) and for verdicts only
+//! (`CheckConfig::hints` off, also the `check/all-verdict-only` group), after asserting that
+//! every verdict is the same without hints.
+//!
 //! Run: `cargo bench --bench check` (add `-- --warm-up-time 1 --measurement-time 3` on a busy
 //! machine). Criterion reports elements per second, i.e. claims per second.
 
@@ -302,14 +306,38 @@ fn bench(c: &mut Criterion) {
     // fresh checkers, so a pass gains only from what repeats within it (the four claims
     // about one derivative, the facts, the hint's candidates), not from having checked the
     // same 168 claims before: an autograder sees each student's right side once.
-    let new_checkers = || -> Vec<Checker> {
+    // Verdicts only (`CheckConfig::hints` off): what a grader that needs no hint runs.
+    let verdict_config = CheckConfig {
+        hints: false,
+        ..CheckConfig::default()
+    };
+    let checkers_for = |config| -> Vec<Checker> {
         lib.programs
             .iter()
-            .map(|p| Checker::new(p, &config))
+            .map(|p| Checker::new(p, config))
             .collect()
     };
+    let new_checkers = || checkers_for(&config);
     let checkers = new_checkers();
+    let verdict_checkers = checkers_for(&verdict_config);
 
+    // `DERIVCHECK_BENCH_DUMP=path` writes every outcome (verdict, point, values, hint), to
+    // compare two builds claim by claim.
+    if let Some(path) = std::env::var_os("DERIVCHECK_BENCH_DUMP") {
+        let checkers = new_checkers();
+        let dump: String = lib
+            .cases
+            .iter()
+            .map(|case| {
+                let o = checkers[case.program].check_equal(&case.lhs, &case.rhs);
+                format!(
+                    "{}\n  {:?}\n  {:?}\n  {:?}\n",
+                    case.text, o.verdict, o.hint, o.kinks
+                )
+            })
+            .collect();
+        let _ = std::fs::write(path, dump);
+    }
     // Accuracy first: every verdict must be the expected one.
     let kinds = [Kind::Library, Kind::Rewrite, Kind::Slip, Kind::Mutation];
     let mut tally = vec![[0usize; 4]; kinds.len()]; // right, wrong, undecided, total
@@ -317,6 +345,15 @@ fn bench(c: &mut Criterion) {
     let mut wrong = Vec::new();
     for case in &lib.cases {
         let outcome = checkers[case.program].check_equal(&case.lhs, &case.rhs);
+        // Without hints: the same verdict, by the same method, with the same point.
+        let bare = verdict_checkers[case.program].check_equal(&case.lhs, &case.rhs);
+        assert_eq!(
+            format!("{:?}", bare.verdict),
+            format!("{:?}", outcome.verdict),
+            "{}: the verdict depends on the hint setting",
+            case.text
+        );
+        assert!(bare.hint.is_none(), "{}: a hint with hints off", case.text);
         let k = kinds.iter().position(|k| *k == case.kind).unwrap_or(0);
         tally[k][3] += 1;
         *methods
@@ -388,11 +425,25 @@ fn bench(c: &mut Criterion) {
 
     // CPU time of this thread per claim: on a machine shared with other jobs, wall-clock
     // figures (criterion's) include time the thread waited for a core; this one does not.
-    if let Some(start) = thread_cpu_seconds() {
+    // `DERIVCHECK_BENCH_VERDICT_ONLY=1` times only verdicts (no hints), for instruction
+    // counts of that configuration alone.
+    let verdict_only = std::env::var_os("DERIVCHECK_BENCH_VERDICT_ONLY").is_some();
+    let timed: &[(&str, &CheckConfig)] = if verdict_only {
+        &[("verdicts only (no hints)", &verdict_config)]
+    } else {
+        &[
+            ("with hints (the CLI)", &config),
+            ("verdicts only (no hints)", &verdict_config),
+        ]
+    };
+    for (label, config) in timed {
+        let Some(start) = thread_cpu_seconds() else {
+            break;
+        };
         let mut passes = 0usize;
         let mut spent = 0.0;
         while fixed_passes.map_or(spent < 2.0, |n| passes < n) {
-            let checkers = new_checkers();
+            let checkers = checkers_for(config);
             for case in &lib.cases {
                 black_box(checkers[case.program].check_equal(&case.lhs, &case.rhs));
             }
@@ -401,7 +452,7 @@ fn bench(c: &mut Criterion) {
         }
         let per_claim = spent / (passes * lib.cases.len()) as f64;
         eprintln!(
-            "CPU time: {:.1} µs per claim, {:.0} claims per CPU-second ({passes} passes)",
+            "CPU time, {label}: {:.1} µs per claim, {:.0} claims per CPU-second ({passes} passes)",
             per_claim * 1e6,
             1.0 / per_claim
         );
@@ -431,6 +482,16 @@ fn bench(c: &mut Criterion) {
             })
         });
     }
+    let all: Vec<&Case> = lib.cases.iter().collect();
+    group.throughput(Throughput::Elements(all.len() as u64));
+    group.bench_function("all-verdict-only", |b| {
+        b.iter(|| {
+            let checkers = checkers_for(&verdict_config);
+            for case in &all {
+                black_box(checkers[case.program].check_equal(&case.lhs, &case.rhs));
+            }
+        })
+    });
     group.finish();
 }
 

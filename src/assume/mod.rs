@@ -51,7 +51,44 @@ pub struct Domain {
 }
 
 fn rat(n: i64, d: i64) -> Rational {
-    Rational::new(BigInt::from(n), BigInt::from(d))
+    reduced(i128::from(n), i128::from(d))
+        .unwrap_or_else(|| Rational::new(BigInt::from(n), BigInt::from(d)))
+}
+
+/// n/d in lowest terms with a positive denominator: the value `Rational::new` builds, with
+/// the gcd taken on machine integers (`None` for d = 0). Drawing points is on the checker's
+/// hot path, and a gcd of big integers costs more than the rest of a coordinate.
+pub(crate) fn reduced(n: i128, d: i128) -> Option<Rational> {
+    if d == 0 {
+        return None;
+    }
+    let (mut a, mut b) = (n.unsigned_abs(), d.unsigned_abs());
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    // a ≥ 1: d ≠ 0. Dividing magnitudes keeps them representable (i128::MIN has none).
+    let (n_mag, d_mag) = (n.unsigned_abs() / a, d.unsigned_abs() / a);
+    let negative = (n < 0) != (d < 0) && n != 0;
+    let num = BigInt::from(n_mag);
+    let num = if negative { -num } else { num };
+    Some(Rational::new_raw(num, BigInt::from(d_mag)))
+}
+
+/// A rational with numerator and denominator in i64, as an exact pair.
+fn small(r: &Rational) -> Option<(i128, i128)> {
+    Some((
+        i128::from(r.numer().to_i64()?),
+        i128::from(r.denom().to_i64()?),
+    ))
+}
+
+/// a/b + sign·(c/d) on machine integers, reduced; `None` on overflow (the caller then uses
+/// big rationals: the same value).
+fn add_small((a, b): (i128, i128), (c, d): (i128, i128), sign: i128) -> Option<Rational> {
+    let n = a
+        .checked_mul(d)?
+        .checked_add(sign.checked_mul(c)?.checked_mul(b)?)?;
+    reduced(n, b.checked_mul(d)?)
 }
 
 impl Domain {
@@ -262,16 +299,17 @@ impl Domain {
                     .map(|&(n, q)| rat(n, q))
                     .unwrap_or_else(|| rat(1, 2));
                 // c ± t, or −c ± t: both sides of the constant.
-                let base = if rng.below(2) == 0 {
-                    c.clone()
-                } else {
-                    -c.clone()
-                };
-                return if rng.below(2) == 0 {
-                    base + t
-                } else {
-                    base - t
-                };
+                let negate = rng.below(2) != 0;
+                let plus = rng.below(2) == 0;
+                let fast = small(c).zip(small(&t)).and_then(|((cn, cd), tt)| {
+                    let base = if negate { (-cn, cd) } else { (cn, cd) };
+                    add_small(base, tt, if plus { 1 } else { -1 })
+                });
+                if let Some(v) = fast {
+                    return v;
+                }
+                let base = if negate { -c.clone() } else { c.clone() };
+                return if plus { base + t } else { base - t };
             }
         }
         self.sample_symbol(s, rng)
@@ -320,6 +358,18 @@ impl Domain {
                     .filter(|&(n, q)| n > 0 && n < q)
                     .nth(rng.below(12))
                     .unwrap_or((1, 2));
+                // lo + (hi − lo)·n/q = (a·d·q + (c·b − a·d)·n) / (b·d·q) for lo = a/b, hi = c/d.
+                let fast = small(lo).zip(small(hi)).and_then(|((a, b), (c, d))| {
+                    let (n, q) = (i128::from(n), i128::from(q));
+                    let ad = a.checked_mul(d)?;
+                    let num = ad
+                        .checked_mul(q)?
+                        .checked_add(c.checked_mul(b)?.checked_sub(ad)?.checked_mul(n)?)?;
+                    reduced(num, b.checked_mul(d)?.checked_mul(q)?)
+                });
+                if let Some(v) = fast {
+                    return v;
+                }
                 let t = rat(n, q);
                 lo + (hi - lo) * t
             }
@@ -370,5 +420,76 @@ impl Domain {
                 },
             },
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn big(n: i64, d: i64) -> Rational {
+        Rational::new(BigInt::from(n), BigInt::from(d))
+    }
+
+    #[test]
+    fn machine_integer_rationals_are_the_big_ones() {
+        let pairs = [
+            (6, 4),
+            (-6, 4),
+            (6, -4),
+            (-6, -4),
+            (0, -5),
+            (7, 1),
+            (i64::MAX, 2),
+        ];
+        for (n, d) in pairs {
+            let r = reduced(i128::from(n), i128::from(d));
+            assert_eq!(r.as_ref(), Some(&big(n, d)), "{n}/{d}");
+            // Same representation, not only the same value: printed reports use it.
+            assert_eq!(r.map(|r| r.to_string()), Some(big(n, d).to_string()));
+        }
+        assert_eq!(reduced(1, 0), None);
+        for (a, b, c, d) in [
+            (1, 2, 3, 4),
+            (-5, 3, 1, 6),
+            (7, 1, -7, 1),
+            (i64::MAX, 1, 1, 3),
+        ] {
+            for sign in [1, -1] {
+                let want = if sign == 1 {
+                    big(a, b) + big(c, d)
+                } else {
+                    big(a, b) - big(c, d)
+                };
+                let got = add_small(
+                    (i128::from(a), i128::from(b)),
+                    (i128::from(c), i128::from(d)),
+                    sign,
+                );
+                assert_eq!(got.map(|r| r.to_string()), Some(want.to_string()));
+            }
+        }
+    }
+
+    #[test]
+    fn points_inside_bounds_are_the_big_rational_ones() {
+        // lo + (hi − lo)·t for the bounded case, against big-rational arithmetic.
+        let mut d = Domain::default();
+        let s = Symbol::new("A");
+        d.symbols.insert(
+            s.clone(),
+            SymbolDomain {
+                lo: Some((big(-1, 3), true)),
+                hi: Some((big(5, 7), true)),
+                ..SymbolDomain::default()
+            },
+        );
+        let mut rng = Rng::new(7);
+        for _ in 0..50 {
+            let v = d.sample_symbol(&s, &mut rng);
+            assert!(v > big(-1, 3) && v < big(5, 7), "{v}");
+            assert_eq!(Rational::new(v.numer().clone(), v.denom().clone()), v);
+            assert_eq!(v.reduced().to_string(), v.to_string());
+        }
     }
 }

@@ -25,7 +25,7 @@
 use num_traits::{One, Signed, Zero};
 use rustc_hash::FxHashMap;
 
-use crate::eval::{eval_exact, eval_interval};
+use crate::eval::{eval_interval_at, exact_value};
 use crate::expr::{Builtin, Expr, Func, Node, Rational, Symbol};
 use crate::limits::Limits;
 use crate::simplify::canon::ratfunc::RatFunc;
@@ -53,6 +53,10 @@ pub(crate) struct Cases {
     diff: Option<Expr>,
     /// The atoms' arguments, when all are linear in one symbol.
     linear: Option<Linear>,
+    /// Per atom (when not `linear`): whether its argument is built only from numbers,
+    /// symbols, sums, products, small integer powers and H (see `rational_in_steps`), decided
+    /// once rather than at every point.
+    in_steps: Vec<bool>,
 }
 
 /// Splits `diff` (the canonical `left − right`, not zero) on its H atoms, and finds every
@@ -109,6 +113,13 @@ pub(crate) fn split(canon: &mut Canonicalizer, diff: &RatFunc) -> Cases {
             .collect(),
         None => Vec::new(),
     };
+    let in_steps = match &linear {
+        Some(_) => Vec::new(),
+        None => atoms
+            .iter()
+            .map(|a| heaviside_arg(a).is_some_and(rational_in_steps))
+            .collect(),
+    };
     Cases {
         atoms,
         proved,
@@ -118,6 +129,7 @@ pub(crate) fn split(canon: &mut Canonicalizer, diff: &RatFunc) -> Cases {
         seen: Vec::new(),
         diff: Some(expr),
         linear,
+        in_steps,
     }
 }
 
@@ -146,12 +158,15 @@ impl Cases {
     /// arguments a·s + b computed from a and b, without evaluating the arguments.
     pub(crate) fn assignment_at(
         &self,
-        env: &dyn Fn(&Symbol) -> Option<Rational>,
+        point: &[(Symbol, Rational)],
         limits: &Limits,
     ) -> Option<Vec<Rational>> {
         match &self.linear {
-            Some(lin) => Some(lin.assignment_at(&env(&lin.symbol)?)),
-            None => assignment_at_point(&self.atoms, env, limits),
+            Some(lin) => {
+                let t = point.iter().find(|(s, _)| *s == lin.symbol)?;
+                Some(lin.assignment_at(&t.1))
+            }
+            None => assignment_at_point(&self.atoms, &self.in_steps, point, limits),
         }
     }
 
@@ -198,21 +213,24 @@ impl Cases {
 }
 
 /// The values of the atoms at `point` (exactly), when every argument evaluates exactly.
-pub(crate) fn assignment_at_point(
+/// `in_steps[i]`: whether atom i's argument passes `rational_in_steps` (missing: no).
+fn assignment_at_point(
     atoms: &[Expr],
-    env: &dyn Fn(&Symbol) -> Option<Rational>,
+    in_steps: &[bool],
+    point: &[(Symbol, Rational)],
     limits: &Limits,
 ) -> Option<Vec<Rational>> {
+    let env = |s: &Symbol| point.iter().find(|(t, _)| t == s).map(|(_, v)| v.clone());
     atoms
         .iter()
-        .map(|a| {
+        .enumerate()
+        .map(|(i, a)| {
             let u = heaviside_arg(a)?;
             // The sign of u decides H(u): where u is a polynomial expression in symbols and
             // steps (which evaluates exactly wherever it is defined), a guaranteed enclosure
             // that excludes 0 gives the exact answer at a fraction of the cost.
-            if rational_in_steps(u) {
-                let env_at = |s: &Symbol| env(s);
-                if let Some(iv) = eval_interval(u, &env_at) {
+            if in_steps.get(i).copied().unwrap_or(false) {
+                if let Some(iv) = eval_interval_at(u, point) {
                     if iv.lo > 0.0 {
                         return Some(Rational::one());
                     }
@@ -221,7 +239,7 @@ pub(crate) fn assignment_at_point(
                     }
                 }
             }
-            let v = eval_exact(u, env, limits).ok()??;
+            let v = exact_value(u, &env, limits)?;
             Some(step(&v))
         })
         .collect()

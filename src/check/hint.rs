@@ -105,26 +105,35 @@ fn approx(a: f64, b: f64) -> bool {
 /// Whether a ≈ b at every point, and at least 3 points are informative (not both tiny).
 /// Slips are tested as products (c ≈ r·t, t ≈ c·du/dz), never as quotients, so that points
 /// where the true value underflows neither fail nor pass a test on their own.
+#[cfg(test)]
 fn fits(a: &[f64], b: &[f64]) -> bool {
-    a.iter().zip(b).all(|(a, b)| approx(*a, *b))
-        && a.iter()
-            .zip(b)
-            .filter(|(a, b)| a.abs().max(b.abs()) >= TINY)
-            .count()
-            >= 3
+    fits_pairs(a.iter().copied().zip(b.iter().copied()))
+}
+
+/// [`fits`] over (a, b) pairs, without collecting them.
+fn fits_pairs(pairs: impl Iterator<Item = (f64, f64)>) -> bool {
+    let mut informative = 0usize;
+    for (a, b) in pairs {
+        if !approx(a, b) {
+            return false;
+        }
+        if a.abs().max(b.abs()) >= TINY {
+            informative += 1;
+        }
+    }
+    informative >= 3
 }
 
 /// Whether a ≈ b·g (see [`fits`]), skipping points where |g| is huge: there the value b was
 /// computed by cancellation (1 − σ(z) for z = 30) and the product says nothing.
 fn fits_times(a: &[f64], b: &[f64], g: &[f64]) -> bool {
-    let (a, bg): (Vec<f64>, Vec<f64>) = a
-        .iter()
-        .zip(b)
-        .zip(g)
-        .filter(|(_, g)| g.abs() <= LARGE)
-        .map(|((a, b), g)| (*a, b * g))
-        .unzip();
-    fits(&a, &bg)
+    fits_pairs(
+        a.iter()
+            .zip(b)
+            .zip(g)
+            .filter(|(_, g)| g.abs() <= LARGE)
+            .map(|((a, b), g)| (*a, b * g)),
+    )
 }
 
 /// The constant ratio c/t, if c = r·t at every point.
@@ -249,7 +258,7 @@ pub fn find(
     }
     // The raw derivative, in the student's terms (sums of product-rule terms).
     let raw = match original.node() {
-        Node::Deriv(f, var) => diff(f, var, &checker.diff_ctx()).ok().map(|d| d.expr),
+        Node::Deriv(f, var) => checker.raw_derivative(f, var),
         _ => None,
     };
     if let Some(h) = dropped_term(
@@ -580,7 +589,8 @@ fn factor_or_power(
     };
     // Bases raised to a power first: exp(−z)/(1 + exp(−z))³ has the wrong power of
     // 1 + exp(−z), though it is also σ(z) times the truth.
-    bases.sort_by_key(|b| !power_of(b));
+    // (Stable, like `sort_by_key`, with each base's key computed once.)
+    bases.sort_by_cached_key(|b| !power_of(b));
     for b in bases {
         let Ok(pb) = checker.prepare(&b) else {
             continue;
@@ -828,6 +838,8 @@ struct Values<'c, 'p> {
     checker: &'c Checker<'c>,
     points: &'p [Point],
     symbols: Vec<Symbol>,
+    /// The points' coordinates in f64, one column per symbol (the tapes' inputs).
+    columns: Vec<Vec<f64>>,
     memo: RefCell<FxHashMap<Expr, Option<Vec<f64>>>>,
     scratch: RefCell<TapeScratch>,
 }
@@ -840,13 +852,56 @@ impl<'c, 'p> Values<'c, 'p> {
         known: Vec<(Expr, Vec<f64>)>,
     ) -> Self {
         let memo = known.into_iter().map(|(e, v)| (e, Some(v))).collect();
+        // Every point lists the symbols in order (`defined_points`); a point that does not
+        // leaves no columns, and each value is then computed point by point.
+        let columns = if points.iter().all(|p| p.len() == symbols.len()) {
+            (0..symbols.len())
+                .map(|k| {
+                    points
+                        .iter()
+                        .map(|p| p.get(k).map_or(f64::NAN, |(_, v)| rational_to_f64(v)))
+                        .collect()
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
         Values {
             checker,
             points,
             symbols,
+            columns,
             memo: RefCell::new(memo),
             scratch: RefCell::new(TapeScratch::new()),
         }
+    }
+
+    /// The tape's first output at every point (`None` inside where one is not finite), as
+    /// [`eval_rows`] gives it, from the columns computed once; `None` when it cannot run.
+    fn eval_tape(&self, tape: &Tape) -> Option<Option<Vec<f64>>> {
+        let n_inputs = tape.inputs().len();
+        if n_inputs != self.symbols.len() || self.columns.len() != n_inputs {
+            return None;
+        }
+        let cols: Vec<&[f64]> = self.columns.iter().map(Vec::as_slice).collect();
+        let mut outputs = vec![Vec::new(); tape.n_outputs()];
+        tape.eval(&cols, &mut outputs, &mut self.scratch.borrow_mut())
+            .ok()?;
+        let Some(out) = outputs.first() else {
+            return Some(if self.points.is_empty() {
+                Some(Vec::new())
+            } else {
+                None
+            });
+        };
+        // A tape without inputs evaluates one row, the value at every point.
+        let at = |i: usize| {
+            out.get(i)
+                .or_else(|| out.first().filter(|_| n_inputs == 0))
+                .copied()
+                .filter(|v| v.is_finite())
+        };
+        Some((0..self.points.len()).map(at).collect())
     }
 
     /// The value of `e` at every point, or `None` if it is undefined at one of them.
@@ -855,14 +910,8 @@ impl<'c, 'p> Values<'c, 'p> {
             return v.clone();
         }
         let tape = Tape::compile(std::slice::from_ref(e), &self.symbols).ok();
-        let rows = tape
-            .as_ref()
-            .and_then(|t| eval_rows(t, self.points, &mut self.scratch.borrow_mut()));
-        let v: Option<Vec<f64>> = match rows {
-            Some(rows) => rows
-                .into_iter()
-                .map(|r| r.first().copied().flatten())
-                .collect(),
+        let v: Option<Vec<f64>> = match tape.as_ref().and_then(|t| self.eval_tape(t)) {
+            Some(v) => v,
             None => self
                 .points
                 .iter()

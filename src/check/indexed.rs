@@ -345,6 +345,10 @@ impl Checker<'_> {
                 config: &config,
                 sum_facts: Vec::new(),
                 prepared: std::cell::RefCell::new(FxHashMap::default()),
+                fact_symbols: std::cell::RefCell::new(FxHashMap::default()),
+                natural: std::cell::RefCell::new(FxHashMap::default()),
+                readable_forms: std::cell::RefCell::new(FxHashMap::default()),
+                raw_derivatives: std::cell::RefCell::new(FxHashMap::default()),
             };
             let out = sub.check_equal(&li, &ri);
             match out.verdict {

@@ -25,7 +25,7 @@ use rustc_hash::FxHashMap;
 
 use crate::assume::{Domain, Point, Rng};
 use crate::diff::{self, DiffCtx, Kink};
-use crate::eval::{eval_exact, eval_f64, eval_interval, rational_to_f64, Tape, TapeScratch};
+use crate::eval::{eval_f64, eval_interval_at, exact_value, rational_to_f64, Tape, TapeScratch};
 use crate::expr::{Builtin, Expr, Node, Rational, Symbol};
 use crate::limits::{Deadline, LimitReached, Limits};
 use crate::program::{DefKind, Item, Program};
@@ -51,6 +51,11 @@ pub struct CheckConfig {
     /// Layout of matrix derivatives (`∂z/∂h` of vectors); applied to a loaded program with
     /// `Program::set_layout`. Default: denominator layout.
     pub layout: crate::program::Layout,
+    /// Whether a wrong scalar claim gets a hint (the likely slip). Default true (the command line
+    /// always shows them). A grader that needs only the verdict and its counterexample may
+    /// turn it off: on the speed bench's wrong claims the hint costs about as much as the
+    /// rest of the check. Verdicts, methods and counterexamples do not depend on it.
+    pub hints: bool,
 }
 
 impl Default for CheckConfig {
@@ -62,6 +67,7 @@ impl Default for CheckConfig {
             tolerance: 1e-9,
             seed: 0x5eed,
             layout: crate::program::Layout::Denominator,
+            hints: true,
         }
     }
 }
@@ -208,6 +214,18 @@ pub struct Checker<'a> {
     /// and expanding read only the program), so a cached result is the result; cleared when
     /// it holds `PREPARED_CACHE` entries, so memory stays bounded.
     prepared: RefCell<FxHashMap<Expr, Result<Prepared, String>>>,
+    /// The free symbols of each fact symbol's prepared form (`None`: it cannot be
+    /// prepared), asked for by every check; as many entries as the facts have symbols.
+    fact_symbols: RefCell<FxHashMap<Symbol, Option<Vec<Symbol>>>>,
+    /// `natural_domain` of one side (pure, like `prepared`, and bounded the same way): the
+    /// claims about one derivative share their left side.
+    natural: RefCell<FxHashMap<Expr, Vec<Expr>>>,
+    /// Readable forms computed so far (successful ones only; bounded like `prepared`): the
+    /// hints of the wrong claims about one derivative show its readable truth again and again.
+    readable_forms: RefCell<FxHashMap<Expr, Expr>>,
+    /// Raw derivatives (`diff` of the function as written, successful ones only) the hints
+    /// asked for, keyed by the derivative claimed.
+    raw_derivatives: RefCell<FxHashMap<Expr, Expr>>,
 }
 
 /// Most cached `prepare` results per checker.
@@ -259,6 +277,10 @@ impl<'a> Checker<'a> {
             config,
             sum_facts,
             prepared: RefCell::new(FxHashMap::default()),
+            fact_symbols: RefCell::new(FxHashMap::default()),
+            natural: RefCell::new(FxHashMap::default()),
+            readable_forms: RefCell::new(FxHashMap::default()),
+            raw_derivatives: RefCell::new(FxHashMap::default()),
         };
         let mut aliases = FxHashMap::default();
         for d in program.definitions() {
@@ -305,12 +327,31 @@ impl<'a> Checker<'a> {
 
     /// The readable form of an expression in this program's names.
     pub fn readable(&self, e: &Expr) -> Result<Expr, LimitReached> {
+        if let Some(r) = self.readable_forms.borrow().get(e) {
+            return Ok(r.clone());
+        }
         let ctx = ReadableCtx {
             program: self.program,
             limits: &self.config.limits,
             deadline: Deadline::after(self.config.limits.timeout_per_step),
         };
-        readable(e, &ctx)
+        // Pure given the program and the limits; a limit reached is not remembered (another
+        // call may have the time).
+        let r = readable(e, &ctx)?;
+        remember(&self.readable_forms, e, &r);
+        Ok(r)
+    }
+
+    /// The raw derivative d/d`var` `f` as `diff` gives it (before expanding definitions),
+    /// `None` when it cannot be taken; successful ones are cached.
+    pub(crate) fn raw_derivative(&self, f: &Expr, var: &Symbol) -> Option<Expr> {
+        let key = Expr::deriv(f.clone(), var.clone());
+        if let Some(d) = self.raw_derivatives.borrow().get(&key) {
+            return Some(d.clone());
+        }
+        let d = diff::diff(f, var, &self.diff_ctx()).ok()?.expr;
+        remember(&self.raw_derivatives, &key, &d);
+        Some(d)
     }
 
     /// The kinks with the place of each in readable form (`z = 0`, not `0 − (−z) = 0`), each
@@ -474,8 +515,11 @@ impl<'a> Checker<'a> {
             out.kinks = kinks;
             return out;
         }
-        let sampled = self.sample(&l.expr, &r.expr, &split.seeds, &natural);
-        let assumptions = self.relevant_facts(&l.expr, &r.expr);
+        // The symbols of both sides, listed once for the sampler and the facts.
+        let mut side_symbols = l.expr.free_symbols();
+        side_symbols.extend(r.expr.free_symbols());
+        let sampled = self.sample(&l.expr, &r.expr, &side_symbols, &split.seeds, &natural);
+        let assumptions = self.relevant_facts_of(&side_symbols);
         let verdict = match sampled.result {
             SampleResult::Agree(points) => {
                 // Only agreement needs the cases with a constant difference.
@@ -496,7 +540,9 @@ impl<'a> Checker<'a> {
             }),
         };
         let hint = match &verdict {
-            Verdict::Incorrect(_) => hint::find(self, lhs, rhs, &l.expr, &r.expr, &sampled.points),
+            Verdict::Incorrect(_) if self.config.hints => {
+                hint::find(self, lhs, rhs, &l.expr, &r.expr, &sampled.points)
+            }
             _ => None,
         };
         Outcome {
@@ -570,6 +616,11 @@ impl<'a> Checker<'a> {
     fn relevant_facts(&self, l: &Expr, r: &Expr) -> Vec<Span> {
         let mut used = l.free_symbols();
         used.extend(r.free_symbols());
+        self.relevant_facts_of(&used)
+    }
+
+    /// [`Checker::relevant_facts`] given the symbols of both sides.
+    fn relevant_facts_of(&self, used: &[Symbol]) -> Vec<Span> {
         self.domain
             .facts
             .iter()
@@ -577,12 +628,26 @@ impl<'a> Checker<'a> {
                 f.symbols.iter().any(|s| {
                     used.contains(s)
                         || self
-                            .prepare(&Expr::sym(s.clone()))
-                            .is_ok_and(|p| p.expr.free_symbols().iter().any(|t| used.contains(t)))
+                            .prepared_symbols(s)
+                            .is_some_and(|ts| ts.iter().any(|t| used.contains(t)))
                 })
             })
             .map(|f| f.span)
             .collect()
+    }
+
+    /// The free symbols of `s` prepared (a quantity through its definition), `None` when it
+    /// cannot be prepared; computed once per symbol.
+    fn prepared_symbols(&self, s: &Symbol) -> Option<Vec<Symbol>> {
+        if let Some(v) = self.fact_symbols.borrow().get(s) {
+            return v.clone();
+        }
+        let v = self
+            .prepare(&Expr::sym(s.clone()))
+            .ok()
+            .map(|p| p.expr.free_symbols());
+        self.fact_symbols.borrow_mut().insert(s.clone(), v.clone());
+        v
     }
 
     /// Evaluates a prepared expression at a point (`None`: undefined or not finite).
@@ -609,8 +674,7 @@ impl<'a> Checker<'a> {
         }
         let limits = &self.config.limits;
         for point in points {
-            let env = |s: &Symbol| point.iter().find(|(t, _)| t == s).map(|(_, v)| v.clone());
-            let Some(at) = split.assignment_at(&env, limits) else {
+            let Some(at) = split.assignment_at(point, limits) else {
                 continue;
             };
             let gap = match split.gap_in(canon, &at) {
@@ -647,9 +711,23 @@ impl<'a> Checker<'a> {
     fn natural_domain(&self, sides: &[&Expr]) -> Vec<Expr> {
         let mut out: Vec<Expr> = Vec::new();
         for side in sides {
-            let Ok(expanded) = self.program.expand(side, self.config.limits.max_growth) else {
-                continue;
-            };
+            for p in self.natural_of(side) {
+                if !out.contains(&p) {
+                    out.push(p);
+                }
+            }
+        }
+        out
+    }
+
+    /// The prepared `log`/`sqrt` arguments of one side, in the order `natural_domain` meets
+    /// them (each once); cached per checker.
+    fn natural_of(&self, side: &Expr) -> Vec<Expr> {
+        if let Some(v) = self.natural.borrow().get(side) {
+            return v.clone();
+        }
+        let mut out: Vec<Expr> = Vec::new();
+        if let Ok(expanded) = self.program.expand(side, self.config.limits.max_growth) {
             let mut stack = vec![expanded];
             let mut seen = rustc_hash::FxHashSet::default();
             while let Some(x) = stack.pop() {
@@ -670,6 +748,11 @@ impl<'a> Checker<'a> {
                 stack.extend(x.node().children().cloned());
             }
         }
+        let mut cache = self.natural.borrow_mut();
+        if cache.len() >= PREPARED_CACHE {
+            cache.clear();
+        }
+        cache.insert(side.clone(), out.clone());
         out
     }
 
@@ -677,18 +760,18 @@ impl<'a> Checker<'a> {
         &self,
         l: &Expr,
         r: &Expr,
+        side_symbols: &[Symbol],
         seeds: &[(Symbol, Rational)],
         natural: &[Expr],
     ) -> Sampled {
-        let mut symbols = l.free_symbols();
-        symbols.extend(r.free_symbols());
+        let mut symbols = side_symbols.to_vec();
         // Facts about quantities constrain the sample through their definitions; each fact's
         // expressions are prepared once.
         let mut prepared_facts: FxHashMap<Expr, Option<Expr>> = FxHashMap::default();
         for f in &self.domain.facts {
             for s in &f.symbols {
-                if let Ok(p) = self.prepare(&Expr::sym(s.clone())) {
-                    symbols.extend(p.expr.free_symbols());
+                if let Some(ts) = self.prepared_symbols(s) {
+                    symbols.extend(ts);
                 }
             }
         }
@@ -729,7 +812,6 @@ impl<'a> Checker<'a> {
         let mut small_difference: Option<Counterexample> = None;
         let mut plain: Option<Counterexample> = None;
         let mut plain_budget = 8usize;
-        let mut used_symbols: Option<Vec<Symbol>> = None;
         let tape = Tape::compile(&[l.clone(), r.clone()], &symbols).ok();
         let mut batch = SampleBatch::default();
         let mut drawn = 0usize;
@@ -860,14 +942,9 @@ impl<'a> Checker<'a> {
             }
             {
                 // Report only the symbols the two sides use (facts may add others).
-                let used = used_symbols.get_or_insert_with(|| {
-                    let mut u = l.free_symbols();
-                    u.extend(r.free_symbols());
-                    u
-                });
                 let point: Point = point
                     .into_iter()
-                    .filter(|(s, _)| used.contains(s))
+                    .filter(|(s, _)| side_symbols.contains(s))
                     .collect();
                 let cx = Counterexample {
                     point,
@@ -926,8 +1003,7 @@ impl<'a> Checker<'a> {
 
     /// Whether the guaranteed interval enclosures of `l` and `r` at `point` are disjoint.
     fn certainly_differ(&self, l: &Expr, r: &Expr, point: &Point) -> bool {
-        let env = |s: &Symbol| point.iter().find(|(t, _)| t == s).map(|(_, v)| v.clone());
-        match (eval_interval(l, &env), eval_interval(r, &env)) {
+        match (eval_interval_at(l, point), eval_interval_at(r, point)) {
             (Some(a), Some(b)) => a.disjoint(&b),
             _ => false,
         }
@@ -936,8 +1012,8 @@ impl<'a> Checker<'a> {
     fn exact_pair(&self, l: &Expr, r: &Expr, point: &Point) -> Option<(Rational, Rational)> {
         let env = |s: &Symbol| point.iter().find(|(t, _)| t == s).map(|(_, v)| v.clone());
         let limits = &self.config.limits;
-        let a = eval_exact(l, &env, limits).ok()??;
-        let b = eval_exact(r, &env, limits).ok()??;
+        let a = exact_value(l, &env, limits)?;
+        let b = exact_value(r, &env, limits)?;
         Some((a, b))
     }
 
@@ -998,6 +1074,16 @@ impl<'a> Checker<'a> {
         }
         out
     }
+}
+
+/// Stores `value` for `key` in a per-checker cache, emptied when it holds `PREPARED_CACHE`
+/// entries (memory stays bounded).
+fn remember(cache: &RefCell<FxHashMap<Expr, Expr>>, key: &Expr, value: &Expr) {
+    let mut cache = cache.borrow_mut();
+    if cache.len() >= PREPARED_CACHE {
+        cache.clear();
+    }
+    cache.insert(key.clone(), value.clone());
 }
 
 /// Working memory for evaluating both sides of a claim over a batch of points with a tape.
@@ -1111,9 +1197,72 @@ fn constants(exprs: &[&Expr]) -> Vec<Rational> {
     out
 }
 
+/// A rational as (numerator, denominator > 0) in lowest terms on machine integers: the
+/// probes below are computed so (the constants have at most 31 bits, so every product fits),
+/// then built as big rationals once; the values, and their order, are the same.
+type Small = (i128, i128);
+
+fn small_of(r: &Rational) -> Option<Small> {
+    use num_traits::ToPrimitive;
+    Some((
+        i128::from(r.numer().to_i64()?),
+        i128::from(r.denom().to_i64()?),
+    ))
+}
+
+/// (a·d + c·b, b·d) reduced, then divided by `div` (1 or 2); `None` on overflow.
+fn small_add((a, b): Small, (c, d): Small, div: i128) -> Option<Small> {
+    let n = a.checked_mul(d)?.checked_add(c.checked_mul(b)?)?;
+    let den = b.checked_mul(d)?.checked_mul(div)?;
+    let (mut x, mut y) = (n.unsigned_abs(), den.unsigned_abs());
+    while y != 0 {
+        (x, y) = (y, x % y);
+    }
+    let g = i128::try_from(x.max(1)).ok()?;
+    Some((n / g, den / g))
+}
+
+fn small_cmp((a, b): &Small, (c, d): &Small) -> std::cmp::Ordering {
+    // Denominators are positive and the magnitudes below 2^64: exact.
+    (a * d).cmp(&(c * b))
+}
+
+fn to_rationals(xs: &[Small]) -> Option<Vec<Rational>> {
+    xs.iter()
+        .map(|&(n, d)| crate::assume::reduced(n, d))
+        .collect()
+}
+
 /// Probe values between the constants of a piecewise claim and 0, ±1 (midpoints of
 /// neighbours, never a constant itself, where a kink may sit), at most 32.
 fn between_constants(scales: &[Rational]) -> Vec<Rational> {
+    between_constants_small(scales).unwrap_or_else(|| between_constants_big(scales))
+}
+
+fn between_constants_small(scales: &[Rational]) -> Option<Vec<Rational>> {
+    let mut ks: Vec<Small> = Vec::with_capacity(2 * scales.len() + 3);
+    for c in scales {
+        let (n, d) = small_of(c)?;
+        ks.push((n, d));
+        ks.push((-n, d));
+    }
+    ks.extend([(0, 1), (1, 1), (-1, 1)]);
+    ks.sort_by(small_cmp);
+    ks.dedup();
+    let mut out = Vec::new();
+    for w in ks.windows(2) {
+        if let [a, b] = w {
+            let m = small_add(*a, *b, 2)?;
+            if m.0 != 0 && !ks.contains(&m) {
+                out.push(m);
+            }
+        }
+    }
+    out.truncate(32);
+    to_rationals(&out)
+}
+
+fn between_constants_big(scales: &[Rational]) -> Vec<Rational> {
     use num_traits::Zero;
     let mut ks: Vec<Rational> = scales
         .iter()
@@ -1140,6 +1289,30 @@ fn between_constants(scales: &[Rational]) -> Vec<Rational> {
 
 /// ±c and ±c ± 1/100 for each constant c (at most 32 values).
 fn at_constants(scales: &[Rational]) -> Vec<Rational> {
+    at_constants_small(scales).unwrap_or_else(|| at_constants_big(scales))
+}
+
+fn at_constants_small(scales: &[Rational]) -> Option<Vec<Rational>> {
+    let step: Small = (1, 100);
+    let minus_step: Small = (-1, 100);
+    let mut out: Vec<Small> = Vec::with_capacity(6 * scales.len());
+    for c in scales {
+        let (n, d) = small_of(c)?;
+        let neg = (-n, d);
+        out.extend([
+            (n, d),
+            small_add((n, d), step, 1)?,
+            small_add((n, d), minus_step, 1)?,
+            neg,
+            small_add(neg, step, 1)?,
+            small_add(neg, minus_step, 1)?,
+        ]);
+    }
+    out.truncate(32);
+    to_rationals(&out)
+}
+
+fn at_constants_big(scales: &[Rational]) -> Vec<Rational> {
     let step = Rational::new(1.into(), 100.into());
     let mut out: Vec<Rational> = scales
         .iter()
@@ -1213,5 +1386,45 @@ fn without_constant_factors(u: &Expr) -> Expr {
             }
         }
         _ => u.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn q(n: i64, d: i64) -> Rational {
+        Rational::new(n.into(), d.into())
+    }
+
+    #[test]
+    fn probes_on_machine_integers_are_the_big_rational_ones() {
+        let sets = [
+            vec![],
+            vec![q(6, 1)],
+            vec![q(1, 100), q(1, 2), q(3, 1)],
+            vec![q(1, 3), q(2, 3), q(5, 4), q(6, 1), q(7, 2), q(1_000_003, 7)],
+            vec![q(2_147_483_647, 3), q(1, 2_147_483_646)],
+        ];
+        for scales in sets {
+            let show = |v: Vec<Rational>| v.iter().map(|r| r.to_string()).collect::<Vec<_>>();
+            assert_eq!(
+                show(between_constants(&scales)),
+                show(between_constants_big(&scales)),
+                "{scales:?}"
+            );
+            assert_eq!(
+                show(at_constants(&scales)),
+                show(at_constants_big(&scales)),
+                "{scales:?}"
+            );
+        }
+        // Numbers beyond i64 take the big path.
+        let huge = vec![Rational::new(
+            num_bigint::BigInt::from(1u128 << 100),
+            3.into(),
+        )];
+        assert_eq!(between_constants(&huge), between_constants_big(&huge));
+        assert_eq!(at_constants(&huge), at_constants_big(&huge));
     }
 }

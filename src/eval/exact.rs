@@ -56,6 +56,83 @@ pub fn eval_exact(
     walk(&mut ev, e, &Vec::new())
 }
 
+/// The exact value of `e` at a point, or `None`: what `eval_exact(e, env, limits)` gives, with
+/// a reached limit also `None` (for callers that only use a value when there is one).
+///
+/// Every node's value is undefined as soon as one operand's is (a sum, a product, a power, a
+/// call, δ: see `ExactEval::node`), so a small tree is evaluated by plain recursion that stops
+/// at the first operand without a value: exp(z) in z·exp(z) + 1 ends it before the other
+/// terms are computed in big rationals. A tree of at most `DIRECT_TREE_SIZE` nodes without
+/// sums bounds the recursion and the work; anything else goes through `eval_exact`.
+pub fn exact_value(
+    e: &Expr,
+    env: &dyn Fn(&Symbol) -> Option<Rational>,
+    limits: &Limits,
+) -> Option<Rational> {
+    let mut ev = ExactEval {
+        env,
+        limits,
+        deadline: Deadline::after(limits.timeout_per_step),
+        ticks: 0,
+        sum_terms: 0,
+    };
+    if e.tree_size() <= DIRECT_TREE_SIZE {
+        match direct(&mut ev, e) {
+            Ok(Direct::Value(v)) => return Some(v),
+            Ok(Direct::Undefined) | Err(_) => return None,
+            Ok(Direct::HasSum) => {}
+        }
+    }
+    walk(&mut ev, e, &Vec::new()).ok().flatten()
+}
+
+/// Largest tree size [`exact_value`] evaluates by recursion.
+const DIRECT_TREE_SIZE: u64 = 256;
+
+/// A value by [`direct`] recursion.
+enum Direct {
+    Value(Rational),
+    /// No exact value (as `Ok(None)` of the walk).
+    Undefined,
+    /// A sum occurs: evaluate with the walk instead.
+    HasSum,
+}
+
+fn direct(ev: &mut ExactEval<'_>, e: &Expr) -> Result<Direct, LimitReached> {
+    const NO_SCOPE: &Bindings = &Vec::new();
+    if super::is_opaque(e) {
+        return Ok(Direct::Undefined);
+    }
+    let mut args: Vec<Option<Rational>> = Vec::new();
+    match e.node() {
+        Node::Num(_) | Node::Const(_) | Node::Sym(_) => {}
+        Node::Sum { .. } => return Ok(Direct::HasSum),
+        Node::Deriv(..) => return Ok(Direct::Undefined),
+        Node::Add(xs) | Node::Mul(xs) | Node::Call(_, xs) => {
+            args.reserve(xs.len());
+            for x in xs {
+                match direct(ev, x)? {
+                    Direct::Value(v) => args.push(Some(v)),
+                    other => return Ok(other),
+                }
+            }
+        }
+        Node::Pow(a, b) | Node::Delta(a, b) => {
+            for x in [a, b] {
+                match direct(ev, x)? {
+                    Direct::Value(v) => args.push(Some(v)),
+                    other => return Ok(other),
+                }
+            }
+        }
+    }
+    ev.tick()?;
+    Ok(match ev.node(e, &args, NO_SCOPE)? {
+        Some(v) => Direct::Value(v),
+        None => Direct::Undefined,
+    })
+}
+
 struct ExactEval<'a> {
     env: &'a dyn Fn(&Symbol) -> Option<Rational>,
     limits: &'a Limits,
@@ -353,6 +430,49 @@ mod tests {
         assert_eq!(nth_root_exact(&q(-8, 27), 3), Some(q(-2, 3)));
         assert_eq!(nth_root_exact(&q(-4, 1), 2), None);
         assert_eq!(nth_root_exact(&q(2, 1), 2), None);
+    }
+
+    #[test]
+    fn exact_value_is_eval_exact_without_the_limit() {
+        let limits = Limits::default();
+        let exprs = [
+            "z*exp(z) + 1",
+            "z^2 - 3*z + 1/7",
+            "heaviside(z - 1/2)*(z + 1)^3",
+            "sqrt(z^2)",
+            "exp(z) - 1",
+            "sigmoid(z)*(1 - sigmoid(z))",
+            "max(z, 1/3) - relu(z)*sign(z)",
+            "1/(z - 1/2)",
+            "log(z) + pi",
+            "z^(1/2)",
+        ];
+        let parsed = exprs
+            .iter()
+            .map(|text| {
+                let e = crate::api::parse(text).unwrap_or_else(|err| panic!("{text}: {err}"));
+                (text.to_string(), e)
+            })
+            // A sum goes through the walk: Σ_{k=1}^{3} k·z + z².
+            .chain([(
+                "sum".to_string(),
+                Expr::add(vec![
+                    Expr::new(Node::Sum {
+                        index: Symbol::new("k"),
+                        lo: Expr::one(),
+                        hi: Expr::int(3),
+                        body: Expr::mul(vec![Expr::var("k"), Expr::var("z")]),
+                    }),
+                    Expr::pow(Expr::var("z"), Expr::int(2)),
+                ]),
+            )]);
+        for (text, e) in parsed {
+            for z in [q(0, 1), q(1, 2), q(-3, 4), q(1, 1), q(4, 1)] {
+                let env = |s: &Symbol| (s.to_string() == "z").then(|| z.clone());
+                let want = eval_exact(&e, &env, &limits).ok().flatten();
+                assert_eq!(exact_value(&e, &env, &limits), want, "{text} at {z}");
+            }
+        }
     }
 
     #[test]

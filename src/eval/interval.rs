@@ -15,7 +15,7 @@
 use num_traits::ToPrimitive;
 
 use super::special;
-use super::{resolve, walk, Bindings, DagFold, Resolved};
+use super::{is_opaque, rational_to_f64, resolve, walk, Bindings, DagFold, Resolved};
 use crate::expr::{Builtin, Constant, Expr, Func, Node, Rational, Symbol};
 
 /// A closed interval [lo, hi] with lo ≤ hi, both finite.
@@ -98,12 +98,15 @@ impl Interval {
 }
 
 struct IntervalEval<'a> {
-    env: &'a dyn Fn(&Symbol) -> Option<Rational>,
+    /// The enclosure of each free symbol's value.
+    env: &'a dyn Fn(&Symbol) -> Option<Interval>,
     work: u64,
 }
 
+/// The rounded value widened (`rational_to_f64` gives the bits `to_f64` gives; NaN where
+/// that has none, which `Interval::point` refuses).
 fn rational_interval(r: &Rational) -> Option<Interval> {
-    Interval::point(r.to_f64()?)
+    Interval::point(rational_to_f64(r))
 }
 
 impl DagFold for IntervalEval<'_> {
@@ -150,7 +153,7 @@ fn node_value(
     e: &Expr,
     args: &[Option<Interval>],
     scope: &Bindings,
-    env: &dyn Fn(&Symbol) -> Option<Rational>,
+    env: &dyn Fn(&Symbol) -> Option<Interval>,
 ) -> Option<Interval> {
     let all = || args.iter().copied().collect::<Option<Vec<Interval>>>();
     match e.node() {
@@ -159,16 +162,20 @@ fn node_value(
         Node::Const(Constant::Pi) => Interval::point(std::f64::consts::PI),
         Node::Sym(s) => match resolve(s, scope) {
             Resolved::Index(k) => Interval::point(k as f64),
-            Resolved::Symbol(s) => env(&s).and_then(|r| rational_interval(&r)),
+            Resolved::Symbol(s) => env(&s),
         },
-        Node::Add(_) => all().and_then(|v| {
-            v.into_iter()
-                .try_fold(Interval { lo: 0.0, hi: 0.0 }, Interval::add)
-        }),
-        Node::Mul(_) => all().and_then(|v| {
-            v.into_iter()
-                .try_fold(Interval { lo: 1.0, hi: 1.0 }, Interval::mul)
-        }),
+        // Folded in order, `None` at the first operand without an enclosure (the same
+        // operations in the same order as collecting the operands first).
+        Node::Add(_) => args
+            .iter()
+            .try_fold(Interval { lo: 0.0, hi: 0.0 }, |acc, a| {
+                Interval::add(acc, (*a)?)
+            }),
+        Node::Mul(_) => args
+            .iter()
+            .try_fold(Interval { lo: 1.0, hi: 1.0 }, |acc, a| {
+                Interval::mul(acc, (*a)?)
+            }),
         Node::Pow(_, x) => match (args, x.as_num()) {
             ([Some(b), _], Some(n)) if n.is_integer() => {
                 let n = n.to_integer().to_i64().filter(|n| n.unsigned_abs() <= 64)?;
@@ -181,7 +188,11 @@ fn node_value(
             }
             _ => None,
         },
-        Node::Call(Func::Builtin(b), _) => all().and_then(|v| builtin(*b, &v)),
+        Node::Call(Func::Builtin(b), _) => match args {
+            [Some(a)] => builtin(*b, &[*a]),
+            [Some(a), Some(c)] => builtin(*b, &[*a, *c]),
+            _ => all().and_then(|v| builtin(*b, &v)),
+        },
         Node::Delta(..) => match all().as_deref() {
             Some([a, b]) if a.disjoint(b) => Interval::point(0.0),
             Some([a, b]) if a == b && a.hi - a.lo < 1e-300 => Interval::point(1.0),
@@ -280,8 +291,60 @@ fn builtin(b: Builtin, v: &[Interval]) -> Option<Interval> {
 /// An enclosure of `e`'s value at the point given by `env` (exact rational coordinates), or
 /// `None` when no finite enclosure is available.
 pub fn eval_interval(e: &Expr, env: &dyn Fn(&Symbol) -> Option<Rational>) -> Option<Interval> {
+    enclose(e, &|s: &Symbol| env(s).and_then(|r| rational_interval(&r)))
+}
+
+/// [`eval_interval`] at a point listing each symbol's value (the first entry of a symbol
+/// counts), without copying the coordinates.
+pub fn eval_interval_at(e: &Expr, point: &[(Symbol, Rational)]) -> Option<Interval> {
+    enclose(e, &|s: &Symbol| {
+        point
+            .iter()
+            .find(|(t, _)| t == s)
+            .and_then(|(_, v)| rational_interval(v))
+    })
+}
+
+/// Largest tree size evaluated by [`direct`] recursion instead of the DAG walk.
+const DIRECT_TREE_SIZE: u64 = 256;
+
+fn enclose(e: &Expr, env: &dyn Fn(&Symbol) -> Option<Interval>) -> Option<Interval> {
+    if e.tree_size() <= DIRECT_TREE_SIZE {
+        return direct(e, env);
+    }
     let mut ev = IntervalEval { env, work: 0 };
     walk(&mut ev, e, &Vec::new()).ok().flatten()
+}
+
+/// The walk's value of a small expression, by plain recursion: each node's value is a
+/// function of its operands' alone (`node_value`), so evaluating a shared node once per
+/// parent gives the same value, and for a tree of at most `DIRECT_TREE_SIZE` nodes it costs
+/// no more than that many nodes and that depth, without the walk's memo and stacks. A sum
+/// has no enclosure (as in the walk); opaque nodes have none either.
+fn direct(e: &Expr, env: &dyn Fn(&Symbol) -> Option<Interval>) -> Option<Interval> {
+    const NO_SCOPE: &Bindings = &Vec::new();
+    if is_opaque(e) {
+        return None;
+    }
+    match e.node() {
+        Node::Num(_) | Node::Const(_) | Node::Sym(_) => node_value(e, &[], NO_SCOPE, env),
+        Node::Add(xs) | Node::Mul(xs) | Node::Call(_, xs) => {
+            if xs.len() <= 4 {
+                let mut buf = [None; 4];
+                for (b, x) in buf.iter_mut().zip(xs) {
+                    *b = direct(x, env);
+                }
+                node_value(e, buf.get(..xs.len()).unwrap_or_default(), NO_SCOPE, env)
+            } else {
+                let v: Vec<Option<Interval>> = xs.iter().map(|x| direct(x, env)).collect();
+                node_value(e, &v, NO_SCOPE, env)
+            }
+        }
+        Node::Pow(a, b) | Node::Delta(a, b) => {
+            node_value(e, &[direct(a, env), direct(b, env)], NO_SCOPE, env)
+        }
+        Node::Deriv(..) | Node::Sum { .. } => None,
+    }
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@
 //! Every operation that may call [`gcd`] takes `&Limits` and `&Deadline`. Cancellation uses
 //! [`Poly::div_exact`], so the value of a result never depends on the gcd being right.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use thiserror::Error;
@@ -206,10 +207,29 @@ impl RatFunc {
         }
         // (a/b)·(c/d): cancelling gcd(a, d) and gcd(c, b) leaves a reduced product, and these
         // gcds are smaller than that of the full numerator and denominator.
-        let (a, d) = cancel(self.num.clone(), other.den.clone(), limits, deadline)?;
-        let (c, b) = cancel(other.num.clone(), self.den.clone(), limits, deadline)?;
+        // A denominator of one (monic: the only constant one) has gcd 1 with anything, so
+        // that cancellation is skipped, and a product with one is the other factor: the
+        // same result without the copies.
+        let (a, d) = if other.den.is_one() {
+            (Cow::Borrowed(&self.num), Cow::Borrowed(&other.den))
+        } else {
+            let (a, d) = cancel(self.num.clone(), other.den.clone(), limits, deadline)?;
+            (Cow::Owned(a), Cow::Owned(d))
+        };
+        let (c, b) = if self.den.is_one() {
+            (Cow::Borrowed(&other.num), Cow::Borrowed(&self.den))
+        } else {
+            let (c, b) = cancel(other.num.clone(), self.den.clone(), limits, deadline)?;
+            (Cow::Owned(c), Cow::Owned(b))
+        };
         let num = a.mul(&c, limits, deadline)?;
-        let den = b.mul(&d, limits, deadline)?;
+        let den = if b.is_one() {
+            d.into_owned()
+        } else if d.is_one() {
+            b.into_owned()
+        } else {
+            b.mul(&d, limits, deadline)?
+        };
         Ok(RatFunc::monic_den(num, den))
     }
 
