@@ -758,8 +758,12 @@ fn gradients_are_the_same_bits_on_one_two_and_three_threads() {
     assert!(Pool::new(2).unwrap().elementwise_parts(128 * n) == 2);
     for net in [
         softmax_net(&[64, 128, 10], true, seed),
-        Network::from_spec(&spec(&[64, 128, 10], "tanh", "sigmoid", "bce"), Init::Auto, seed)
-            .unwrap(),
+        Network::from_spec(
+            &spec(&[64, 128, 10], "tanh", "sigmoid", "bce"),
+            Init::Auto,
+            seed,
+        )
+        .unwrap(),
     ] {
         let x = inputs(64, n, seed);
         let y = one_hot(10, n, seed);
@@ -806,7 +810,10 @@ fn a_seeded_run_is_the_same_bits_on_one_and_two_threads_and_twice_on_two() {
     let one = run(Pool::single());
     let two = run(Pool::new(2).unwrap());
     assert!(one == two, "one and two threads differ");
-    assert!(two == run(Pool::new(2).unwrap()), "two runs on two threads differ");
+    assert!(
+        two == run(Pool::new(2).unwrap()),
+        "two runs on two threads differ"
+    );
 }
 
 // ---- data errors and NaN reports ----

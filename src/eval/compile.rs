@@ -308,8 +308,7 @@ impl Tape {
                 elementwise,
             ),
             _ => {
-                let mut outs: Vec<&mut [f64]> =
-                    outputs.iter_mut().map(Vec::as_mut_slice).collect();
+                let mut outs: Vec<&mut [f64]> = outputs.iter_mut().map(Vec::as_mut_slice).collect();
                 self.eval_into(inputs, &mut outs, scratch, elementwise)
             }
         }

@@ -154,6 +154,14 @@ unsafe impl Send for SendPtr {}
 // SAFETY: as above.
 unsafe impl Sync for SendPtr {}
 
+impl SendPtr {
+    /// The pointer (a method, so that a closure captures the whole `SendPtr`, which is
+    /// `Sync`, and not its field).
+    fn get(self) -> *mut f64 {
+        self.0
+    }
+}
+
 /// One block of `C`: rows `r0..r1`, columns `c0..c1`.
 #[derive(Clone, Copy)]
 struct Block {
@@ -188,7 +196,10 @@ fn product(
     }
     if let Some(bias) = bias {
         if bias.len() != m {
-            return Err(NetError::Shape(format!("{} bias values for {m} rows", bias.len())));
+            return Err(NetError::Shape(format!(
+                "{} bias values for {m} rows",
+                bias.len()
+            )));
         }
     }
     let (a_rs, a_cs, b_rs, b_cs, c_rs) = (
@@ -204,9 +215,19 @@ fn product(
     for (p, slot) in blocks.iter_mut().enumerate().take(parts) {
         let (lo, hi) = par::range(if by_rows { m } else { n }, parts, p);
         *slot = Some(if by_rows {
-            Block { r0: lo, r1: hi, c0: 0, c1: n }
+            Block {
+                r0: lo,
+                r1: hi,
+                c0: 0,
+                c1: n,
+            }
         } else {
-            Block { r0: 0, r1: m, c0: lo, c1: hi }
+            Block {
+                r0: 0,
+                r1: m,
+                c0: lo,
+                c1: hi,
+            }
         });
     }
     let cp = SendPtr(c.as_mut_ptr());
@@ -215,7 +236,6 @@ fn product(
         let Some(Block { r0, r1, c0, c1 }) = *blk else {
             return;
         };
-        let cp = cp;
         // SAFETY: the blocks are disjoint (ranges of rows, or of columns, of C) and lie
         // inside C: r1 ≤ m, c1 ≤ n, so element (i, j) of a block is at i·n + j < m·n =
         // c.len(). `c` is borrowed mutably for the whole call and the pool's scope ends
@@ -223,7 +243,7 @@ fn product(
         unsafe {
             // Row i of the block: c1 − c0 values from i·n + c0, inside C and written by this
             // block alone.
-            let row = |i: usize| std::slice::from_raw_parts_mut(cp.0.add(i * n + c0), c1 - c0);
+            let row = |i: usize| std::slice::from_raw_parts_mut(cp.get().add(i * n + c0), c1 - c0);
             if let Some(bias) = bias {
                 for (i, &bv) in bias.iter().enumerate().take(r1).skip(r0) {
                     row(i).fill(bv);
@@ -245,7 +265,7 @@ fn product(
                 r1 - r0,
                 c1 - c0,
                 k,
-                cp.0.add(r0 * n + c0),
+                cp.get().add(r0 * n + c0),
                 1,
                 c_rs,
                 accumulate,
