@@ -143,6 +143,10 @@ enum Hidden {
 /// `f(lo, part)` over the parts of `out` (the cut of the formula path's elementwise passes).
 fn par_map(pool: &Pool, out: &mut [f64], f: impl Fn(usize, &mut [f64]) + Sync) {
     let parts = pool.elementwise_parts(out.len());
+    if parts <= 1 {
+        f(0, out);
+        return;
+    }
     let mut cut = split_mut(out, parts);
     pool.run(&mut cut, |(lo, part)| f(*lo, part));
 }
