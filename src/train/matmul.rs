@@ -384,6 +384,40 @@ mod tests {
     }
 
     #[test]
+    fn cut_products_agree_with_the_triple_loop_and_across_thread_counts() {
+        // Above the cutting threshold: columns of C are cut (m < n), then rows (m > n).
+        for (m, k, n) in [(40, 30, 1000), (1000, 30, 40)] {
+            assert_eq!(par::product_parts(m, n, k), par::MAX_PRODUCT_PARTS);
+            let a: Vec<f64> = (0..m * k).map(|i| (i as f64 * 0.37).sin()).collect();
+            let b: Vec<f64> = (0..k * n).map(|i| (i as f64 * 0.11).cos()).collect();
+            let bias: Vec<f64> = (0..m).map(|i| i as f64 - 3.5).collect();
+            let (am, bm) = (Mat::new(&a, m, k).unwrap(), Mat::new(&b, k, n).unwrap());
+            let want = naive(am, bm);
+            let mut one = Vec::new();
+            for threads in [1, 2, 3] {
+                let pool = Pool::new(threads).unwrap();
+                let mut c = vec![f64::NAN; m * n];
+                matmul_par(&pool, &mut c, am, bm, Write::Overwrite).unwrap();
+                for (x, y) in c.iter().zip(&want) {
+                    assert!((x - y).abs() <= 1e-12, "{x} vs {y}");
+                }
+                let mut z = Vec::new();
+                affine_par(&pool, &mut z, am, bm, &bias).unwrap();
+                for (i, (x, y)) in z.iter().zip(&want).enumerate() {
+                    let expected = y + bias[i / n];
+                    assert!((x - expected).abs() <= 1e-12, "{x} vs {expected}");
+                }
+                let bits: Vec<u64> = c.iter().chain(&z).map(|v| v.to_bits()).collect();
+                if threads == 1 {
+                    one = bits;
+                } else {
+                    assert!(bits == one, "{threads} threads differ from one");
+                }
+            }
+        }
+    }
+
+    #[test]
     fn sum_adds_every_value_of_any_length() {
         for n in [0, 1, 7, 8, 9, 100, 1437] {
             let v: Vec<f64> = (0..n).map(|i| i as f64 + 0.5).collect();
