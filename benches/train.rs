@@ -18,9 +18,10 @@ use criterion::{criterion_group, Criterion};
 
 use derivcheck::eval::vector;
 use derivcheck::train::data::{self, CsvOptions, Prepared};
-use derivcheck::train::matmul::{matmul, Mat, Write};
+use derivcheck::train::matmul::{affine_par, matmul_par, row_sums_par, Mat, Write};
 use derivcheck::train::net::{Gradients, NetSpec, Workspace};
 use derivcheck::train::optim::OptimizerState;
+use derivcheck::train::par::{split_mut, Pool};
 use derivcheck::train::{library, FormulaConfig, Init, Network, Optimizer, Task};
 
 fn shared(name: &str, target: &str, ignore: &[&str]) -> Option<Prepared> {
@@ -139,12 +140,24 @@ enum Hidden {
     Tanh,
 }
 
+/// `f(lo, part)` over the parts of `out` (the cut of the formula path's elementwise passes).
+fn par_map(pool: &Pool, out: &mut [f64], f: impl Fn(usize, &mut [f64]) + Sync) {
+    let parts = pool.elementwise_parts(out.len());
+    if parts <= 1 {
+        f(0, out);
+        return;
+    }
+    let mut cut = split_mut(out, parts);
+    pool.run(&mut cut, |(lo, part)| f(*lo, part));
+}
+
 /// The hand-written reference: same layout and products (`train::matmul`), the same elementwise σ and
 /// tanh as the formula path (`eval::vector`), their derivatives written out (a·(1 − a),
 /// 1 − a²), output delta written out
 /// (2·(o − y) for identity + MSE, a − y for σ + BCE and for softmax + CE; the softmax is
 /// exp(z − max z)/Σ_j exp(z_j − max z) per sample). Kept in benches and tests only.
 struct Reference {
+    pool: Pool,
     hidden: Hidden,
     out: Out,
     e: Vec<f64>,
@@ -156,8 +169,9 @@ struct Reference {
 }
 
 impl Reference {
-    fn new(hidden: Hidden, out: Out) -> Reference {
+    fn new(hidden: Hidden, out: Out, pool: Pool) -> Reference {
         Reference {
+            pool,
             hidden,
             out,
             e: Vec::new(),
@@ -183,16 +197,13 @@ impl Reference {
         for li in 0..nl {
             let l = &net.layers[li];
             let z = &mut self.z[li];
-            z.clear();
-            for &b in &l.bias {
-                z.extend(std::iter::repeat_n(b, n));
-            }
             let input: &[f64] = if li == 0 { x } else { &self.a[li - 1] };
-            matmul(
+            affine_par(
+                &self.pool,
                 z,
                 Mat::new(&l.weights, l.n_out, l.n_in).unwrap(),
                 Mat::new(input, l.n_in, n).unwrap(),
-                Write::Accumulate,
+                &l.bias,
             )
             .unwrap();
             let last = li + 1 == nl;
@@ -236,10 +247,11 @@ impl Reference {
                     }
                 }
             } else {
-                match self.hidden {
-                    Hidden::Sigmoid => vector::sigmoid_slice(z, a),
-                    Hidden::Tanh => vector::tanh_slice(z, a),
-                }
+                let f = match self.hidden {
+                    Hidden::Sigmoid => vector::sigmoid_slice,
+                    Hidden::Tanh => vector::tanh_slice,
+                };
+                par_map(&self.pool, a, |lo, part| f(&z[lo..lo + part.len()], part));
             }
         }
         let inv_n = 1.0 / n as f64;
@@ -259,25 +271,22 @@ impl Reference {
             let (gw, gb) = &mut self.grads.layers[li];
             gw.resize(l.weights.len(), 0.0);
             let d = Mat::new(&self.delta, l.n_out, n).unwrap();
-            matmul(
+            matmul_par(
+                &self.pool,
                 gw,
                 d,
                 Mat::new(input, l.n_in, n).unwrap().t(),
                 Write::Overwrite,
             )
             .unwrap();
-            gb.clear();
-            gb.extend(
-                self.delta
-                    .chunks_exact(n)
-                    .map(derivcheck::train::matmul::sum),
-            );
+            row_sums_par(&self.pool, &self.delta, n, gb);
             if li == 0 {
                 break;
             }
             self.g.clear();
             self.g.resize(l.n_in * n, 0.0);
-            matmul(
+            matmul_par(
+                &self.pool,
                 &mut self.g,
                 Mat::new(&l.weights, l.n_out, l.n_in).unwrap().t(),
                 d,
@@ -285,15 +294,24 @@ impl Reference {
             )
             .unwrap();
             let a = &self.a[li - 1];
-            self.delta.clear();
-            match self.hidden {
-                Hidden::Sigmoid => self
-                    .delta
-                    .extend(self.g.iter().zip(a).map(|(g, a)| g * a * (1.0 - a))),
-                Hidden::Tanh => self
-                    .delta
-                    .extend(self.g.iter().zip(a).map(|(g, a)| g * (1.0 - a * a))),
-            }
+            let g = &self.g;
+            self.delta.resize(g.len(), 0.0);
+            let hidden = self.hidden;
+            par_map(&self.pool, &mut self.delta, |lo, part| {
+                let (g, a) = (&g[lo..lo + part.len()], &a[lo..lo + part.len()]);
+                match hidden {
+                    Hidden::Sigmoid => {
+                        for ((d, g), a) in part.iter_mut().zip(g).zip(a) {
+                            *d = g * a * (1.0 - a);
+                        }
+                    }
+                    Hidden::Tanh => {
+                        for ((d, g), a) in part.iter_mut().zip(g).zip(a) {
+                            *d = g * (1.0 - a * a);
+                        }
+                    }
+                }
+            });
         }
         opt.step(net.params_mut(), self.grads.slices());
     }
@@ -384,7 +402,18 @@ fn cases() -> Vec<Case> {
     v
 }
 
+/// The pool of `TRAIN_BENCH_THREADS` threads (default 1; 0 = one per core), shared by
+/// both paths.
+fn bench_pool() -> Pool {
+    let threads = std::env::var("TRAIN_BENCH_THREADS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1);
+    Pool::new(threads).expect("threads")
+}
+
 fn bench_train(c: &mut Criterion) {
+    let pool = bench_pool();
     for case in cases() {
         let (hidden, output, loss) = case.out.files(case.hidden);
         let mut g = c.benchmark_group(format!("train_epoch/{}", case.name));
@@ -394,7 +423,7 @@ fn bench_train(c: &mut Criterion) {
         let mut net = base.clone();
         let mut opt = OptimizerState::new(Optimizer::adam(1e-3));
         let (mut ws, mut grads, mut buf) = (
-            Workspace::new(),
+            Workspace::with_pool(pool.clone()),
             Gradients { layers: Vec::new() },
             (Vec::new(), Vec::new()),
         );
@@ -409,7 +438,7 @@ fn bench_train(c: &mut Criterion) {
 
         let mut net = base.clone();
         let mut opt = OptimizerState::new(Optimizer::adam(1e-3));
-        let mut reference = Reference::new(case.hidden, case.out);
+        let mut reference = Reference::new(case.hidden, case.out, pool.clone());
         g.bench_function("hand_written", |b| {
             b.iter(|| {
                 reference.epoch(&mut net, &case.data, case.batch, &mut opt, &mut buf);
@@ -435,9 +464,12 @@ criterion_group!(benches, bench_train);
 /// the three paths in turn, 40 rounds, and keeps each one's fastest round in wall-clock and
 /// in CPU time, so that the ratio compares like with like
 /// (`TRAIN_BENCH_INTERLEAVED=1 cargo bench --bench train`; `TRAIN_BENCH_FILTER=digits`
-/// keeps the cases whose name contains the string).
+/// keeps the cases whose name contains the string; `TRAIN_BENCH_THREADS=2` runs both paths
+/// on two threads, 0 on one per core, 1 by default).
 fn interleaved() {
     let filter = std::env::var("TRAIN_BENCH_FILTER").unwrap_or_default();
+    let pool = bench_pool();
+    println!("threads: {}", pool.threads());
     for case in cases()
         .into_iter()
         .filter(|c| c.name.contains(filter.as_str()))
@@ -450,14 +482,16 @@ fn interleaved() {
         let mut opt_f = OptimizerState::new(Optimizer::adam(1e-3));
         let mut opt_h = OptimizerState::new(Optimizer::adam(1e-3));
         let (mut ws, mut grads, mut buf) = (
-            Workspace::new(),
+            Workspace::with_pool(pool.clone()),
             Gradients { layers: Vec::new() },
             (Vec::new(), Vec::new()),
         );
-        let mut reference = Reference::new(case.hidden, case.out);
+        let mut reference = Reference::new(case.hidden, case.out, pool.clone());
         let mut fbuf = Vec::new();
+        // Epochs per round: one for digits, so that the fastest round can be one in which
+        // the other processes left both cores free.
         let k = if case.name.starts_with("digits") {
-            3
+            1
         } else {
             30
         };

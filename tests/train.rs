@@ -715,6 +715,107 @@ fn a_seed_gives_the_same_run_and_another_seed_another() {
     assert_ne!(run(3).0, run(4).0);
 }
 
+/// The bits of every gradient.
+fn gradient_bits(g: &Gradients) -> Vec<u64> {
+    g.slices().flatten().map(|v| v.to_bits()).collect()
+}
+
+fn weight_bits(net: &Network) -> Vec<u64> {
+    net.layers
+        .iter()
+        .flat_map(|l| l.weights.iter().chain(&l.bias))
+        .map(|v| v.to_bits())
+        .collect()
+}
+
+/// Digits-sized data (64 inputs, 10 classes, 1600 samples), seeded, as CSV text.
+fn digits_like(seed: u64) -> data::Prepared {
+    let mut rng = Rng::new(seed);
+    let mut text: String = (0..64).map(|i| format!("x{i},")).collect();
+    text.push_str("label\n");
+    for _ in 0..1600 {
+        for _ in 0..64 {
+            text.push_str(&format!("{},", rng.normal()));
+        }
+        text.push_str(&format!("{}\n", (rng.range(0.0, 10.0) as usize).min(9)));
+    }
+    let opts = CsvOptions {
+        target: "label".into(),
+        ignore: Vec::new(),
+        task: Task::Auto,
+    };
+    let d = data::from_csv("digits-like.csv", &text, &opts).expect("csv");
+    data::prepare(&d, 0.2, seed).expect("prepared")
+}
+
+#[test]
+fn gradients_are_the_same_bits_on_one_two_and_three_threads() {
+    use derivcheck::train::par::{product_parts, Pool, MAX_PRODUCT_PARTS};
+    let (n, seed) = (1500, 31);
+    // The shapes are large enough for every product and elementwise pass to be cut.
+    assert_eq!(product_parts(128, n, 64), MAX_PRODUCT_PARTS);
+    assert_eq!(product_parts(10, 128, n), MAX_PRODUCT_PARTS);
+    assert!(Pool::new(2).unwrap().elementwise_parts(128 * n) == 2);
+    for net in [
+        softmax_net(&[64, 128, 10], true, seed),
+        Network::from_spec(
+            &spec(&[64, 128, 10], "tanh", "sigmoid", "bce"),
+            Init::Auto,
+            seed,
+        )
+        .unwrap(),
+    ] {
+        let x = inputs(64, n, seed);
+        let y = one_hot(10, n, seed);
+        let grads = |pool: Pool| {
+            let mut ws = Workspace::with_pool(pool);
+            let mut g = Gradients { layers: Vec::new() };
+            net.forward(&x, n, &mut ws).unwrap();
+            let out: Vec<u64> = ws.output().iter().map(|v| v.to_bits()).collect();
+            net.backward(&x, &y, &mut ws, &mut g).unwrap();
+            (out, gradient_bits(&g))
+        };
+        let one = grads(Pool::single());
+        for threads in [2, 3, 2] {
+            assert!(
+                one == grads(Pool::new(threads).unwrap()),
+                "{threads} threads differ from one"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_seeded_run_is_the_same_bits_on_one_and_two_threads_and_twice_on_two() {
+    use derivcheck::train::par::Pool;
+    let d = digits_like(5);
+    let run = |pool: Pool| {
+        let mut net = softmax_net(&[64, 128, 10], true, 5);
+        let cfg = TrainConfig {
+            epochs: 3,
+            batch_size: 0,
+            optimizer: Optimizer::adam(1e-2),
+            seed: 5,
+            pool,
+            ..TrainConfig::default()
+        };
+        let r = fit::train(&mut net, &d, &cfg, &mut |_| {}).unwrap();
+        let losses: Vec<u64> = r
+            .history
+            .iter()
+            .flat_map(|s| [s.train_loss.to_bits(), s.test_loss.to_bits()])
+            .collect();
+        (losses, weight_bits(&net))
+    };
+    let one = run(Pool::single());
+    let two = run(Pool::new(2).unwrap());
+    assert!(one == two, "one and two threads differ");
+    assert!(
+        two == run(Pool::new(2).unwrap()),
+        "two runs on two threads differ"
+    );
+}
+
 // ---- data errors and NaN reports ----
 
 #[test]

@@ -148,6 +148,10 @@ pub struct TrainArgs {
     /// Seed of initialisation, split, batch order and generated data.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Threads for the products and elementwise passes (0 = one per core). The results are
+    /// the same bits with any number.
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
     /// Epochs.
     #[arg(long, default_value_t = 200)]
     pub epochs: usize,
@@ -755,6 +759,7 @@ pub fn train_cmd(args: &TrainArgs, out: &mut Out) -> Result<u8, CliError> {
         seed: args.seed,
         patience: (args.patience > 0).then_some(args.patience),
         min_delta: 1e-4,
+        pool: derivcheck::train::Pool::new(args.threads).map_err(|e| CliError(e.to_string()))?,
     };
     let bar = if args.quiet || !text || args.epochs == 0 {
         ProgressBar::hidden()

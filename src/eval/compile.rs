@@ -292,15 +292,74 @@ impl Tape {
                 found: bad.len(),
             });
         }
-        if scratch.regs.len() < self.n_regs {
-            scratch.regs.resize_with(self.n_regs, Vec::new);
-        }
         for out in outputs.iter_mut() {
             // Every value is written below; a buffer of the right length is not cleared first.
             if out.len() != n {
                 out.clear();
                 out.resize(n, 0.0);
             }
+        }
+        match outputs {
+            [one] => self.eval_into(inputs, &mut [one.as_mut_slice()], scratch, elementwise),
+            [a, b] => self.eval_into(
+                inputs,
+                &mut [a.as_mut_slice(), b.as_mut_slice()],
+                scratch,
+                elementwise,
+            ),
+            _ => {
+                let mut outs: Vec<&mut [f64]> = outputs.iter_mut().map(Vec::as_mut_slice).collect();
+                self.eval_into(inputs, &mut outs, scratch, elementwise)
+            }
+        }
+    }
+
+    /// [`Tape::eval_with`] into output slices that already have the batch length (the part of
+    /// a larger buffer a worker thread owns, for instance). Each row is computed by the same
+    /// operations as in [`Tape::eval_with`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Tape::eval`], and [`EvalError::Shape`] when an output slice does not have the
+    /// length of the input columns.
+    pub fn eval_into(
+        &self,
+        inputs: &[&[f64]],
+        outputs: &mut [&mut [f64]],
+        scratch: &mut TapeScratch,
+        elementwise: Elementwise,
+    ) -> Result<(), EvalError> {
+        if inputs.len() != self.inputs.len() {
+            return Err(EvalError::Shape {
+                what: "input columns",
+                expected: self.inputs.len(),
+                found: inputs.len(),
+            });
+        }
+        if outputs.len() != self.outputs.len() {
+            return Err(EvalError::Shape {
+                what: "output columns",
+                expected: self.outputs.len(),
+                found: outputs.len(),
+            });
+        }
+        let n = inputs.first().map_or(1, |c| c.len());
+        if let Some(bad) = inputs.iter().find(|c| c.len() != n) {
+            return Err(EvalError::Shape {
+                what: "values in every input column",
+                expected: n,
+                found: bad.len(),
+            });
+        }
+        if let Some(bad) = outputs.iter().find(|c| c.len() != n) {
+            return Err(EvalError::Shape {
+                what: "values in every output column",
+                expected: n,
+                found: bad.len(),
+            });
+        }
+        if scratch.regs.len() < self.n_regs {
+            scratch.regs.resize_with(self.n_regs, Vec::new);
         }
         // The batch runs in chunks of `CHUNK` rows, every instruction over one chunk before
         // the next, so that the registers stay in the L1 cache however long the batch is.

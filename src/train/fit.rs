@@ -5,6 +5,7 @@
 use super::data::{Prepared, Split};
 use super::net::{Gradients, Layer, NetError, Network, Workspace};
 use super::optim::{Optimizer, OptimizerState};
+use super::par::Pool;
 use super::rng::Rng;
 
 /// Training settings.
@@ -23,6 +24,9 @@ pub struct TrainConfig {
     pub patience: Option<usize>,
     /// Relative improvement that counts (default 1e-4).
     pub min_delta: f64,
+    /// The threads the passes run on (one by default); the results are the same bits with
+    /// any number of threads (see [`par`](super::par)).
+    pub pool: Pool,
 }
 
 impl Default for TrainConfig {
@@ -34,6 +38,7 @@ impl Default for TrainConfig {
             seed: 0,
             patience: None,
             min_delta: 1e-4,
+            pool: Pool::single(),
         }
     }
 }
@@ -210,8 +215,8 @@ pub fn train(
     let mut rng = Rng::new(cfg.seed ^ 0xba7c_4000);
     let mut order: Vec<usize> = (0..n).collect();
     let mut opt = OptimizerState::new(cfg.optimizer);
-    let mut ws = Workspace::new();
-    let mut eval_ws = Workspace::new();
+    let mut ws = Workspace::with_pool(cfg.pool.clone());
+    let mut eval_ws = Workspace::with_pool(cfg.pool.clone());
     let mut grads = Gradients { layers: Vec::new() };
     let (mut xb, mut yb) = (Vec::new(), Vec::new());
     let mut history = Vec::new();

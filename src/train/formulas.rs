@@ -29,6 +29,9 @@ use crate::program::{DefKind, Definition, Item, Program};
 use crate::simplify::readable::{refold_builtins, refold_quantities};
 use crate::source::{SourceFile, Span};
 
+use super::net::all_finite;
+use super::par::{split_mut, Pool};
+
 /// The identity activation (`--output identity`), as a definition like any other: its
 /// derivative is generated, not written here.
 pub const IDENTITY_SOURCE: &str =
@@ -465,6 +468,47 @@ impl Activation {
         );
     }
 
+    /// [`Activation::forward`] cut into the parts of [`Pool::elementwise_parts`]; returns
+    /// whether every value of `out` is finite.
+    pub fn forward_par(
+        &self,
+        pool: &Pool,
+        z: &[f64],
+        out: &mut Vec<f64>,
+        scratches: &mut Vec<TapeScratch>,
+    ) -> bool {
+        run1_par(
+            pool,
+            &self.forward_tape,
+            &[z],
+            out,
+            scratches,
+            self.elementwise,
+            true,
+        )
+    }
+
+    /// [`Activation::backward`] cut into the parts of [`Pool::elementwise_parts`].
+    pub fn backward_par(
+        &self,
+        pool: &Pool,
+        z: &[f64],
+        a: &[f64],
+        g: &[f64],
+        out: &mut Vec<f64>,
+        scratches: &mut Vec<TapeScratch>,
+    ) {
+        run1_par(
+            pool,
+            &self.backward_tape,
+            &[z, a, g],
+            out,
+            scratches,
+            self.elementwise,
+            false,
+        );
+    }
+
     /// f'(z) at one point (for initialisation heuristics and tests).
     pub fn derivative_at(&self, z: f64) -> f64 {
         let mut a = Vec::new();
@@ -496,6 +540,73 @@ fn run1(
     }
     let [o] = outs;
     *out = o;
+}
+
+/// One part of an elementwise pass: rows `lo..lo + out.len()`.
+struct Part<'a> {
+    lo: usize,
+    out: &'a mut [f64],
+    scratch: &'a mut TapeScratch,
+    finite: bool,
+}
+
+/// [`run1`] over the parts of [`Pool::elementwise_parts`], one scratch each (every row is
+/// computed by the same operations wherever the cut falls). Returns whether every output
+/// value is finite when `check` asks for it (true otherwise).
+fn run1_par(
+    pool: &Pool,
+    tape: &Tape,
+    inputs: &[&[f64]],
+    out: &mut Vec<f64>,
+    scratches: &mut Vec<TapeScratch>,
+    elementwise: Elementwise,
+    check: bool,
+) -> bool {
+    const MAX_INPUTS: usize = 4;
+    let n = inputs.first().map_or(0, |c| c.len());
+    let parts = pool.elementwise_parts(n);
+    if parts <= 1 || inputs.len() > MAX_INPUTS || inputs.iter().any(|c| c.len() != n) {
+        if scratches.is_empty() {
+            scratches.push(TapeScratch::new());
+        }
+        if let Some(scratch) = scratches.first_mut() {
+            run1(tape, inputs, out, scratch, elementwise);
+        }
+        return !check || all_finite(out);
+    }
+    if out.len() != n {
+        out.clear();
+        out.resize(n, 0.0);
+    }
+    if scratches.len() < parts {
+        scratches.resize_with(parts, TapeScratch::new);
+    }
+    let mut items: Vec<Part<'_>> = split_mut(out, parts)
+        .into_iter()
+        .zip(scratches.iter_mut())
+        .map(|((lo, out), scratch)| Part {
+            lo,
+            out,
+            scratch,
+            finite: true,
+        })
+        .collect();
+    pool.run(&mut items, |p| {
+        let hi = p.lo + p.out.len();
+        let mut cols: [&[f64]; MAX_INPUTS] = [&[]; MAX_INPUTS];
+        for (c, i) in cols.iter_mut().zip(inputs) {
+            *c = i.get(p.lo..hi).unwrap_or(&[]);
+        }
+        let cols = cols.get(..inputs.len()).unwrap_or(&[]);
+        if tape
+            .eval_into(cols, &mut [&mut *p.out], p.scratch, elementwise)
+            .is_err()
+        {
+            p.out.fill(f64::NAN);
+        }
+        p.finite = !check || all_finite(p.out);
+    });
+    items.iter().all(|p| p.finite)
 }
 
 impl Loss {

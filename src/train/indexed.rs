@@ -417,11 +417,10 @@ impl IndexedHead {
 pub struct IndexedScratch {
     tape: TapeScratch,
     max: Vec<f64>,
-    outs: Vec<Vec<f64>>,
 }
 
-/// Runs a tape over row columns and writes its outputs as consecutive rows of `out`; a shape
-/// error (which the fixed shapes rule out) shows as NaN.
+/// Runs a tape over row columns and writes its outputs straight into consecutive rows of
+/// `out`; a shape error (which the fixed shapes rule out) shows as NaN.
 fn run_rows(
     tape: &Tape,
     cols: &[&[f64]],
@@ -431,17 +430,16 @@ fn run_rows(
     elementwise: Elementwise,
 ) {
     let k = tape.n_outputs();
-    scratch.outs.resize_with(k, Vec::new);
+    if out.len() != k * n {
+        out.clear();
+        out.resize(k * n, 0.0);
+    }
+    let mut rows: Vec<&mut [f64]> = out.chunks_exact_mut(n.max(1)).collect();
     let ok = tape
-        .eval_with(cols, &mut scratch.outs, &mut scratch.tape, elementwise)
+        .eval_into(cols, &mut rows, &mut scratch.tape, elementwise)
         .is_ok();
-    out.clear();
-    if ok {
-        for o in &scratch.outs {
-            out.extend_from_slice(o);
-        }
-    } else {
-        out.resize(k * n, f64::NAN);
+    if !ok {
+        out.fill(f64::NAN);
     }
 }
 

@@ -8,15 +8,19 @@
 //! AVX2 + FMA, one thread), and those products are most of an epoch. Both pick their kernels
 //! (AVX2/FMA, AVX-512) at run time.
 //!
-//! The products run on one thread ([`gemm::Parallelism::None`]): a run is then deterministic
-//! for a given CPU, and on a machine shared with other work a second thread costs more CPU
-//! time than it saves in wall-clock time.
+//! Each `gemm` call runs on one thread ([`gemm::Parallelism::None`]). [`matmul_par`] cuts a
+//! large product into the fixed blocks of [`par::product_parts`](super::par::product_parts)
+//! (rows or columns of `C`, never the reduction) and runs them on a [`Pool`]: the result is
+//! the same whichever thread computes which block, and the same with one thread.
+//! [`affine_par`] also writes the bias into each block of `C` just before its product
+//! accumulates into it.
 //!
 //! The only `unsafe` of the trainer is the call into `gemm`, whose raw-pointer API is sound
 //! when every element it addresses lies inside its buffer. [`Mat`] and [`matmul`] check
 //! exactly that: shapes are checked against buffer lengths before the call.
 
 use super::net::NetError;
+use super::par::{self, Pool};
 
 /// A read-only matrix over a row-major buffer, possibly read transposed.
 #[derive(Debug, Clone, Copy)]
@@ -92,6 +96,90 @@ fn stride(s: usize) -> Result<isize, NetError> {
 ///
 /// [`NetError::Shape`] when `A.cols ≠ B.rows` or `c` does not have `A.rows·B.cols` values.
 pub fn matmul(c: &mut [f64], a: Mat<'_>, b: Mat<'_>, write: Write) -> Result<(), NetError> {
+    product(&Pool::single(), c, a, b, write, None, 1)
+}
+
+/// [`matmul`] cut into the blocks of [`par::product_parts`] and run on `pool`.
+///
+/// # Errors
+///
+/// As [`matmul`].
+pub fn matmul_par(
+    pool: &Pool,
+    c: &mut [f64],
+    a: Mat<'_>,
+    b: Mat<'_>,
+    write: Write,
+) -> Result<(), NetError> {
+    let parts = par::product_parts(a.rows, b.cols, a.cols);
+    product(pool, c, a, b, write, None, parts)
+}
+
+/// `Z = W·X + b` (the bias broadcast over the columns): each block of `Z` is set to its bias
+/// values and the product accumulates into it, block by block on `pool`. `z` is resized.
+///
+/// # Errors
+///
+/// As [`matmul`], and when `bias` does not have `W.rows` values.
+pub fn affine_par(
+    pool: &Pool,
+    z: &mut Vec<f64>,
+    w: Mat<'_>,
+    x: Mat<'_>,
+    bias: &[f64],
+) -> Result<(), NetError> {
+    if bias.len() != w.rows {
+        return Err(NetError::Shape(format!(
+            "{} bias values for {} rows",
+            bias.len(),
+            w.rows
+        )));
+    }
+    let len = w.rows.saturating_mul(x.cols);
+    if z.len() != len {
+        z.clear();
+        z.resize(len, 0.0);
+    }
+    let parts = par::product_parts(w.rows, x.cols, w.cols);
+    product(pool, z, w, x, Write::Accumulate, Some(bias), parts)
+}
+
+/// A raw pointer that may be sent to the pool's threads; see the SAFETY notes where it is
+/// dereferenced.
+#[derive(Clone, Copy)]
+struct SendPtr(*mut f64);
+// SAFETY: the pointer is only used to write disjoint blocks of one buffer that outlives the
+// pool's scope (see `product`).
+unsafe impl Send for SendPtr {}
+// SAFETY: as above.
+unsafe impl Sync for SendPtr {}
+
+impl SendPtr {
+    /// The pointer (a method, so that a closure captures the whole `SendPtr`, which is
+    /// `Sync`, and not its field).
+    fn get(self) -> *mut f64 {
+        self.0
+    }
+}
+
+/// One block of `C`: rows `r0..r1`, columns `c0..c1`.
+#[derive(Clone, Copy)]
+struct Block {
+    r0: usize,
+    r1: usize,
+    c0: usize,
+    c1: usize,
+}
+
+fn product(
+    pool: &Pool,
+    c: &mut [f64],
+    a: Mat<'_>,
+    b: Mat<'_>,
+    write: Write,
+    bias: Option<&[f64]>,
+    parts: usize,
+) -> Result<(), NetError> {
     let (m, k, n) = (a.rows, a.cols, b.cols);
     if b.rows != k || m.checked_mul(n) != Some(c.len()) {
         return Err(NetError::Shape(format!(
@@ -106,11 +194,13 @@ pub fn matmul(c: &mut [f64], a: Mat<'_>, b: Mat<'_>, write: Write) -> Result<(),
     if m == 0 || n == 0 {
         return Ok(());
     }
-    if k == 0 {
-        if write == Write::Overwrite {
-            c.fill(0.0);
+    if let Some(bias) = bias {
+        if bias.len() != m {
+            return Err(NetError::Shape(format!(
+                "{} bias values for {m} rows",
+                bias.len()
+            )));
         }
-        return Ok(());
     }
     let (a_rs, a_cs, b_rs, b_cs, c_rs) = (
         stride(a.row_stride)?,
@@ -119,35 +209,111 @@ pub fn matmul(c: &mut [f64], a: Mat<'_>, b: Mat<'_>, write: Write) -> Result<(),
         stride(b.col_stride)?,
         stride(n)?,
     );
-    // SAFETY: `Mat::new` checked `rows·cols = data.len()` and the strides are those of a
-    // row-major matrix or its transpose, so element (i, j) of A, i < m, j < k, lies at
-    // i·row_stride + j·col_stride < data.len() (likewise for B); C has m·n values, row-major
-    // with row stride n. The three buffers are distinct borrows (C is the only mutable one),
-    // so gemm's reads and writes do not alias.
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            c.as_mut_ptr(),
-            1,
-            c_rs,
-            write == Write::Accumulate,
-            a.data.as_ptr(),
-            a_cs,
-            a_rs,
-            b.data.as_ptr(),
-            b_cs,
-            b_rs,
-            1.0,
-            1.0,
-            false,
-            false,
-            false,
-            gemm::Parallelism::None,
-        );
+    let parts = parts.clamp(1, m.max(n));
+    let by_rows = m >= n;
+    let mut blocks: [Option<Block>; par::MAX_PRODUCT_PARTS] = [None; par::MAX_PRODUCT_PARTS];
+    for (p, slot) in blocks.iter_mut().enumerate().take(parts) {
+        let (lo, hi) = par::range(if by_rows { m } else { n }, parts, p);
+        *slot = Some(if by_rows {
+            Block {
+                r0: lo,
+                r1: hi,
+                c0: 0,
+                c1: n,
+            }
+        } else {
+            Block {
+                r0: 0,
+                r1: m,
+                c0: lo,
+                c1: hi,
+            }
+        });
+    }
+    let cp = SendPtr(c.as_mut_ptr());
+    let accumulate = write == Write::Accumulate || bias.is_some();
+    let run = |blk: &mut Option<Block>| {
+        let Some(Block { r0, r1, c0, c1 }) = *blk else {
+            return;
+        };
+        // SAFETY: the blocks are disjoint (ranges of rows, or of columns, of C) and lie
+        // inside C: r1 ≤ m, c1 ≤ n, so element (i, j) of a block is at i·n + j < m·n =
+        // c.len(). `c` is borrowed mutably for the whole call and the pool's scope ends
+        // before `product` returns, so nothing else reads or writes it meanwhile.
+        unsafe {
+            // Row i of the block: c1 − c0 values from i·n + c0, inside C and written by this
+            // block alone.
+            let row = |i: usize| std::slice::from_raw_parts_mut(cp.get().add(i * n + c0), c1 - c0);
+            if let Some(bias) = bias {
+                for (i, &bv) in bias.iter().enumerate().take(r1).skip(r0) {
+                    row(i).fill(bv);
+                }
+            }
+            if k == 0 {
+                if !accumulate {
+                    (r0..r1).for_each(|i| row(i).fill(0.0));
+                }
+                return;
+            }
+            // SAFETY (gemm): `Mat::new` checked `rows·cols = data.len()` and the strides are
+            // those of a row-major matrix or its transpose, so element (i, j) of A, i < m,
+            // j < k, lies at i·row_stride + j·col_stride < data.len() (likewise for B); the
+            // block's rows of A (r0..r1) and columns of B (c0..c1) start at those offsets.
+            // A and B are shared borrows distinct from C, so gemm's reads and writes do not
+            // alias.
+            gemm::gemm(
+                r1 - r0,
+                c1 - c0,
+                k,
+                cp.get().add(r0 * n + c0),
+                1,
+                c_rs,
+                accumulate,
+                a.data.as_ptr().add(r0 * a.row_stride),
+                a_cs,
+                a_rs,
+                b.data.as_ptr().add(c0 * b.col_stride),
+                b_cs,
+                b_rs,
+                1.0,
+                1.0,
+                false,
+                false,
+                false,
+                gemm::Parallelism::None,
+            );
+        }
+    };
+    if parts == 1 {
+        if let Some(b0) = blocks.first_mut() {
+            run(b0);
+        }
+    } else {
+        pool.run(&mut blocks, run);
     }
     Ok(())
+}
+
+/// The bias gradients: `out[r] = Σ_j δ[r·n + j]` ([`sum`] per row), rows cut into ranges
+/// on `pool` (each row's sum is the same on any thread).
+pub fn row_sums_par(pool: &Pool, delta: &[f64], n: usize, out: &mut Vec<f64>) {
+    let rows = delta.len().checked_div(n).unwrap_or(0);
+    out.clear();
+    out.resize(rows, 0.0);
+    let parts = pool.elementwise_parts(delta.len());
+    if parts <= 1 {
+        for (o, row) in out.iter_mut().zip(delta.chunks_exact(n.max(1))) {
+            *o = sum(row);
+        }
+        return;
+    }
+    let mut cut = par::split_mut(out, parts);
+    pool.run(&mut cut, |(lo, part)| {
+        let rows = delta.chunks_exact(n.max(1)).skip(*lo);
+        for (o, row) in part.iter_mut().zip(rows) {
+            *o = sum(row);
+        }
+    });
 }
 
 /// Σ values, in eight interleaved partial sums added pairwise at the end: the loop
@@ -213,6 +379,40 @@ mod tests {
             matmul(&mut c, am, rhs, Write::Accumulate).unwrap();
             for (x, y) in c.iter().zip(&want) {
                 assert!((x - (y + 1.0)).abs() <= 1e-12, "{x} vs {y} + 1");
+            }
+        }
+    }
+
+    #[test]
+    fn cut_products_agree_with_the_triple_loop_and_across_thread_counts() {
+        // Above the cutting threshold: columns of C are cut (m < n), then rows (m > n).
+        for (m, k, n) in [(40, 30, 1000), (1000, 30, 40)] {
+            assert_eq!(par::product_parts(m, n, k), par::MAX_PRODUCT_PARTS);
+            let a: Vec<f64> = (0..m * k).map(|i| (i as f64 * 0.37).sin()).collect();
+            let b: Vec<f64> = (0..k * n).map(|i| (i as f64 * 0.11).cos()).collect();
+            let bias: Vec<f64> = (0..m).map(|i| i as f64 - 3.5).collect();
+            let (am, bm) = (Mat::new(&a, m, k).unwrap(), Mat::new(&b, k, n).unwrap());
+            let want = naive(am, bm);
+            let mut one = Vec::new();
+            for threads in [1, 2, 3] {
+                let pool = Pool::new(threads).unwrap();
+                let mut c = vec![f64::NAN; m * n];
+                matmul_par(&pool, &mut c, am, bm, Write::Overwrite).unwrap();
+                for (x, y) in c.iter().zip(&want) {
+                    assert!((x - y).abs() <= 1e-12, "{x} vs {y}");
+                }
+                let mut z = Vec::new();
+                affine_par(&pool, &mut z, am, bm, &bias).unwrap();
+                for (i, (x, y)) in z.iter().zip(&want).enumerate() {
+                    let expected = y + bias[i / n];
+                    assert!((x - expected).abs() <= 1e-12, "{x} vs {expected}");
+                }
+                let bits: Vec<u64> = c.iter().chain(&z).map(|v| v.to_bits()).collect();
+                if threads == 1 {
+                    one = bits;
+                } else {
+                    assert!(bits == one, "{threads} threads differ from one");
+                }
             }
         }
     }

@@ -9,6 +9,8 @@
 //! - `net`: layers, forward and backward passes (tape formulas, `matmul` products).
 //! - `matmul`: `C = A·B` and `C += A·B` over row-major buffers on the `gemm` crate, and a
 //!   vectorised sum.
+//! - `par`: the worker threads (`--threads`), with fixed partitions of every pass, so the
+//!   results do not depend on the thread count.
 //! - `optim`: SGD with momentum, Adam.
 //! - `gradcheck`: every gradient against finite differences, with the worst element.
 //! - `fit`: the training loop, metrics, early stop, NaN detection.
@@ -30,6 +32,7 @@ pub mod library;
 pub mod matmul;
 pub mod net;
 pub mod optim;
+pub mod par;
 pub mod rng;
 
 pub use data::{Dataset, Prepared, Split, Target, Task};
@@ -39,3 +42,4 @@ pub use gradcheck::{gradcheck, GradCheck};
 pub use indexed::IndexedHead;
 pub use net::{Init, Network};
 pub use optim::Optimizer;
+pub use par::Pool;

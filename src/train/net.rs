@@ -19,7 +19,8 @@
 //! and `Y`, and its output delta (O − y, proved from the files) is one more tape over them.
 use super::formulas::{Activation, FusedDelta, Loss};
 use super::indexed::{IndexedHead, IndexedScratch};
-use super::matmul::{matmul, Mat, Write};
+use super::matmul::{affine_par, matmul_par, row_sums_par, Mat, Write};
+use super::par::Pool;
 use super::rng::Rng;
 use crate::eval::TapeScratch;
 
@@ -163,14 +164,31 @@ pub struct Workspace {
     g: Vec<f64>,
     tmp: Vec<f64>,
     scratch: TapeScratch,
+    /// One scratch per part of an elementwise pass cut over the pool's threads.
+    scratches: Vec<TapeScratch>,
     indexed: IndexedScratch,
+    pool: Pool,
     n: usize,
 }
 
 impl Workspace {
-    /// Empty buffers; they grow on first use.
+    /// Empty buffers; they grow on first use. Everything runs on the calling thread.
     pub fn new() -> Workspace {
         Workspace::default()
+    }
+
+    /// Empty buffers, the passes run on `pool` (the results are the same bits as with
+    /// [`Workspace::new`]; see [`par`](super::par)).
+    pub fn with_pool(pool: Pool) -> Workspace {
+        Workspace {
+            pool,
+            ..Workspace::default()
+        }
+    }
+
+    /// The threads the passes run on.
+    pub fn pool(&self) -> &Pool {
+        &self.pool
     }
 
     /// The network's output after [`Network::forward`], `n_out × n`.
@@ -184,7 +202,7 @@ impl Workspace {
 /// is finite exactly when the sum of its v·0 (in eight interleaved partial sums) is 0.
 /// Blocks of 512 values let it stop early. (The earlier form, a fold of `is_finite` over
 /// booleans, cost as much as the activation function on a small layer.)
-fn all_finite(values: &[f64]) -> bool {
+pub(crate) fn all_finite(values: &[f64]) -> bool {
     values.chunks(512).all(|block| {
         let mut acc = [0.0f64; 8];
         let chunks = block.chunks_exact(8);
@@ -311,10 +329,6 @@ impl Network {
         ws.n = n;
         for (li, layer) in self.layers.iter().enumerate() {
             let mut z = ws.z.get_mut(li).map(std::mem::take).unwrap_or_default();
-            z.clear();
-            for &b in &layer.bias {
-                z.extend(std::iter::repeat_n(b, n));
-            }
             {
                 let input: &[f64] = if li == 0 {
                     x
@@ -323,22 +337,22 @@ impl Network {
                 };
                 let w = Mat::new(&layer.weights, layer.n_out, layer.n_in)?;
                 let a_prev = Mat::new(input, layer.n_in, n)?;
-                matmul(&mut z, w, a_prev, Write::Accumulate)?;
+                affine_par(&ws.pool, &mut z, w, a_prev, &layer.bias)?;
             }
             let mut a = ws.a.get_mut(li).map(std::mem::take).unwrap_or_default();
-            match (&self.head, self.activations.get(li)) {
+            let finite = match (&self.head, self.activations.get(li)) {
                 (Head::Indexed(h), _) if li + 1 == n_layers => {
                     h.forward(&z, n, &mut a, &mut ws.indexed);
+                    all_finite(&a)
                 }
-                (_, Some(act)) => act.forward(&z, &mut a, &mut ws.scratch),
+                (_, Some(act)) => act.forward_par(&ws.pool, &z, &mut a, &mut ws.scratches),
                 (_, None) => {
                     return Err(NetError::Shape(format!(
                         "layer {} has no activation",
                         li + 1
                     )))
                 }
-            }
-            let finite = all_finite(&a);
+            };
             if let Some(slot) = ws.z.get_mut(li) {
                 *slot = z;
             }
@@ -450,13 +464,12 @@ impl Network {
                 continue;
             };
             gw.resize(layer.weights.len(), 0.0);
-            gb.clear();
             {
                 let d = Mat::new(&delta, layer.n_out, n)?;
                 let a_prev = Mat::new(input, layer.n_in, n)?;
-                matmul(gw, d, a_prev.t(), Write::Overwrite)?;
+                matmul_par(&ws.pool, gw, d, a_prev.t(), Write::Overwrite)?;
             }
-            gb.extend(delta.chunks_exact(n.max(1)).map(super::matmul::sum));
+            row_sums_par(&ws.pool, &delta, n, gb);
             // A NaN or ±∞ anywhere in δ makes its row sum NaN or ±∞, so checking the bias
             // gradients (one value per unit) checks all of δ.
             if !all_finite(gb) {
@@ -476,14 +489,14 @@ impl Network {
             {
                 let w = Mat::new(&layer.weights, layer.n_out, layer.n_in)?;
                 let d = Mat::new(&delta, layer.n_out, n)?;
-                matmul(&mut g, w.t(), d, Write::Overwrite)?;
+                matmul_par(&ws.pool, &mut g, w.t(), d, Write::Overwrite)?;
             }
             let (z, a) = (
                 ws.z.get(li - 1).map_or(&[][..], |v| v.as_slice()),
                 ws.a.get(li - 1).map_or(&[][..], |v| v.as_slice()),
             );
             if let Some(act) = self.activations.get(li - 1) {
-                act.backward(z, a, &g, &mut delta, &mut ws.scratch);
+                act.backward_par(&ws.pool, z, a, &g, &mut delta, &mut ws.scratches);
             }
         }
         ws.delta = delta;
