@@ -200,6 +200,17 @@ struct Reader<'s> {
     out: Vec<EquationReport>,
 }
 
+/// The part of a `Reader` that equations change (see `Reader::context`).
+#[derive(Clone)]
+struct Context {
+    program: Program,
+    givens: FxHashMap<Expr, Expr>,
+    def_lines: FxHashMap<String, usize>,
+    opaque: FxHashMap<String, usize>,
+    edges: Vec<(Symbol, Symbol)>,
+    scoped_definition: Option<usize>,
+}
+
 impl Reader<'_> {
     fn line(&self, span: Span) -> usize {
         self.src.line_col(span.start).line
@@ -294,6 +305,28 @@ impl Reader<'_> {
         }
     }
 
+    /// What the reader knows at this point of the document.
+    fn context(&self) -> Context {
+        Context {
+            program: self.program.clone(),
+            givens: self.givens.clone(),
+            def_lines: self.def_lines.clone(),
+            opaque: self.opaque.clone(),
+            edges: self.edges.clone(),
+            scoped_definition: self.scoped_definition,
+        }
+    }
+
+    /// Back to a context saved by `context`.
+    fn set_context(&mut self, c: Context) {
+        self.program = c.program;
+        self.givens = c.givens;
+        self.def_lines = c.def_lines;
+        self.opaque = c.opaque;
+        self.edges = c.edges;
+        self.scoped_definition = c.scoped_definition;
+    }
+
     /// A block with `\pm`/`\mp`, read as two statements, one per sign: the block is parsed
     /// twice with the signs written out (same byte positions), the two readings are checked
     /// one after the other from the same context, and each equation gets one report: correct
@@ -305,14 +338,7 @@ impl Reader<'_> {
             signs_written_out(text, body, '+'),
             signs_written_out(text, body, '-'),
         ];
-        let saved = (
-            self.program.clone(),
-            self.givens.clone(),
-            self.def_lines.clone(),
-            self.opaque.clone(),
-            self.edges.clone(),
-            self.scoped_definition,
-        );
+        let saved = self.context();
         let n_out = self.out.len();
         let mut readings: Vec<Vec<EquationReport>> = Vec::new();
         for variant in &variants {
@@ -320,28 +346,14 @@ impl Reader<'_> {
             if !errors.is_empty() {
                 break;
             }
-            (
-                self.program,
-                self.givens,
-                self.def_lines,
-                self.opaque,
-                self.edges,
-                self.scoped_definition,
-            ) = saved.clone();
+            self.set_context(saved.clone());
             for row in rows {
                 self.row(&row);
             }
             readings.push(self.out.split_off(n_out));
         }
         let [plus, minus] = readings.as_slice() else {
-            (
-                self.program,
-                self.givens,
-                self.def_lines,
-                self.opaque,
-                self.edges,
-                self.scoped_definition,
-            ) = saved;
+            self.set_context(saved);
             return false;
         };
         let checked = |r: &EquationReport| {
@@ -357,14 +369,7 @@ impl Reader<'_> {
                 .zip(minus)
                 .all(|(p, m)| checked(p) && checked(m) && p.span == m.span);
         if !fits {
-            (
-                self.program,
-                self.givens,
-                self.def_lines,
-                self.opaque,
-                self.edges,
-                self.scoped_definition,
-            ) = saved;
+            self.set_context(saved);
             return false;
         }
         for (p, m) in plus.iter().zip(minus) {

@@ -679,6 +679,22 @@ impl<'s, 'a> Lowerer<'s, 'a> {
             // Lowered by `dependence` (never reaches here).
             ast::Assume::Depends(_) => Fact::Compare(Vec::new(), Vec::new()),
             ast::Assume::Compare { first, rest } => {
+                let has_derivative = std::iter::once(first)
+                    .chain(rest.iter().map(|(_, e)| e))
+                    .any(|e| matches!(e.kind, ExprKind::Deriv(_) | ExprKind::DerivFrac(_)));
+                if has_derivative {
+                    // A derivative has no value at a sample point: such a fact would exclude
+                    // every point. The one fact about derivatives is a stated dependence.
+                    self.error(
+                        LowerErrorKind::Dependence {
+                            message: "an assumption about a derivative states a dependence, \
+                                      with an index and its range (or ∂E/∂z = δ for a vector z)"
+                                .to_owned(),
+                        },
+                        first.span,
+                    );
+                    return Fact::Compare(Vec::new(), Vec::new());
+                }
                 let mut exprs = vec![self.top(first)];
                 let mut rels = Vec::with_capacity(rest.len());
                 for (rel, e) in rest {

@@ -325,7 +325,12 @@ impl Checker<'_> {
             let (li, ri) = match (inst.apply(l), inst.apply(r)) {
                 (Ok(a), Ok(b)) => (a, b),
                 (Err(e), _) | (_, Err(e)) => {
-                    undecided.get_or_insert(format!("{e} at {}", inst.describe()));
+                    let at = inst.describe();
+                    undecided.get_or_insert(if at.is_empty() {
+                        e.to_string()
+                    } else {
+                        format!("{e} at {at}")
+                    });
                     continue;
                 }
             };

@@ -270,28 +270,7 @@ impl Tape {
         scratch: &mut TapeScratch,
         elementwise: Elementwise,
     ) -> Result<(), EvalError> {
-        if inputs.len() != self.inputs.len() {
-            return Err(EvalError::Shape {
-                what: "input columns",
-                expected: self.inputs.len(),
-                found: inputs.len(),
-            });
-        }
-        if outputs.len() != self.outputs.len() {
-            return Err(EvalError::Shape {
-                what: "output columns",
-                expected: self.outputs.len(),
-                found: outputs.len(),
-            });
-        }
-        let n = inputs.first().map_or(1, |c| c.len());
-        if let Some(bad) = inputs.iter().find(|c| c.len() != n) {
-            return Err(EvalError::Shape {
-                what: "values in every input column",
-                expected: n,
-                found: bad.len(),
-            });
-        }
+        let n = self.batch_len(inputs, outputs.len())?;
         for out in outputs.iter_mut() {
             // Every value is written below; a buffer of the right length is not cleared first.
             if out.len() != n {
@@ -314,6 +293,34 @@ impl Tape {
         }
     }
 
+    /// The batch length of `inputs` (the common length of the input columns; 1 without
+    /// inputs), after checking the numbers of input and output columns against the tape.
+    fn batch_len(&self, inputs: &[&[f64]], n_outputs: usize) -> Result<usize, EvalError> {
+        if inputs.len() != self.inputs.len() {
+            return Err(EvalError::Shape {
+                what: "input columns",
+                expected: self.inputs.len(),
+                found: inputs.len(),
+            });
+        }
+        if n_outputs != self.outputs.len() {
+            return Err(EvalError::Shape {
+                what: "output columns",
+                expected: self.outputs.len(),
+                found: n_outputs,
+            });
+        }
+        let n = inputs.first().map_or(1, |c| c.len());
+        if let Some(bad) = inputs.iter().find(|c| c.len() != n) {
+            return Err(EvalError::Shape {
+                what: "values in every input column",
+                expected: n,
+                found: bad.len(),
+            });
+        }
+        Ok(n)
+    }
+
     /// [`Tape::eval_with`] into output slices that already have the batch length (the part of
     /// a larger buffer a worker thread owns, for instance). Each row is computed by the same
     /// operations as in [`Tape::eval_with`].
@@ -329,28 +336,7 @@ impl Tape {
         scratch: &mut TapeScratch,
         elementwise: Elementwise,
     ) -> Result<(), EvalError> {
-        if inputs.len() != self.inputs.len() {
-            return Err(EvalError::Shape {
-                what: "input columns",
-                expected: self.inputs.len(),
-                found: inputs.len(),
-            });
-        }
-        if outputs.len() != self.outputs.len() {
-            return Err(EvalError::Shape {
-                what: "output columns",
-                expected: self.outputs.len(),
-                found: outputs.len(),
-            });
-        }
-        let n = inputs.first().map_or(1, |c| c.len());
-        if let Some(bad) = inputs.iter().find(|c| c.len() != n) {
-            return Err(EvalError::Shape {
-                what: "values in every input column",
-                expected: n,
-                found: bad.len(),
-            });
-        }
+        let n = self.batch_len(inputs, outputs.len())?;
         if let Some(bad) = outputs.iter().find(|c| c.len() != n) {
             return Err(EvalError::Shape {
                 what: "values in every output column",

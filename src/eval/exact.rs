@@ -46,13 +46,7 @@ pub fn eval_exact(
     env: &dyn Fn(&Symbol) -> Option<Rational>,
     limits: &Limits,
 ) -> Result<Option<Rational>, LimitReached> {
-    let mut ev = ExactEval {
-        env,
-        limits,
-        deadline: Deadline::after(limits.timeout_per_step),
-        ticks: 0,
-        sum_terms: 0,
-    };
+    let mut ev = ExactEval::new(env, limits);
     walk(&mut ev, e, &Vec::new())
 }
 
@@ -69,13 +63,7 @@ pub fn exact_value(
     env: &dyn Fn(&Symbol) -> Option<Rational>,
     limits: &Limits,
 ) -> Option<Rational> {
-    let mut ev = ExactEval {
-        env,
-        limits,
-        deadline: Deadline::after(limits.timeout_per_step),
-        ticks: 0,
-        sum_terms: 0,
-    };
+    let mut ev = ExactEval::new(env, limits);
     if e.tree_size() <= DIRECT_TREE_SIZE {
         match direct(&mut ev, e) {
             Ok(Direct::Value(v)) => return Some(v),
@@ -139,6 +127,19 @@ struct ExactEval<'a> {
     deadline: Deadline,
     ticks: u64,
     sum_terms: u64,
+}
+
+impl<'a> ExactEval<'a> {
+    /// An evaluation at the point `env`, with the step's time limit starting now.
+    fn new(env: &'a dyn Fn(&Symbol) -> Option<Rational>, limits: &'a Limits) -> Self {
+        ExactEval {
+            env,
+            limits,
+            deadline: Deadline::after(limits.timeout_per_step),
+            ticks: 0,
+            sum_terms: 0,
+        }
+    }
 }
 
 fn limit(which: LimitKind) -> LimitReached {
