@@ -132,8 +132,15 @@ fn build() -> Library {
         );
         assert!(loaded.errors.is_empty(), "{name}: {:?}", loaded.errors);
         let idx = lib.programs.len();
+        // A stated dependence (`assume ∂E/∂z_k = δ_k for k = 1..M`) makes E a function of a
+        // whole family: such claims are in index notation, not single-variable ones.
+        let layered = loaded
+            .program
+            .items
+            .iter()
+            .any(|i| matches!(i, Item::Depends(_)));
         for (lhs, rhs) in claims_of(&loaded.program) {
-            if n_free(&loaded.program, &lhs, &rhs) != 1 {
+            if layered || n_free(&loaded.program, &lhs, &rhs) != 1 {
                 continue;
             }
             let text = format!("{} = {}", print::unicode(&lhs), print::unicode(&rhs));
