@@ -344,3 +344,42 @@ fn hostile_corpus_never_exits_101() {
         }
     }
 }
+
+#[test]
+fn claim_in_matrix_form_follows_the_layout_flag() {
+    let defs = root().join("derivations/affinematrix.dc");
+    let defs = defs.to_str().unwrap_or_default();
+    let verdict = |g: &str, layout: &str| {
+        let o = run(&[
+            "claim", "z", g, "--wrt", "h", "--defs", defs, "--layout", layout, "--format", "json",
+        ]);
+        let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap_or_default();
+        (
+            o.status.code(),
+            v["verdict"].as_str().unwrap_or_default().to_owned(),
+        )
+    };
+    // ∂(β + Ω·h)/∂h is Ωᵀ in denominator layout and Ω (the Jacobian) in numerator layout.
+    assert_eq!(
+        verdict("Omega^T", "denominator"),
+        (Some(0), "correct".to_owned())
+    );
+    assert_eq!(
+        verdict("Omega", "numerator"),
+        (Some(0), "correct".to_owned())
+    );
+    assert_eq!(
+        verdict("Omega", "denominator"),
+        (Some(1), "incorrect".to_owned())
+    );
+    assert_eq!(
+        verdict("Omega^T", "numerator"),
+        (Some(1), "incorrect".to_owned())
+    );
+    // The default is denominator layout.
+    let o = run(&["claim", "z", "Omega^T", "--wrt", "h", "--defs", defs]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    // A right side of another shape is an input error at the claim.
+    let o = run(&["claim", "z", "h", "--wrt", "h", "--defs", defs]);
+    assert_eq!(o.status.code(), Some(2));
+}

@@ -298,6 +298,11 @@ pub enum Command {
         /// Report format.
         #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
         format: ReportFormat,
+        /// Layout of matrix derivatives, when F or VAR has a shape in `--defs` (as for
+        /// `check`): ∂z/∂h is N×M in denominator layout (∂(β + Ω·h)/∂h = Ωᵀ), M×N in numerator
+        /// layout (the Jacobian Ω).
+        #[arg(long, value_enum, default_value_t = LayoutArg::Denominator)]
+        layout: LayoutArg,
         #[command(flatten)]
         defs: DefsArgs,
         #[command(flatten)]

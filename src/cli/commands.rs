@@ -89,15 +89,19 @@ pub fn run(command: Command, out: &mut Out) -> Result<u8, CliError> {
             wrt,
             assumptions,
             format,
+            layout,
             defs,
             limits,
         } => claim_cmd(
-            &f,
-            &g,
-            &wrt,
-            &assumptions,
-            format,
-            defs.defs.as_deref(),
+            &ClaimArgs {
+                f: &f,
+                g: &g,
+                wrt: &wrt,
+                assumptions: &assumptions,
+                format,
+                layout: layout.into(),
+                defs: defs.defs.as_deref(),
+            },
             limits_of(&limits)?,
             out,
         ),
@@ -591,19 +595,33 @@ fn check_cmd(
 }
 
 #[allow(clippy::too_many_arguments)]
-fn claim_cmd(
-    f: &str,
-    g: &str,
-    wrt: &str,
-    assumptions: &[String],
+/// The arguments of `claim`.
+struct ClaimArgs<'a> {
+    f: &'a str,
+    g: &'a str,
+    wrt: &'a str,
+    assumptions: &'a [String],
     format: ReportFormat,
-    defs: Option<&Path>,
-    limits: Limits,
-    out: &mut Out,
-) -> Result<u8, CliError> {
-    let mut program = match defs_program(defs, &limits, out.color()) {
-        Ok(p) => p,
-        Err(code) => return Ok(code),
+    layout: derivcheck::program::Layout,
+    defs: Option<&'a Path>,
+}
+
+fn claim_cmd(args: &ClaimArgs<'_>, limits: Limits, out: &mut Out) -> Result<u8, CliError> {
+    let ClaimArgs {
+        f,
+        g,
+        wrt,
+        assumptions,
+        format,
+        defs,
+        ..
+    } = *args;
+    let (defs_src, mut program) = match defs {
+        None => (None, Program::default()),
+        Some(p) => match load_file_strict(p, &limits, out.color()) {
+            Ok((src, prog)) => (Some(src), prog),
+            Err(code) => return Ok(code),
+        },
     };
     // Assumptions are read as `assume` lines of a small file.
     let mut assume_text = String::new();
@@ -611,6 +629,22 @@ fn claim_cmd(
         assume_text.push_str("assume ");
         assume_text.push_str(a);
         assume_text.push('\n');
+    }
+    // F or VAR with a shape: the claim ∂F/∂VAR = G in matrix form, read after the
+    // definitions as the file's own statements are (so that the layout applies).
+    let shaped = |name: &str| {
+        program.shapes.iter().any(|(s, _)| {
+            print::ascii(&Expr::sym(s.clone())) == name.trim() || s.to_string() == name.trim()
+        })
+    };
+    if let (Some(src), true) = (&defs_src, shaped(f) || shaped(wrt)) {
+        let text = format!(
+            "{}\n{assume_text}claim ∂{}/∂{} = {g}\n",
+            src.text(),
+            f.trim(),
+            wrt.trim()
+        );
+        return matrix_claim(&text, args, limits, out);
     }
     let assume_src = SourceFile::new("--assume", assume_text);
     let loaded = load(&assume_src, &limits);
@@ -664,6 +698,61 @@ fn claim_cmd(
         outcome,
         chain_note: None,
     };
+    emit_claim(step, src, truth, format, out)
+}
+
+/// `claim` in matrix form: `text` is the definitions file, the `--assume` lines and the claim
+/// `∂F/∂VAR = G`, loaded as one file; the claim is its last statement.
+fn matrix_claim(
+    text: &str,
+    args: &ClaimArgs<'_>,
+    limits: Limits,
+    out: &mut Out,
+) -> Result<u8, CliError> {
+    let src = SourceFile::new("<claim>", text.to_owned());
+    let mut loaded = load(&src, &limits);
+    if !loaded.errors.is_empty() {
+        eprint!("{}", render_errors(&loaded.errors, &src, out.color()));
+        return Ok(EXIT_INPUT);
+    }
+    loaded.program.set_layout(args.layout);
+    let Some(derivcheck::program::Item::Claim(claim)) = loaded.program.items.last().cloned() else {
+        return Err(CliError("the claim was not read".to_owned()));
+    };
+    let config = CheckConfig {
+        limits,
+        ..CheckConfig::default()
+    };
+    let checker = Checker::new(&loaded.program, &config);
+    let outcome = checker.check_equal(&claim.lhs, &claim.rhs);
+    let lhs = claim.lhs.clone();
+    let truth = match lhs.node() {
+        derivcheck::expr::Node::Deriv(body, var) => {
+            diff(&body.clone(), &var.clone(), &checker.diff_ctx())
+                .ok()
+                .and_then(|d| checker.readable_derivative(&d.expr).ok())
+        }
+        _ => None,
+    };
+    let step = StepReport {
+        kind: StepKind::Claim,
+        span: claim.span,
+        lhs: claim.lhs,
+        rhs: claim.rhs,
+        outcome,
+        chain_note: None,
+    };
+    emit_claim(step, src, truth, args.format, out)
+}
+
+/// The report of one claim in `format`, and its exit code.
+fn emit_claim(
+    step: StepReport,
+    src: SourceFile,
+    truth: Option<Expr>,
+    format: ReportFormat,
+    out: &mut Out,
+) -> Result<u8, CliError> {
     let code = if step.outcome.verdict.is_correct() {
         EXIT_OK
     } else {
