@@ -76,6 +76,18 @@ pub fn normalize_sub(text: &str) -> String {
     out
 }
 
+/// A layer written as a LaTeX superscript (`l`, `l+1`, `\ell - 1`, `L`, `2`), as the layer
+/// slot symbols keep: spaces dropped, `\ell` and a lone `l` as `ℓ` (the layer letter), other
+/// letters and numbers as written (`L-1`, `2`).
+pub fn normalize_layer(text: &str) -> String {
+    let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    let compact = compact.replace("\\ell", "\u{2113}");
+    match compact.strip_prefix('l') {
+        Some(rest) if rest.is_empty() || rest.starts_with(['+', '-']) => format!("\u{2113}{rest}"),
+        _ => compact,
+    }
+}
+
 /// The subscript that reads back as these slots: concatenated when every slot is one
 /// character and not all are digits (`ik`, `1k`), comma-separated otherwise (`1,2`, `10,k`).
 /// Concatenated only when that reads back as the same slots: eight one-letter slots are

@@ -322,7 +322,7 @@ struct Lowerer<'s, 'a> {
     errors: Vec<LowerError>,
     /// Symbols already built, by (identifier, subscript) as written, so that repeated names
     /// share one node.
-    symbols: FxHashMap<(&'a str, Option<&'a str>), Expr>,
+    symbols: FxHashMap<SymbolKey<'a>, Expr>,
     /// Names with a shape so far (ASCII spelling, no subscript).
     shapes: FxHashMap<String, Shape>,
     /// The shapes in the order they were declared or defined.
@@ -1009,7 +1009,7 @@ impl<'s, 'a> Lowerer<'s, 'a> {
                 _ => {}
             }
         }
-        let key = (name.ident, name.sub.map(|s| s.text));
+        let key = (name.ident, name.sub.map(|s| (s.text, s.layer)));
         if let Some(e) = self.symbols.get(&key) {
             return e.clone();
         }
@@ -1032,7 +1032,22 @@ impl<'s, 'a> Lowerer<'s, 'a> {
                     .collect();
                 Symbol::with_sub(ascii, Some(&digits))
             }
-            Some(sub) => Symbol::with_sub(ascii, Some(&crate::index::normalize_sub(sub.text))),
+            Some(sub) => match sub.layer {
+                None => Symbol::with_sub(ascii, Some(&crate::index::normalize_sub(sub.text))),
+                Some(layer) => {
+                    let layer = crate::index::normalize_layer(layer);
+                    let rest = crate::index::normalize_sub(sub.text);
+                    let slots = if rest.is_empty() {
+                        layer
+                    } else {
+                        // One slot per index of a short subscript (`jk` → `j,k`).
+                        let mut all = vec![layer];
+                        all.extend(crate::index::slots(&rest));
+                        all.join(",")
+                    };
+                    Symbol::with_sub(ascii, Some(&slots))
+                }
+            },
         }
     }
 
@@ -1585,6 +1600,10 @@ fn product(mut factors: Vec<Expr>) -> Expr {
 
 /// `δ_{ik}`, `δ_{1k}`, `delta_ij`: a delta with a two-slot subscript of indices or numbers is
 /// the Kronecker delta; `δ_o` (one slot, the error term of unit o) stays a symbol.
+/// A name as written, for the table of symbols already built: identifier, and subscript text
+/// with the layer written as a superscript.
+type SymbolKey<'a> = (&'a str, Option<(&'a str, Option<&'a str>)>);
+
 /// The key of a name with a shape: its ASCII name, with the label subscript if any (`W`,
 /// `W_{ℓ+1}`).
 fn shape_key(sym: &Symbol) -> String {

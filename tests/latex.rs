@@ -446,7 +446,7 @@ fn bad_latex_gives_clear_errors() {
         r"\log A B",
         r"e^-z",
         r"x_{t-1}",
-        r"a^{(l)}",
+        r"(x + 1)^{(l)}",
         r"\tan(x)",
         r"a = = b",
         r"\begin{cases} 1 & x > 0 \\ 0 & x \le 0 \end{cases}",

@@ -152,6 +152,10 @@ pub struct Subscript<'a> {
     pub text: &'a str,
     /// How it was written.
     pub form: SubscriptForm,
+    /// A layer written as a bracketed superscript in LaTeX (`l+1` of `W^{(l+1)}_{jk}`), read
+    /// as the first slot of the subscript (`W_{ℓ+1,j,k}`); `text` is then the rest (may be
+    /// empty).
+    pub layer: Option<&'a str>,
 }
 
 /// How a subscript was written.

@@ -250,7 +250,7 @@ fn stack_position() -> usize {
 
 /// Result of parsing one statement line.
 enum Parsed<'a> {
-    Stmt(Stmt<'a>),
+    Stmt(Box<Stmt<'a>>),
     Steps(Vec<Step<'a>>),
 }
 
@@ -440,7 +440,7 @@ impl<'a> Parser<'a> {
         };
         let (rest, kind) = kind?;
         let span = self.span(i, rest);
-        Ok((rest, Parsed::Stmt(Stmt { kind, span })))
+        Ok((rest, Parsed::Stmt(Box::new(Stmt { kind, span }))))
     }
 
     /// `let head = body`.
@@ -1118,13 +1118,27 @@ impl<'a> Parser<'a> {
                     return self.unclosed(after, '{', r);
                 };
                 let form = SubscriptForm::Braced;
-                return Ok((rest, Some(Subscript { text, form })));
+                return Ok((
+                    rest,
+                    Some(Subscript {
+                        text,
+                        form,
+                        layer: None,
+                    }),
+                ));
             }
             let parsed: Res<'a, &'a str> = take_while1(is_ident_char)(after);
             return match parsed {
                 Ok((rest, text)) => {
                     let form = SubscriptForm::Plain;
-                    Ok((rest, Some(Subscript { text, form })))
+                    Ok((
+                        rest,
+                        Some(Subscript {
+                            text,
+                            form,
+                            layer: None,
+                        }),
+                    ))
                 }
                 Err(_) => self.fail_at(after, |found| ParseErrorKind::EmptySubscript { found }),
             };
@@ -1133,7 +1147,14 @@ impl<'a> Parser<'a> {
         match parsed {
             Ok((rest, text)) => {
                 let form = SubscriptForm::Unicode;
-                Ok((rest, Some(Subscript { text, form })))
+                Ok((
+                    rest,
+                    Some(Subscript {
+                        text,
+                        form,
+                        layer: None,
+                    }),
+                ))
             }
             Err(_) => Ok((i, None)),
         }
@@ -1378,7 +1399,7 @@ pub fn parse_dc<'a>(src: &'a SourceFile, limits: &Limits) -> (File<'a>, Vec<Pars
                     StmtKind::Derive { .. } => Prev::Derive(stmts.len()),
                     _ => Prev::Other,
                 };
-                stmts.push(stmt);
+                stmts.push(*stmt);
             }
             (Err(e), true) => {
                 if matches!(prev, Prev::Other) {

@@ -39,7 +39,9 @@
 //!
 //! Reported as not understood rather than guessed (`ParseErrorKind::NotUnderstood`): `\pm`
 //! (one statement per sign: the homework reader parses such a block once per sign), `\ldots`, transposes (`\Omega^T`), sums without bounds
-//! (`\sum_i`), layer superscripts (`a^{(l)}`), higher derivatives, `\vec`/`\dot` accents,
+//! (`\sum_i`), bracketed superscripts that are not a layer (a layer is `a^{(l)}`, `W^{[l+1]}`,
+//! `\delta^{(\ell-1)}`: one letter, `\ell` or a number with an optional offset, read as the
+//! subscript's first slot, `a_{ℓ,j}`), higher derivatives, `\vec`/`\dot` accents,
 //! conditions (`\text{if } Z > 0, …`: the equations hold only under them), functions without
 //! a built-in (`\tan`), powers of function names (`\log^2 x`), `\mathbb{E}`, `\nabla`,
 //! norms, unknown commands.
@@ -2093,10 +2095,12 @@ impl<'a, 't> Parser<'a, 't> {
         let plain = |text| Subscript {
             text,
             form: SubscriptForm::Plain,
+            layer: None,
         };
         let braced = |text| Subscript {
             text,
             form: SubscriptForm::Braced,
+            layer: None,
         };
         let res = match t.tok {
             Tok::Letter | Tok::Num => {
@@ -2186,6 +2190,15 @@ impl<'a, 't> Parser<'a, 't> {
     ) -> PResult<Expr<'a>> {
         let start = ident_span.start;
         let sub = self.subscript()?;
+        // `W^{(l+1)}_{jk}` or `W_{jk}^{(l+1)}`: a layer, the first slot of the subscript.
+        if let Some(layered) = self.layered(sub.map(|(s, _)| s))? {
+            let name = Name {
+                ident,
+                sub: Some(layered),
+                span: Span::new(start, self.last_end),
+            };
+            return self.apply_tail(d, name, start);
+        }
         if let (true, "delta", Some((s, sub_span))) = (greek, ident, sub) {
             if let Some(delta) = self.kronecker(s.text, sub_span, ident_span, start) {
                 return Ok(delta);
@@ -2197,6 +2210,59 @@ impl<'a, 't> Parser<'a, 't> {
             span: Span::new(start, self.last_end),
         };
         self.apply_tail(d, name, start)
+    }
+
+    /// After a name and its subscript (if any): a layer superscript, and a subscript after it
+    /// when there was none before, as one layered subscript; `None` without a layer.
+    fn layered(&mut self, sub: Option<Subscript<'a>>) -> PResult<Option<Subscript<'a>>> {
+        let Some(layer) = self.layer_superscript() else {
+            return Ok(None);
+        };
+        let sub = match sub {
+            Some(s) => Some(s),
+            None => self.subscript()?.map(|(s, _)| s),
+        };
+        let (text, form) = sub.map_or(("", SubscriptForm::Braced), |s| (s.text, s.form));
+        Ok(Some(Subscript {
+            text,
+            form,
+            layer: Some(layer),
+        }))
+    }
+
+    /// A layer superscript `^{(l)}`, `^{[l]}`, `^{(l+1)}`, `^{(\ell-1)}`, `^{(2)}` at the
+    /// current token: consumed, and the text of the layer inside the brackets returned. The
+    /// layer is one letter, `\ell` or a number, optionally followed by `+` or `-` and a
+    /// number. Anything else is left for the exponent parser.
+    fn layer_superscript(&mut self) -> Option<&'a str> {
+        if self.peek_tok() != Some(Tok::Op('^')) || self.peek_at(1) != Some(Tok::Open(Delim::Brace))
+        {
+            return None;
+        }
+        let bracket = match self.peek_at(2)? {
+            Tok::Open(Delim::Paren) => Delim::Paren,
+            Tok::Open(Delim::Square) => Delim::Square,
+            _ => return None,
+        };
+        let first = self.peek_at(3)?;
+        if !matches!(first, Tok::Letter | Tok::Num | Tok::Cmd("ell")) {
+            return None;
+        }
+        let offset = matches!(self.peek_at(4), Some(Tok::Op('+' | '-')))
+            && self.peek_at(5) == Some(Tok::Num);
+        let n_inner = if offset { 3 } else { 1 };
+        if self.peek_at(3 + n_inner) != Some(Tok::Close(bracket))
+            || self.peek_at(4 + n_inner) != Some(Tok::Close(Delim::Brace))
+        {
+            return None;
+        }
+        let start = self.toks.get(self.pos + 3)?.span.start;
+        let end = self.toks.get(self.pos + 2 + n_inner)?.span.end;
+        let text = self.text(Span::new(start, end));
+        for _ in 0..(5 + n_inner) {
+            self.bump();
+        }
+        Some(text)
     }
 
     /// `\delta_{ik}` or `\delta_{i,k}`: two one-character indices make a Kronecker delta.
@@ -2666,6 +2732,10 @@ impl<'a, 't> Parser<'a, 't> {
         };
         self.bump();
         let sub = self.subscript()?.map(|(s, _)| s);
+        let sub = match self.layered(sub)? {
+            Some(layered) => Some(layered),
+            None => sub,
+        };
         Ok(Name {
             ident,
             sub,
