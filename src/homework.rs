@@ -99,6 +99,7 @@ pub fn check_document(
     };
     let text = src.text();
     let blocks = math_blocks(text, kind);
+    reader.declare_document_generics(text, &blocks);
     let mut cases: Vec<Case> = Vec::new();
     for (n, block) in blocks.iter().enumerate() {
         if block.conditional {
@@ -423,6 +424,51 @@ impl Reader<'_> {
         true
     }
 
+    /// The names the document applies with a prime anywhere (`f'(x)` in a list of rules) and
+    /// never defines are generic functions from the start: `y = f(x)` before the rules is then
+    /// y = f(x), not the product f·x.
+    fn declare_document_generics(
+        &mut self,
+        text: &str,
+        blocks: &[crate::syntax::document::MathBlock],
+    ) {
+        let mut names: Vec<String> = Vec::new();
+        let mut plain: Vec<String> = Vec::new();
+        for block in blocks.iter().filter(|b| !b.conditional) {
+            let signs;
+            let doc = if has_plus_minus(text, block.body) {
+                signs = signs_written_out(text, block.body, '+');
+                signs.as_str()
+            } else {
+                text
+            };
+            let (rows, _) = parse_display(doc, block.body, &self.config.limits);
+            for row in &rows {
+                for name in primed_names(row) {
+                    if !names.contains(&name) {
+                        names.push(name);
+                    }
+                }
+                plain.extend(plain_names(row));
+            }
+        }
+        for name in names {
+            // A name also used plainly (`A = \sigma(Z)`, then `A'(Z)`) is a quantity, not a
+            // generic function: its prime is the document's own business.
+            if self.program.is_function(&name) || plain.contains(&name) {
+                continue;
+            }
+            self.program.items.push(Item::Def(Definition {
+                name: name.as_str().into(),
+                symbol: None,
+                params: vec![Symbol::new("t")],
+                body: Expr::zero(),
+                kind: DefKind::Unknown,
+                span: Span::new(0, 0),
+            }));
+        }
+    }
+
     /// One row, with the generic functions it names (`f` and `g` of `f'(g(x))·g'(x)`)
     /// declared for the row only.
     fn row(&mut self, row: &MathRow<'_>) {
@@ -438,10 +484,20 @@ impl Reader<'_> {
                 span: row.span,
             }));
         }
+        // The generic functions this row applies: its own, and those of the whole document
+        // (declared at its start) that it applies.
+        let mut involved = generic.clone();
+        for name in applied_names(row, false) {
+            if !involved.contains(&name) && self.program.is_unknown_function(&name) {
+                involved.push(name);
+            }
+        }
         let n_out = self.out.len();
         self.row_body(row);
+        if !involved.is_empty() {
+            self.refute_generic(&involved, n_out);
+        }
         if !generic.is_empty() {
-            self.refute_generic(&generic, n_out);
             let mut n = 0usize;
             self.program.items.retain(|i| {
                 n += 1;
@@ -497,13 +553,19 @@ impl Reader<'_> {
             // `f(x)` as the product f·x (written before f' appeared) makes f a variable there,
             // and replacing the function alone would refute a correct step.
             let limits = &self.config.limits;
-            let as_variable = [&step.lhs, &step.rhs].iter().any(|e| {
-                self.program.expand(e, limits.max_growth).map_or(true, |x| {
-                    x.free_symbols()
-                        .iter()
-                        .any(|s| s.sub().is_none() && generic.iter().any(|g| g == s.name()))
-                })
+            let quantity = generic.iter().any(|g| {
+                self.program
+                    .definitions()
+                    .any(|d| d.kind == DefKind::Quantity && &*d.name == g.as_str())
             });
+            let as_variable = quantity
+                || [&step.lhs, &step.rhs].iter().any(|e| {
+                    self.program.expand(e, limits.max_growth).map_or(true, |x| {
+                        x.free_symbols()
+                            .iter()
+                            .any(|s| s.sub().is_none() && generic.iter().any(|g| g == s.name()))
+                    })
+                });
             if as_variable {
                 continue;
             }
@@ -1514,42 +1576,103 @@ fn signs_written_out(text: &str, body: Span, sign: char) -> String {
     out
 }
 
-/// The names a row uses as generic functions: applied with a prime somewhere in the row
-/// (`f'(g(x))`, `g'(x)`), without subscript, and neither a built-in nor defined. The rules a
-/// homework lists (the chain rule (f∘g)' = f'(g)·g', the sum rule) are written with them.
-fn generic_functions(row: &MathRow<'_>, program: &Program) -> Vec<String> {
-    fn walk(e: &crate::syntax::ast::Expr<'_>, out: &mut Vec<String>, depth: usize) {
+/// The names applied with a prime in a row (`f` and `g` of `f'(g(x))·g'(x)`), without
+/// subscript, in order of first appearance.
+fn primed_names(row: &MathRow<'_>) -> Vec<String> {
+    applied_names(row, true)
+}
+
+/// The names applied to arguments in a row (with a prime only, when `primed`), without
+/// subscript, in order of first appearance.
+fn applied_names(row: &MathRow<'_>, primed: bool) -> Vec<String> {
+    fn walk(e: &crate::syntax::ast::Expr<'_>, primed: bool, out: &mut Vec<String>, depth: usize) {
         use crate::syntax::ast::ExprKind as K;
         if depth > 256 {
             return;
         }
         match &e.kind {
             K::Num(_) | K::Ratio { .. } | K::Name(_) | K::DerivFrac(_) => {}
-            K::Sum(terms) => terms.iter().for_each(|t| walk(&t.body, out, depth + 1)),
-            K::Product(fs) => fs.iter().for_each(|f| walk(&f.expr, out, depth + 1)),
-            K::Neg(x) | K::Transpose(x) => walk(x, out, depth + 1),
+            K::Sum(terms) => terms
+                .iter()
+                .for_each(|t| walk(&t.body, primed, out, depth + 1)),
+            K::Product(fs) => fs
+                .iter()
+                .for_each(|f| walk(&f.expr, primed, out, depth + 1)),
+            K::Neg(x) | K::Transpose(x) => walk(x, primed, out, depth + 1),
             K::Pow(p) => {
-                walk(&p.base, out, depth + 1);
-                walk(&p.exp, out, depth + 1);
+                walk(&p.base, primed, out, depth + 1);
+                walk(&p.exp, primed, out, depth + 1);
             }
             K::Apply(a) => {
-                if a.primes > 0 && a.name.sub.is_none() {
+                if (a.primes > 0 || !primed) && a.name.sub.is_none() {
                     let name = crate::syntax::spelling::ascii_name(a.name.ident).to_owned();
                     if !out.contains(&name) {
                         out.push(name);
                     }
                 }
-                a.args().for_each(|x| walk(x, out, depth + 1));
+                a.args().for_each(|x| walk(x, primed, out, depth + 1));
             }
-            K::Deriv(d) => walk(&d.body, out, depth + 1),
+            K::Deriv(d) => walk(&d.body, primed, out, depth + 1),
             K::BigSum(b) => {
-                walk(&b.lo, out, depth + 1);
-                walk(&b.hi, out, depth + 1);
-                walk(&b.body, out, depth + 1);
+                walk(&b.lo, primed, out, depth + 1);
+                walk(&b.hi, primed, out, depth + 1);
+                walk(&b.body, primed, out, depth + 1);
             }
             K::Indicator(p) => {
-                walk(&p.0, out, depth + 1);
-                walk(&p.1, out, depth + 1);
+                walk(&p.0, primed, out, depth + 1);
+                walk(&p.1, primed, out, depth + 1);
+            }
+        }
+    }
+    let mut names = Vec::new();
+    for item in &row.items {
+        walk(item, primed, &mut names, 0);
+    }
+    names
+}
+
+/// The identifiers a row uses as plain names, not applied (`A` in `A = \sigma(Z)` or in
+/// `A(1 - A)` read as a product is applied, but `A` alone is plain).
+fn plain_names(row: &MathRow<'_>) -> Vec<String> {
+    fn push(out: &mut Vec<String>, n: &crate::syntax::ast::Name<'_>) {
+        let name = crate::syntax::spelling::ascii_name(n.ident).to_owned();
+        if n.sub.is_none() && !out.contains(&name) {
+            out.push(name);
+        }
+    }
+    fn walk(e: &crate::syntax::ast::Expr<'_>, out: &mut Vec<String>, depth: usize) {
+        use crate::syntax::ast::ExprKind as K;
+        if depth > 256 {
+            return;
+        }
+        let d = depth + 1;
+        match &e.kind {
+            K::Num(_) | K::Ratio { .. } => {}
+            K::Name(n) => push(out, n),
+            K::DerivFrac(f) => {
+                push(out, &f.num);
+                push(out, &f.var);
+            }
+            K::Sum(terms) => terms.iter().for_each(|t| walk(&t.body, out, d)),
+            K::Product(fs) => fs.iter().for_each(|f| walk(&f.expr, out, d)),
+            K::Neg(x) | K::Transpose(x) => walk(x, out, d),
+            K::Pow(p) => {
+                walk(&p.base, out, d);
+                walk(&p.exp, out, d);
+            }
+            K::Apply(a) => a.args().for_each(|x| walk(x, out, d)),
+            K::Deriv(v) => {
+                push(out, &v.var);
+                walk(&v.body, out, d);
+            }
+            K::BigSum(b) => {
+                walk(&b.lo, out, d);
+                walk(&b.hi, out, d);
+                walk(&b.body, out, d);
+            }
+            K::Indicator(p) => {
+                walk(&p.0, out, d);
+                walk(&p.1, out, d);
             }
         }
     }
@@ -1557,6 +1680,14 @@ fn generic_functions(row: &MathRow<'_>, program: &Program) -> Vec<String> {
     for item in &row.items {
         walk(item, &mut names, 0);
     }
+    names
+}
+
+/// The names a row uses as generic functions: applied with a prime somewhere in the row
+/// (`f'(g(x))`, `g'(x)`), without subscript, and neither a built-in nor defined. The rules a
+/// homework lists (the chain rule (f∘g)' = f'(g)·g', the sum rule) are written with them.
+fn generic_functions(row: &MathRow<'_>, program: &Program) -> Vec<String> {
+    let mut names = primed_names(row);
     // In a row with a generic function, the conventional function letters f, g and h applied
     // to an argument are functions too (the g of f'(g(x)) in a chain rule without g').
     if !names.is_empty() {
