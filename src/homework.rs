@@ -458,14 +458,9 @@ impl Reader<'_> {
             if self.program.is_function(&name) || plain.contains(&name) {
                 continue;
             }
-            self.program.items.push(Item::Def(Definition {
-                name: name.as_str().into(),
-                symbol: None,
-                params: vec![Symbol::new("t")],
-                body: Expr::zero(),
-                kind: DefKind::Unknown,
-                span: Span::new(0, 0),
-            }));
+            self.program
+                .items
+                .push(generic_definition(&name, Span::new(0, 0)));
         }
     }
 
@@ -475,14 +470,7 @@ impl Reader<'_> {
         let generic = generic_functions(row, &self.program);
         let n_before = self.program.items.len();
         for name in &generic {
-            self.program.items.push(Item::Def(Definition {
-                name: name.as_str().into(),
-                symbol: None,
-                params: vec![Symbol::new("t")],
-                body: Expr::zero(),
-                kind: DefKind::Unknown,
-                span: row.span,
-            }));
+            self.program.items.push(generic_definition(name, row.span));
         }
         // The generic functions this row applies: its own, and those of the whole document
         // (declared at its start) that it applies.
@@ -1500,6 +1488,19 @@ fn independent_derivatives(program: &Program, sides: &[&Expr]) -> Vec<(Expr, Sym
             !reach.is_empty() && !reaches(&reach, v)
         })
         .collect()
+}
+
+/// The declaration of a generic function `name` (`DefKind::Unknown`), for the document (an
+/// empty span) or for one row (its span, by which it is taken back).
+fn generic_definition(name: &str, span: Span) -> Item {
+    Item::Def(Definition {
+        name: name.into(),
+        symbol: None,
+        params: vec![Symbol::new("t")],
+        body: Expr::zero(),
+        kind: DefKind::Unknown,
+        span,
+    })
 }
 
 /// The concrete functions a generic rule is tried with, in the order the row names its generic

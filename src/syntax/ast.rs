@@ -158,6 +158,17 @@ pub struct Subscript<'a> {
     pub layer: Option<&'a str>,
 }
 
+impl<'a> Subscript<'a> {
+    /// A subscript without a layer.
+    pub fn new(text: &'a str, form: SubscriptForm) -> Self {
+        Subscript {
+            text,
+            form,
+            layer: None,
+        }
+    }
+}
+
 /// How a subscript was written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SubscriptForm {

@@ -1118,27 +1118,13 @@ impl<'a> Parser<'a> {
                     return self.unclosed(after, '{', r);
                 };
                 let form = SubscriptForm::Braced;
-                return Ok((
-                    rest,
-                    Some(Subscript {
-                        text,
-                        form,
-                        layer: None,
-                    }),
-                ));
+                return Ok((rest, Some(Subscript::new(text, form))));
             }
             let parsed: Res<'a, &'a str> = take_while1(is_ident_char)(after);
             return match parsed {
                 Ok((rest, text)) => {
                     let form = SubscriptForm::Plain;
-                    Ok((
-                        rest,
-                        Some(Subscript {
-                            text,
-                            form,
-                            layer: None,
-                        }),
-                    ))
+                    Ok((rest, Some(Subscript::new(text, form))))
                 }
                 Err(_) => self.fail_at(after, |found| ParseErrorKind::EmptySubscript { found }),
             };
@@ -1147,14 +1133,7 @@ impl<'a> Parser<'a> {
         match parsed {
             Ok((rest, text)) => {
                 let form = SubscriptForm::Unicode;
-                Ok((
-                    rest,
-                    Some(Subscript {
-                        text,
-                        form,
-                        layer: None,
-                    }),
-                ))
+                Ok((rest, Some(Subscript::new(text, form))))
             }
             Err(_) => Ok((i, None)),
         }

@@ -2092,16 +2092,8 @@ impl<'a, 't> Parser<'a, 't> {
         let Some(t) = self.peek() else {
             return Err(empty(self));
         };
-        let plain = |text| Subscript {
-            text,
-            form: SubscriptForm::Plain,
-            layer: None,
-        };
-        let braced = |text| Subscript {
-            text,
-            form: SubscriptForm::Braced,
-            layer: None,
-        };
+        let plain = |text| Subscript::new(text, SubscriptForm::Plain);
+        let braced = |text| Subscript::new(text, SubscriptForm::Braced);
         let res = match t.tok {
             Tok::Letter | Tok::Num => {
                 self.bump();
