@@ -316,30 +316,53 @@ pub fn fresh_index(taken: impl Fn(&str) -> bool) -> String {
 /// readable expression so that a value keeps its shape). Walks at most [`MAX_DEPTH`] levels;
 /// deeper parts are left as they are.
 pub fn eliminate_deltas(e: &Expr) -> Expr {
-    let mut memo = FxHashMap::default();
-    eliminate_rec(e, &mut memo, 0)
+    rewrite_bottom_up(e, &eliminate_at)
 }
 
-fn eliminate_rec(e: &Expr, memo: &mut FxHashMap<Expr, Expr>, depth: usize) -> Expr {
-    if depth > MAX_DEPTH || e.tree_size() == 1 {
-        return e.clone();
+/// `e` with `rule` applied to every node after its children, shared nodes once. Walks at
+/// most [`MAX_DEPTH`] levels; deeper parts are left as they are.
+fn rewrite_bottom_up(e: &Expr, rule: &dyn Fn(Expr) -> Expr) -> Expr {
+    fn go(
+        e: &Expr,
+        rule: &dyn Fn(Expr) -> Expr,
+        memo: &mut FxHashMap<Expr, Expr>,
+        depth: usize,
+    ) -> Expr {
+        if depth > MAX_DEPTH || e.tree_size() == 1 {
+            return e.clone();
+        }
+        if let Some(r) = memo.get(e) {
+            return r.clone();
+        }
+        let r = rule(e.map_children(|c| go(c, rule, memo, depth + 1)));
+        if e.is_shared() {
+            memo.insert(e.clone(), r.clone());
+        }
+        r
     }
-    if let Some(r) = memo.get(e) {
-        return r.clone();
+    go(e, rule, &mut FxHashMap::default(), 0)
+}
+
+/// The factors of a product, nested products flattened, in order (`e` itself if it is not
+/// a product).
+fn flat_factors(e: &Expr) -> Vec<Expr> {
+    let mut fs = Vec::new();
+    let mut pending = vec![e.clone()];
+    while let Some(f) = pending.pop() {
+        match f.node() {
+            Node::Mul(inner) => pending.extend(inner.iter().rev().cloned()),
+            _ => fs.push(f),
+        }
     }
-    let e2 = e.map_children(|c| eliminate_rec(c, memo, depth + 1));
-    let r = match e2.node() {
+    fs
+}
+
+/// One step of [`eliminate_deltas`] at a node whose children are done.
+fn eliminate_at(e2: Expr) -> Expr {
+    match e2.node() {
         Node::Sum { index, body, .. } => {
             let i = index.name();
-            // The summand's factors, nested products flattened.
-            let mut fs = Vec::new();
-            let mut pending = vec![body.clone()];
-            while let Some(f) = pending.pop() {
-                match f.node() {
-                    Node::Mul(inner) => pending.extend(inner.iter().rev().cloned()),
-                    _ => fs.push(f),
-                }
-            }
+            let fs = flat_factors(body);
             let picked = match body.node() {
                 Node::Mul(_) => fs.iter().enumerate().find_map(|(n, f)| {
                     let Node::Delta(a, b) = f.node() else {
@@ -373,34 +396,23 @@ fn eliminate_rec(e: &Expr, memo: &mut FxHashMap<Expr, Expr>, depth: usize) -> Ex
                         .collect();
                     subst_index(&Expr::mul(rest), i, &value)
                 }
-                None => e2,
+                None => e2.clone(),
             }
         }
-        _ => e2,
-    };
-    if e.is_shared() {
-        memo.insert(e.clone(), r.clone());
+        _ => e2.clone(),
     }
-    r
 }
 
 /// `e` with the factors of each sum's summand that do not mention its index written before
 /// the sum, bottom-up: Σ_k a_j·w_{kj}·δ_k = a_j·Σ_k w_{kj}·δ_k (rule `sum-linear` read back,
 /// for a readable form). Walks at most [`MAX_DEPTH`] levels.
 pub fn pull_out_factors(e: &Expr) -> Expr {
-    let mut memo = FxHashMap::default();
-    pull_rec(e, &mut memo, 0)
+    rewrite_bottom_up(e, &|x| fold_product(&pull_at(x)))
 }
 
-fn pull_rec(e: &Expr, memo: &mut FxHashMap<Expr, Expr>, depth: usize) -> Expr {
-    if depth > MAX_DEPTH || e.tree_size() == 1 {
-        return e.clone();
-    }
-    if let Some(r) = memo.get(e) {
-        return r.clone();
-    }
-    let e2 = e.map_children(|c| pull_rec(c, memo, depth + 1));
-    let r = match e2.node() {
+/// One step of [`pull_out_factors`] at a node whose children are done.
+fn pull_at(e2: Expr) -> Expr {
+    match e2.node() {
         Node::Sum {
             index,
             lo,
@@ -411,7 +423,7 @@ fn pull_rec(e: &Expr, memo: &mut FxHashMap<Expr, Expr>, depth: usize) -> Expr {
                 let (inside, outside): (Vec<Expr>, Vec<Expr>) =
                     fs.iter().cloned().partition(|f| mentions(f, index.name()));
                 if outside.is_empty() || inside.is_empty() {
-                    e2
+                    e2.clone()
                 } else {
                     let sum = Expr::new(Node::Sum {
                         index: index.clone(),
@@ -422,15 +434,10 @@ fn pull_rec(e: &Expr, memo: &mut FxHashMap<Expr, Expr>, depth: usize) -> Expr {
                     Expr::mul(outside.into_iter().chain([sum]).collect())
                 }
             }
-            _ => e2,
+            _ => e2.clone(),
         },
-        _ => e2,
-    };
-    let r = fold_product(&r);
-    if e.is_shared() {
-        memo.insert(e.clone(), r.clone());
+        _ => e2.clone(),
     }
-    r
 }
 
 /// A product with its nested products flattened and its numbers multiplied into one leading
@@ -447,12 +454,10 @@ fn fold_product(e: &Expr) -> Expr {
     }
     let mut number = crate::expr::Rational::from_integer(1.into());
     let mut rest = Vec::with_capacity(fs.len());
-    let mut pending: Vec<Expr> = fs.iter().rev().cloned().collect();
-    while let Some(f) = pending.pop() {
-        match (f.node(), f.as_num()) {
-            (Node::Mul(inner), _) => pending.extend(inner.iter().rev().cloned()),
-            (_, Some(n)) => number *= n,
-            _ => rest.push(f),
+    for f in flat_factors(e) {
+        match f.as_num() {
+            Some(n) => number *= n,
+            None => rest.push(f),
         }
     }
     if number != crate::expr::Rational::from_integer(1.into()) {

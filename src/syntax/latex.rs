@@ -1122,6 +1122,17 @@ impl<'a, 't> Parser<'a, 't> {
 
     // ---- tokens and errors -------------------------------------------------------------
 
+    /// From `from` to the next `,` at or after the current token (a condition's extent), or
+    /// `from` alone when no comma follows.
+    fn to_next_comma(&self, from: Span) -> Span {
+        self.toks
+            .iter()
+            .skip(self.pos)
+            .position(|t| t.tok == Tok::Op(','))
+            .and_then(|n| self.toks.get(self.pos + n))
+            .map_or(from, |c| from.to(c.span))
+    }
+
     fn peek(&self) -> Option<Token<'a>> {
         if self.pos < self.end {
             self.toks.get(self.pos).copied()
@@ -1506,28 +1517,18 @@ impl<'a, 't> Parser<'a, 't> {
                         }
                         _ => {
                             self.pos = saved;
-                            let cond_end = self
-                                .toks
-                                .iter()
-                                .skip(self.pos)
-                                .position(|t| t.tok == Tok::Op(','))
-                                .and_then(|n| self.toks.get(self.pos + n))
-                                .map_or(t.span, |c| t.span.to(c.span));
-                            return Err(self.not_understood(cond_end, CONDITION_REASON));
+                            return Err(
+                                self.not_understood(self.to_next_comma(t.span), CONDITION_REASON)
+                            );
                         }
                     }
                 }
                 Tok::Op(',') if condition.is_some() => {}
                 Tok::Text { .. } if self.is_prose(t.tok) => {
                     if self.condition_word(t.tok).is_some() {
-                        let cond_end = self
-                            .toks
-                            .iter()
-                            .skip(self.pos)
-                            .position(|t| t.tok == Tok::Op(','))
-                            .and_then(|n| self.toks.get(self.pos + n))
-                            .map_or(t.span, |c| t.span.to(c.span));
-                        return Err(self.not_understood(cond_end, CONDITION_REASON));
+                        return Err(
+                            self.not_understood(self.to_next_comma(t.span), CONDITION_REASON)
+                        );
                     }
                     annotation.get_or_insert(t.span);
                 }
