@@ -13,7 +13,11 @@
 //! - An update `w ← w − η·X` is the claim `X = ∂E/∂w` for the loss in play (the last of `E`,
 //!   `L`, `J`, `C` the document defined).
 //! - Symbols with different subscripts are different symbols (`o` and `o₁`): nothing is
-//!   linked behind the student's back. Each verdict lists the definitions it used.
+//!   linked behind the student's back. Where a derivative means something only with them
+//!   linked (E defined in o, differentiated by o₁, or by w through a stated ∂o₁/∂z_o), the
+//!   linked reading is checked too; a verdict it alone reaches says so in the report
+//!   ("decided by reading o₁ as o"), and two readings that disagree give "undecided". Each
+//!   verdict lists the definitions it used.
 //! - A statement with `\pm`/`\mp` is read as two, one per sign, and holds when both do.
 //! - Generic functions (the f and g of a list of rules: (f∘g)' = f'(g)·g') are unknowns: a
 //!   rule is proved as an identity in them, or refuted with concrete functions named in the
@@ -808,6 +812,13 @@ impl Reader<'_> {
                     .is_some_and(|s| self.program.quantity_body(s).is_none()) =>
             {
                 self.givens.insert(lhs.clone(), body.clone());
+                // A stated derivative is the document's word that S is a function of X.
+                if let (Some(s), Node::Deriv(_, v)) = (of.as_sym(), lhs.node()) {
+                    let edge = (s.clone(), v.clone());
+                    if !self.edges.contains(&edge) {
+                        self.edges.push(edge);
+                    }
+                }
                 let name = crate::print::unicode(lhs);
                 self.def_lines.insert(name.clone(), self.line(span));
                 self.definition_report(
@@ -954,62 +965,64 @@ impl Reader<'_> {
         }
         // The givens in force now apply in the sides and inside the definitions they use.
         let base = map_program(&self.program, |e| self.with_givens(e));
-        let chained = |e: &Expr, links: &[(Symbol, Symbol)]| {
-            let edges: Vec<(Symbol, Symbol)> = self
-                .edges
-                .iter()
-                .map(|(a, b)| {
-                    let l = |x: &Symbol| {
-                        links
-                            .iter()
-                            .find(|(p, _)| p == x)
-                            .map_or_else(|| x.clone(), |(_, q)| q.clone())
-                    };
-                    (l(a), l(b))
-                })
-                .collect();
-            // Givens first: they are stated about the symbols as written (∂o₁/∂z_o).
-            chain_through_edges(
-                &base,
-                &link(&self.with_givens(e), links),
-                &edges,
-                self.config,
-            )
-        };
-        let (l0, r0) = (lhs.clone(), rhs.clone());
-        let l = self.by_quantities(&self.with_givens(&chained(&l0, &[])));
-        let r = self.by_quantities(&self.with_givens(&chained(&r0, &[])));
-        let mut outcome: Outcome = Checker::new(&base, self.config).check_equal(&l, &r);
+        let (l, r) = (self.reading(&base, lhs, &[]), self.reading(&base, rhs, &[]));
+        let (written, written_unknown) = self.decide(&base, &l, &r);
         let used = self.used(&[lhs, rhs]);
         let mut note = self.independence_note(&l);
-        let links = unlinked(&base, &[&self.with_givens(lhs), &self.with_givens(rhs)]);
-        let linked_program = map_program(&base, |e| link(e, &links));
-        let (ll, rl) = if links.is_empty() {
-            (l.clone(), r.clone())
-        } else {
-            let l = self.by_quantities(&self.with_givens(&chained(&l0, &links)));
-            let r = self.by_quantities(&self.with_givens(&chained(&r0, &links)));
-            (link(&l, &links), link(&r, &links))
-        };
+        let links = unlinked(
+            &base,
+            &[&self.with_givens(lhs), &self.with_givens(rhs)],
+            &self.edges,
+        );
+        let mut outcome = written;
         if !links.is_empty() {
             // The verdict as written, and as it would be with the subscripts linked (o₁ read
             // as o): the document decides, not derivcheck. When the two agree the verdict
-            // stands, with the hint of the linked reading; when they differ it is undecided.
-            let linked = Checker::new(&linked_program, self.config).check_equal(&ll, &rl);
+            // stands, with the hint of the linked reading. When the equation says nothing as
+            // written (a derivative of a quantity by a symbol it does not involve) and the
+            // linked reading decides it, that verdict stands and the report says under which
+            // reading. Otherwise it is undecided, with both verdicts.
+            let linked_program = map_program(&base, |e| self.linked(&link(e, &links), &links));
+            let ll = self.reading(&base, lhs, &links);
+            let rl = self.reading(&base, rhs, &links);
+            let (linked, linked_unknown) = self.decide(&linked_program, &ll, &rl);
             let names: Vec<String> = links
                 .iter()
                 .map(|(a, b)| format!("{} as {}", show_sym(a), show_sym(b)))
                 .collect();
             let reading = format!("reading {}", names.join(", "));
-            if linked.verdict.word() == outcome.verdict.word() {
+            let join = |note: &str, more: String| {
+                if note.is_empty() {
+                    more
+                } else {
+                    format!("{note}; {more}")
+                }
+            };
+            if let (true, crate::check::Verdict::Undecided(_)) = (written_unknown, &linked.verdict)
+            {
+                // Undecided either way: the linked reading's reason is the one left to fix.
+                note = join(&note, format!("undecided as written and {reading}"));
+                outcome = linked;
+            } else if linked.verdict.word() == outcome.verdict.word() {
                 if linked.hint.is_some() {
                     outcome.hint = linked.hint;
                 }
-                note = if note.is_empty() {
-                    format!("{reading} gives the same verdict")
-                } else {
-                    format!("{note}; {reading} gives the same verdict")
+                note = join(&note, format!("{reading} gives the same verdict"));
+            } else if written_unknown
+                && !linked_unknown
+                && !matches!(linked.verdict, crate::check::Verdict::Undecided(_))
+            {
+                let why = match &outcome.verdict {
+                    crate::check::Verdict::Undecided(why) => why.clone(),
+                    _ => String::new(),
                 };
+                // The independence note, when there is one, already says why.
+                note = if note.is_empty() {
+                    format!("decided by {reading}; as written it is undecided: {why}")
+                } else {
+                    format!("{note}; decided by {reading}")
+                };
+                outcome = linked;
             } else {
                 outcome = Outcome {
                     verdict: crate::check::Verdict::Undecided(format!(
@@ -1021,41 +1034,6 @@ impl Reader<'_> {
                     kinks: linked.kinks,
                     assumptions: linked.assumptions,
                 };
-            }
-        }
-        // A derivative of a quantity by a symbol its definition does not involve (after any
-        // link) is 0 only if the document's definitions are complete; homework leaves such
-        // relations implicit (o₁ = σ(z_o) is "the sigmoid output"), so no verdict is given.
-        // Such a derivative is an unknown: the sides are checked with it as an opaque symbol,
-        // and only a proof (which holds whatever its value) stands.
-        let unknowns = independent_derivatives(&linked_program, &[&ll, &rl]);
-        if let Some((first, v)) = unknowns.first() {
-            let unknown_program = map_program(&linked_program, |e| opaque(e, &unknowns));
-            let with_unknowns = Checker::new(&unknown_program, self.config)
-                .check_equal(&opaque(&ll, &unknowns), &opaque(&rl, &unknowns));
-            if !matches!(with_unknowns.verdict, crate::check::Verdict::Proved(_)) {
-                let of = crate::print::unicode(first);
-                let why = match first.as_sym() {
-                    Some(q) if self.program.quantity_body(q).is_none() => format!(
-                        "{} is not defined in the document, so ∂{}/∂{} is not known",
-                        show_sym(q),
-                        show_sym(q),
-                        show_sym(v)
-                    ),
-                    _ => format!(
-                        "the document does not say how {of} depends on {}: its definition does \
-                         not involve it",
-                        show_sym(v)
-                    ),
-                };
-                outcome = Outcome {
-                    verdict: crate::check::Verdict::Undecided(why),
-                    hint: None,
-                    kinks: outcome.kinks,
-                    assumptions: outcome.assumptions,
-                };
-            } else {
-                outcome = with_unknowns;
             }
         }
         // A claim that holds only for a target summing to 1 is the usual one-hot reading,
@@ -1087,6 +1065,90 @@ impl Reader<'_> {
             note,
             used,
         });
+    }
+
+    /// One side as the checker reads it under `links` (none: as written): the givens in
+    /// force, the chain rule through the document's edges (renamed by the links), the
+    /// givens as the linked reading states them (∂o/∂z_o for a given ∂o₁/∂z_o), and the
+    /// bodies of derivatives by quantities written in the quantities.
+    fn reading(&self, base: &Program, e: &Expr, links: &[(Symbol, Symbol)]) -> Expr {
+        let rename = |x: &Symbol| {
+            links
+                .iter()
+                .find(|(p, _)| p == x)
+                .map_or_else(|| x.clone(), |(_, q)| q.clone())
+        };
+        let edges: Vec<(Symbol, Symbol)> = self
+            .edges
+            .iter()
+            .map(|(a, b)| (rename(a), rename(b)))
+            .collect();
+        // Givens first: they are stated about the symbols as written (∂o₁/∂z_o).
+        let chained = chain_through_edges(
+            base,
+            &link(&self.with_givens(e), links),
+            &edges,
+            self.config,
+        );
+        let linked = self.linked(&link(&self.with_givens(&chained), links), links);
+        self.by_quantities(&linked)
+    }
+
+    /// `e` (already renamed by `links`) with the givens restated under the links: a given
+    /// ∂o₁/∂z_o = o₁·(1 − o₁) read as ∂o/∂z_o = o·(1 − o).
+    fn linked(&self, e: &Expr, links: &[(Symbol, Symbol)]) -> Expr {
+        if links.is_empty() {
+            return e.clone();
+        }
+        let table: FxHashMap<Expr, Expr> = self
+            .givens
+            .iter()
+            .map(|(k, v)| (link(k, links), link(v, links)))
+            .collect();
+        e.replace_all(&table)
+    }
+
+    /// The checker's verdict on `l = r` under `program`, and whether it is undecided because
+    /// the sides hold a derivative the document never connects.
+    ///
+    /// A derivative of a quantity by a symbol its definition does not involve (after any
+    /// link) is 0 only if the document's definitions are complete; homework leaves such
+    /// relations implicit (o₁ = σ(z_o) is "the sigmoid output"), so no verdict is given.
+    /// Such a derivative is an unknown: the sides are checked with it as an opaque symbol,
+    /// and only a proof (which holds whatever its value) stands.
+    fn decide(&self, program: &Program, l: &Expr, r: &Expr) -> (Outcome, bool) {
+        let outcome = Checker::new(program, self.config).check_equal(l, r);
+        let unknowns = independent_derivatives(program, &[l, r]);
+        let Some((first, v)) = unknowns.first() else {
+            return (outcome, false);
+        };
+        let unknown_program = map_program(program, |e| opaque(e, &unknowns));
+        let with_unknowns = Checker::new(&unknown_program, self.config)
+            .check_equal(&opaque(l, &unknowns), &opaque(r, &unknowns));
+        if matches!(with_unknowns.verdict, crate::check::Verdict::Proved(_)) {
+            return (with_unknowns, false);
+        }
+        let of = crate::print::unicode(first);
+        let why = match first.as_sym() {
+            Some(q) if self.program.quantity_body(q).is_none() => format!(
+                "{} is not defined in the document, so ∂{}/∂{} is not known",
+                show_sym(q),
+                show_sym(q),
+                show_sym(v)
+            ),
+            _ => format!(
+                "the document does not say how {of} depends on {}: its definition does not \
+                 involve it",
+                show_sym(v)
+            ),
+        };
+        let undecided = Outcome {
+            verdict: crate::check::Verdict::Undecided(why),
+            hint: None,
+            kinks: outcome.kinks,
+            assumptions: outcome.assumptions,
+        };
+        (undecided, true)
     }
 
     /// For ∂q/∂v where the definition of q does not involve v: say so, since that is most
@@ -1432,20 +1494,43 @@ fn derivatives(program: &Program, sides: &[&Expr]) -> Vec<(Expr, Symbol)> {
 }
 
 /// Derivatives ∂f/∂v where f does not involve v (through the definitions) but does involve a
-/// symbol of the same name with another subscript (∂/∂o₁ of E = ½(o − y)²): the pairs (v,
-/// that symbol), each v once.
-fn unlinked(program: &Program, sides: &[&Expr]) -> Vec<(Symbol, Symbol)> {
+/// symbol of the same name with another subscript: the pairs (v, that symbol), each v once
+/// (∂/∂o₁ of E = ½(o − y)²: o₁ as o). Likewise through the document's edges: f involves o,
+/// the document made o₁ a function of X (∂o₁/∂z_o written), and X involves v (z_o defined
+/// through w): (o₁, o), so that the linked reading reaches v through o₁'s edge.
+fn unlinked(
+    program: &Program,
+    sides: &[&Expr],
+    edges: &[(Symbol, Symbol)],
+) -> Vec<(Symbol, Symbol)> {
     let mut out: Vec<(Symbol, Symbol)> = Vec::new();
     for (body, v) in derivatives(program, sides) {
-        if out.iter().any(|(a, _)| *a == v) {
-            continue;
-        }
         let reach = reachable_symbols(program, &body);
         if reaches(&reach, &v) {
             continue;
         }
-        if let Some(other) = reach.iter().find(|s| s.name() == v.name() && **s != v) {
-            out.push((v.clone(), other.clone()));
+        if !out.iter().any(|(a, _)| *a == v) {
+            if let Some(other) = reach.iter().find(|s| s.name() == v.name() && **s != v) {
+                out.push((v.clone(), other.clone()));
+                continue;
+            }
+        }
+        for (s, x) in edges {
+            if out.iter().any(|(a, _)| a == s)
+                || reach.contains(s)
+                || program.quantity_body(s).is_some()
+            {
+                continue;
+            }
+            let Some(other) = reach
+                .iter()
+                .find(|o| o.name() == s.name() && *o != s && program.quantity_body(o).is_none())
+            else {
+                continue;
+            };
+            if x == &v || depends_on(program, &Expr::sym(x.clone()), &v) {
+                out.push((s.clone(), other.clone()));
+            }
         }
     }
     out
