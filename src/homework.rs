@@ -18,6 +18,13 @@
 //!   linked reading is checked too; a verdict it alone reaches says so in the report
 //!   ("decided by reading o₁ as o"), and two readings that disagree give "undecided". Each
 //!   verdict lists the definitions it used.
+//! - Matrix form, as in `.dc` files: `W \in \mathbb{R}^{n \times m}` declares a shape; an
+//!   equation that involves a name with a shape, a transpose or `\odot` is lowered as the
+//!   `.dc` matrix statements are (`lower::lower_statement`): a definition `z = β + Ωh` defines
+//!   the entries z_i; `∂E/∂z^{ℓ+1} = δ^{ℓ+1}` with E undefined states the dependence; a claim
+//!   is checked at the entry (i, k) of both sides, a vector-by-vector derivative in
+//!   denominator layout or, when only that holds, numerator layout (said so); `W ← W − η·X`
+//!   is the claim ∂E/∂W = X. A shape mismatch is not understood, with both shapes.
 //! - A statement with `\pm`/`\mp` is read as two, one per sign, and holds when both do.
 //! - Generic functions (the f and g of a list of rules: (f∘g)' = f'(g)·g') are unknowns: a
 //!   rule is proved as an identity in them, or refuted with concrete functions named in the
@@ -32,9 +39,10 @@ use rustc_hash::FxHashMap;
 use crate::check::{CheckConfig, Checker, Outcome, StepKind, StepReport};
 use crate::expr::{Expr, Func, Node, Symbol};
 use crate::limits::Limits;
-use crate::lower::lower_expr;
+use crate::lower::{is_matrix_expr, lower_expr, lower_statement};
 use crate::program::{DefKind, Definition, Item, Program};
 use crate::source::{SourceFile, Span};
+use crate::syntax::ast;
 use crate::syntax::document::{math_blocks, DocKind};
 use crate::syntax::latex::{parse_condition, parse_display, CondRel, MathRel, MathRow};
 
@@ -635,6 +643,9 @@ impl Reader<'_> {
     }
 
     fn row_inner(&mut self, row: &MathRow<'_>) {
+        if self.matrix_row(row) {
+            return;
+        }
         let limits: &Limits = &self.config.limits;
         let mut items: Vec<Expr> = Vec::with_capacity(row.items.len());
         for item in &row.items {
@@ -725,6 +736,385 @@ impl Reader<'_> {
             }
         }
         self.chain(row.span, &items, &spans, EquationKind::Claim);
+    }
+
+    /// A row in matrix form, read as the `.dc` matrix statements are (`lower_statement`): a
+    /// shape declaration (`\Omega \in \mathbb{R}^{n \times m}`); a definition `z = β + Ωh` of
+    /// a name by a matrix expression (its entries, in index form); a stated gradient of an
+    /// undefined loss by a vector (`\frac{\partial E}{\partial z^{\ell+1}} = \delta^{\ell+1}`:
+    /// E depends on that layer only through z, δ its gradient there); or a chain of claims,
+    /// each link checked at the entry (i, k) of both sides. A derivative of a vector by a
+    /// vector is read in denominator layout (∂z/∂h = Ωᵀ), and in numerator layout (∂z/∂h =
+    /// Ω) when only that holds, which the report says. False (nothing reported) when the row
+    /// is not in matrix form.
+    fn matrix_row(&mut self, row: &MathRow<'_>) -> bool {
+        let limits = &self.config.limits;
+        let text = self.src.text();
+        if let ([lhs, set], [MathRel::Other(at)]) = (row.items.as_slice(), row.rels.as_slice()) {
+            if text.get(at.start..at.end) == Some("\\in") {
+                if let Some(dims) = shape_dims(set) {
+                    let stmt = ast::Stmt {
+                        kind: ast::StmtKind::Assume(ast::Assume::Member {
+                            lhs: lhs.clone(),
+                            set: ast::SetExpr::Shape(dims, set.span),
+                        }),
+                        span: row.span,
+                    };
+                    match lower_statement(&stmt, &self.program, limits) {
+                        Ok(l) => {
+                            let shown: Vec<String> = l
+                                .shapes
+                                .iter()
+                                .map(|(s, shape)| {
+                                    format!("{} ∈ {}", show_sym(s), show_shape(shape))
+                                })
+                                .collect();
+                            self.program.items.push(l.item);
+                            self.program.shapes.extend(l.shapes);
+                            self.definition_report(row.span, shown.join(", "));
+                        }
+                        Err(errs) => self.lower_errors(row.span, &errs),
+                    }
+                    return true;
+                }
+            }
+        }
+        if self.src.slice(row.span).contains("\\mathbb{R}") {
+            self.not_understood(
+                row.span,
+                "ℝ is read only in a shape declaration (`h \\in \\mathbb{R}^{m}`, `W \\in \
+                 \\mathbb{R}^{n \\times m}`)",
+            );
+            return true;
+        }
+        let program = &self.program;
+        if !row.items.iter().any(|e| is_matrix_expr(e, program, limits)) {
+            return false;
+        }
+        if let ([target, rule], [MathRel::Leftarrow]) = (row.items.as_slice(), row.rels.as_slice())
+        {
+            if let Some(claim) = self.matrix_update(target, rule, row.span) {
+                match lower_statement(&claim, &self.program, limits) {
+                    Ok(l) => match &l.item {
+                        Item::Claim(c) => self.check(
+                            row.span,
+                            EquationKind::Update,
+                            StepKind::Claim,
+                            &c.lhs,
+                            &c.rhs,
+                        ),
+                        _ => self.not_understood(row.span, "not an update"),
+                    },
+                    Err(errs) => self.lower_errors(row.span, &errs),
+                }
+                return true;
+            }
+        }
+        if row.rels.iter().any(|r| !matches!(r, MathRel::Eq)) || row.condition.is_some() {
+            self.not_understood(
+                row.span,
+                "in matrix form only equations are read (for an update `W \\leftarrow W - \\eta \
+                 X`, state `\\frac{\\partial E}{\\partial W} = X`)",
+            );
+            return true;
+        }
+        if let [lhs, body] = row.items.as_slice() {
+            if let Some(stmt) = self.matrix_definition(lhs, body, row.span) {
+                match lower_statement(&stmt, &self.program, limits) {
+                    Ok(l) => self.matrix_defined(row.span, l),
+                    Err(errs) => self.lower_errors(row.span, &errs),
+                }
+                return true;
+            }
+        }
+        self.matrix_chain(row);
+        true
+    }
+
+    /// The statement a two-item matrix row defines, if it defines one: `z = …` for a name
+    /// without a shape or definition yet (`let`), or `∂E/∂z = δ` (either way round) for an
+    /// undefined E, a vector z and an undefined δ (the stated dependence).
+    fn matrix_definition<'a>(
+        &self,
+        lhs: &ast::Expr<'a>,
+        body: &ast::Expr<'a>,
+        span: Span,
+    ) -> Option<ast::Stmt<'a>> {
+        let limits = &self.config.limits;
+        let undefined = |e: &ast::Expr<'a>| {
+            !is_matrix_expr(e, &self.program, limits)
+                && lower_expr(e, &self.program, limits)
+                    .ok()
+                    .and_then(|x| x.as_sym().cloned())
+                    .is_some_and(|s| self.program.quantity_body(&s).is_none())
+        };
+        let dependence = |d: &ast::Expr<'a>, v: &ast::Expr<'a>| match (&d.kind, &v.kind) {
+            (ast::ExprKind::DerivFrac(f), ast::ExprKind::Name(_))
+                if undefined(&ast_name(f.num)) && undefined(v) =>
+            {
+                Some(ast::Stmt {
+                    kind: ast::StmtKind::Assume(ast::Assume::Compare {
+                        first: d.clone(),
+                        rest: vec![(
+                            ast::Rel {
+                                op: crate::syntax::spelling::RelOp::Eq,
+                                span,
+                            },
+                            v.clone(),
+                        )],
+                    }),
+                    span,
+                })
+            }
+            _ => None,
+        };
+        if let Some(stmt) = dependence(lhs, body).or_else(|| dependence(body, lhs)) {
+            return Some(stmt);
+        }
+        let ast::ExprKind::Name(name) = &lhs.kind else {
+            return None;
+        };
+        if lhs.parens > 0 || !undefined(lhs) {
+            return None;
+        }
+        Some(ast::Stmt {
+            kind: ast::StmtKind::Let {
+                head: ast::LetHead {
+                    name: *name,
+                    primes: 0,
+                    params: None,
+                    span: lhs.span,
+                },
+                body: body.clone(),
+            },
+            span,
+        })
+    }
+
+    /// `W ← W − η·X` in matrix form: the claim ∂E/∂W = X for the loss in play (the last of
+    /// E, L, J, C defined, or with a stated dependence); `W ← W + η·X` claims ∂E/∂W = −X.
+    /// `None` when the rule is not written as the parameter plus or minus η times a step.
+    fn matrix_update<'a>(
+        &self,
+        target: &ast::Expr<'a>,
+        rule: &ast::Expr<'a>,
+        span: Span,
+    ) -> Option<ast::Stmt<'a>> {
+        let ast::ExprKind::Name(w) = &target.kind else {
+            return None;
+        };
+        let ast::ExprKind::Sum(terms) = &rule.kind else {
+            return None;
+        };
+        let [first, second] = terms.as_slice() else {
+            return None;
+        };
+        let same = matches!(&first.body.kind, ast::ExprKind::Name(n) if n.ident == w.ident && n.sub == w.sub);
+        let minus = second.sign.is_some_and(|s| s.negative);
+        if !same || first.sign.is_some_and(|s| s.negative) {
+            return None;
+        }
+        let ast::ExprKind::Product(fs) = &second.body.kind else {
+            return None;
+        };
+        let is_eta = |f: &ast::Factor<'a>| {
+            matches!(&f.expr.kind, ast::ExprKind::Name(n)
+                if n.sub.is_none() && matches!(n.ident, "η" | "eta" | "α" | "alpha"))
+        };
+        let at = fs.iter().position(is_eta)?;
+        if fs.iter().any(|f| {
+            f.op != ast::MulOp::First && f.op != ast::MulOp::Times && f.op != ast::MulOp::Implicit
+        }) {
+            return None;
+        }
+        let mut rest: Vec<ast::Factor<'a>> = fs
+            .iter()
+            .enumerate()
+            .filter(|(k, _)| *k != at)
+            .map(|(_, f)| f.clone())
+            .collect();
+        if let Some(f) = rest.first_mut() {
+            f.op = ast::MulOp::First;
+        }
+        let step = match rest.as_slice() {
+            [one] => one.expr.clone(),
+            [] => return None,
+            _ => ast::Expr {
+                kind: ast::ExprKind::Product(rest),
+                span: second.body.span,
+                parens: 0,
+                bracket: None,
+            },
+        };
+        // W + η·X steps by −X.
+        let step = if minus {
+            step
+        } else {
+            ast::Expr {
+                span: step.span,
+                kind: ast::ExprKind::Neg(Box::new(step)),
+                parens: 0,
+                bracket: None,
+            }
+        };
+        let loss = ["E", "L", "J", "C"]
+            .into_iter()
+            .filter(|n| {
+                let s = Symbol::new(n);
+                self.program.quantity_body(&s).is_some() || self.program.dependence(&s).is_some()
+            })
+            .max_by_key(|n| self.def_lines.get(*n).copied().unwrap_or(0))?;
+        let frac = ast::DerivFrac {
+            num: ast::Name {
+                ident: loss,
+                sub: None,
+                span: target.span,
+            },
+            var: *w,
+            style: ast::DerivStyle::Partial,
+        };
+        Some(ast::Stmt {
+            kind: ast::StmtKind::Claim {
+                lhs: ast::Expr {
+                    kind: ast::ExprKind::DerivFrac(Box::new(frac)),
+                    span: target.span,
+                    parens: 0,
+                    bracket: None,
+                },
+                rhs: step,
+            },
+            span,
+        })
+    }
+
+    /// A lowered matrix definition or stated dependence: in the program, and reported.
+    fn matrix_defined(&mut self, span: Span, l: crate::lower::LoweredStatement) {
+        self.program.shapes.extend(l.shapes);
+        match l.item {
+            Item::Def(d) => {
+                if let Some(s) = &d.symbol {
+                    self.def_lines.insert(s.to_string(), self.line(span));
+                }
+                let shown = format!(
+                    "{} = {} (entries in index form)",
+                    crate::print::unicode(&Expr::sym(
+                        d.symbol.clone().unwrap_or_else(|| Symbol::new(&d.name))
+                    )),
+                    crate::print::unicode(&d.body)
+                );
+                self.define(d);
+                self.definition_report(span, shown);
+            }
+            Item::Depends(dep) => {
+                let shown = format!(
+                    "∂{}/∂{} = {} for {} = {}..{} (taken as given: {} is not defined in the \
+                     document; it depends on these only through the vector)",
+                    show_sym(&dep.quantity),
+                    show_sym(&dep.family),
+                    show_sym(&dep.partial),
+                    show_sym(&dep.index),
+                    crate::print::unicode(&dep.lo),
+                    crate::print::unicode(&dep.hi),
+                    show_sym(&dep.quantity)
+                );
+                self.program.items.push(Item::Depends(dep));
+                self.definition_report(span, shown);
+            }
+            other => self.program.items.push(other),
+        }
+    }
+
+    /// The first input error of a statement, as the row's reason for not being understood.
+    fn lower_errors(&mut self, span: Span, errs: &[crate::lower::LowerError]) {
+        let why = errs
+            .first()
+            .map(|e| e.to_string())
+            .unwrap_or_else(|| "not understood".into());
+        self.not_understood(span, &why);
+    }
+
+    /// `a = b = c` in matrix form: each link a claim at the entry (i, k) of both sides, with
+    /// the chain's notes as in `chain`.
+    fn matrix_chain(&mut self, row: &MathRow<'_>) {
+        let limits = &self.config.limits;
+        let claim = |reader: &Self, a: &ast::Expr<'_>, b: &ast::Expr<'_>| {
+            let stmt = ast::Stmt {
+                kind: ast::StmtKind::Claim {
+                    lhs: a.clone(),
+                    rhs: b.clone(),
+                },
+                span: row.span,
+            };
+            lower_statement(&stmt, &reader.program, limits)
+        };
+        let mut first_wrong: Option<usize> = None;
+        for (k, pair) in row.items.windows(2).enumerate() {
+            let [prev, next] = pair else { continue };
+            let (kind, step_kind, span) = if k == 0 {
+                (EquationKind::Claim, StepKind::Claim, row.span)
+            } else {
+                let start = row.items.first().map_or(row.span, |f| f.span);
+                (
+                    EquationKind::Step,
+                    StepKind::Step { index: k, start },
+                    next.span,
+                )
+            };
+            let lowered = match claim(self, prev, next) {
+                Ok(l) => l,
+                Err(errs) => {
+                    self.lower_errors(span, &errs);
+                    return;
+                }
+            };
+            let Item::Claim(den) = &lowered.item else {
+                self.not_understood(span, "not a claim");
+                return;
+            };
+            self.check(span, kind, step_kind.clone(), &den.lhs, &den.rhs);
+            if let Some((num, _)) = &lowered.layouts {
+                let holds = |r: Option<&EquationReport>| {
+                    r.and_then(|r| r.check.as_ref())
+                        .is_some_and(|c| c.outcome.verdict.is_correct())
+                };
+                if !holds(self.out.last()) {
+                    let denominator = self.out.pop();
+                    self.check(span, kind, step_kind, &num.lhs, &num.rhs);
+                    if holds(self.out.last()) {
+                        if let Some(r) = self.out.last_mut() {
+                            let more = "in numerator layout (∂z/∂h with row i the gradient of \
+                                        z_i), not in denominator layout";
+                            r.note = if r.note.is_empty() {
+                                more.to_string()
+                            } else {
+                                format!("{}; {more}", r.note)
+                            };
+                        }
+                    } else {
+                        self.out.pop();
+                        self.out.extend(denominator);
+                    }
+                }
+            }
+            let wrong = self
+                .out
+                .last()
+                .and_then(|r| r.check.as_ref())
+                .is_some_and(|c| matches!(c.outcome.verdict, crate::check::Verdict::Incorrect(_)));
+            let back = |reader: &Self| {
+                let first = row.items.first()?;
+                let l = claim(reader, first, next).ok()?;
+                let Item::Claim(c) = l.item else { return None };
+                let checker = Checker::new(&reader.program, reader.config);
+                Some(checker.check_equal(&c.lhs, &c.rhs).verdict.is_correct())
+            };
+            let note = chain_note(&mut first_wrong, k, wrong, row.items.len(), || {
+                back(self).unwrap_or(false)
+            });
+            if let Some(c) = self.out.last_mut().and_then(|r| r.check.as_mut()) {
+                c.chain_note = note;
+            }
+        }
     }
 
     /// Why the items cannot be checked: a symbol whose definition was not understood.
@@ -924,30 +1314,15 @@ impl Reader<'_> {
                 .last()
                 .and_then(|r| r.check.as_ref())
                 .is_some_and(|c| matches!(c.outcome.verdict, crate::check::Verdict::Incorrect(_)));
-            let note = match (first_wrong, items.first()) {
-                (Some(j), Some(start)) if k > 0 => {
-                    let start = self.with_givens(start);
-                    let back = Checker::new(&self.program, self.config)
-                        .check_equal(&start, &self.with_givens(next));
-                    if back.verdict.is_correct() {
-                        Some(format!(
-                            "this equals the first side again, but link {j} of the chain was \
-                             wrong: a compensating error"
-                        ))
-                    } else if !wrong {
-                        Some(format!(
-                            "follows from the previous item, but the chain is wrong since link {j}"
-                        ))
-                    } else {
-                        None
-                    }
-                }
-                _ if wrong => {
-                    first_wrong = Some(k + 1);
-                    (items.len() > 2).then(|| "first wrong link of this chain".to_string())
-                }
-                _ => None,
+            let back = || {
+                items.first().is_some_and(|start| {
+                    Checker::new(&self.program, self.config)
+                        .check_equal(&self.with_givens(start), &self.with_givens(next))
+                        .verdict
+                        .is_correct()
+                })
             };
+            let note = chain_note(&mut first_wrong, k, wrong, items.len(), back);
             if let Some(c) = self.out.last_mut().and_then(|r| r.check.as_mut()) {
                 c.chain_note = note;
             }
@@ -1370,7 +1745,14 @@ fn each_node(program: &Program, roots: &[&Expr], mut f: impl FnMut(&Expr) -> boo
             return;
         }
         match x.node() {
-            Node::Sym(s) => stack.extend(program.quantity_body(s)),
+            // An undefined quantity with a stated dependence involves its family (E through
+            // z_{ℓ+1,k}).
+            Node::Sym(s) => match program.dependence(s) {
+                Some(d) if program.quantity_body(s).is_none() => {
+                    stack.push(Expr::sym(d.family.clone()))
+                }
+                _ => stack.extend(program.quantity_body(s)),
+            },
             Node::Call(Func::User(name), _) => {
                 stack.extend(program.function(name).map(|d| d.body.clone()))
             }
@@ -1438,7 +1820,14 @@ fn chain_through_edges(
         for (s, x) in edges {
             // A symbol defined since the edge was written is differentiated through its
             // definition, not through the edge.
-            if s == &v || !reach.contains(s) || x == s || program.quantity_body(s).is_some() {
+            // A stated dependence (E through z_{ℓ+1,k}) is the whole story of its quantity:
+            // an edge from it would count that path twice.
+            if s == &v
+                || !reach.contains(s)
+                || x == s
+                || program.quantity_body(s).is_some()
+                || program.dependence(s).is_some()
+            {
                 continue;
             }
             let through_x = x == &v || depends_on(program, &Expr::sym(x.clone()), &v);
@@ -1848,4 +2237,72 @@ fn opaque(e: &Expr, unknowns: &[(Expr, Symbol)]) -> Expr {
         })
         .collect();
     e.replace_all(&table)
+}
+
+/// The note of link `k` of a chain: the first wrong link (recorded in `first_wrong`); after
+/// it, a link whose item equals the first side again (`back`: a compensating error), or one
+/// that follows from a wrong previous item.
+fn chain_note(
+    first_wrong: &mut Option<usize>,
+    k: usize,
+    wrong: bool,
+    n_items: usize,
+    back: impl FnOnce() -> bool,
+) -> Option<String> {
+    match *first_wrong {
+        Some(j) if k > 0 => {
+            if back() {
+                Some(format!(
+                    "this equals the first side again, but link {j} of the chain was wrong: a \
+                     compensating error"
+                ))
+            } else if !wrong {
+                Some(format!(
+                    "follows from the previous item, but the chain is wrong since link {j}"
+                ))
+            } else {
+                None
+            }
+        }
+        _ if wrong => {
+            *first_wrong = Some(k + 1);
+            (n_items > 2).then(|| "first wrong link of this chain".to_string())
+        }
+        _ => None,
+    }
+}
+
+/// The dimensions of `\mathbb{R}^{n \times m}` (n and m) or `\mathbb{R}^{n}` (n), as
+/// written; `None` for anything else.
+fn shape_dims<'a>(set: &ast::Expr<'a>) -> Option<Vec<ast::Expr<'a>>> {
+    let ast::ExprKind::Pow(p) = &set.kind else {
+        return None;
+    };
+    if !matches!(&p.base.kind, ast::ExprKind::Name(n) if n.ident == "ℝ" && n.sub.is_none()) {
+        return None;
+    }
+    match &p.exp.kind {
+        ast::ExprKind::Product(fs) if fs.iter().skip(1).all(|f| f.op == ast::MulOp::Times) => {
+            Some(fs.iter().map(|f| f.expr.clone()).collect())
+        }
+        _ => Some(vec![p.exp.clone()]),
+    }
+}
+
+/// `ℝ^n` or `ℝ^{m×n}`.
+fn show_shape(shape: &crate::matrix::Shape) -> String {
+    match shape {
+        crate::matrix::Shape::Vector(n) => format!("ℝ^{n}"),
+        crate::matrix::Shape::Matrix(m, n) => format!("ℝ^{{{m}×{n}}}"),
+    }
+}
+
+/// A name as an expression of its own.
+fn ast_name(name: ast::Name<'_>) -> ast::Expr<'_> {
+    ast::Expr {
+        kind: ast::ExprKind::Name(name),
+        span: name.span,
+        parens: 0,
+        bracket: None,
+    }
 }

@@ -295,6 +295,54 @@ pub fn lower(file: &ast::File<'_>, limits: &Limits) -> (Program, Vec<LowerError>
     (program, cx.errors)
 }
 
+/// One statement lowered in the scope of a program (`lower_statement`).
+#[derive(Debug, Clone)]
+pub struct LoweredStatement {
+    /// The item (an index-form definition or claim for a statement in matrix form).
+    pub item: Item,
+    /// For a claim of a vector-by-vector derivative: its numerator and denominator forms
+    /// (`item` holds the denominator form).
+    pub layouts: Option<(Claim, Claim)>,
+    /// The shapes the statement declares (`assume Ω ∈ ℝ^{M×N}`) or defines (`let z = Ω·h`).
+    pub shapes: Vec<(Symbol, Shape)>,
+}
+
+/// Lowers one statement with the functions, quantities and shapes of `scope` in scope, as
+/// `lower` lowers it in a file (the homework reader's matrix-form equations).
+pub fn lower_statement(
+    stmt: &ast::Stmt<'_>,
+    scope: &Program,
+    limits: &Limits,
+) -> Result<LoweredStatement, Vec<LowerError>> {
+    let shapes = &scope.shapes;
+    let scope = Scope::of_program(scope);
+    let mut cx = Lowerer::new(&scope, limits);
+    for (sym, shape) in shapes {
+        cx.shapes.insert(shape_key(sym), shape.clone());
+    }
+    let item = cx.statement(stmt);
+    if !cx.errors.is_empty() {
+        return Err(cx.errors);
+    }
+    Ok(LoweredStatement {
+        item,
+        layouts: cx.layout_forms.take(),
+        shapes: cx.shape_log,
+    })
+}
+
+/// True when `e` is read in matrix form in the scope of `scope`: it mentions a name with a
+/// shape, a transpose or `⊙`.
+pub fn is_matrix_expr(e: &ast::Expr<'_>, scope: &Program, limits: &Limits) -> bool {
+    let shapes = &scope.shapes;
+    let scope = Scope::of_program(scope);
+    let mut cx = Lowerer::new(&scope, limits);
+    for (sym, shape) in shapes {
+        cx.shapes.insert(shape_key(sym), shape.clone());
+    }
+    cx.is_matrix(e)
+}
+
 /// Lowers one expression with the functions and quantities `scope` defines in scope.
 pub fn lower_expr(
     e: &ast::Expr<'_>,
@@ -1316,7 +1364,25 @@ impl<'s, 'a> Lowerer<'s, 'a> {
             {
                 MatKind::Transpose(Box::new(self.mat(&p.base)))
             }
-            ExprKind::Transpose(x) => MatKind::Transpose(Box::new(self.mat(x))),
+            // `δ (a)^T` is read as δ applied to a, transposed: a name with a shape is never a
+            // function, and the superscript binds to the bracket, so it is δ·(aᵀ).
+            ExprKind::Transpose(x) => match &x.kind {
+                ExprKind::Apply(a)
+                    if x.parens == 0
+                        && a.primes == 0
+                        && a.rest.is_empty()
+                        && self.shape_of(&a.name).is_some() =>
+                {
+                    let shape = self.shape_of(&a.name).unwrap_or(Shape::Vector(Dim::One));
+                    let left = Mat::new(MatKind::Var(self.symbol(&a.name), shape), a.name.span);
+                    let right = Mat::new(
+                        MatKind::Transpose(Box::new(self.mat(&a.first))),
+                        a.first.span,
+                    );
+                    MatKind::Mul(Box::new(left), Box::new(right))
+                }
+                _ => MatKind::Transpose(Box::new(self.mat(x))),
+            },
             ExprKind::Apply(a) => self.mat_apply(a, span),
             _ => {
                 self.shape_error(

@@ -6,7 +6,9 @@
 //! entry of each form at row r and column c (`entry`):
 //!
 //! - a vector h: (h)_{r,1} = h_r; a matrix Ω: (Ω)_{rc} = Ω_{rc}; a scalar s: s (broadcast);
-//! - (A + B)_{rc} = A_{rc} + B_{rc} (same shapes);
+//! - (A + B)_{rc} = A_{rc} + B_{rc} (same shapes); a number is added to every entry
+//!   ((1 − a)_{r1} = 1 − a_r: the ones vector of the textbooks), any other scalar added to a
+//!   vector or matrix is a shape error;
 //! - (A·B)_{rc} = Σ_{j=1}^{K} A_{rj}·B_{jc} for A M×K and B K×N (a fresh bound index j,
 //!   `index::fresh_index`); with K = 1 (an outer product such as δ·xᵀ) no sum: A_{r1}·B_{1c};
 //! - (s·A)_{rc} = s·A_{rc}, (A/s)_{rc} = A_{rc}/s for a scalar s;
@@ -191,6 +193,8 @@ impl Mat {
                 let mut any_scalar = false;
                 for (_, t) in terms {
                     match (t.dims()?, &acc) {
+                        // A number is added to every entry (1 − a: the ones vector).
+                        (None, _) if matches!(&t.kind, MatKind::Scalar(e) if e.as_num().is_some()) => {}
                         (None, _) => any_scalar = true,
                         (Some(d), None) => acc = Some((d, t.span)),
                         (Some(d), Some((a, _))) if &d == a => {}
@@ -445,11 +449,29 @@ mod tests {
                 (false, var("a", Shape::Vector(size("M")))),
                 (
                     true,
-                    Mat::new(MatKind::Scalar(Expr::one()), Span::default()),
+                    Mat::new(
+                        MatKind::Scalar(Expr::sym(Symbol::new("y"))),
+                        Span::default(),
+                    ),
                 ),
             ]),
             Span::default(),
         );
         assert!(sum.dims().is_err());
+        // A number is added to every entry: a − 1 is a vector like a.
+        let minus_one = Mat::new(
+            MatKind::Add(vec![
+                (false, var("a", Shape::Vector(size("M")))),
+                (
+                    true,
+                    Mat::new(MatKind::Scalar(Expr::one()), Span::default()),
+                ),
+            ]),
+            Span::default(),
+        );
+        assert_eq!(
+            minus_one.dims().ok().flatten(),
+            Some(Shape::Vector(size("M")).dims())
+        );
     }
 }

@@ -431,8 +431,6 @@ fn bad_latex_gives_clear_errors() {
     let cases = [
         r"\frac{d}{dx}[f(x) \pm g(x)] = f'(x) \pm g'(x)",
         r"z = \sum^{n} x_i",
-        r"\Omega^T x",
-        r"a^\top b",
         r"a_1 + \ldots + a_n",
         r"\therefore \text{if } Z = 0, \frac{\partial A}{\partial Z} = 1",
         r"y = 1 \quad \text{if } i = k",
@@ -470,7 +468,7 @@ fn bad_latex_gives_clear_errors() {
 
 #[test]
 fn every_error_is_a_row_left_out() {
-    for src in [r"a = \pm b", r"x^T", r"\sum^{C} x_j"] {
+    for src in [r"a = \pm b", r"\mathbb{E}[x]", r"\sum^{C} x_j"] {
         let (rows, errors) = display(src);
         assert!(rows.is_empty(), "{src}");
         assert_eq!(errors.len(), 1, "{src}");
@@ -785,4 +783,67 @@ fn long_repetitions_give_rows_or_errors() {
             "{src:.30}"
         );
     }
+}
+
+/// Matrix notation: `^T`/`^\top`/`^{\mathsf{T}}` are transposes, `\odot` the elementwise
+/// product, `\delta^{\ell+1}` a layer label like `\delta^{(\ell+1)}`, and `\mathbb{R}^{n \times
+/// m}` a shape (read by the homework reader in `x \in …` rows only).
+#[test]
+fn transposes_hadamard_products_bare_layers_and_shapes_parse() {
+    let shapes = "assume W ∈ ℝ^{M×N}\nassume d ∈ ℝ^M\nassume z ∈ ℝ^N\n";
+    let dc = |src: &str| {
+        let (rows, errors) = display(src);
+        assert!(errors.is_empty(), "{src}: {errors:?}");
+        let [row] = rows.as_slice() else {
+            panic!("{src}: {} rows", rows.len())
+        };
+        let scope = program(shapes);
+        row.items
+            .iter()
+            .map(|i| {
+                let s = derivcheck::lower::lower_statement(
+                    &derivcheck::syntax::ast::Stmt {
+                        kind: derivcheck::syntax::ast::StmtKind::Claim {
+                            lhs: i.clone(),
+                            rhs: i.clone(),
+                        },
+                        span: i.span,
+                    },
+                    &scope,
+                    &limits(),
+                )
+                .unwrap_or_else(|e| panic!("{src}: {e:?}"));
+                match s.item {
+                    derivcheck::program::Item::Claim(c) => print::ascii(&c.lhs),
+                    other => panic!("{src}: {other:?}"),
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" | ")
+    };
+    for (src, want) in [
+        (r"W^T d", "sum(j, 1, M, W_{ji}*d_j)"),
+        (
+            r"W^{\top} d \odot \sigma'(z)",
+            "sum(j, 1, M, W_{ji}*d_j)*sigma'(z_i)",
+        ),
+        (
+            r"(W^{\mathsf{T}} d) \odot (1 - z)",
+            "sum(j, 1, M, W_{ji}*d_j)*(1 - z_i)",
+        ),
+        (r"d z^T", "d_i*z_k"),
+        (r"d (z)^T", "d_i*z_k"),
+    ] {
+        assert_eq!(dc(src), want, "{src}");
+    }
+    assert_eq!(
+        show(r"\delta^{\ell+1} = \delta^{(\ell+1)}"),
+        "delta_{ell+1} = delta_{ell+1}"
+    );
+    assert_eq!(show(r"a^\ell = a^{[\ell]}"), "a_{ell} = a_{ell}");
+    // `\ell` as a power is never meant; other letters stay exponents.
+    assert_eq!(show(r"x^{n} = x^n"), "x^n = x^n");
+    let (rows, errors) = display(r"\Omega \in \mathbb{R}^{n \times m}");
+    assert!(errors.is_empty(), "{errors:?}");
+    assert_eq!(rows.len(), 1);
 }

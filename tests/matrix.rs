@@ -128,6 +128,21 @@ fn elementwise_function_and_hadamard_product() {
     );
 }
 
+/// A number added to a vector is added to every entry (1 − a, the ones vector of the
+/// textbooks): σ'(z) = σ(z) ⊙ (1 − σ(z)) is proved in matrix form.
+#[test]
+fn a_number_added_to_a_vector_is_added_to_every_entry() {
+    let text =
+        "assume z ∈ ℝ^H\nlet a = σ(z)\nlet g = a ⊙ (1 - a)\nclaim g = σ'(z)\nclaim g = 1 - a\n";
+    let p = program(text);
+    let bodies: Vec<String> = p.definitions().map(|d| ascii(&d.body)).collect();
+    assert_eq!(bodies.last().map(String::as_str), Some("a_i*(1 - a_i)"));
+    assert_eq!(
+        verdicts(text, Layout::Denominator),
+        vec!["correct", "incorrect"]
+    );
+}
+
 #[test]
 fn mismatched_inner_dimensions_are_an_input_error_at_the_product() {
     let text = format!("{AFFINE}let E = ½·sum(i, 1, M, z_i²)\nclaim ∂E/∂h = Ω·z\n");
@@ -149,7 +164,7 @@ fn other_shape_errors_name_the_shapes() {
         "4:9: shapes do not fit: an elementwise product ⊙ of different shapes (M×1 and N×1)"
     );
     assert_eq!(
-        first_error(&format!("{base}let c = a + 1\n")),
+        first_error(&format!("{base}let c = a + y\n")),
         "4:9: shapes do not fit: a sum of a scalar and a value of shape M×1"
     );
     assert_eq!(

@@ -32,13 +32,19 @@
 //!   `\mathbf{x}`, `\boldsymbol{\theta}` are the names `x`, `theta`; `\sum_{j=1}^{C} body` is a
 //!   `BigSum` over the following product chain; `|x|` is `abs(x)`; `\hat{y}`, `\bar{x}`,
 //!   `\tilde{\theta}` are the names `yhat`, `xbar`, `thetatilde`, and `\mathcal{L}` is `Lcal`.
+//! - Matrix notation: `A^T`, `A^\top`, `A^{\mathsf{T}}` are `Transpose` (lowering refuses a
+//!   transpose of a value without a shape); `\odot` is the elementwise product (`⊙`);
+//!   `\mathbb{R}` is the name `ℝ`, which the homework reader reads only in a shape declaration
+//!   `h \in \mathbb{R}^{m}`, `W \in \mathbb{R}^{n \times m}`. A layer is the first slot of the
+//!   subscript when bracketed (`a^{(l)}`, `W^{[l+1]}`) or when it is `\ell` itself
+//!   (`\delta^{\ell+1}`, `a^\ell`: no one raises to the power ℓ in these documents).
 //! - A row that starts with `+`, `-` or `\cdot` and states no relation continues the
 //!   expression of the row before it (a long side broken over lines).
 //! - After the math, `\quad …` or a `\text{…}` of words (`\text{for regression}`) is the row's
 //!   annotation, kept as a span and not parsed; a leading `\therefore` is dropped.
 //!
 //! Reported as not understood rather than guessed (`ParseErrorKind::NotUnderstood`): `\pm`
-//! (one statement per sign: the homework reader parses such a block once per sign), `\ldots`, transposes (`\Omega^T`), sums without bounds
+//! (one statement per sign: the homework reader parses such a block once per sign), `\ldots`, sums without bounds
 //! (`\sum_i`), bracketed superscripts that are not a layer (a layer is `a^{(l)}`, `W^{[l+1]}`,
 //! `\delta^{(\ell-1)}`: one letter, `\ell` or a number with an optional offset, read as the
 //! subscript's first slot, `a_{ℓ,j}`), higher derivatives, `\vec`/`\dot` accents,
@@ -552,7 +558,6 @@ const PM_REASON: &str =
 const ELLIPSIS_REASON: &str = "elided terms cannot be checked; write the expression out";
 const SUM_REASON: &str = "a sum needs an index (`\\sum_i`) or an index and both bounds \
      (`\\sum_{i=1}^{n}`)";
-const TRANSPOSE_REASON: &str = "transposes are not read yet (vectors and matrices)";
 const CONDITION_REASON: &str = "only a comparison as the condition (`\\text{if } Z > 0,` before \
      the equations) is read: the equations hold only under the condition";
 const UNKNOWN_REASON: &str = "derivcheck does not know this LaTeX command";
@@ -1662,6 +1667,10 @@ impl<'a, 't> Parser<'a, 't> {
                     self.bump();
                     MulOp::Divide
                 }
+                Tok::Cmd("odot") => {
+                    self.bump();
+                    MulOp::Hadamard
+                }
                 tok if self.starts_factor(tok) => MulOp::Implicit,
                 _ => break,
             };
@@ -1746,10 +1755,19 @@ impl<'a, 't> Parser<'a, 't> {
         if self.peek_tok() != Some(Tok::Op('^')) {
             return Ok(base);
         }
+        if let Some(n) = self.transpose_len() {
+            // `\Omega^T`, `h^{\top}`, `(W^{\ell+1})^T`: the transpose (read as such only in
+            // matrix form; lowering refuses it for a value without a shape).
+            for _ in 0..n {
+                self.bump();
+            }
+            self.count()?;
+            return Ok(self.node(ExprKind::Transpose(Box::new(base)), start));
+        }
         self.bump();
         let inner = self.deeper(d)?;
         self.count()?;
-        let exp = self.superscript(inner, start)?;
+        let exp = self.superscript(inner)?;
         if base.parens == 0 && matches!(base.kind, ExprKind::Product(_)) {
             base.parens = 1;
             base.bracket = Some(Bracket::Curly);
@@ -1784,29 +1802,41 @@ impl<'a, 't> Parser<'a, 't> {
         }
     }
 
-    /// The exponent after `^`: a `{…}` group or one token. Transposes, stars, primes and
-    /// layer indices are refused.
-    fn superscript(&mut self, d: usize, base_start: usize) -> PResult<Expr<'a>> {
+    /// At `^`: the number of tokens of a transpose superscript (`^T`, `^\top`, `^\intercal`,
+    /// `^{T}`, `^{\top}`, `^{\mathsf{T}}`, `^\mathsf{T}`), counting the `^`.
+    fn transpose_len(&self) -> Option<usize> {
+        let is_t = |tok: Tok<'a>, span: Span| match tok {
+            Tok::Letter => self.text(span) == "T",
+            Tok::Cmd("top" | "intercal") => true,
+            Tok::Text { arg, .. } => self.content(arg) == "T",
+            _ => false,
+        };
+        let at = |k: usize| self.toks.get(self.pos + k);
+        match (at(1), at(2), at(3)) {
+            (Some(t), _, _) if is_t(t.tok, t.span) => Some(2),
+            (Some(o), Some(t), Some(c))
+                if o.tok == Tok::Open(Delim::Brace)
+                    && is_t(t.tok, t.span)
+                    && c.tok == Tok::Close(Delim::Brace) =>
+            {
+                Some(4)
+            }
+            _ => None,
+        }
+    }
+
+    /// The exponent after `^`: a `{…}` group or one token. Stars, primes and bracketed
+    /// superscripts that are not layers are refused (transposes are read before this).
+    fn superscript(&mut self, d: usize) -> PResult<Expr<'a>> {
         let Some(t) = self.peek() else {
             return Err(self.expected("an exponent after `^`"));
-        };
-        let is_t = |p: &Self, tok: Tok<'a>, span: Span| match tok {
-            Tok::Letter => p.text(span) == "T",
-            Tok::Cmd("top" | "intercal") => true,
-            Tok::Text { arg, .. } => p.content(arg) == "T",
-            _ => false,
         };
         match t.tok {
             Tok::Open(Delim::Brace) => {
                 if let Some(close) = self.matching_brace(self.pos) {
                     let inner = self.toks.get(self.pos + 1..close).unwrap_or(&[]);
                     let whole = self.toks.get(close).map_or(t.span, |c| t.span.to(c.span));
-                    let with_base = Span::new(base_start, whole.end);
                     match inner {
-                        [one] if is_t(self, one.tok, one.span) => {
-                            let whole = with_base;
-                            return Err(self.not_understood(whole, TRANSPOSE_REASON));
-                        }
                         [one] if matches!(one.tok, Tok::Op('*') | Tok::Cmd("ast" | "star")) => {
                             return Err(self
                                 .not_understood(whole, "a starred name (`x^*`) is not read yet"));
@@ -1833,9 +1863,6 @@ impl<'a, 't> Parser<'a, 't> {
                     }
                 }
                 self.group(d, Delim::Brace)
-            }
-            tok if is_t(self, tok, t.span) => {
-                Err(self.not_understood(Span::new(base_start, t.span.end), TRANSPOSE_REASON))
             }
             Tok::Letter | Tok::Num | Tok::Greek(_) => {
                 self.count()?;
@@ -2228,6 +2255,13 @@ impl<'a, 't> Parser<'a, 't> {
     /// layer is one letter, `\ell` or a number, optionally followed by `+` or `-` and a
     /// number. Anything else is left for the exponent parser.
     fn layer_superscript(&mut self) -> Option<&'a str> {
+        if self.peek_tok() == Some(Tok::Op('^')) && self.peek_at(1) == Some(Tok::Cmd("ell")) {
+            // `\delta^\ell`: the layer letter alone.
+            let text = self.toks.get(self.pos + 1).map(|t| self.text(t.span))?;
+            self.bump();
+            self.bump();
+            return Some(text);
+        }
         if self.peek_tok() != Some(Tok::Op('^')) || self.peek_at(1) != Some(Tok::Open(Delim::Brace))
         {
             return None;
@@ -2235,6 +2269,7 @@ impl<'a, 't> Parser<'a, 't> {
         let bracket = match self.peek_at(2)? {
             Tok::Open(Delim::Paren) => Delim::Paren,
             Tok::Open(Delim::Square) => Delim::Square,
+            Tok::Cmd("ell") => return self.bare_ell_superscript(),
             _ => return None,
         };
         let first = self.peek_at(3)?;
@@ -2253,6 +2288,25 @@ impl<'a, 't> Parser<'a, 't> {
         let end = self.toks.get(self.pos + 2 + n_inner)?.span.end;
         let text = self.text(Span::new(start, end));
         for _ in 0..(5 + n_inner) {
+            self.bump();
+        }
+        Some(text)
+    }
+
+    /// `^{\ell}`, `^{\ell+1}`, `^{\ell-1}` (the layer letter without brackets: nobody raises
+    /// to the power ℓ in these documents, and `\delta^{\ell}` is the textbooks' δ of layer ℓ):
+    /// consumed, and the layer's text returned; anything else is left for the exponent parser.
+    fn bare_ell_superscript(&mut self) -> Option<&'a str> {
+        let offset = matches!(self.peek_at(3), Some(Tok::Op('+' | '-')))
+            && self.peek_at(4) == Some(Tok::Num);
+        let n_inner = if offset { 3 } else { 1 };
+        if self.peek_at(2 + n_inner) != Some(Tok::Close(Delim::Brace)) {
+            return None;
+        }
+        let start = self.toks.get(self.pos + 2)?.span.start;
+        let end = self.toks.get(self.pos + 1 + n_inner)?.span.end;
+        let text = self.text(Span::new(start, end));
+        for _ in 0..(3 + n_inner) {
             self.bump();
         }
         Some(text)
@@ -2485,6 +2539,18 @@ impl<'a, 't> Parser<'a, 't> {
             self.bump();
             return self.literal(d, content, t.span.start);
         }
+        if cmd == "mathbb" && content == "R" {
+            // ℝ, for shapes (`h \in \mathbb{R}^{m}`): the homework reader reads it only there.
+            self.bump();
+            return Ok(self.node(
+                ExprKind::Name(Name {
+                    ident: "ℝ",
+                    sub: None,
+                    span: t.span,
+                }),
+                t.span.start,
+            ));
+        }
         if cmd == "mathbb" {
             return Err(self.not_understood(
                 t.span,
@@ -2554,8 +2620,9 @@ impl<'a, 't> Parser<'a, 't> {
             | "arg" | "deg" | "dim" | "ker" | "gcd" | "Pr" | "hom" | "lg" => {
                 nu(self, "derivcheck has no built-in function of this name")
             }
-            "odot" | "circ" | "otimes" | "oplus" | "|" | "langle" | "rangle" | "top"
-            | "intercal" => nu(self, "vector and matrix operations are not read yet"),
+            "circ" | "otimes" | "oplus" | "|" | "langle" | "rangle" | "top" | "intercal" => {
+                nu(self, "this vector or matrix operation is not read yet")
+            }
             _ if SIZING.contains(&name) => nu(self, "this bracket is not understood"),
             "\\" => nu(self, "a row break inside brackets is not read"),
             _ if NOT_FACTOR_CMDS.contains(&name)
