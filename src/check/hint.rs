@@ -834,8 +834,8 @@ fn eval_rows(
 
 /// The values of expressions at the hint's points, each expression compiled and evaluated
 /// once (the tests of a hint ask for the same bases and terms again and again).
-struct Values<'c, 'p> {
-    checker: &'c Checker<'c>,
+struct Values<'c, 'k, 'p> {
+    checker: &'c Checker<'k>,
     points: &'p [Point],
     symbols: Vec<Symbol>,
     /// The points' coordinates in f64, one column per symbol (the tapes' inputs).
@@ -844,9 +844,9 @@ struct Values<'c, 'p> {
     scratch: RefCell<TapeScratch>,
 }
 
-impl<'c, 'p> Values<'c, 'p> {
+impl<'c, 'k, 'p> Values<'c, 'k, 'p> {
     fn new(
-        checker: &'c Checker<'c>,
+        checker: &'c Checker<'k>,
         points: &'p [Point],
         symbols: Vec<Symbol>,
         known: Vec<(Expr, Vec<f64>)>,

@@ -29,6 +29,7 @@ use crate::eval::{eval_f64, eval_interval_at, exact_value, rational_to_f64, Tape
 use crate::expr::{Builtin, Expr, Node, Rational, Symbol};
 use crate::limits::{Deadline, LimitReached, Limits};
 use crate::program::{DefKind, Item, Program};
+use crate::simplify::canon::ratfunc::RatFunc;
 use crate::simplify::canon::{CanonError, Canonicalizer};
 use crate::simplify::readable::{readable, ReadableCtx};
 use crate::source::Span;
@@ -226,7 +227,16 @@ pub struct Checker<'a> {
     /// Raw derivatives (`diff` of the function as written, successful ones only) the hints
     /// asked for, keyed by the derivative claimed.
     raw_derivatives: RefCell<FxHashMap<Expr, Expr>>,
+    /// For a prepared left side without `log`/`sqrt` arguments: the canonicalizer right after
+    /// the stated sums and the side's canonical form, and that form (successful ones only;
+    /// bounded by `LEFT_FORMS`). Every claim about one derivative starts from this state, so a
+    /// copy of it ([`Canonicalizer::fork`]) gives the forms, atoms and proofs a new
+    /// canonicalizer would.
+    left_forms: RefCell<FxHashMap<Expr, (Canonicalizer<'a>, RatFunc)>>,
 }
+
+/// Most cached left-side canonicalizers per checker (each holds its atoms and memo).
+const LEFT_FORMS: usize = 256;
 
 /// Most cached `prepare` results per checker.
 const PREPARED_CACHE: usize = 4096;
@@ -281,6 +291,7 @@ impl<'a> Checker<'a> {
             natural: RefCell::new(FxHashMap::default()),
             readable_forms: RefCell::new(FxHashMap::default()),
             raw_derivatives: RefCell::new(FxHashMap::default()),
+            left_forms: RefCell::new(FxHashMap::default()),
         };
         let mut aliases = FxHashMap::default();
         for d in program.definitions() {
@@ -451,11 +462,29 @@ impl<'a> Checker<'a> {
         };
         let kinks = self.light_kinks(l.kinks.iter().chain(&r.kinks));
         let limits = &self.config.limits;
-        let mut canon = Canonicalizer::new(limits, Deadline::after(limits.timeout_per_step));
-        let sum_facts_used = self.assume_sums(&mut canon);
+        let natural = self.natural_domain(&[lhs, rhs]);
+        let deadline = Deadline::after(limits.timeout_per_step);
+        // Without natural-domain arguments, the canonicalizer's state after the left side
+        // depends on the left side alone: continue a copy of the one kept for it.
+        let kept = if natural.is_empty() {
+            self.left_forms
+                .borrow()
+                .get(&l.expr)
+                .map(|(c, form)| (c.fork(deadline), form.clone()))
+        } else {
+            None
+        };
+        let (mut canon, kept_left) = match kept {
+            Some((c, form)) => (c, Some(form)),
+            None => {
+                let mut canon = Canonicalizer::new(limits, deadline);
+                self.assume_sums(&mut canon);
+                (canon, None)
+            }
+        };
+        let sum_facts_used = !self.sum_facts.is_empty();
         // A claim about a function defined nowhere (log(0·z), √(−1 − z²) written as a
         // constant) is vacuous: no verdict, whatever its derivative's form.
-        let natural = self.natural_domain(&[lhs, rhs]);
         if let Some(arg) = natural.iter().find(|a| {
             canon
                 .canonical(a)
@@ -469,9 +498,21 @@ impl<'a> Checker<'a> {
                 crate::print::unicode(arg)
             ));
         }
-        let canon_result = canon
-            .canonical(&l.expr)
-            .and_then(|cl| canon.canonical(&r.expr).map(|cr| (cl, cr)));
+        let left = match kept_left {
+            Some(form) => Ok(form),
+            None => {
+                let form = canon.canonical(&l.expr);
+                if let (true, Ok(f)) = (natural.is_empty(), &form) {
+                    let mut kept = self.left_forms.borrow_mut();
+                    if kept.len() >= LEFT_FORMS {
+                        kept.clear();
+                    }
+                    kept.insert(l.expr.clone(), (canon.fork(deadline), f.clone()));
+                }
+                form
+            }
+        };
+        let canon_result = left.and_then(|cl| canon.canonical(&r.expr).map(|cr| (cl, cr)));
         let mut limit_note = None;
         let mut split = cases::Cases::default();
         match canon_result {
