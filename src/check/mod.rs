@@ -850,8 +850,9 @@ impl<'a> Checker<'a> {
         // and the reported points do not depend on the batching. Without a tape (sums with
         // symbolic bounds, very large sides), each point is evaluated on its own.
         let mut too_large = Vec::new();
-        let mut small_difference: Option<Counterexample> = None;
-        let mut plain: Option<Counterexample> = None;
+        // Counterexamples found, each with whether its exact pair is still to be computed.
+        let mut small_difference: Option<(Counterexample, bool)> = None;
+        let mut plain: Option<(Counterexample, bool)> = None;
         let mut plain_budget = 8usize;
         let tape = Tape::compile(&[l.clone(), r.clone()], &symbols).ok();
         let mut batch = SampleBatch::default();
@@ -950,22 +951,23 @@ impl<'a> Checker<'a> {
             // The rounding floor is relative to the sides themselves, not floored at 1 like
             // `scale`: z²/10³⁰ against 0 differs by 2·10⁻³⁰ and is decided exactly.
             let size = a.abs().max(b.abs());
-            let exact = if diff <= 1e-14 * size {
-                None
+            // The rule: exact values decide where both sides have them; otherwise only a
+            // certain difference is a counterexample, the guaranteed enclosures of both sides
+            // disjoint. Also inside the tolerance but above f64 rounding (exp(z)·(1 + 10⁻¹⁰)
+            // against exp(z): the tolerance allows for rounding, not for a claim off in the
+            // tenth digit), and for differences between the tolerance and 10⁻⁶, which used
+            // to be skipped (exp(z)·(1 + 10⁻⁷) against exp(z) then "agreed" at the points
+            // where both are below 10⁻²).
+            // Computed in the cheaper order with the same answer: disjoint enclosures mean the
+            // true values differ, so exact values, where they exist, differ too; the exact
+            // pair is then computed only for the counterexample reported (`exact_due`).
+            let (differs, exact, exact_due) = if diff <= 1e-14 * size {
+                (!close && self.certainly_differ(l, r, &point), None, false)
+            } else if self.certainly_differ(l, r, &point) {
+                (true, None, true)
             } else {
-                self.exact_pair(l, r, &point)
-            };
-            let differs = match &exact {
-                Some((x, y)) => x != y,
-                // Inside the tolerance but above f64 rounding: still a counterexample when the
-                // guaranteed enclosures are disjoint (exp(z)·(1 + 10⁻¹⁰) against exp(z)); the
-                // tolerance allows for rounding, not for a claim off in the tenth digit.
-                None if close => diff > 1e-14 * size && self.certainly_differ(l, r, &point),
-                // Only a certain difference is a counterexample: the guaranteed enclosures of
-                // both sides must be disjoint. Also for differences between the tolerance and
-                // 10⁻⁶, which used to be skipped: exp(z)·(1 + 10⁻⁷) against exp(z) then
-                // "agreed" at the points where both are below 10⁻².
-                None => self.certainly_differ(l, r, &point),
+                let exact = self.exact_pair(l, r, &point);
+                (exact.as_ref().is_some_and(|(x, y)| x != y), exact, false)
             };
             if !differs {
                 if close || exact.is_some() {
@@ -997,28 +999,32 @@ impl<'a> Checker<'a> {
                 // one to show: keep looking for a plain one a while, and fall back on it.
                 if diff <= 1e-6 * scale {
                     if small_difference.is_none() {
-                        small_difference = Some(cx);
+                        small_difference = Some((cx, exact_due));
                     }
                     continue;
                 }
                 // A plain counterexample: look a few points further for one with shorter
                 // numbers (z = 1/2 reads better than z = −1.99 or 11/3).
-                let better = plain
-                    .as_ref()
-                    .is_none_or(|best: &Counterexample| height(&cx.point) < height(&best.point));
+                let better = plain.as_ref().is_none_or(|(best, _): &(Counterexample, bool)| {
+                    height(&cx.point) < height(&best.point)
+                });
                 if better {
-                    plain = Some(cx);
+                    plain = Some((cx, exact_due));
                 }
                 let done = plain
                     .as_ref()
-                    .is_some_and(|best| height(&best.point) <= 2 * best.point.len());
+                    .is_some_and(|(best, _)| height(&best.point) <= 2 * best.point.len());
                 if done || plain_budget == 0 {
                     break;
                 }
                 plain_budget -= 1;
             }
         }
-        if let Some(cx) = plain.or(small_difference) {
+        if let Some((mut cx, exact_due)) = plain.or(small_difference) {
+            if exact_due {
+                // The point lists the sides' symbols, the only ones l and r read.
+                cx.exact = self.exact_pair(l, r, &cx.point);
+            }
             return Sampled {
                 points: agree,
                 too_large,
@@ -1199,12 +1205,16 @@ enum SampleResult {
 /// a value beyond ±3, summed over the coordinates (z = 1/2 → 2, z = 11/3 → 4, z = −9 → 3,
 /// z = 199/100 → 6).
 fn height(point: &Point) -> usize {
-    use num_traits::Signed;
+    use num_traits::{Signed, ToPrimitive};
     let three = Rational::from_integer(3.into());
     point
         .iter()
         .map(|(_, v)| {
-            let digits = |n: &num_bigint::BigInt| n.magnitude().to_string().len();
+            let digits = |n: &num_bigint::BigInt| match n.magnitude().to_u64() {
+                // Decimal digits without printing (0 has one digit, as printed).
+                Some(m) => m.checked_ilog10().map_or(1, |d| d as usize + 1),
+                None => n.magnitude().to_string().len(),
+            };
             digits(v.numer()) + digits(v.denom()) + usize::from(v.abs() > three)
         })
         .sum()
@@ -1436,6 +1446,43 @@ mod tests {
 
     fn q(n: i64, d: i64) -> Rational {
         Rational::new(n.into(), d.into())
+    }
+
+    #[test]
+    fn height_counts_the_printed_digits() {
+        use num_traits::Signed;
+        let printed = |point: &Point| -> usize {
+            let three = Rational::from_integer(3.into());
+            point
+                .iter()
+                .map(|(_, v)| {
+                    v.numer().magnitude().to_string().len()
+                        + v.denom().magnitude().to_string().len()
+                        + usize::from(v.abs() > three)
+                })
+                .sum()
+        };
+        let z = Symbol::new("z");
+        let big = Rational::new(
+            num_bigint::BigInt::from(u64::MAX) * 1000,
+            num_bigint::BigInt::from(7),
+        );
+        let values = [
+            q(0, 1),
+            q(1, 2),
+            q(-9, 1),
+            q(10, 1),
+            q(-99, 100),
+            q(199, 100),
+            q(1_000_000_007, 999_999_999),
+            Rational::from_integer(u64::MAX.into()),
+            big,
+        ];
+        for v in values {
+            let point = vec![(z.clone(), v.clone())];
+            assert_eq!(height(&point), printed(&point), "{v}");
+        }
+        assert_eq!(height(&vec![(z.clone(), q(1, 2)), (z, q(11, 3))]), 6);
     }
 
     #[test]
