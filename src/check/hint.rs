@@ -24,7 +24,7 @@ use std::cell::RefCell;
 use num_bigint::BigInt;
 use rustc_hash::FxHashMap;
 
-use super::Checker;
+use super::{Checker, PairShape};
 use crate::assume::{Point, Rng};
 use crate::diff::diff;
 use crate::eval::{rational_to_f64, Tape, TapeScratch};
@@ -190,9 +190,10 @@ pub fn find(
     written: &Expr,
     truth: &Expr,
     claimed: &Expr,
+    pair: &PairShape,
     _agreeing: &[Point],
 ) -> Option<Hint> {
-    let wanted = if super::has_piecewise(truth) || super::has_piecewise(claimed) {
+    let wanted = if pair.piecewise {
         POINTS_PIECEWISE
     } else {
         POINTS
@@ -201,7 +202,7 @@ pub fn find(
         points,
         symbols,
         known,
-    } = defined_points(checker, &[truth, claimed], wanted);
+    } = defined_points(checker, &[truth, claimed], pair, wanted);
     if points.len() < 3 {
         return None;
     }
@@ -734,11 +735,16 @@ const LARGE: f64 = 1e6;
 ///
 /// Candidates are drawn one after another as before, but evaluated in batches on one tape
 /// (as many as are still wanted, so never more are drawn than one at a time would draw).
-fn defined_points(checker: &Checker, exprs: &[&Expr], wanted: usize) -> HintPoints {
-    let mut symbols: Vec<Symbol> = exprs.iter().flat_map(|e| e.free_symbols()).collect();
-    symbols.sort();
-    symbols.dedup();
-    let scales = super::constants(exprs);
+/// `exprs` are the claim's two sides and `pair` their [`PairShape`].
+fn defined_points(
+    checker: &Checker,
+    exprs: &[&Expr],
+    pair: &PairShape,
+    wanted: usize,
+) -> HintPoints {
+    // The free symbols and constants of both expressions (the claim's two sides).
+    let symbols = pair.symbols.clone();
+    let scales = &pair.scales;
     let mut rng = Rng::new(0x4817 ^ exprs.iter().fold(0, |h, e| h ^ e.hash_value()));
     let owned: Vec<Expr> = exprs.iter().map(|e| (*e).clone()).collect();
     let tape = Tape::compile(&owned, &symbols).ok();
@@ -757,7 +763,7 @@ fn defined_points(checker: &Checker, exprs: &[&Expr], wanted: usize) -> HintPoin
                     .map(|s| {
                         (
                             s.clone(),
-                            checker.domain.sample_symbol_near(s, &scales, &mut rng),
+                            checker.domain.sample_symbol_near(s, scales, &mut rng),
                         )
                     })
                     .collect()

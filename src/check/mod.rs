@@ -18,7 +18,7 @@ mod indexed;
 pub use hint::Hint;
 
 use std::cell::RefCell;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use num_traits::Zero;
 use rustc_hash::FxHashMap;
@@ -247,6 +247,72 @@ const PREPARED_CACHE: usize = 4096;
 struct Prepared {
     expr: Expr,
     kinks: Vec<Kink>,
+    /// `expr`'s [`Shape`], found the first time a check asks (shared by the cached copies).
+    shape: Arc<OnceLock<Shape>>,
+}
+
+impl Prepared {
+    fn shape(&self) -> &Shape {
+        self.shape.get_or_init(|| Shape::of(&self.expr))
+    }
+}
+
+/// What every check asks about each prepared side, found once per prepared expression: the
+/// claims about one derivative share their left side.
+#[derive(Debug)]
+struct Shape {
+    /// `Expr::free_symbols`.
+    symbols: Vec<Symbol>,
+    /// `indexed::needs_instances`.
+    instances: bool,
+    /// [`has_piecewise`].
+    piecewise: bool,
+    /// [`all_constants`]: sorted, distinct, not yet cut to the eight [`constants`] keeps.
+    constants: Vec<Rational>,
+}
+
+impl Shape {
+    fn of(e: &Expr) -> Shape {
+        Shape {
+            symbols: e.free_symbols(),
+            instances: indexed::needs_instances(e),
+            piecewise: has_piecewise(e),
+            constants: all_constants(&[e]),
+        }
+    }
+}
+
+/// What the sampler and the hint ask about the two sides of a claim together, from their
+/// shapes: the same values as [`has_piecewise`] and [`constants`] of both.
+pub(crate) struct PairShape {
+    /// Either side has a piecewise built-in.
+    pub piecewise: bool,
+    /// `constants(&[l, r])`.
+    pub scales: Vec<Rational>,
+    /// The free symbols of both, sorted and distinct.
+    pub symbols: Vec<Symbol>,
+}
+
+impl PairShape {
+    fn of(l: &Shape, r: &Shape) -> PairShape {
+        let mut scales = l.constants.clone();
+        for c in &r.constants {
+            if !scales.contains(c) {
+                scales.push(c.clone());
+            }
+        }
+        scales.sort();
+        scales.truncate(MAX_CONSTANTS);
+        let mut symbols = l.symbols.clone();
+        symbols.extend(r.symbols.iter().cloned());
+        symbols.sort();
+        symbols.dedup();
+        PairShape {
+            piecewise: l.piecewise || r.piecewise,
+            scales,
+            symbols,
+        }
+    }
 }
 
 impl<'a> Checker<'a> {
@@ -441,6 +507,7 @@ impl<'a> Checker<'a> {
                 return Ok(Prepared {
                     expr: expanded,
                     kinks,
+                    shape: Arc::default(),
                 });
             }
             cur = expanded;
@@ -551,15 +618,24 @@ impl<'a> Checker<'a> {
             Err(CanonError::Limit(lr)) => limit_note = Some(lr.to_string()),
             Err(e) => limit_note = Some(e.to_string()),
         }
-        if indexed::needs_instances(&l.expr) || indexed::needs_instances(&r.expr) {
+        let (l_shape, r_shape) = (l.shape(), r.shape());
+        if l_shape.instances || r_shape.instances {
             let mut out = self.check_instances(lhs, rhs, &l.expr, &r.expr);
             out.kinks = kinks;
             return out;
         }
         // The symbols of both sides, listed once for the sampler and the facts.
-        let mut side_symbols = l.expr.free_symbols();
-        side_symbols.extend(r.expr.free_symbols());
-        let sampled = self.sample(&l.expr, &r.expr, &side_symbols, &split.seeds, &natural);
+        let mut side_symbols = l_shape.symbols.clone();
+        side_symbols.extend(r_shape.symbols.iter().cloned());
+        let pair = PairShape::of(l_shape, r_shape);
+        let sampled = self.sample(
+            &l.expr,
+            &r.expr,
+            &side_symbols,
+            &pair,
+            &split.seeds,
+            &natural,
+        );
         let assumptions = self.relevant_facts_of(&side_symbols);
         let verdict = match sampled.result {
             SampleResult::Agree(points) => {
@@ -582,7 +658,7 @@ impl<'a> Checker<'a> {
         };
         let hint = match &verdict {
             Verdict::Incorrect(_) if self.config.hints => {
-                hint::find(self, lhs, rhs, &l.expr, &r.expr, &sampled.points)
+                hint::find(self, lhs, rhs, &l.expr, &r.expr, &pair, &sampled.points)
             }
             _ => None,
         };
@@ -802,6 +878,7 @@ impl<'a> Checker<'a> {
         l: &Expr,
         r: &Expr,
         side_symbols: &[Symbol],
+        pair: &PairShape,
         seeds: &[(Symbol, Rational)],
         natural: &[Expr],
     ) -> Sampled {
@@ -820,14 +897,14 @@ impl<'a> Checker<'a> {
         symbols.dedup();
         let mut rng = Rng::new(self.config.seed ^ l.hash_value().rotate_left(17) ^ r.hash_value());
         let mut agree = Vec::new();
-        let piecewise = has_piecewise(l) || has_piecewise(r);
+        let piecewise = pair.piecewise;
         let wanted = if piecewise {
             self.config.samples_piecewise
         } else {
             self.config.samples
         };
         let tries = wanted * 8 + seeds.len();
-        let scales = constants(&[l, r]);
+        let scales = &pair.scales;
         // A kink moved by less than the sampler's smallest step (H(z − 1/100) for relu') is
         // between two constants of the claim (0 and 1/100): piecewise claims are also probed
         // there.
@@ -835,9 +912,9 @@ impl<'a> Checker<'a> {
         // narrower than the sampler's offsets (2·z·(1 + exp(−1000·(z − 0.3)²))) is seen; at
         // a piecewise claim's constants sit its kinks, so it is probed between them instead.
         let probes = if piecewise {
-            between_constants(&scales)
+            between_constants(scales)
         } else {
-            at_constants(&scales)
+            at_constants(scales)
         };
         let deadline = Deadline::after(self.config.limits.timeout_per_step);
         let mut outside = 0usize;
@@ -889,7 +966,7 @@ impl<'a> Checker<'a> {
                             let v = match seed {
                                 Some((t, v)) if t == s => v.clone(),
                                 _ => probe.unwrap_or_else(|| {
-                                    self.domain.sample_symbol_near(s, &scales, &mut rng)
+                                    self.domain.sample_symbol_near(s, scales, &mut rng)
                                 }),
                             };
                             (s.clone(), v)
@@ -1220,8 +1297,20 @@ fn height(point: &Point) -> usize {
         .sum()
 }
 
+/// Most constants a claim is probed at and sampled near.
+const MAX_CONSTANTS: usize = 8;
+
 /// Magnitudes of the numeric constants in the expressions (other than 0 and 1), at most 8.
+#[cfg(test)]
 fn constants(exprs: &[&Expr]) -> Vec<Rational> {
+    let mut out = all_constants(exprs);
+    out.truncate(MAX_CONSTANTS);
+    out
+}
+
+/// Magnitudes of the numeric constants in the expressions (other than 0 and 1, with
+/// numerator and denominator below 2^32), sorted and distinct.
+fn all_constants(exprs: &[&Expr]) -> Vec<Rational> {
     use num_traits::{One, Signed, Zero};
     let mut out: Vec<Rational> = Vec::new();
     let mut stack: Vec<&Expr> = exprs.to_vec();
@@ -1244,7 +1333,6 @@ fn constants(exprs: &[&Expr]) -> Vec<Rational> {
         stack.extend(x.node().children());
     }
     out.sort();
-    out.truncate(8);
     out
 }
 
@@ -1446,6 +1534,31 @@ mod tests {
 
     fn q(n: i64, d: i64) -> Rational {
         Rational::new(n.into(), d.into())
+    }
+
+    #[test]
+    fn a_pair_shape_is_the_shape_of_both_sides() {
+        let parse = |t: &str| crate::api::parse(t).unwrap_or_else(|e| panic!("{e}"));
+        let pairs = [
+            ("z^2/3 + 5", "2*z/3"),
+            ("relu(z - 1/100)", "heaviside(z)"),
+            ("sigmoid(z)", "exp(-z)/(1 + exp(-z))^2 + 7/2"),
+            (
+                "1/2 + 3/2*z + 5/3*z^2 + 7/4*z^3 + 9/5*z^4",
+                "11/6 + 13/7*y + 15/8*z + 17/9*z + 19/10 + 21/11 + 23/12",
+            ),
+        ];
+        for (l, r) in pairs {
+            let (l, r) = (parse(l), parse(r));
+            let pair = PairShape::of(&Shape::of(&l), &Shape::of(&r));
+            assert_eq!(pair.scales, constants(&[&l, &r]), "{l} = {r}");
+            assert_eq!(pair.piecewise, has_piecewise(&l) || has_piecewise(&r));
+            let mut symbols: Vec<Symbol> = l.free_symbols();
+            symbols.extend(r.free_symbols());
+            symbols.sort();
+            symbols.dedup();
+            assert_eq!(pair.symbols, symbols);
+        }
     }
 
     #[test]
