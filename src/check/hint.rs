@@ -915,8 +915,8 @@ impl<'c, 'k, 'p> Values<'c, 'k, 'p> {
         if let Some(v) = self.memo.borrow().get(e) {
             return v.clone();
         }
-        let tape = Tape::compile(std::slice::from_ref(e), &self.symbols).ok();
-        let v: Option<Vec<f64>> = match tape.as_ref().and_then(|t| self.eval_tape(t)) {
+        let tape = self.checker.tape_of(e, &self.symbols);
+        let v: Option<Vec<f64>> = match tape.as_deref().and_then(|t| self.eval_tape(t)) {
             Some(v) => v,
             None => self
                 .points

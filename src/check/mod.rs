@@ -233,6 +233,10 @@ pub struct Checker<'a> {
     /// copy of it ([`Canonicalizer::fork`]) gives the forms, atoms and proofs a new
     /// canonicalizer would.
     left_forms: RefCell<FxHashMap<Expr, (Canonicalizer<'a>, RatFunc)>>,
+    /// Tapes of single expressions the hints evaluate, by expression and inputs (`None`: it
+    /// does not compile; bounded like `prepared`): the candidate bases, inner functions and
+    /// terms of the wrong claims about one derivative are the same expressions again.
+    tapes: RefCell<FxHashMap<(Expr, Vec<Symbol>), Option<Arc<Tape>>>>,
 }
 
 /// Most cached left-side canonicalizers per checker (each holds its atoms and memo).
@@ -358,6 +362,7 @@ impl<'a> Checker<'a> {
             readable_forms: RefCell::new(FxHashMap::default()),
             raw_derivatives: RefCell::new(FxHashMap::default()),
             left_forms: RefCell::new(FxHashMap::default()),
+            tapes: RefCell::new(FxHashMap::default()),
         };
         let mut aliases = FxHashMap::default();
         for d in program.definitions() {
@@ -385,6 +390,22 @@ impl<'a> Checker<'a> {
         }
         checker.aliases = aliases;
         checker
+    }
+
+    /// `Tape::compile(&[e], inputs)`, compiled once per checker (a tape is a pure function
+    /// of the expression and its inputs).
+    pub(crate) fn tape_of(&self, e: &Expr, inputs: &[Symbol]) -> Option<Arc<Tape>> {
+        let key = (e.clone(), inputs.to_vec());
+        if let Some(t) = self.tapes.borrow().get(&key) {
+            return t.clone();
+        }
+        let tape = Tape::compile(std::slice::from_ref(e), inputs).ok().map(Arc::new);
+        let mut tapes = self.tapes.borrow_mut();
+        if tapes.len() >= PREPARED_CACHE {
+            tapes.clear();
+        }
+        tapes.insert(key, tape.clone());
+        tape
     }
 
     /// The domain from the program's assumptions.
