@@ -20,6 +20,7 @@
 //! No hint is given when the points show no difference (a kink moved between two of them).
 
 use std::cell::RefCell;
+use std::sync::Arc;
 
 use num_bigint::BigInt;
 use rustc_hash::FxHashMap;
@@ -747,7 +748,9 @@ fn defined_points(
     let scales = &pair.scales;
     let mut rng = Rng::new(0x4817 ^ exprs.iter().fold(0, |h, e| h ^ e.hash_value()));
     let owned: Vec<Expr> = exprs.iter().map(|e| (*e).clone()).collect();
-    let tape = Tape::compile(&owned, &symbols).ok();
+    // One tape per expression, compiled once per checker (the sampler compiled the claim's
+    // two sides with these inputs already, unless facts add symbols there).
+    let tapes: Option<Vec<Arc<Tape>>> = exprs.iter().map(|e| checker.tape_of(e, &symbols)).collect();
     let mut scratch = TapeScratch::new();
     let mut out = Vec::new();
     let mut known: Vec<Vec<f64>> = vec![Vec::new(); exprs.len()];
@@ -769,7 +772,7 @@ fn defined_points(
                     .collect()
             })
             .collect();
-        let rows = tape
+        let rows = tapes
             .as_ref()
             .and_then(|t| eval_rows(t, &batch, &mut scratch))
             .unwrap_or_else(|| {
@@ -804,14 +807,18 @@ struct HintPoints {
     known: Vec<(Expr, Vec<f64>)>,
 }
 
-/// The values of a tape's outputs at each point, `None` where one is not finite (what
-/// [`Checker::eval_at`] gives, bit for bit); `None` when the tape cannot run.
+/// The values of the tapes' outputs at each point, one after another, `None` where one is
+/// not finite (what [`Checker::eval_at`] gives, bit for bit); `None` when a tape cannot run.
+/// The tapes have the same inputs.
 fn eval_rows(
-    tape: &Tape,
+    tapes: &[Arc<Tape>],
     points: &[Point],
     scratch: &mut TapeScratch,
 ) -> Option<Vec<Vec<Option<f64>>>> {
-    let n_inputs = tape.inputs().len();
+    let n_inputs = tapes.first()?.inputs().len();
+    if tapes.iter().any(|t| t.inputs().len() != n_inputs) {
+        return None;
+    }
     let mut columns: Vec<Vec<f64>> = vec![Vec::with_capacity(points.len()); n_inputs];
     for point in points {
         if point.len() != n_inputs {
@@ -822,8 +829,12 @@ fn eval_rows(
         }
     }
     let cols: Vec<&[f64]> = columns.iter().map(Vec::as_slice).collect();
-    let mut outputs = vec![Vec::new(); tape.n_outputs()];
-    tape.eval(&cols, &mut outputs, scratch).ok()?;
+    let mut outputs = Vec::new();
+    for tape in tapes {
+        let mut out = vec![Vec::new(); tape.n_outputs()];
+        tape.eval(&cols, &mut out, scratch).ok()?;
+        outputs.extend(out);
+    }
     // A tape without inputs evaluates one row, the value at every point.
     let at = |vs: &Vec<f64>, i: usize| {
         vs.get(i)

@@ -952,7 +952,12 @@ impl<'a> Checker<'a> {
         let mut small_difference: Option<(Counterexample, bool)> = None;
         let mut plain: Option<(Counterexample, bool)> = None;
         let mut plain_budget = 8usize;
-        let tape = Tape::compile(&[l.clone(), r.clone()], &symbols).ok();
+        // One tape per side, each compiled once per checker (the claims about one derivative
+        // share the left side, and the hint evaluates both sides again).
+        let tape = match (self.tape_of(l, &symbols), self.tape_of(r, &symbols)) {
+            (Some(a), Some(b)) => Some([a, b]),
+            _ => None,
+        };
         let mut batch = SampleBatch::default();
         let mut drawn = 0usize;
         let mut next_batch = 1usize;
@@ -1240,14 +1245,18 @@ struct SampleBatch {
 }
 
 impl SampleBatch {
-    /// The values of the tape's two outputs at each point (`None` where one is not finite),
-    /// or `None` when the tape cannot run.
+    /// The values of the two tapes' outputs (left and right side, with the same inputs) at
+    /// each point (`None` where one is not finite), or `None` when a tape cannot run.
     fn eval<'p>(
         &mut self,
-        tape: &Tape,
+        tapes: &[Arc<Tape>; 2],
         points: impl Iterator<Item = &'p Point>,
     ) -> Option<Vec<Option<(f64, f64)>>> {
-        let n_inputs = tape.inputs().len();
+        let [left, right] = tapes;
+        let n_inputs = left.inputs().len();
+        if right.inputs().len() != n_inputs {
+            return None;
+        }
         self.columns.resize_with(n_inputs, Vec::new);
         self.columns.iter_mut().for_each(Vec::clear);
         let mut n = 0usize;
@@ -1266,8 +1275,9 @@ impl SampleBatch {
         }
         self.outputs.resize_with(2, Vec::new);
         let cols: Vec<&[f64]> = self.columns.iter().map(Vec::as_slice).collect();
-        tape.eval(&cols, &mut self.outputs, &mut self.scratch)
-            .ok()?;
+        let (lo, ro) = self.outputs.split_at_mut(1);
+        left.eval(&cols, lo, &mut self.scratch).ok()?;
+        right.eval(&cols, ro, &mut self.scratch).ok()?;
         let (ls, rs) = (self.outputs.first()?, self.outputs.get(1)?);
         // A tape without inputs evaluates one row, the value at every point.
         let at = |vs: &Vec<f64>, i: usize| {
