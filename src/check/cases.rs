@@ -163,6 +163,27 @@ fn step_digit(v: &Rational) -> Digit {
     }
 }
 
+/// Whether an atom of `canon`'s table contains a step H(u) (at any depth). A canonical form
+/// printed back (`Canonicalizer::to_expr`) is built from numbers and the table's atoms, so
+/// when this is false [`split`] finds no atoms in any difference of forms of this table.
+pub(crate) fn has_steps(canon: &Canonicalizer) -> bool {
+    let table = canon.atoms();
+    let mut seen = rustc_hash::FxHashSet::default();
+    let mut stack: Vec<&Expr> = (0..table.len())
+        .filter_map(|v| u32::try_from(v).ok().and_then(|v| table.expr(v)))
+        .collect();
+    while let Some(x) = stack.pop() {
+        if !seen.insert(x) {
+            continue;
+        }
+        if heaviside_arg(x).is_some() {
+            return true;
+        }
+        stack.extend(x.node().children());
+    }
+    false
+}
+
 /// 3^k: the assignments of k atoms.
 fn n_cases(atoms: &[Expr]) -> usize {
     3usize.pow(atoms.len() as u32)
@@ -475,6 +496,29 @@ mod tests {
             .sub(&cr, &limits, &Deadline::never())
             .unwrap_or_else(|e| panic!("{e}"));
         analyse(&mut canon, &d, &limits)
+    }
+
+    #[test]
+    fn without_steps_in_the_table_the_split_finds_no_atoms() {
+        let limits = Limits::default();
+        let parse = |t: &str| crate::api::parse(t).unwrap_or_else(|e| panic!("{e}"));
+        for (l, r, steps) in [
+            ("sigmoid(z)*(1 - sigmoid(z))", "exp(-z)/(1 + exp(-z))^2 + z", false),
+            ("tanh(z/2) + log(1 + z^2)", "z^3", false),
+            ("relu(z)", "z", true),
+            ("exp(z*heaviside(z))", "exp(z)", true),
+            ("abs(z)", "z", true),
+        ] {
+            let mut canon = Canonicalizer::new(&limits, Deadline::never());
+            let cl = canon.canonical(&parse(l)).unwrap_or_else(|e| panic!("{e}"));
+            let cr = canon.canonical(&parse(r)).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(has_steps(&canon), steps, "{l} = {r}");
+            let d = cl
+                .sub(&cr, &limits, &Deadline::never())
+                .unwrap_or_else(|e| panic!("{e}"));
+            let cases = split(&mut canon, &d);
+            assert_eq!(!cases.atoms.is_empty(), steps, "{l} = {r}");
+        }
     }
 
     #[test]
