@@ -276,7 +276,53 @@ struct Shape {
 }
 
 impl Shape {
+    /// One walk over `e` when it has no sum or delta (every single-variable claim): the
+    /// symbols met, whether one is indexed, whether a piecewise built-in occurs, and the
+    /// constants; the same as the four walks of [`Shape::separately`], which run otherwise.
     fn of(e: &Expr) -> Shape {
+        let mut symbols = Vec::new();
+        let mut instances = false;
+        let mut piecewise = false;
+        let mut constants: Vec<Rational> = Vec::new();
+        let mut stack = vec![e];
+        let mut seen = rustc_hash::FxHashSet::default();
+        while let Some(x) = stack.pop() {
+            if !seen.insert(x) {
+                continue;
+            }
+            match x.node() {
+                Node::Sum { .. } | Node::Delta(..) => return Shape::separately(e),
+                Node::Sym(s) => {
+                    instances |= !crate::index::symbol_indices(s).is_empty();
+                    symbols.push(s.clone());
+                }
+                Node::Num(r) => {
+                    if let Some(a) = probe_constant(r) {
+                        if !constants.contains(&a) {
+                            constants.push(a);
+                        }
+                    }
+                }
+                Node::Call(crate::expr::Func::Builtin(b), _) => {
+                    piecewise |= b.info().piecewise;
+                }
+                _ => {}
+            }
+            stack.extend(x.node().children());
+        }
+        symbols.sort();
+        symbols.dedup();
+        constants.sort();
+        Shape {
+            symbols,
+            instances,
+            piecewise,
+            constants,
+        }
+    }
+
+    /// The four walks one by one.
+    fn separately(e: &Expr) -> Shape {
         Shape {
             symbols: e.free_symbols(),
             instances: indexed::needs_instances(e),
@@ -1347,7 +1393,6 @@ fn constants(exprs: &[&Expr]) -> Vec<Rational> {
 /// Magnitudes of the numeric constants in the expressions (other than 0 and 1, with
 /// numerator and denominator below 2^32), sorted and distinct.
 fn all_constants(exprs: &[&Expr]) -> Vec<Rational> {
-    use num_traits::{One, Signed, Zero};
     let mut out: Vec<Rational> = Vec::new();
     let mut stack: Vec<&Expr> = exprs.to_vec();
     let mut seen = rustc_hash::FxHashSet::default();
@@ -1356,20 +1401,24 @@ fn all_constants(exprs: &[&Expr]) -> Vec<Rational> {
             continue;
         }
         if let Node::Num(r) = x.node() {
-            let a = r.abs();
-            if !a.is_zero()
-                && !a.is_one()
-                && a.numer().bits() < 32
-                && a.denom().bits() < 32
-                && !out.contains(&a)
-            {
-                out.push(a);
+            if let Some(a) = probe_constant(r) {
+                if !out.contains(&a) {
+                    out.push(a);
+                }
             }
         }
         stack.extend(x.node().children());
     }
     out.sort();
     out
+}
+
+/// |r| when it counts as a constant of the claim: not 0 or 1, numerator and denominator
+/// below 2^32.
+fn probe_constant(r: &Rational) -> Option<Rational> {
+    use num_traits::{One, Signed, Zero};
+    let a = r.abs();
+    (!a.is_zero() && !a.is_one() && a.numer().bits() < 32 && a.denom().bits() < 32).then_some(a)
 }
 
 /// A rational as (numerator, denominator > 0) in lowest terms on machine integers: the
@@ -1583,9 +1632,15 @@ mod tests {
                 "1/2 + 3/2*z + 5/3*z^2 + 7/4*z^3 + 9/5*z^4",
                 "11/6 + 13/7*y + 15/8*z + 17/9*z + 19/10 + 21/11 + 23/12",
             ),
+            ("max(z, 4294967296) + abs(-5/2*x_i)", "min(z, 1)*sign(z)"),
+            ("Σ_{j=1}^{C} x_j + 3", "delta(i, k)*2/3"),
         ];
         for (l, r) in pairs {
             let (l, r) = (parse(l), parse(r));
+            for e in [&l, &r] {
+                let (one, four) = (Shape::of(e), Shape::separately(e));
+                assert_eq!(format!("{one:?}"), format!("{four:?}"), "{e}");
+            }
             let pair = PairShape::of(&Shape::of(&l), &Shape::of(&r));
             assert_eq!(pair.scales, constants(&[&l, &r]), "{l} = {r}");
             assert_eq!(pair.piecewise, has_piecewise(&l) || has_piecewise(&r));
