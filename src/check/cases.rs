@@ -503,7 +503,11 @@ mod tests {
         let limits = Limits::default();
         let parse = |t: &str| crate::api::parse(t).unwrap_or_else(|e| panic!("{e}"));
         for (l, r, steps) in [
-            ("sigmoid(z)*(1 - sigmoid(z))", "exp(-z)/(1 + exp(-z))^2 + z", false),
+            (
+                "sigmoid(z)*(1 - sigmoid(z))",
+                "exp(-z)/(1 + exp(-z))^2 + z",
+                false,
+            ),
             ("tanh(z/2) + log(1 + z^2)", "z^3", false),
             ("relu(z)", "z", true),
             ("exp(z*heaviside(z))", "exp(z)", true),

@@ -750,7 +750,8 @@ fn defined_points(
     let owned: Vec<Expr> = exprs.iter().map(|e| (*e).clone()).collect();
     // One tape per expression, compiled once per checker (the sampler compiled the claim's
     // two sides with these inputs already, unless facts add symbols there).
-    let tapes: Option<Vec<Arc<Tape>>> = exprs.iter().map(|e| checker.tape_of(e, &symbols)).collect();
+    let tapes: Option<Vec<Arc<Tape>>> =
+        exprs.iter().map(|e| checker.tape_of(e, &symbols)).collect();
     let mut scratch = TapeScratch::new();
     let mut out = Vec::new();
     let mut known: Vec<Vec<f64>> = vec![Vec::new(); exprs.len()];

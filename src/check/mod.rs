@@ -236,8 +236,11 @@ pub struct Checker<'a> {
     /// Tapes of single expressions the hints evaluate, by expression and inputs (`None`: it
     /// does not compile; bounded like `prepared`): the candidate bases, inner functions and
     /// terms of the wrong claims about one derivative are the same expressions again.
-    tapes: RefCell<FxHashMap<(Expr, Vec<Symbol>), Option<Arc<Tape>>>>,
+    tapes: RefCell<FxHashMap<TapeKey, Option<Arc<Tape>>>>,
 }
+
+/// A tape's expression and inputs.
+type TapeKey = (Expr, Vec<Symbol>);
 
 /// Most cached left-side canonicalizers per checker (each holds its atoms and memo).
 const LEFT_FORMS: usize = 256;
@@ -445,7 +448,9 @@ impl<'a> Checker<'a> {
         if let Some(t) = self.tapes.borrow().get(&key) {
             return t.clone();
         }
-        let tape = Tape::compile(std::slice::from_ref(e), inputs).ok().map(Arc::new);
+        let tape = Tape::compile(std::slice::from_ref(e), inputs)
+            .ok()
+            .map(Arc::new);
         let mut tapes = self.tapes.borrow_mut();
         if tapes.len() >= PREPARED_CACHE {
             tapes.clear();
@@ -670,8 +675,7 @@ impl<'a> Checker<'a> {
                 // Without an H atom anywhere in the table the split finds no atoms
                 // (`Cases::default()`), so the difference is not needed.
                 if cases::has_steps(&canon) {
-                    if let Ok(d) = cl.sub(&cr, limits, &Deadline::after(limits.timeout_per_step))
-                    {
+                    if let Ok(d) = cl.sub(&cr, limits, &Deadline::after(limits.timeout_per_step)) {
                         split = cases::split(&mut canon, &d);
                     }
                 }
@@ -1159,9 +1163,11 @@ impl<'a> Checker<'a> {
                 }
                 // A plain counterexample: look a few points further for one with shorter
                 // numbers (z = 1/2 reads better than z = −1.99 or 11/3).
-                let better = plain.as_ref().is_none_or(|(best, _): &(Counterexample, bool)| {
-                    height(&cx.point) < height(&best.point)
-                });
+                let better = plain
+                    .as_ref()
+                    .is_none_or(|(best, _): &(Counterexample, bool)| {
+                        height(&cx.point) < height(&best.point)
+                    });
                 if better {
                     plain = Some((cx, exact_due));
                 }
