@@ -233,11 +233,15 @@ pub struct Checker<'a> {
     /// copy of it ([`Canonicalizer::fork`]) gives the forms, atoms and proofs a new
     /// canonicalizer would.
     left_forms: RefCell<FxHashMap<Expr, (Canonicalizer<'a>, RatFunc)>>,
-    /// Tapes of single expressions the hints evaluate, by expression and inputs (`None`: it
-    /// does not compile; bounded like `prepared`): the candidate bases, inner functions and
-    /// terms of the wrong claims about one derivative are the same expressions again.
+    /// Tapes of single expressions (each side of a claim, the hints' candidates), by
+    /// expression and inputs (`None`: it does not compile; at most `TAPES`): the left side,
+    /// the candidate bases, inner functions and terms of the wrong claims about one
+    /// derivative are the same expressions again.
     tapes: RefCell<FxHashMap<TapeKey, Option<Arc<Tape>>>>,
 }
+
+/// Most cached tapes per checker (a tape of a claim's side is about a kilobyte).
+const TAPES: usize = 1024;
 
 /// A tape's expression and inputs.
 type TapeKey = (Expr, Vec<Symbol>);
@@ -452,7 +456,7 @@ impl<'a> Checker<'a> {
             .ok()
             .map(Arc::new);
         let mut tapes = self.tapes.borrow_mut();
-        if tapes.len() >= PREPARED_CACHE {
+        if tapes.len() >= TAPES {
             tapes.clear();
         }
         tapes.insert(key, tape.clone());
