@@ -25,7 +25,7 @@
 use num_traits::{One, Signed, Zero};
 use rustc_hash::FxHashMap;
 
-use crate::eval::{eval_interval_at, exact_value};
+use crate::eval::{eval_interval_in, exact_value, point_intervals};
 use crate::expr::{Builtin, Expr, Func, Node, Rational, Symbol};
 use crate::limits::Limits;
 use crate::simplify::canon::ratfunc::RatFunc;
@@ -47,8 +47,9 @@ pub(crate) struct Cases {
     /// Filled only by `analyse` (tests); the checker asks [`Cases::gap_in`] case by case.
     #[cfg(test)]
     pub constant_gaps: Vec<(Vec<Rational>, Rational)>,
-    /// The cases put in canonical form so far, with their constant gap if any.
-    seen: Vec<(Vec<Rational>, Option<Rational>)>,
+    /// The cases put in canonical form so far (as [`Digit`]s), with their constant gap if
+    /// any.
+    seen: Vec<(Vec<Digit>, Option<Rational>)>,
     /// The difference as an expression (the cases substitute into it).
     diff: Option<Expr>,
     /// The atoms' arguments, when all are linear in one symbol.
@@ -133,6 +134,56 @@ pub(crate) fn split(canon: &mut Canonicalizer, diff: &RatFunc) -> Cases {
     }
 }
 
+/// The value of one atom in a case, as a digit: 0 for 0, 1 for ½, 2 for 1 (the digits of
+/// [`assignment_of`]). The constant-gap check finds the case of each of ~100 points; digits
+/// compare and store without big rationals.
+pub(crate) type Digit = u8;
+
+/// The atom values of `digits`.
+fn values_of(digits: &[Digit]) -> Vec<Rational> {
+    digits.iter().map(|d| value_of_digit(*d)).collect()
+}
+
+fn value_of_digit(d: Digit) -> Rational {
+    match d {
+        0 => Rational::zero(),
+        1 => Rational::new(1.into(), 2.into()),
+        _ => Rational::one(),
+    }
+}
+
+/// The digit of H(v): 2 for v > 0, 0 for v < 0, 1 (H(0) = ½) for v = 0.
+fn step_digit(v: &Rational) -> Digit {
+    if v.is_positive() {
+        2
+    } else if v.is_negative() {
+        0
+    } else {
+        1
+    }
+}
+
+/// Whether an atom of `canon`'s table contains a step H(u) (at any depth). A canonical form
+/// printed back (`Canonicalizer::to_expr`) is built from numbers and the table's atoms, so
+/// when this is false [`split`] finds no atoms in any difference of forms of this table.
+pub(crate) fn has_steps(canon: &Canonicalizer) -> bool {
+    let table = canon.atoms();
+    let mut seen = rustc_hash::FxHashSet::default();
+    let mut stack: Vec<&Expr> = (0..table.len())
+        .filter_map(|v| u32::try_from(v).ok().and_then(|v| table.expr(v)))
+        .collect();
+    while let Some(x) = stack.pop() {
+        if !seen.insert(x) {
+            continue;
+        }
+        if heaviside_arg(x).is_some() {
+            return true;
+        }
+        stack.extend(x.node().children());
+    }
+    false
+}
+
 /// 3^k: the assignments of k atoms.
 fn n_cases(atoms: &[Expr]) -> usize {
     3usize.pow(atoms.len() as u32)
@@ -154,17 +205,17 @@ fn assignment_of(case: usize, n: usize) -> Vec<Rational> {
 }
 
 impl Cases {
-    /// The values of the atoms at `point` (see [`assignment_at_point`]); for linear
-    /// arguments a·s + b computed from a and b, without evaluating the arguments.
+    /// The values of the atoms at `point`, as digits (see [`assignment_at_point`]); for
+    /// linear arguments a·s + b computed from a and b, without evaluating the arguments.
     pub(crate) fn assignment_at(
         &self,
         point: &[(Symbol, Rational)],
         limits: &Limits,
-    ) -> Option<Vec<Rational>> {
+    ) -> Option<Vec<Digit>> {
         match &self.linear {
             Some(lin) => {
                 let t = point.iter().find(|(s, _)| *s == lin.symbol)?;
-                Some(lin.assignment_at(&t.1))
+                Some(lin.digits_at(&t.1))
             }
             None => assignment_at_point(&self.atoms, &self.in_steps, point, limits),
         }
@@ -177,7 +228,8 @@ impl Cases {
         let mut gaps = Vec::new();
         for case in 0..n_cases(&self.atoms) {
             let assignment = assignment_of(case, self.atoms.len());
-            if let Ok(Some(c)) = self.gap_in(canon, &assignment) {
+            let digits: Vec<Digit> = assignment.iter().map(step_digit_of_value).collect();
+            if let Ok(Some(c)) = self.gap_in(canon, &digits) {
                 gaps.push((assignment, c));
             }
         }
@@ -191,7 +243,7 @@ impl Cases {
     pub(crate) fn gap_in(
         &mut self,
         canon: &mut Canonicalizer,
-        assignment: &[Rational],
+        assignment: &[Digit],
     ) -> Result<Option<Rational>, String> {
         if let Some((_, gap)) = self.seen.iter().find(|(a, _)| a == assignment) {
             return Ok(gap.clone());
@@ -199,7 +251,8 @@ impl Cases {
         let Some(expr) = &self.diff else {
             return Ok(None);
         };
-        let gap = match canon.canonical(&replace_atoms(expr, &self.atoms, assignment)) {
+        let values = values_of(assignment);
+        let gap = match canon.canonical(&replace_atoms(expr, &self.atoms, &values)) {
             Ok(d) if d.is_zero() => None,
             Ok(d) => d.constant_value().map(|c| c.to_rational()),
             // A limit (the step's time may run out after sampling) leaves it unknown.
@@ -212,15 +265,22 @@ impl Cases {
     }
 }
 
-/// The values of the atoms at `point` (exactly), when every argument evaluates exactly.
-/// `in_steps[i]`: whether atom i's argument passes `rational_in_steps` (missing: no).
+/// The values of the atoms at `point` (exactly, as digits), when every argument evaluates
+/// exactly. `in_steps[i]`: whether atom i's argument passes `rational_in_steps` (missing: no).
 fn assignment_at_point(
     atoms: &[Expr],
     in_steps: &[bool],
     point: &[(Symbol, Rational)],
     limits: &Limits,
-) -> Option<Vec<Rational>> {
+) -> Option<Vec<Digit>> {
     let env = |s: &Symbol| point.iter().find(|(t, _)| t == s).map(|(_, v)| v.clone());
+    // The coordinates' enclosures, made once for all atoms (what `eval_interval_at` makes
+    // at each occurrence of a symbol).
+    let coordinates = if in_steps.iter().any(|b| *b) {
+        point_intervals(point)
+    } else {
+        Vec::new()
+    };
     atoms
         .iter()
         .enumerate()
@@ -230,19 +290,31 @@ fn assignment_at_point(
             // steps (which evaluates exactly wherever it is defined), a guaranteed enclosure
             // that excludes 0 gives the exact answer at a fraction of the cost.
             if in_steps.get(i).copied().unwrap_or(false) {
-                if let Some(iv) = eval_interval_at(u, point) {
+                if let Some(iv) = eval_interval_in(u, &coordinates) {
                     if iv.lo > 0.0 {
-                        return Some(Rational::one());
+                        return Some(2);
                     }
                     if iv.hi < 0.0 {
-                        return Some(Rational::zero());
+                        return Some(0);
                     }
                 }
             }
             let v = exact_value(u, &env, limits)?;
-            Some(step(&v))
+            Some(step_digit(&v))
         })
         .collect()
+}
+
+/// The digit of an atom value 0, ½ or 1 (tests).
+#[cfg(test)]
+fn step_digit_of_value(v: &Rational) -> Digit {
+    if v.is_zero() {
+        0
+    } else if v.is_one() {
+        2
+    } else {
+        1
+    }
 }
 
 /// Whether `u` is built from numbers, symbols, sums, products, small integer powers and H
@@ -377,6 +449,14 @@ impl Linear {
             .map(|(a, b)| step(&(a * t + b)))
             .collect()
     }
+
+    /// [`Linear::assignment_at`] as digits.
+    fn digits_at(&self, t: &Rational) -> Vec<Digit> {
+        self.coefficients
+            .iter()
+            .map(|(a, b)| step_digit(&(a * t + b)))
+            .collect()
+    }
 }
 
 /// One point inside each open interval cut by the roots, and one beyond each end.
@@ -416,6 +496,33 @@ mod tests {
             .sub(&cr, &limits, &Deadline::never())
             .unwrap_or_else(|e| panic!("{e}"));
         analyse(&mut canon, &d, &limits)
+    }
+
+    #[test]
+    fn without_steps_in_the_table_the_split_finds_no_atoms() {
+        let limits = Limits::default();
+        let parse = |t: &str| crate::api::parse(t).unwrap_or_else(|e| panic!("{e}"));
+        for (l, r, steps) in [
+            (
+                "sigmoid(z)*(1 - sigmoid(z))",
+                "exp(-z)/(1 + exp(-z))^2 + z",
+                false,
+            ),
+            ("tanh(z/2) + log(1 + z^2)", "z^3", false),
+            ("relu(z)", "z", true),
+            ("exp(z*heaviside(z))", "exp(z)", true),
+            ("abs(z)", "z", true),
+        ] {
+            let mut canon = Canonicalizer::new(&limits, Deadline::never());
+            let cl = canon.canonical(&parse(l)).unwrap_or_else(|e| panic!("{e}"));
+            let cr = canon.canonical(&parse(r)).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(has_steps(&canon), steps, "{l} = {r}");
+            let d = cl
+                .sub(&cr, &limits, &Deadline::never())
+                .unwrap_or_else(|e| panic!("{e}"));
+            let cases = split(&mut canon, &d);
+            assert_eq!(!cases.atoms.is_empty(), steps, "{l} = {r}");
+        }
     }
 
     #[test]

@@ -20,11 +20,12 @@
 //! No hint is given when the points show no difference (a kink moved between two of them).
 
 use std::cell::RefCell;
+use std::sync::Arc;
 
 use num_bigint::BigInt;
 use rustc_hash::FxHashMap;
 
-use super::Checker;
+use super::{Checker, PairShape};
 use crate::assume::{Point, Rng};
 use crate::diff::diff;
 use crate::eval::{rational_to_f64, Tape, TapeScratch};
@@ -190,9 +191,10 @@ pub fn find(
     written: &Expr,
     truth: &Expr,
     claimed: &Expr,
+    pair: &PairShape,
     _agreeing: &[Point],
 ) -> Option<Hint> {
-    let wanted = if super::has_piecewise(truth) || super::has_piecewise(claimed) {
+    let wanted = if pair.piecewise {
         POINTS_PIECEWISE
     } else {
         POINTS
@@ -201,7 +203,7 @@ pub fn find(
         points,
         symbols,
         known,
-    } = defined_points(checker, &[truth, claimed], wanted);
+    } = defined_points(checker, &[truth, claimed], pair, wanted);
     if points.len() < 3 {
         return None;
     }
@@ -734,14 +736,22 @@ const LARGE: f64 = 1e6;
 ///
 /// Candidates are drawn one after another as before, but evaluated in batches on one tape
 /// (as many as are still wanted, so never more are drawn than one at a time would draw).
-fn defined_points(checker: &Checker, exprs: &[&Expr], wanted: usize) -> HintPoints {
-    let mut symbols: Vec<Symbol> = exprs.iter().flat_map(|e| e.free_symbols()).collect();
-    symbols.sort();
-    symbols.dedup();
-    let scales = super::constants(exprs);
+/// `exprs` are the claim's two sides and `pair` their [`PairShape`].
+fn defined_points(
+    checker: &Checker,
+    exprs: &[&Expr],
+    pair: &PairShape,
+    wanted: usize,
+) -> HintPoints {
+    // The free symbols and constants of both expressions (the claim's two sides).
+    let symbols = pair.symbols.clone();
+    let scales = &pair.scales;
     let mut rng = Rng::new(0x4817 ^ exprs.iter().fold(0, |h, e| h ^ e.hash_value()));
     let owned: Vec<Expr> = exprs.iter().map(|e| (*e).clone()).collect();
-    let tape = Tape::compile(&owned, &symbols).ok();
+    // One tape per expression, compiled once per checker (the sampler compiled the claim's
+    // two sides with these inputs already, unless facts add symbols there).
+    let tapes: Option<Vec<Arc<Tape>>> =
+        exprs.iter().map(|e| checker.tape_of(e, &symbols)).collect();
     let mut scratch = TapeScratch::new();
     let mut out = Vec::new();
     let mut known: Vec<Vec<f64>> = vec![Vec::new(); exprs.len()];
@@ -757,13 +767,13 @@ fn defined_points(checker: &Checker, exprs: &[&Expr], wanted: usize) -> HintPoin
                     .map(|s| {
                         (
                             s.clone(),
-                            checker.domain.sample_symbol_near(s, &scales, &mut rng),
+                            checker.domain.sample_symbol_near(s, scales, &mut rng),
                         )
                     })
                     .collect()
             })
             .collect();
-        let rows = tape
+        let rows = tapes
             .as_ref()
             .and_then(|t| eval_rows(t, &batch, &mut scratch))
             .unwrap_or_else(|| {
@@ -798,14 +808,18 @@ struct HintPoints {
     known: Vec<(Expr, Vec<f64>)>,
 }
 
-/// The values of a tape's outputs at each point, `None` where one is not finite (what
-/// [`Checker::eval_at`] gives, bit for bit); `None` when the tape cannot run.
+/// The values of the tapes' outputs at each point, one after another, `None` where one is
+/// not finite (what [`Checker::eval_at`] gives, bit for bit); `None` when a tape cannot run.
+/// The tapes have the same inputs.
 fn eval_rows(
-    tape: &Tape,
+    tapes: &[Arc<Tape>],
     points: &[Point],
     scratch: &mut TapeScratch,
 ) -> Option<Vec<Vec<Option<f64>>>> {
-    let n_inputs = tape.inputs().len();
+    let n_inputs = tapes.first()?.inputs().len();
+    if tapes.iter().any(|t| t.inputs().len() != n_inputs) {
+        return None;
+    }
     let mut columns: Vec<Vec<f64>> = vec![Vec::with_capacity(points.len()); n_inputs];
     for point in points {
         if point.len() != n_inputs {
@@ -816,8 +830,12 @@ fn eval_rows(
         }
     }
     let cols: Vec<&[f64]> = columns.iter().map(Vec::as_slice).collect();
-    let mut outputs = vec![Vec::new(); tape.n_outputs()];
-    tape.eval(&cols, &mut outputs, scratch).ok()?;
+    let mut outputs = Vec::new();
+    for tape in tapes {
+        let mut out = vec![Vec::new(); tape.n_outputs()];
+        tape.eval(&cols, &mut out, scratch).ok()?;
+        outputs.extend(out);
+    }
     // A tape without inputs evaluates one row, the value at every point.
     let at = |vs: &Vec<f64>, i: usize| {
         vs.get(i)
@@ -834,8 +852,8 @@ fn eval_rows(
 
 /// The values of expressions at the hint's points, each expression compiled and evaluated
 /// once (the tests of a hint ask for the same bases and terms again and again).
-struct Values<'c, 'p> {
-    checker: &'c Checker<'c>,
+struct Values<'c, 'k, 'p> {
+    checker: &'c Checker<'k>,
     points: &'p [Point],
     symbols: Vec<Symbol>,
     /// The points' coordinates in f64, one column per symbol (the tapes' inputs).
@@ -844,9 +862,9 @@ struct Values<'c, 'p> {
     scratch: RefCell<TapeScratch>,
 }
 
-impl<'c, 'p> Values<'c, 'p> {
+impl<'c, 'k, 'p> Values<'c, 'k, 'p> {
     fn new(
-        checker: &'c Checker<'c>,
+        checker: &'c Checker<'k>,
         points: &'p [Point],
         symbols: Vec<Symbol>,
         known: Vec<(Expr, Vec<f64>)>,
@@ -909,8 +927,8 @@ impl<'c, 'p> Values<'c, 'p> {
         if let Some(v) = self.memo.borrow().get(e) {
             return v.clone();
         }
-        let tape = Tape::compile(std::slice::from_ref(e), &self.symbols).ok();
-        let v: Option<Vec<f64>> = match tape.as_ref().and_then(|t| self.eval_tape(t)) {
+        let tape = self.checker.tape_of(e, &self.symbols);
+        let v: Option<Vec<f64>> = match tape.as_deref().and_then(|t| self.eval_tape(t)) {
             Some(v) => v,
             None => self
                 .points

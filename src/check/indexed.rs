@@ -354,6 +354,8 @@ impl Checker<'_> {
                 natural: std::cell::RefCell::new(FxHashMap::default()),
                 readable_forms: std::cell::RefCell::new(FxHashMap::default()),
                 raw_derivatives: std::cell::RefCell::new(FxHashMap::default()),
+                left_forms: std::cell::RefCell::new(FxHashMap::default()),
+                tapes: std::cell::RefCell::new(FxHashMap::default()),
             };
             let out = sub.check_equal(&li, &ri);
             match out.verdict {

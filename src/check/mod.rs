@@ -18,7 +18,7 @@ mod indexed;
 pub use hint::Hint;
 
 use std::cell::RefCell;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use num_traits::Zero;
 use rustc_hash::FxHashMap;
@@ -29,6 +29,7 @@ use crate::eval::{eval_f64, eval_interval_at, exact_value, rational_to_f64, Tape
 use crate::expr::{Builtin, Expr, Node, Rational, Symbol};
 use crate::limits::{Deadline, LimitReached, Limits};
 use crate::program::{DefKind, Item, Program};
+use crate::simplify::canon::ratfunc::RatFunc;
 use crate::simplify::canon::{CanonError, Canonicalizer};
 use crate::simplify::readable::{readable, ReadableCtx};
 use crate::source::Span;
@@ -226,7 +227,27 @@ pub struct Checker<'a> {
     /// Raw derivatives (`diff` of the function as written, successful ones only) the hints
     /// asked for, keyed by the derivative claimed.
     raw_derivatives: RefCell<FxHashMap<Expr, Expr>>,
+    /// For a prepared left side without `log`/`sqrt` arguments: the canonicalizer right after
+    /// the stated sums and the side's canonical form, and that form (successful ones only;
+    /// bounded by `LEFT_FORMS`). Every claim about one derivative starts from this state, so a
+    /// copy of it ([`Canonicalizer::fork`]) gives the forms, atoms and proofs a new
+    /// canonicalizer would.
+    left_forms: RefCell<FxHashMap<Expr, (Canonicalizer<'a>, RatFunc)>>,
+    /// Tapes of single expressions (each side of a claim, the hints' candidates), by
+    /// expression and inputs (`None`: it does not compile; at most `TAPES`): the left side,
+    /// the candidate bases, inner functions and terms of the wrong claims about one
+    /// derivative are the same expressions again.
+    tapes: RefCell<FxHashMap<TapeKey, Option<Arc<Tape>>>>,
 }
+
+/// Most cached tapes per checker (a tape of a claim's side is about a kilobyte).
+const TAPES: usize = 1024;
+
+/// A tape's expression and inputs.
+type TapeKey = (Expr, Vec<Symbol>);
+
+/// Most cached left-side canonicalizers per checker (each holds its atoms and memo).
+const LEFT_FORMS: usize = 256;
 
 /// Most cached `prepare` results per checker.
 const PREPARED_CACHE: usize = 4096;
@@ -237,6 +258,118 @@ const PREPARED_CACHE: usize = 4096;
 struct Prepared {
     expr: Expr,
     kinks: Vec<Kink>,
+    /// `expr`'s [`Shape`], found the first time a check asks (shared by the cached copies).
+    shape: Arc<OnceLock<Shape>>,
+}
+
+impl Prepared {
+    fn shape(&self) -> &Shape {
+        self.shape.get_or_init(|| Shape::of(&self.expr))
+    }
+}
+
+/// What every check asks about each prepared side, found once per prepared expression: the
+/// claims about one derivative share their left side.
+#[derive(Debug)]
+struct Shape {
+    /// `Expr::free_symbols`.
+    symbols: Vec<Symbol>,
+    /// `indexed::needs_instances`.
+    instances: bool,
+    /// [`has_piecewise`].
+    piecewise: bool,
+    /// [`all_constants`]: sorted, distinct, not yet cut to the eight [`constants`] keeps.
+    constants: Vec<Rational>,
+}
+
+impl Shape {
+    /// One walk over `e` when it has no sum or delta (every single-variable claim): the
+    /// symbols met, whether one is indexed, whether a piecewise built-in occurs, and the
+    /// constants; the same as the four walks of [`Shape::separately`], which run otherwise.
+    fn of(e: &Expr) -> Shape {
+        let mut symbols = Vec::new();
+        let mut instances = false;
+        let mut piecewise = false;
+        let mut constants: Vec<Rational> = Vec::new();
+        let mut stack = vec![e];
+        let mut seen = rustc_hash::FxHashSet::default();
+        while let Some(x) = stack.pop() {
+            if !seen.insert(x) {
+                continue;
+            }
+            match x.node() {
+                Node::Sum { .. } | Node::Delta(..) => return Shape::separately(e),
+                Node::Sym(s) => {
+                    instances |= !crate::index::symbol_indices(s).is_empty();
+                    symbols.push(s.clone());
+                }
+                Node::Num(r) => {
+                    if let Some(a) = probe_constant(r) {
+                        if !constants.contains(&a) {
+                            constants.push(a);
+                        }
+                    }
+                }
+                Node::Call(crate::expr::Func::Builtin(b), _) => {
+                    piecewise |= b.info().piecewise;
+                }
+                _ => {}
+            }
+            stack.extend(x.node().children());
+        }
+        symbols.sort();
+        symbols.dedup();
+        constants.sort();
+        Shape {
+            symbols,
+            instances,
+            piecewise,
+            constants,
+        }
+    }
+
+    /// The four walks one by one.
+    fn separately(e: &Expr) -> Shape {
+        Shape {
+            symbols: e.free_symbols(),
+            instances: indexed::needs_instances(e),
+            piecewise: has_piecewise(e),
+            constants: all_constants(&[e]),
+        }
+    }
+}
+
+/// What the sampler and the hint ask about the two sides of a claim together, from their
+/// shapes: the same values as [`has_piecewise`] and [`constants`] of both.
+pub(crate) struct PairShape {
+    /// Either side has a piecewise built-in.
+    pub piecewise: bool,
+    /// `constants(&[l, r])`.
+    pub scales: Vec<Rational>,
+    /// The free symbols of both, sorted and distinct.
+    pub symbols: Vec<Symbol>,
+}
+
+impl PairShape {
+    fn of(l: &Shape, r: &Shape) -> PairShape {
+        let mut scales = l.constants.clone();
+        for c in &r.constants {
+            if !scales.contains(c) {
+                scales.push(c.clone());
+            }
+        }
+        scales.sort();
+        scales.truncate(MAX_CONSTANTS);
+        let mut symbols = l.symbols.clone();
+        symbols.extend(r.symbols.iter().cloned());
+        symbols.sort();
+        symbols.dedup();
+        PairShape {
+            piecewise: l.piecewise || r.piecewise,
+            scales,
+            symbols,
+        }
+    }
 }
 
 impl<'a> Checker<'a> {
@@ -281,6 +414,8 @@ impl<'a> Checker<'a> {
             natural: RefCell::new(FxHashMap::default()),
             readable_forms: RefCell::new(FxHashMap::default()),
             raw_derivatives: RefCell::new(FxHashMap::default()),
+            left_forms: RefCell::new(FxHashMap::default()),
+            tapes: RefCell::new(FxHashMap::default()),
         };
         let mut aliases = FxHashMap::default();
         for d in program.definitions() {
@@ -308,6 +443,24 @@ impl<'a> Checker<'a> {
         }
         checker.aliases = aliases;
         checker
+    }
+
+    /// `Tape::compile(&[e], inputs)`, compiled once per checker (a tape is a pure function
+    /// of the expression and its inputs).
+    pub(crate) fn tape_of(&self, e: &Expr, inputs: &[Symbol]) -> Option<Arc<Tape>> {
+        let key = (e.clone(), inputs.to_vec());
+        if let Some(t) = self.tapes.borrow().get(&key) {
+            return t.clone();
+        }
+        let tape = Tape::compile(std::slice::from_ref(e), inputs)
+            .ok()
+            .map(Arc::new);
+        let mut tapes = self.tapes.borrow_mut();
+        if tapes.len() >= TAPES {
+            tapes.clear();
+        }
+        tapes.insert(key, tape.clone());
+        tape
     }
 
     /// The domain from the program's assumptions.
@@ -430,6 +583,7 @@ impl<'a> Checker<'a> {
                 return Ok(Prepared {
                     expr: expanded,
                     kinks,
+                    shape: Arc::default(),
                 });
             }
             cur = expanded;
@@ -451,11 +605,29 @@ impl<'a> Checker<'a> {
         };
         let kinks = self.light_kinks(l.kinks.iter().chain(&r.kinks));
         let limits = &self.config.limits;
-        let mut canon = Canonicalizer::new(limits, Deadline::after(limits.timeout_per_step));
-        let sum_facts_used = self.assume_sums(&mut canon);
+        let natural = self.natural_domain(&[lhs, rhs]);
+        let deadline = Deadline::after(limits.timeout_per_step);
+        // Without natural-domain arguments, the canonicalizer's state after the left side
+        // depends on the left side alone: continue a copy of the one kept for it.
+        let kept = if natural.is_empty() {
+            self.left_forms
+                .borrow()
+                .get(&l.expr)
+                .map(|(c, form)| (c.fork(deadline), form.clone()))
+        } else {
+            None
+        };
+        let (mut canon, kept_left) = match kept {
+            Some((c, form)) => (c, Some(form)),
+            None => {
+                let mut canon = Canonicalizer::new(limits, deadline);
+                self.assume_sums(&mut canon);
+                (canon, None)
+            }
+        };
+        let sum_facts_used = !self.sum_facts.is_empty();
         // A claim about a function defined nowhere (log(0·z), √(−1 − z²) written as a
         // constant) is vacuous: no verdict, whatever its derivative's form.
-        let natural = self.natural_domain(&[lhs, rhs]);
         if let Some(arg) = natural.iter().find(|a| {
             canon
                 .canonical(a)
@@ -469,9 +641,21 @@ impl<'a> Checker<'a> {
                 crate::print::unicode(arg)
             ));
         }
-        let canon_result = canon
-            .canonical(&l.expr)
-            .and_then(|cl| canon.canonical(&r.expr).map(|cr| (cl, cr)));
+        let left = match kept_left {
+            Some(form) => Ok(form),
+            None => {
+                let form = canon.canonical(&l.expr);
+                if let (true, Ok(f)) = (natural.is_empty(), &form) {
+                    let mut kept = self.left_forms.borrow_mut();
+                    if kept.len() >= LEFT_FORMS {
+                        kept.clear();
+                    }
+                    kept.insert(l.expr.clone(), (canon.fork(deadline), f.clone()));
+                }
+                form
+            }
+        };
+        let canon_result = left.and_then(|cl| canon.canonical(&r.expr).map(|cr| (cl, cr)));
         let mut limit_note = None;
         let mut split = cases::Cases::default();
         match canon_result {
@@ -492,8 +676,12 @@ impl<'a> Checker<'a> {
                 };
             }
             Ok((cl, cr)) => {
-                if let Ok(d) = cl.sub(&cr, limits, &Deadline::after(limits.timeout_per_step)) {
-                    split = cases::split(&mut canon, &d);
+                // Without an H atom anywhere in the table the split finds no atoms
+                // (`Cases::default()`), so the difference is not needed.
+                if cases::has_steps(&canon) {
+                    if let Ok(d) = cl.sub(&cr, limits, &Deadline::after(limits.timeout_per_step)) {
+                        split = cases::split(&mut canon, &d);
+                    }
                 }
                 if split.proved {
                     return Outcome {
@@ -510,15 +698,24 @@ impl<'a> Checker<'a> {
             Err(CanonError::Limit(lr)) => limit_note = Some(lr.to_string()),
             Err(e) => limit_note = Some(e.to_string()),
         }
-        if indexed::needs_instances(&l.expr) || indexed::needs_instances(&r.expr) {
+        let (l_shape, r_shape) = (l.shape(), r.shape());
+        if l_shape.instances || r_shape.instances {
             let mut out = self.check_instances(lhs, rhs, &l.expr, &r.expr);
             out.kinks = kinks;
             return out;
         }
         // The symbols of both sides, listed once for the sampler and the facts.
-        let mut side_symbols = l.expr.free_symbols();
-        side_symbols.extend(r.expr.free_symbols());
-        let sampled = self.sample(&l.expr, &r.expr, &side_symbols, &split.seeds, &natural);
+        let mut side_symbols = l_shape.symbols.clone();
+        side_symbols.extend(r_shape.symbols.iter().cloned());
+        let pair = PairShape::of(l_shape, r_shape);
+        let sampled = self.sample(
+            &l.expr,
+            &r.expr,
+            &side_symbols,
+            &pair,
+            &split.seeds,
+            &natural,
+        );
         let assumptions = self.relevant_facts_of(&side_symbols);
         let verdict = match sampled.result {
             SampleResult::Agree(points) => {
@@ -541,7 +738,7 @@ impl<'a> Checker<'a> {
         };
         let hint = match &verdict {
             Verdict::Incorrect(_) if self.config.hints => {
-                hint::find(self, lhs, rhs, &l.expr, &r.expr, &sampled.points)
+                hint::find(self, lhs, rhs, &l.expr, &r.expr, &pair, &sampled.points)
             }
             _ => None,
         };
@@ -761,6 +958,7 @@ impl<'a> Checker<'a> {
         l: &Expr,
         r: &Expr,
         side_symbols: &[Symbol],
+        pair: &PairShape,
         seeds: &[(Symbol, Rational)],
         natural: &[Expr],
     ) -> Sampled {
@@ -779,14 +977,14 @@ impl<'a> Checker<'a> {
         symbols.dedup();
         let mut rng = Rng::new(self.config.seed ^ l.hash_value().rotate_left(17) ^ r.hash_value());
         let mut agree = Vec::new();
-        let piecewise = has_piecewise(l) || has_piecewise(r);
+        let piecewise = pair.piecewise;
         let wanted = if piecewise {
             self.config.samples_piecewise
         } else {
             self.config.samples
         };
         let tries = wanted * 8 + seeds.len();
-        let scales = constants(&[l, r]);
+        let scales = &pair.scales;
         // A kink moved by less than the sampler's smallest step (H(z − 1/100) for relu') is
         // between two constants of the claim (0 and 1/100): piecewise claims are also probed
         // there.
@@ -794,9 +992,9 @@ impl<'a> Checker<'a> {
         // narrower than the sampler's offsets (2·z·(1 + exp(−1000·(z − 0.3)²))) is seen; at
         // a piecewise claim's constants sit its kinks, so it is probed between them instead.
         let probes = if piecewise {
-            between_constants(&scales)
+            between_constants(scales)
         } else {
-            at_constants(&scales)
+            at_constants(scales)
         };
         let deadline = Deadline::after(self.config.limits.timeout_per_step);
         let mut outside = 0usize;
@@ -809,10 +1007,16 @@ impl<'a> Checker<'a> {
         // and the reported points do not depend on the batching. Without a tape (sums with
         // symbolic bounds, very large sides), each point is evaluated on its own.
         let mut too_large = Vec::new();
-        let mut small_difference: Option<Counterexample> = None;
-        let mut plain: Option<Counterexample> = None;
+        // Counterexamples found, each with whether its exact pair is still to be computed.
+        let mut small_difference: Option<(Counterexample, bool)> = None;
+        let mut plain: Option<(Counterexample, bool)> = None;
         let mut plain_budget = 8usize;
-        let tape = Tape::compile(&[l.clone(), r.clone()], &symbols).ok();
+        // One tape per side, each compiled once per checker (the claims about one derivative
+        // share the left side, and the hint evaluates both sides again).
+        let tape = match (self.tape_of(l, &symbols), self.tape_of(r, &symbols)) {
+            (Some(a), Some(b)) => Some([a, b]),
+            _ => None,
+        };
         let mut batch = SampleBatch::default();
         let mut drawn = 0usize;
         let mut next_batch = 1usize;
@@ -847,7 +1051,7 @@ impl<'a> Checker<'a> {
                             let v = match seed {
                                 Some((t, v)) if t == s => v.clone(),
                                 _ => probe.unwrap_or_else(|| {
-                                    self.domain.sample_symbol_near(s, &scales, &mut rng)
+                                    self.domain.sample_symbol_near(s, scales, &mut rng)
                                 }),
                             };
                             (s.clone(), v)
@@ -909,22 +1113,23 @@ impl<'a> Checker<'a> {
             // The rounding floor is relative to the sides themselves, not floored at 1 like
             // `scale`: z²/10³⁰ against 0 differs by 2·10⁻³⁰ and is decided exactly.
             let size = a.abs().max(b.abs());
-            let exact = if diff <= 1e-14 * size {
-                None
+            // The rule: exact values decide where both sides have them; otherwise only a
+            // certain difference is a counterexample, the guaranteed enclosures of both sides
+            // disjoint. Also inside the tolerance but above f64 rounding (exp(z)·(1 + 10⁻¹⁰)
+            // against exp(z): the tolerance allows for rounding, not for a claim off in the
+            // tenth digit), and for differences between the tolerance and 10⁻⁶, which used
+            // to be skipped (exp(z)·(1 + 10⁻⁷) against exp(z) then "agreed" at the points
+            // where both are below 10⁻²).
+            // Computed in the cheaper order with the same answer: disjoint enclosures mean the
+            // true values differ, so exact values, where they exist, differ too; the exact
+            // pair is then computed only for the counterexample reported (`exact_due`).
+            let (differs, exact, exact_due) = if diff <= 1e-14 * size {
+                (!close && self.certainly_differ(l, r, &point), None, false)
+            } else if self.certainly_differ(l, r, &point) {
+                (true, None, true)
             } else {
-                self.exact_pair(l, r, &point)
-            };
-            let differs = match &exact {
-                Some((x, y)) => x != y,
-                // Inside the tolerance but above f64 rounding: still a counterexample when the
-                // guaranteed enclosures are disjoint (exp(z)·(1 + 10⁻¹⁰) against exp(z)); the
-                // tolerance allows for rounding, not for a claim off in the tenth digit.
-                None if close => diff > 1e-14 * size && self.certainly_differ(l, r, &point),
-                // Only a certain difference is a counterexample: the guaranteed enclosures of
-                // both sides must be disjoint. Also for differences between the tolerance and
-                // 10⁻⁶, which used to be skipped: exp(z)·(1 + 10⁻⁷) against exp(z) then
-                // "agreed" at the points where both are below 10⁻².
-                None => self.certainly_differ(l, r, &point),
+                let exact = self.exact_pair(l, r, &point);
+                (exact.as_ref().is_some_and(|(x, y)| x != y), exact, false)
             };
             if !differs {
                 if close || exact.is_some() {
@@ -956,7 +1161,7 @@ impl<'a> Checker<'a> {
                 // one to show: keep looking for a plain one a while, and fall back on it.
                 if diff <= 1e-6 * scale {
                     if small_difference.is_none() {
-                        small_difference = Some(cx);
+                        small_difference = Some((cx, exact_due));
                     }
                     continue;
                 }
@@ -964,20 +1169,26 @@ impl<'a> Checker<'a> {
                 // numbers (z = 1/2 reads better than z = −1.99 or 11/3).
                 let better = plain
                     .as_ref()
-                    .is_none_or(|best: &Counterexample| height(&cx.point) < height(&best.point));
+                    .is_none_or(|(best, _): &(Counterexample, bool)| {
+                        height(&cx.point) < height(&best.point)
+                    });
                 if better {
-                    plain = Some(cx);
+                    plain = Some((cx, exact_due));
                 }
                 let done = plain
                     .as_ref()
-                    .is_some_and(|best| height(&best.point) <= 2 * best.point.len());
+                    .is_some_and(|(best, _)| height(&best.point) <= 2 * best.point.len());
                 if done || plain_budget == 0 {
                     break;
                 }
                 plain_budget -= 1;
             }
         }
-        if let Some(cx) = plain.or(small_difference) {
+        if let Some((mut cx, exact_due)) = plain.or(small_difference) {
+            if exact_due {
+                // The point lists the sides' symbols, the only ones l and r read.
+                cx.exact = self.exact_pair(l, r, &cx.point);
+            }
             return Sampled {
                 points: agree,
                 too_large,
@@ -1095,14 +1306,18 @@ struct SampleBatch {
 }
 
 impl SampleBatch {
-    /// The values of the tape's two outputs at each point (`None` where one is not finite),
-    /// or `None` when the tape cannot run.
+    /// The values of the two tapes' outputs (left and right side, with the same inputs) at
+    /// each point (`None` where one is not finite), or `None` when a tape cannot run.
     fn eval<'p>(
         &mut self,
-        tape: &Tape,
+        tapes: &[Arc<Tape>; 2],
         points: impl Iterator<Item = &'p Point>,
     ) -> Option<Vec<Option<(f64, f64)>>> {
-        let n_inputs = tape.inputs().len();
+        let [left, right] = tapes;
+        let n_inputs = left.inputs().len();
+        if right.inputs().len() != n_inputs {
+            return None;
+        }
         self.columns.resize_with(n_inputs, Vec::new);
         self.columns.iter_mut().for_each(Vec::clear);
         let mut n = 0usize;
@@ -1121,8 +1336,9 @@ impl SampleBatch {
         }
         self.outputs.resize_with(2, Vec::new);
         let cols: Vec<&[f64]> = self.columns.iter().map(Vec::as_slice).collect();
-        tape.eval(&cols, &mut self.outputs, &mut self.scratch)
-            .ok()?;
+        let (lo, ro) = self.outputs.split_at_mut(1);
+        left.eval(&cols, lo, &mut self.scratch).ok()?;
+        right.eval(&cols, ro, &mut self.scratch).ok()?;
         let (ls, rs) = (self.outputs.first()?, self.outputs.get(1)?);
         // A tape without inputs evaluates one row, the value at every point.
         let at = |vs: &Vec<f64>, i: usize| {
@@ -1158,20 +1374,35 @@ enum SampleResult {
 /// a value beyond ±3, summed over the coordinates (z = 1/2 → 2, z = 11/3 → 4, z = −9 → 3,
 /// z = 199/100 → 6).
 fn height(point: &Point) -> usize {
-    use num_traits::Signed;
+    use num_traits::{Signed, ToPrimitive};
     let three = Rational::from_integer(3.into());
     point
         .iter()
         .map(|(_, v)| {
-            let digits = |n: &num_bigint::BigInt| n.magnitude().to_string().len();
+            let digits = |n: &num_bigint::BigInt| match n.magnitude().to_u64() {
+                // Decimal digits without printing (0 has one digit, as printed).
+                Some(m) => m.checked_ilog10().map_or(1, |d| d as usize + 1),
+                None => n.magnitude().to_string().len(),
+            };
             digits(v.numer()) + digits(v.denom()) + usize::from(v.abs() > three)
         })
         .sum()
 }
 
+/// Most constants a claim is probed at and sampled near.
+const MAX_CONSTANTS: usize = 8;
+
 /// Magnitudes of the numeric constants in the expressions (other than 0 and 1), at most 8.
+#[cfg(test)]
 fn constants(exprs: &[&Expr]) -> Vec<Rational> {
-    use num_traits::{One, Signed, Zero};
+    let mut out = all_constants(exprs);
+    out.truncate(MAX_CONSTANTS);
+    out
+}
+
+/// Magnitudes of the numeric constants in the expressions (other than 0 and 1, with
+/// numerator and denominator below 2^32), sorted and distinct.
+fn all_constants(exprs: &[&Expr]) -> Vec<Rational> {
     let mut out: Vec<Rational> = Vec::new();
     let mut stack: Vec<&Expr> = exprs.to_vec();
     let mut seen = rustc_hash::FxHashSet::default();
@@ -1180,21 +1411,24 @@ fn constants(exprs: &[&Expr]) -> Vec<Rational> {
             continue;
         }
         if let Node::Num(r) = x.node() {
-            let a = r.abs();
-            if !a.is_zero()
-                && !a.is_one()
-                && a.numer().bits() < 32
-                && a.denom().bits() < 32
-                && !out.contains(&a)
-            {
-                out.push(a);
+            if let Some(a) = probe_constant(r) {
+                if !out.contains(&a) {
+                    out.push(a);
+                }
             }
         }
         stack.extend(x.node().children());
     }
     out.sort();
-    out.truncate(8);
     out
+}
+
+/// |r| when it counts as a constant of the claim: not 0 or 1, numerator and denominator
+/// below 2^32.
+fn probe_constant(r: &Rational) -> Option<Rational> {
+    use num_traits::{One, Signed, Zero};
+    let a = r.abs();
+    (!a.is_zero() && !a.is_one() && a.numer().bits() < 32 && a.denom().bits() < 32).then_some(a)
 }
 
 /// A rational as (numerator, denominator > 0) in lowest terms on machine integers: the
@@ -1395,6 +1629,74 @@ mod tests {
 
     fn q(n: i64, d: i64) -> Rational {
         Rational::new(n.into(), d.into())
+    }
+
+    #[test]
+    fn a_pair_shape_is_the_shape_of_both_sides() {
+        let parse = |t: &str| crate::api::parse(t).unwrap_or_else(|e| panic!("{e}"));
+        let pairs = [
+            ("z^2/3 + 5", "2*z/3"),
+            ("relu(z - 1/100)", "heaviside(z)"),
+            ("sigmoid(z)", "exp(-z)/(1 + exp(-z))^2 + 7/2"),
+            (
+                "1/2 + 3/2*z + 5/3*z^2 + 7/4*z^3 + 9/5*z^4",
+                "11/6 + 13/7*y + 15/8*z + 17/9*z + 19/10 + 21/11 + 23/12",
+            ),
+            ("max(z, 4294967296) + abs(-5/2*x_i)", "min(z, 1)*sign(z)"),
+            ("Σ_{j=1}^{C} x_j + 3", "delta(i, k)*2/3"),
+        ];
+        for (l, r) in pairs {
+            let (l, r) = (parse(l), parse(r));
+            for e in [&l, &r] {
+                let (one, four) = (Shape::of(e), Shape::separately(e));
+                assert_eq!(format!("{one:?}"), format!("{four:?}"), "{e}");
+            }
+            let pair = PairShape::of(&Shape::of(&l), &Shape::of(&r));
+            assert_eq!(pair.scales, constants(&[&l, &r]), "{l} = {r}");
+            assert_eq!(pair.piecewise, has_piecewise(&l) || has_piecewise(&r));
+            let mut symbols: Vec<Symbol> = l.free_symbols();
+            symbols.extend(r.free_symbols());
+            symbols.sort();
+            symbols.dedup();
+            assert_eq!(pair.symbols, symbols);
+        }
+    }
+
+    #[test]
+    fn height_counts_the_printed_digits() {
+        use num_traits::Signed;
+        let printed = |point: &Point| -> usize {
+            let three = Rational::from_integer(3.into());
+            point
+                .iter()
+                .map(|(_, v)| {
+                    v.numer().magnitude().to_string().len()
+                        + v.denom().magnitude().to_string().len()
+                        + usize::from(v.abs() > three)
+                })
+                .sum()
+        };
+        let z = Symbol::new("z");
+        let big = Rational::new(
+            num_bigint::BigInt::from(u64::MAX) * 1000,
+            num_bigint::BigInt::from(7),
+        );
+        let values = [
+            q(0, 1),
+            q(1, 2),
+            q(-9, 1),
+            q(10, 1),
+            q(-99, 100),
+            q(199, 100),
+            q(1_000_000_007, 999_999_999),
+            Rational::from_integer(u64::MAX.into()),
+            big,
+        ];
+        for v in values {
+            let point = vec![(z.clone(), v.clone())];
+            assert_eq!(height(&point), printed(&point), "{v}");
+        }
+        assert_eq!(height(&vec![(z.clone(), q(1, 2)), (z, q(11, 3))]), 6);
     }
 
     #[test]

@@ -305,6 +305,26 @@ pub fn eval_interval_at(e: &Expr, point: &[(Symbol, Rational)]) -> Option<Interv
     })
 }
 
+/// The enclosures of a point's coordinates, in its order (what [`eval_interval_at`] makes
+/// of a coordinate at each occurrence of its symbol), for [`eval_interval_in`].
+pub fn point_intervals(point: &[(Symbol, Rational)]) -> Vec<(Symbol, Option<Interval>)> {
+    point
+        .iter()
+        .map(|(s, v)| (s.clone(), rational_interval(v)))
+        .collect()
+}
+
+/// [`eval_interval_at`] with the coordinates' enclosures made once ([`point_intervals`]):
+/// the same enclosure, when several expressions are enclosed at one point.
+pub fn eval_interval_in(e: &Expr, coordinates: &[(Symbol, Option<Interval>)]) -> Option<Interval> {
+    enclose(e, &|s: &Symbol| {
+        coordinates
+            .iter()
+            .find(|(t, _)| t == s)
+            .and_then(|(_, v)| *v)
+    })
+}
+
 /// Largest tree size evaluated by [`direct`] recursion instead of the DAG walk.
 const DIRECT_TREE_SIZE: u64 = 256;
 
@@ -354,6 +374,29 @@ mod tests {
     fn at(e: &Expr, z: f64) -> Option<Interval> {
         let r = Rational::from_float(z);
         eval_interval(e, &|_| r.clone())
+    }
+
+    #[test]
+    fn enclosures_from_coordinates_made_once_are_the_same() {
+        let parse = |t: &str| crate::api::parse(t).unwrap_or_else(|e| panic!("{e}"));
+        let (y, z) = (Symbol::new("y"), Symbol::new("z"));
+        let q = |n: i64, d: i64| Rational::new(n.into(), d.into());
+        let point = vec![(z.clone(), q(-7, 3)), (y, q(1, 10)), (z, q(5, 1))];
+        let coordinates = point_intervals(&point);
+        for text in [
+            "6 - z*heaviside(z)",
+            "z^3*y - 1/3",
+            "heaviside(z + 3)*(z + 3) - 6*heaviside(y - z)",
+            "exp(z)*y",
+            "w + z",
+        ] {
+            let e = parse(text);
+            assert_eq!(
+                eval_interval_in(&e, &coordinates),
+                eval_interval_at(&e, &point),
+                "{text}"
+            );
+        }
     }
 
     #[test]

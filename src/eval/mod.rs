@@ -60,7 +60,7 @@ use crate::expr::{Builtin, Constant, Expr, Func, Node, Symbol};
 
 pub use compile::{Elementwise, Tape, TapeScratch, MAX_TAPE_INSTRUCTIONS};
 pub use exact::{eval_exact, exact_value};
-pub use interval::{eval_interval, eval_interval_at, Interval};
+pub use interval::{eval_interval, eval_interval_at, eval_interval_in, point_intervals, Interval};
 
 /// Most sum iterations one evaluation may run, counted over all sums together (nested sums
 /// multiply). Above it, evaluation stops with [`EvalError::TooLarge`].

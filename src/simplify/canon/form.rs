@@ -79,6 +79,22 @@ impl<'a> Canonicalizer<'a> {
         }
     }
 
+    /// A copy of this canonicalizer (its atoms, memo and stated sums) running to a new
+    /// deadline: the copy continues exactly where this one stands, so forms it builds are the
+    /// forms this one would build next (the checker keeps one per claimed derivative, taken
+    /// right after the derivative's form, and continues a copy for each claim about it).
+    pub fn fork(&self, deadline: Deadline) -> Self {
+        Canonicalizer {
+            atoms: self.atoms.clone(),
+            memo: self.memo.clone(),
+            sum_facts: self.sum_facts.clone(),
+            limits: self.limits,
+            deadline,
+            // The first node reads the clock, as in a new one.
+            unchecked: DEADLINE_EVERY - 1,
+        }
+    }
+
     /// The atom table (for printing canonical forms).
     pub fn atoms(&self) -> &AtomTable {
         &self.atoms
