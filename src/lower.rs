@@ -314,33 +314,38 @@ pub fn lower_statement(
     scope: &Program,
     limits: &Limits,
 ) -> Result<LoweredStatement, Vec<LowerError>> {
-    let shapes = &scope.shapes;
-    let scope = Scope::of_program(scope);
-    let mut cx = Lowerer::new(&scope, limits);
-    for (sym, shape) in shapes {
-        cx.shapes.insert(shape_key(sym), shape.clone());
-    }
-    let item = cx.statement(stmt);
-    if !cx.errors.is_empty() {
-        return Err(cx.errors);
-    }
-    Ok(LoweredStatement {
-        item,
-        layouts: cx.layout_forms.take(),
-        shapes: cx.shape_log,
+    in_scope(scope, limits, |cx| {
+        let item = cx.statement(stmt);
+        if !cx.errors.is_empty() {
+            return Err(std::mem::take(&mut cx.errors));
+        }
+        Ok(LoweredStatement {
+            item,
+            layouts: cx.layout_forms.take(),
+            shapes: std::mem::take(&mut cx.shape_log),
+        })
     })
 }
 
 /// True when `e` is read in matrix form in the scope of `scope`: it mentions a name with a
 /// shape, a transpose or `⊙`.
 pub fn is_matrix_expr(e: &ast::Expr<'_>, scope: &Program, limits: &Limits) -> bool {
+    in_scope(scope, limits, |cx| cx.is_matrix(e))
+}
+
+/// `f` run by a lowerer with the functions, quantities and shapes of `scope` in scope.
+fn in_scope<'a, R>(
+    scope: &Program,
+    limits: &Limits,
+    f: impl for<'s> FnOnce(&mut Lowerer<'s, 'a>) -> R,
+) -> R {
     let shapes = &scope.shapes;
     let scope = Scope::of_program(scope);
     let mut cx = Lowerer::new(&scope, limits);
     for (sym, shape) in shapes {
         cx.shapes.insert(shape_key(sym), shape.clone());
     }
-    cx.is_matrix(e)
+    f(&mut cx)
 }
 
 /// Lowers one expression with the functions and quantities `scope` defines in scope.
@@ -349,18 +354,14 @@ pub fn lower_expr(
     scope: &Program,
     limits: &Limits,
 ) -> Result<Expr, Vec<LowerError>> {
-    let shapes = &scope.shapes;
-    let scope = Scope::of_program(scope);
-    let mut cx = Lowerer::new(&scope, limits);
-    for (sym, shape) in shapes {
-        cx.shapes.insert(shape_key(sym), shape.clone());
-    }
-    let res = cx.top(e);
-    if cx.errors.is_empty() {
-        Ok(res)
-    } else {
-        Err(cx.errors)
-    }
+    in_scope(scope, limits, |cx| {
+        let res = cx.top(e);
+        if cx.errors.is_empty() {
+            Ok(res)
+        } else {
+            Err(std::mem::take(&mut cx.errors))
+        }
+    })
 }
 
 struct Lowerer<'s, 'a> {

@@ -2269,44 +2269,33 @@ impl<'a, 't> Parser<'a, 't> {
         let bracket = match self.peek_at(2)? {
             Tok::Open(Delim::Paren) => Delim::Paren,
             Tok::Open(Delim::Square) => Delim::Square,
-            Tok::Cmd("ell") => return self.bare_ell_superscript(),
+            // `^{\ell}`, `^{\ell+1}`: the layer letter without brackets (nobody raises to
+            // the power ℓ in these documents; `\delta^{\ell}` is the textbooks' δ of layer ℓ).
+            Tok::Cmd("ell") => return self.layer_at(2, &[Delim::Brace]),
             _ => return None,
         };
-        let first = self.peek_at(3)?;
-        if !matches!(first, Tok::Letter | Tok::Num | Tok::Cmd("ell")) {
+        if !matches!(self.peek_at(3)?, Tok::Letter | Tok::Num | Tok::Cmd("ell")) {
             return None;
         }
-        let offset = matches!(self.peek_at(4), Some(Tok::Op('+' | '-')))
-            && self.peek_at(5) == Some(Tok::Num);
-        let n_inner = if offset { 3 } else { 1 };
-        if self.peek_at(3 + n_inner) != Some(Tok::Close(bracket))
-            || self.peek_at(4 + n_inner) != Some(Tok::Close(Delim::Brace))
-        {
-            return None;
-        }
-        let start = self.toks.get(self.pos + 3)?.span.start;
-        let end = self.toks.get(self.pos + 2 + n_inner)?.span.end;
-        let text = self.text(Span::new(start, end));
-        for _ in 0..(5 + n_inner) {
-            self.bump();
-        }
-        Some(text)
+        self.layer_at(3, &[bracket, Delim::Brace])
     }
 
-    /// `^{\ell}`, `^{\ell+1}`, `^{\ell-1}` (the layer letter without brackets: nobody raises
-    /// to the power ℓ in these documents, and `\delta^{\ell}` is the textbooks' δ of layer ℓ):
-    /// consumed, and the layer's text returned; anything else is left for the exponent parser.
-    fn bare_ell_superscript(&mut self) -> Option<&'a str> {
-        let offset = matches!(self.peek_at(3), Some(Tok::Op('+' | '-')))
-            && self.peek_at(4) == Some(Tok::Num);
+    /// The layer whose first token is `at` tokens ahead (one token, optionally followed by
+    /// `+` or `-` and a number), closed by `closers`: consumed with everything before it, and
+    /// its text returned; `None` (nothing consumed) when the closers do not follow.
+    fn layer_at(&mut self, at: usize, closers: &[Delim]) -> Option<&'a str> {
+        let offset = matches!(self.peek_at(at + 1), Some(Tok::Op('+' | '-')))
+            && self.peek_at(at + 2) == Some(Tok::Num);
         let n_inner = if offset { 3 } else { 1 };
-        if self.peek_at(2 + n_inner) != Some(Tok::Close(Delim::Brace)) {
-            return None;
+        for (k, c) in closers.iter().enumerate() {
+            if self.peek_at(at + n_inner + k) != Some(Tok::Close(*c)) {
+                return None;
+            }
         }
-        let start = self.toks.get(self.pos + 2)?.span.start;
-        let end = self.toks.get(self.pos + 1 + n_inner)?.span.end;
+        let start = self.toks.get(self.pos + at)?.span.start;
+        let end = self.toks.get(self.pos + at + n_inner - 1)?.span.end;
         let text = self.text(Span::new(start, end));
-        for _ in 0..(3 + n_inner) {
+        for _ in 0..(at + n_inner + closers.len()) {
             self.bump();
         }
         Some(text)
