@@ -777,6 +777,16 @@ impl Reader<'_> {
                     }
                     return true;
                 }
+                if matches!(&set.kind, ast::ExprKind::Pow(p)
+                    if matches!(&p.base.kind, ast::ExprKind::Name(n) if n.ident == "ℝ"))
+                {
+                    self.not_understood(
+                        row.span,
+                        "each dimension of a shape is a name or an integer (`\\mathbb{R}^{n}`, \
+                         `\\mathbb{R}^{n \\times m}`)",
+                    );
+                    return true;
+                }
             }
         }
         if self.src.slice(row.span).contains("\\mathbb{R}") {
@@ -2281,12 +2291,19 @@ fn shape_dims<'a>(set: &ast::Expr<'a>) -> Option<Vec<ast::Expr<'a>>> {
     if !matches!(&p.base.kind, ast::ExprKind::Name(n) if n.ident == "ℝ" && n.sub.is_none()) {
         return None;
     }
-    match &p.exp.kind {
+    let dims: Vec<ast::Expr<'a>> = match &p.exp.kind {
         ast::ExprKind::Product(fs) if fs.iter().skip(1).all(|f| f.op == ast::MulOp::Times) => {
-            Some(fs.iter().map(|f| f.expr.clone()).collect())
+            fs.iter().map(|f| f.expr.clone()).collect()
         }
-        _ => Some(vec![p.exp.clone()]),
-    }
+        _ => vec![p.exp.clone()],
+    };
+    // As in `.dc`: each dimension a name without subscript or an integer literal.
+    let dimension = |d: &ast::Expr<'a>| match &d.kind {
+        ast::ExprKind::Name(n) => n.sub.is_none(),
+        ast::ExprKind::Num(ast::NumLit::Decimal(t)) => t.bytes().all(|b| b.is_ascii_digit()),
+        _ => false,
+    };
+    dims.iter().all(dimension).then_some(dims)
 }
 
 /// `ℝ^n` or `ℝ^{m×n}`.

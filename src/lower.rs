@@ -1498,6 +1498,11 @@ impl<'s, 'a> Lowerer<'s, 'a> {
         let (Ok(dl), Ok(dr)) = (self.mat_dims(&l), self.mat_dims(&r)) else {
             return proto;
         };
+        // A 1×1 product (hᵀ·h) is a scalar.
+        let scalar = |d: Option<crate::matrix::Dims>| {
+            d.filter(|d| !(d.rows == Dim::One && d.cols == Dim::One))
+        };
+        let (dl, dr) = (scalar(dl), scalar(dr));
         if dl != dr {
             let show = |d: &Option<crate::matrix::Dims>| {
                 d.as_ref().map_or("a scalar".to_owned(), |d| d.to_string())

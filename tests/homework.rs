@@ -58,65 +58,85 @@ fn homework_documents_get_the_marked_verdicts() {
     let mut n_expected = 0;
     let mut failures = Vec::new();
     for f in files {
-        let (src, reports) = check(&f);
-        let lines: Vec<&str> = src.text().lines().collect();
-        let mut by_line: Vec<(usize, Vec<&EquationReport>)> = Vec::new();
-        for r in &reports {
-            let line = src.line_col(r.span.start).line;
-            match by_line.last_mut() {
-                Some((l, v)) if *l == line => v.push(r),
-                _ => by_line.push((line, vec![r])),
-            }
-        }
-        for (idx, text) in lines.iter().enumerate() {
-            let line = idx + 1;
-            let got: Vec<&EquationReport> = by_line
-                .iter()
-                .find(|(l, _)| *l == line)
-                .map(|(_, v)| v.clone())
-                .unwrap_or_default();
-            let Some((_, marker)) = text.split_once("<!-- expect:") else {
-                if !got.is_empty() {
-                    failures.push(format!(
-                        "{}:{line}: reports without expectations: {:?}",
-                        f.display(),
-                        got.iter().map(|r| describe(r)).collect::<Vec<_>>()
-                    ));
-                }
-                continue;
-            };
-            let marker = marker.trim_end().trim_end_matches("-->").trim();
-            let wants: Vec<&str> = marker.split(';').map(str::trim).collect();
-            if wants.len() != got.len() {
-                failures.push(format!(
-                    "{}:{line}: expected {} reports ({marker}), got {:?}",
-                    f.display(),
-                    wants.len(),
-                    got.iter().map(|r| describe(r)).collect::<Vec<_>>()
-                ));
-                continue;
-            }
-            for (want, r) in wants.iter().zip(&got) {
-                n_expected += 1;
-                let (head, hint_want) = want.split_once(':').unwrap_or((want, ""));
-                let mut words = head.split_whitespace();
-                let kind_want = words.next().unwrap_or("");
-                let verdict_want = words.next().unwrap_or("");
-                let (kind, verdict, hint) = describe(r);
-                let ok = kind == kind_want
-                    && (verdict_want.is_empty() || verdict == verdict_want)
-                    && hint.contains(hint_want.trim());
-                if !ok {
-                    failures.push(format!(
-                        "{}:{line}: expected `{want}`, got {kind} {verdict}: {hint}",
-                        f.display()
-                    ));
-                }
-            }
-        }
+        n_expected += marked(&f, &mut failures);
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     assert!(n_expected >= 40, "only {n_expected} expectations");
+}
+
+/// Matrix-form rows that are malformed (dimensions that are not names or integers, three
+/// dimensions, shapes that do not fit, transposes of scalars, updates that are not
+/// `W − η·X`): each reported with its reason, no panic; `tests/hostile/matrix_rows.md`.
+#[test]
+fn malformed_matrix_rows_say_why() {
+    let f = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/hostile/matrix_rows.md");
+    let mut failures = Vec::new();
+    let n = marked(&f, &mut failures);
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(n >= 15, "only {n} expectations");
+}
+
+/// Checks the `<!-- expect: … -->` markers of one document, pushing each mismatch to
+/// `failures`; the number of expectations.
+fn marked(f: &Path, failures: &mut Vec<String>) -> usize {
+    let mut n_expected = 0;
+    let (src, reports) = check(f);
+    let lines: Vec<&str> = src.text().lines().collect();
+    let mut by_line: Vec<(usize, Vec<&EquationReport>)> = Vec::new();
+    for r in &reports {
+        let line = src.line_col(r.span.start).line;
+        match by_line.last_mut() {
+            Some((l, v)) if *l == line => v.push(r),
+            _ => by_line.push((line, vec![r])),
+        }
+    }
+    for (idx, text) in lines.iter().enumerate() {
+        let line = idx + 1;
+        let got: Vec<&EquationReport> = by_line
+            .iter()
+            .find(|(l, _)| *l == line)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default();
+        let Some((_, marker)) = text.split_once("<!-- expect:") else {
+            if !got.is_empty() {
+                failures.push(format!(
+                    "{}:{line}: reports without expectations: {:?}",
+                    f.display(),
+                    got.iter().map(|r| describe(r)).collect::<Vec<_>>()
+                ));
+            }
+            continue;
+        };
+        let marker = marker.trim_end().trim_end_matches("-->").trim();
+        let wants: Vec<&str> = marker.split(';').map(str::trim).collect();
+        if wants.len() != got.len() {
+            failures.push(format!(
+                "{}:{line}: expected {} reports ({marker}), got {:?}",
+                f.display(),
+                wants.len(),
+                got.iter().map(|r| describe(r)).collect::<Vec<_>>()
+            ));
+            continue;
+        }
+        for (want, r) in wants.iter().zip(&got) {
+            n_expected += 1;
+            let (head, hint_want) = want.split_once(':').unwrap_or((want, ""));
+            let mut words = head.split_whitespace();
+            let kind_want = words.next().unwrap_or("");
+            let verdict_want = words.next().unwrap_or("");
+            let (kind, verdict, hint) = describe(r);
+            let ok = kind == kind_want
+                && (verdict_want.is_empty() || verdict == verdict_want)
+                && hint.contains(hint_want.trim());
+            if !ok {
+                failures.push(format!(
+                    "{}:{line}: expected `{want}`, got {kind} {verdict}: {hint}",
+                    f.display()
+                ));
+            }
+        }
+    }
+    n_expected
 }
 
 /// The two real documents: every mathematical mistake in them is flagged at its line with a

@@ -215,3 +215,13 @@ fn hostile_matrix_input_does_not_panic() {
         assert!(!l.errors.is_empty(), "expected an input error for {text:?}");
     }
 }
+
+/// A 1×1 product (hᵀ·h) is a scalar on either side of a claim.
+#[test]
+fn a_one_by_one_product_is_a_scalar_in_a_claim() {
+    let text = "assume h ∈ ℝ^N\nclaim hᵀ·h = sum(j, 1, N, h_j^2)\nclaim hᵀ·h = 2\n";
+    assert_eq!(
+        verdicts(text, Layout::Denominator),
+        vec!["correct", "incorrect"]
+    );
+}
