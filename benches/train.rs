@@ -18,7 +18,7 @@ use criterion::{criterion_group, Criterion};
 
 use derivcheck::eval::vector;
 use derivcheck::train::data::{self, CsvOptions, Prepared};
-use derivcheck::train::matmul::{affine_par_then, matmul_par_then, sum, Block, Cut, Mat, Write};
+use derivcheck::train::matmul::{affine_par, matmul_par, row_sums_par, Mat, Write};
 use derivcheck::train::net::{Gradients, NetSpec, Workspace};
 use derivcheck::train::optim::OptimizerState;
 use derivcheck::train::par::{split_mut, Pool};
@@ -140,20 +140,30 @@ enum Hidden {
     Tanh,
 }
 
-/// The hand-written reference: same layout, products and blocks (`train::matmul`: bias,
-/// product and activation of a block on one thread, as in the formula path), the same
-/// elementwise σ and tanh as the formula path (`eval::vector`), their derivatives written out
-/// (a·(1 − a), 1 − a²), output delta written out
+/// `f(lo, part)` over the parts of `out` (the cut of the formula path's elementwise passes).
+fn par_map(pool: &Pool, out: &mut [f64], f: impl Fn(usize, &mut [f64]) + Sync) {
+    let parts = pool.elementwise_parts(out.len());
+    if parts <= 1 {
+        f(0, out);
+        return;
+    }
+    let mut cut = split_mut(out, parts);
+    pool.run(&mut cut, |(lo, part)| f(*lo, part));
+}
+
+/// The hand-written reference: same layout and products (`train::matmul`), the same elementwise σ and
+/// tanh as the formula path (`eval::vector`), their derivatives written out (a·(1 − a),
+/// 1 − a²), output delta written out
 /// (2·(o − y) for identity + MSE, a − y for σ + BCE and for softmax + CE; the softmax is
 /// exp(z − max z)/Σ_j exp(z_j − max z) per sample). Kept in benches and tests only.
 struct Reference {
     pool: Pool,
     hidden: Hidden,
     out: Out,
+    e: Vec<f64>,
     z: Vec<Vec<f64>>,
     a: Vec<Vec<f64>>,
     delta: Vec<f64>,
-    next: Vec<f64>,
     g: Vec<f64>,
     grads: Gradients,
 }
@@ -164,10 +174,10 @@ impl Reference {
             pool,
             hidden,
             out,
+            e: Vec::new(),
             z: Vec::new(),
             a: Vec::new(),
             delta: Vec::new(),
-            next: Vec::new(),
             g: Vec::new(),
             grads: Gradients { layers: Vec::new() },
         }
@@ -184,87 +194,65 @@ impl Reference {
         let nl = net.layers.len();
         self.z.resize_with(nl, Vec::new);
         self.a.resize_with(nl, Vec::new);
-        let (hidden, out_kind) = (self.hidden, self.out);
         for li in 0..nl {
             let l = &net.layers[li];
+            let z = &mut self.z[li];
+            let input: &[f64] = if li == 0 { x } else { &self.a[li - 1] };
+            affine_par(
+                &self.pool,
+                z,
+                Mat::new(&l.weights, l.n_out, l.n_in).unwrap(),
+                Mat::new(input, l.n_in, n).unwrap(),
+                &l.bias,
+            )
+            .unwrap();
             let last = li + 1 == nl;
-            let (before, rest) = self.a.split_at_mut(li);
-            let a = &mut rest[0];
-            let input: &[f64] = if li == 0 { x } else { &before[li - 1] };
-            a.resize(l.n_out * n, 0.0);
-            // The same blocks as the formula path: bias, product, then the activation on the
-            // block's rows, on the same thread.
-            let cut = match out_kind {
-                Out::SoftmaxCe if last => Cut::of(l.n_out, n, l.n_in),
-                _ => Cut::of(l.n_out, n, l.n_in).merged(),
-            };
-            type Part<'a> = (Vec<&'a mut [f64]>, Vec<f64>, Vec<f64>);
-            let mut states: Vec<Part<'_>> = cut
-                .split_rows_mut(a)
-                .into_iter()
-                .map(|rows| (rows, Vec::new(), Vec::new()))
-                .collect();
-            let then = |(a_rows, e, t): &mut Part<'_>, _: Block, z_rows: &[&[f64]]| {
-                if !last {
-                    let f = match hidden {
-                        Hidden::Sigmoid => vector::sigmoid_slice,
-                        Hidden::Tanh => vector::tanh_slice,
-                    };
-                    for (zr, ar) in z_rows.iter().zip(a_rows.iter_mut()) {
-                        f(zr, ar);
-                    }
-                    return;
-                }
-                match out_kind {
-                    Out::Mse => {
-                        for (zr, ar) in z_rows.iter().zip(a_rows.iter_mut()) {
-                            ar.copy_from_slice(zr);
-                        }
-                    }
-                    Out::SigmoidBce => {
-                        for (zr, ar) in z_rows.iter().zip(a_rows.iter_mut()) {
-                            vector::sigmoid_slice(zr, ar);
-                        }
-                    }
+            let a = &mut self.a[li];
+            a.resize(z.len(), 0.0);
+            if last {
+                match self.out {
+                    Out::Mse => a.copy_from_slice(z),
+                    Out::SigmoidBce => vector::sigmoid_slice(z, a),
                     Out::SoftmaxCe => {
-                        let w = z_rows.first().map_or(0, |r| r.len());
+                        let k = l.n_out;
+                        let e = &mut self.e;
                         e.clear();
-                        e.resize(w, f64::NEG_INFINITY);
-                        for zr in z_rows {
-                            for (m, v) in e.iter_mut().zip(zr.iter()) {
+                        e.resize(n, f64::NEG_INFINITY);
+                        for r in 0..k {
+                            for (m, v) in e.iter_mut().zip(&z[r * n..(r + 1) * n]) {
                                 *m = m.max(*v);
                             }
                         }
-                        for (zr, ar) in z_rows.iter().zip(a_rows.iter_mut()) {
-                            t.clear();
-                            t.extend(zr.iter().zip(e.iter()).map(|(v, m)| v - m));
-                            vector::exp_slice(t, ar);
+                        for r in 0..k {
+                            for (o, (v, m)) in a[r * n..(r + 1) * n]
+                                .iter_mut()
+                                .zip(z[r * n..(r + 1) * n].iter().zip(e.iter()))
+                            {
+                                *o = v - m;
+                            }
                         }
+                        let shifted = a.clone();
+                        vector::exp_slice(&shifted, a);
                         e.iter_mut().for_each(|s| *s = 0.0);
-                        for ar in a_rows.iter() {
-                            for (s, o) in e.iter_mut().zip(ar.iter()) {
+                        for r in 0..k {
+                            for (s, o) in e.iter_mut().zip(&a[r * n..(r + 1) * n]) {
                                 *s += o;
                             }
                         }
-                        for ar in a_rows.iter_mut() {
-                            for (o, s) in ar.iter_mut().zip(e.iter()) {
+                        for r in 0..k {
+                            for (o, s) in a[r * n..(r + 1) * n].iter_mut().zip(e.iter()) {
                                 *o /= s;
                             }
                         }
                     }
                 }
-            };
-            affine_par_then(
-                &self.pool,
-                &mut self.z[li],
-                Mat::new(&l.weights, l.n_out, l.n_in).unwrap(),
-                Mat::new(input, l.n_in, n).unwrap(),
-                &l.bias,
-                cut,
-                &mut states,
-                &then,
-            )
-            .unwrap();
+            } else {
+                let f = match self.hidden {
+                    Hidden::Sigmoid => vector::sigmoid_slice,
+                    Hidden::Tanh => vector::tanh_slice,
+                };
+                par_map(&self.pool, a, |lo, part| f(&z[lo..lo + part.len()], part));
+            }
         }
         let inv_n = 1.0 / n as f64;
         let out = &self.a[nl - 1];
@@ -282,85 +270,48 @@ impl Reference {
             let input: &[f64] = if li == 0 { x } else { &self.a[li - 1] };
             let (gw, gb) = &mut self.grads.layers[li];
             gw.resize(l.weights.len(), 0.0);
-            {
-                // δ·A_prevᵀ and the row sums of δ on the same blocks.
-                let cut = Cut::of(l.n_out, l.n_in, n);
-                gb.clear();
-                gb.resize(l.n_out, 0.0);
-                let mut states: Vec<(usize, &mut [f64])> = if cut.by_rows {
-                    split_mut(gb, cut.parts)
-                } else {
-                    let mut v = vec![(0, gb.as_mut_slice())];
-                    v.resize_with(cut.parts, || (0, &mut []));
-                    v
-                };
-                let delta = &self.delta;
-                let then = |(r0, out): &mut (usize, &mut [f64]), _: Block, _: &[&[f64]]| {
-                    for (j, o) in out.iter_mut().enumerate() {
-                        let r = *r0 + j;
-                        *o = sum(&delta[r * n..(r + 1) * n]);
-                    }
-                };
-                matmul_par_then(
-                    &self.pool,
-                    gw,
-                    Mat::new(&self.delta, l.n_out, n).unwrap(),
-                    Mat::new(input, l.n_in, n).unwrap().t(),
-                    Write::Overwrite,
-                    cut,
-                    &mut states,
-                    &then,
-                )
-                .unwrap();
-            }
+            let d = Mat::new(&self.delta, l.n_out, n).unwrap();
+            matmul_par(
+                &self.pool,
+                gw,
+                d,
+                Mat::new(input, l.n_in, n).unwrap().t(),
+                Write::Overwrite,
+            )
+            .unwrap();
+            row_sums_par(&self.pool, &self.delta, n, gb);
             if li == 0 {
                 break;
             }
-            // Wᵀ·δ, and δ_prev = g·f'(a) written out on the same blocks.
+            self.g.clear();
             self.g.resize(l.n_in * n, 0.0);
-            let mut next = std::mem::take(&mut self.next);
-            next.resize(l.n_in * n, 0.0);
-            {
-                let a = &self.a[li - 1];
-                let cut = Cut::of(l.n_in, n, l.n_out).merged();
-                let mut states: Vec<(Vec<(usize, usize)>, Vec<&mut [f64]>)> = cut
-                    .split_rows_mut(&mut next)
-                    .into_iter()
-                    .enumerate()
-                    .map(|(p, out)| (cut.segments(p), out))
-                    .collect();
-                type Part<'a> = (Vec<(usize, usize)>, Vec<&'a mut [f64]>);
-                let then = |(ranges, out): &mut Part<'_>, _: Block, g_segs: &[&[f64]]| {
-                    for ((&(lo, hi), g), d) in ranges.iter().zip(g_segs).zip(out.iter_mut()) {
-                        let a = &a[lo..hi];
-                        match hidden {
-                            Hidden::Sigmoid => {
-                                for ((d, g), a) in d.iter_mut().zip(g.iter()).zip(a) {
-                                    *d = g * a * (1.0 - a);
-                                }
-                            }
-                            Hidden::Tanh => {
-                                for ((d, g), a) in d.iter_mut().zip(g.iter()).zip(a) {
-                                    *d = g * (1.0 - a * a);
-                                }
-                            }
+            matmul_par(
+                &self.pool,
+                &mut self.g,
+                Mat::new(&l.weights, l.n_out, l.n_in).unwrap().t(),
+                d,
+                Write::Overwrite,
+            )
+            .unwrap();
+            let a = &self.a[li - 1];
+            let g = &self.g;
+            self.delta.resize(g.len(), 0.0);
+            let hidden = self.hidden;
+            par_map(&self.pool, &mut self.delta, |lo, part| {
+                let (g, a) = (&g[lo..lo + part.len()], &a[lo..lo + part.len()]);
+                match hidden {
+                    Hidden::Sigmoid => {
+                        for ((d, g), a) in part.iter_mut().zip(g).zip(a) {
+                            *d = g * a * (1.0 - a);
                         }
                     }
-                };
-                matmul_par_then(
-                    &self.pool,
-                    &mut self.g,
-                    Mat::new(&l.weights, l.n_out, l.n_in).unwrap().t(),
-                    Mat::new(&self.delta, l.n_out, n).unwrap(),
-                    Write::Overwrite,
-                    cut,
-                    &mut states,
-                    &then,
-                )
-                .unwrap();
-            }
-            std::mem::swap(&mut self.delta, &mut next);
-            self.next = next;
+                    Hidden::Tanh => {
+                        for ((d, g), a) in part.iter_mut().zip(g).zip(a) {
+                            *d = g * (1.0 - a * a);
+                        }
+                    }
+                }
+            });
         }
         opt.step(net.params_mut(), self.grads.slices());
     }
@@ -561,10 +512,24 @@ fn interleaved() {
                 b.1 = b.1.min(cpu / k as f64);
             }
         };
-        // Each path's epoch runs on a worker of the pool, as `train::fit` runs its epochs.
+        // Each path's epoch runs on a worker of the pool when its passes are cut, as
+        // `train::fit` runs its epochs.
+        let bs = if case.batch == 0 {
+            case.data.train.n
+        } else {
+            case.batch
+        };
+        let par = base.runs_parallel(&pool, bs);
+        let install = |f: &mut (dyn FnMut() + Send)| {
+            if par {
+                pool.install(f)
+            } else {
+                f()
+            }
+        };
         for _ in 0..40 {
             time(0, &mut || {
-                pool.install(|| {
+                install(&mut || {
                     epoch_formulas(
                         &mut net_f, &case.data, case.batch, &mut opt_f, &mut ws, &mut grads,
                         &mut buf,
@@ -572,12 +537,12 @@ fn interleaved() {
                 })
             });
             time(1, &mut || {
-                pool.install(|| {
+                install(&mut || {
                     reference.epoch(&mut net_h, &case.data, case.batch, &mut opt_h, &mut buf)
                 })
             });
             time(2, &mut || {
-                pool.install(|| epoch_forward(&net_o, &case.data, case.batch, &mut ws, &mut fbuf))
+                install(&mut || epoch_forward(&net_o, &case.data, case.batch, &mut ws, &mut fbuf))
             });
         }
         let [(bf, cf), (bh, ch), (bo, co)] = best;

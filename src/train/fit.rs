@@ -228,9 +228,11 @@ pub fn train(
         if bs < n {
             rng.shuffle(&mut order);
         }
-        // The epoch's passes run on a worker of the pool (see `par`): the same bits, fewer
-        // wake-ups of sleeping threads.
-        let (loss_sum, test) = cfg.pool.install(|| -> Result<_, TrainError> {
+        // The epoch's passes run on a worker of the pool when they are cut for its threads
+        // (see `par`): the same bits, fewer wake-ups of sleeping threads.
+        let parallel =
+            net.runs_parallel(&cfg.pool, bs) || net.runs_parallel(&cfg.pool, data.test.n);
+        let mut epoch_body = || -> Result<_, TrainError> {
             let mut loss_sum = 0.0;
             for chunk in order.chunks(bs) {
                 let (x, y): (&[f64], &[f64]) = if bs == n {
@@ -247,7 +249,12 @@ pub fn train(
             }
             let test = evaluate(net, &data.test, &mut eval_ws).map_err(&err)?;
             Ok((loss_sum, test))
-        })?;
+        };
+        let (loss_sum, test) = if parallel {
+            cfg.pool.install(epoch_body)?
+        } else {
+            epoch_body()?
+        };
         let (test_loss, test_metric) = test;
         let stats = EpochStats {
             epoch,

@@ -509,31 +509,6 @@ impl Activation {
         );
     }
 
-    /// [`Activation::forward`] over one segment of a row (`out` has the length of `z`), as
-    /// the epilogue of a layer's product block; returns whether every value is finite.
-    pub fn forward_segment(&self, z: &[f64], out: &mut [f64], scratch: &mut TapeScratch) -> bool {
-        run1_into(&self.forward_tape, &[z], out, scratch, self.elementwise);
-        all_finite(out)
-    }
-
-    /// [`Activation::backward`] over one segment of a row (all four of the same length).
-    pub fn backward_segment(
-        &self,
-        z: &[f64],
-        a: &[f64],
-        g: &[f64],
-        out: &mut [f64],
-        scratch: &mut TapeScratch,
-    ) {
-        run1_into(
-            &self.backward_tape,
-            &[z, a, g],
-            out,
-            scratch,
-            self.elementwise,
-        );
-    }
-
     /// f'(z) at one point (for initialisation heuristics and tests).
     pub fn derivative_at(&self, z: f64) -> f64 {
         let mut a = Vec::new();
@@ -565,23 +540,6 @@ fn run1(
     }
     let [o] = outs;
     *out = o;
-}
-
-/// [`run1`] into a slice of the batch length; a shape error (ruled out by the callers'
-/// slicing) shows as NaN.
-fn run1_into(
-    tape: &Tape,
-    inputs: &[&[f64]],
-    out: &mut [f64],
-    scratch: &mut TapeScratch,
-    elementwise: Elementwise,
-) {
-    if tape
-        .eval_into(inputs, &mut [&mut *out], scratch, elementwise)
-        .is_err()
-    {
-        out.fill(f64::NAN);
-    }
 }
 
 /// One part of an elementwise pass: rows `lo..lo + out.len()`.

@@ -381,40 +381,6 @@ impl IndexedHead {
         scratch.max = m;
     }
 
-    /// [`IndexedHead::forward`] over a block of samples, as the epilogue of the layer's
-    /// product block: `z` and `a` are the block's K rows (segments of equal length, one per
-    /// class). Returns whether every output is finite.
-    pub fn forward_block(
-        &self,
-        z: &[&[f64]],
-        a: &mut [&mut [f64]],
-        scratch: &mut IndexedScratch,
-    ) -> bool {
-        let width = z.first().map_or(0, |r| r.len());
-        let mut m = std::mem::take(&mut scratch.max);
-        let mut cols: Vec<&[f64]> = z.to_vec();
-        if self.shifted {
-            // The largest z of each sample: the m of the shifted form, not a formula.
-            m.clear();
-            m.resize(width, f64::NEG_INFINITY);
-            for r in z {
-                for (mx, v) in m.iter_mut().zip(r.iter()) {
-                    *mx = mx.max(*v);
-                }
-            }
-            cols.push(m.as_slice());
-        }
-        let ok = self
-            .forward_tape
-            .eval_into(&cols, a, &mut scratch.tape, self.elementwise)
-            .is_ok();
-        scratch.max = m;
-        if !ok {
-            a.iter_mut().for_each(|r| r.fill(f64::NAN));
-        }
-        ok && a.iter().all(|r| super::net::all_finite(r))
-    }
-
     /// L per sample (`out` has n values), from `A` and `Y` (`K × n`).
     pub fn loss(
         &self,

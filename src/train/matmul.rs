@@ -13,12 +13,7 @@
 //! (rows or columns of `C`, never the reduction) and runs them on a [`Pool`]: the result is
 //! the same whichever thread computes which block, and the same with one thread.
 //! [`affine_par`] also writes the bias into each block of `C` just before its product
-//! accumulates into it. The `_then` forms ([`affine_par_then`], [`matmul_par_then`]) run a
-//! caller's function on each block right after its product, on the same thread, with the
-//! block's rows (an activation over the block, the next pass's formula): one fork/join per
-//! layer instead of one per pass, and the block is still in that core's cache. [`Cut`] is the
-//! cut, so that a caller can split its own buffers into the same blocks
-//! ([`Cut::split_rows_mut`]).
+//! accumulates into it.
 //!
 //! The only `unsafe` of the trainer is the call into `gemm`, whose raw-pointer API is sound
 //! when every element it addresses lies inside its buffer. [`Mat`] and [`matmul`] check
@@ -101,22 +96,8 @@ fn stride(s: usize) -> Result<isize, NetError> {
 ///
 /// [`NetError::Shape`] when `A.cols ≠ B.rows` or `c` does not have `A.rows·B.cols` values.
 pub fn matmul(c: &mut [f64], a: Mat<'_>, b: Mat<'_>, write: Write) -> Result<(), NetError> {
-    let cut = Cut::single(a.rows, b.cols);
-    product(
-        &Pool::single(),
-        c,
-        a,
-        b,
-        write,
-        None,
-        cut,
-        &mut [()],
-        &no_epilogue,
-    )
+    product(&Pool::single(), c, a, b, write, None, 1)
 }
-
-/// The epilogue of the plain products: nothing.
-fn no_epilogue(_: &mut (), _: Block, _: &[&[f64]]) {}
 
 /// [`matmul`] cut into the blocks of [`par::product_parts`] and run on `pool`.
 ///
@@ -130,51 +111,8 @@ pub fn matmul_par(
     b: Mat<'_>,
     write: Write,
 ) -> Result<(), NetError> {
-    let cut = Cut::of(a.rows, b.cols, a.cols);
-    let mut states = [(); par::MAX_PRODUCT_PARTS];
-    let states = states.get_mut(..cut.parts).unwrap_or_default();
-    product(pool, c, a, b, write, None, cut, states, &no_epilogue)
-}
-
-/// [`matmul_par`], then `then(state, block, segments)` on each block of `C` right after its
-/// product, on the thread that computed it: `segments` are the block's [`Cut::segments`] of
-/// `C`, `state` the block's entry of `states` (one per block, in block order). `cut` must be
-/// [`Cut::of`]`(A.rows, B.cols, A.cols)`, possibly [`Cut::merged`].
-///
-/// # Errors
-///
-/// As [`matmul`], and when `cut` is not the product's or `states` does not have one entry
-/// per block.
-#[allow(clippy::too_many_arguments)]
-pub fn matmul_par_then<S: Send>(
-    pool: &Pool,
-    c: &mut [f64],
-    a: Mat<'_>,
-    b: Mat<'_>,
-    write: Write,
-    cut: Cut,
-    states: &mut [S],
-    then: &(dyn Fn(&mut S, Block, &[&[f64]]) + Sync),
-) -> Result<(), NetError> {
-    check_cut(cut, a.rows, b.cols, a.cols)?;
-    product(pool, c, a, b, write, None, cut, states, then)
-}
-
-/// The cut a caller passes must be the product's own (the shape decides, never the caller).
-fn check_cut(cut: Cut, m: usize, n: usize, k: usize) -> Result<(), NetError> {
-    let own = Cut::of(m, n, k);
-    if (Cut {
-        merge: false,
-        ..cut
-    }) == own
-    {
-        Ok(())
-    } else {
-        Err(NetError::Shape(format!(
-            "a cut into {} blocks of {}×{} for a {m}×{n} product cut into {}",
-            cut.parts, cut.m, cut.n, own.parts
-        )))
-    }
+    let parts = par::product_parts(a.rows, b.cols, a.cols);
+    product(pool, c, a, b, write, None, parts)
 }
 
 /// `Z = W·X + b` (the bias broadcast over the columns): each block of `Z` is set to its bias
@@ -190,28 +128,6 @@ pub fn affine_par(
     x: Mat<'_>,
     bias: &[f64],
 ) -> Result<(), NetError> {
-    let cut = Cut::of(w.rows, x.cols, w.cols);
-    let mut states = [(); par::MAX_PRODUCT_PARTS];
-    let states = states.get_mut(..cut.parts).unwrap_or_default();
-    affine_par_then(pool, z, w, x, bias, cut, states, &no_epilogue)
-}
-
-/// [`affine_par`], then `then` on each block of `Z` as in [`matmul_par_then`].
-///
-/// # Errors
-///
-/// As [`affine_par`] and [`matmul_par_then`].
-#[allow(clippy::too_many_arguments)]
-pub fn affine_par_then<S: Send>(
-    pool: &Pool,
-    z: &mut Vec<f64>,
-    w: Mat<'_>,
-    x: Mat<'_>,
-    bias: &[f64],
-    cut: Cut,
-    states: &mut [S],
-    then: &(dyn Fn(&mut S, Block, &[&[f64]]) + Sync),
-) -> Result<(), NetError> {
     if bias.len() != w.rows {
         return Err(NetError::Shape(format!(
             "{} bias values for {} rows",
@@ -219,23 +135,13 @@ pub fn affine_par_then<S: Send>(
             w.rows
         )));
     }
-    check_cut(cut, w.rows, x.cols, w.cols)?;
     let len = w.rows.saturating_mul(x.cols);
     if z.len() != len {
         z.clear();
         z.resize(len, 0.0);
     }
-    product(
-        pool,
-        z,
-        w,
-        x,
-        Write::Accumulate,
-        Some(bias),
-        cut,
-        states,
-        then,
-    )
+    let parts = par::product_parts(w.rows, x.cols, w.cols);
+    product(pool, z, w, x, Write::Accumulate, Some(bias), parts)
 }
 
 /// A raw pointer that may be sent to the pool's threads; see the SAFETY notes where it is
@@ -257,148 +163,22 @@ impl SendPtr {
 }
 
 /// One block of `C`: rows `r0..r1`, columns `c0..c1`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Block {
-    /// First row.
-    pub r0: usize,
-    /// One past the last row.
-    pub r1: usize,
-    /// First column.
-    pub c0: usize,
-    /// One past the last column.
-    pub c1: usize,
+#[derive(Clone, Copy)]
+struct Block {
+    r0: usize,
+    r1: usize,
+    c0: usize,
+    c1: usize,
 }
 
-/// How an `m × n` product is cut into blocks: [`par::product_parts`] blocks along the larger
-/// dimension of `C` (rows when `m ≥ n`), a function of the shape only.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Cut {
-    /// Rows of `C`.
-    pub m: usize,
-    /// Columns of `C`.
-    pub n: usize,
-    /// Blocks (1 ..= [`par::MAX_PRODUCT_PARTS`]).
-    pub parts: usize,
-    /// Blocks of rows (else of columns).
-    pub by_rows: bool,
-    /// Whether a block's rows are handed on as one segment when they are adjacent in the
-    /// buffer (the block spans every column), see [`Cut::segments`].
-    pub merge: bool,
-}
-
-impl Cut {
-    /// The cut of an `m × n` product with reduction length `k`.
-    pub fn of(m: usize, n: usize, k: usize) -> Cut {
-        Cut {
-            m,
-            n,
-            parts: par::product_parts(m, n, k).clamp(1, m.max(n).max(1)),
-            by_rows: m >= n,
-            merge: false,
-        }
-    }
-
-    /// The same cut, its full-width blocks handed on as one segment (for elementwise work,
-    /// where one call over a long slice costs less than one per row).
-    pub fn merged(self) -> Cut {
-        Cut {
-            merge: true,
-            ..self
-        }
-    }
-
-    /// The ranges of a row-major `m × n` buffer that make up block `p`, in order: one per row
-    /// (columns `c0..c1`), or one for the whole block when [`Cut::merge`] is set and the block
-    /// spans every column.
-    pub fn segments(&self, p: usize) -> Vec<(usize, usize)> {
-        let b = self.block(p);
-        if self.merge && b.c0 == 0 && b.c1 == self.n {
-            vec![(b.r0 * self.n, b.r1 * self.n)]
-        } else {
-            (b.r0..b.r1)
-                .map(|i| (i * self.n + b.c0, i * self.n + b.c1))
-                .collect()
-        }
-    }
-
-    /// One block: the whole `m × n`.
-    fn single(m: usize, n: usize) -> Cut {
-        Cut {
-            m,
-            n,
-            parts: 1,
-            by_rows: m >= n,
-            merge: false,
-        }
-    }
-
-    /// Block `p`.
-    pub fn block(&self, p: usize) -> Block {
-        let (lo, hi) = par::range(if self.by_rows { self.m } else { self.n }, self.parts, p);
-        if self.by_rows {
-            Block {
-                r0: lo,
-                r1: hi,
-                c0: 0,
-                c1: self.n,
-            }
-        } else {
-            Block {
-                r0: 0,
-                r1: self.m,
-                c0: lo,
-                c1: hi,
-            }
-        }
-    }
-
-    /// A row-major `m × n` buffer split into the blocks of the cut: per block, its
-    /// [`Cut::segments`]. Empty lists when `buf` does not have `m·n` values.
-    pub fn split_rows_mut<'a>(&self, buf: &'a mut [f64]) -> Vec<Vec<&'a mut [f64]>> {
-        let mut out: Vec<Vec<&'a mut [f64]>> = (0..self.parts).map(|_| Vec::new()).collect();
-        if self.m.checked_mul(self.n) != Some(buf.len()) {
-            return out;
-        }
-        // Every segment of every block, in buffer order (they are disjoint).
-        let mut all: Vec<(usize, usize, usize)> = (0..self.parts)
-            .flat_map(|p| {
-                self.segments(p)
-                    .into_iter()
-                    .map(move |(lo, hi)| (lo, hi, p))
-            })
-            .collect();
-        all.sort_unstable();
-        let mut rest = buf;
-        let mut at = 0;
-        for (lo, hi, p) in all {
-            let taken = std::mem::take(&mut rest);
-            let Some((_, from)) = taken.split_at_mut_checked(lo.saturating_sub(at)) else {
-                break;
-            };
-            let Some((seg, tail)) = from.split_at_mut_checked(hi - lo) else {
-                break;
-            };
-            if let Some(part) = out.get_mut(p) {
-                part.push(seg);
-            }
-            rest = tail;
-            at = hi;
-        }
-        out
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-fn product<S: Send>(
+fn product(
     pool: &Pool,
     c: &mut [f64],
     a: Mat<'_>,
     b: Mat<'_>,
     write: Write,
     bias: Option<&[f64]>,
-    cut: Cut,
-    states: &mut [S],
-    then: &(dyn Fn(&mut S, Block, &[&[f64]]) + Sync),
+    parts: usize,
 ) -> Result<(), NetError> {
     let (m, k, n) = (a.rows, a.cols, b.cols);
     if b.rows != k || m.checked_mul(n) != Some(c.len()) {
@@ -429,24 +209,33 @@ fn product<S: Send>(
         stride(b.col_stride)?,
         stride(n)?,
     );
-    if cut.m != m || cut.n != n || states.len() != cut.parts {
-        return Err(NetError::Shape(format!(
-            "a cut of {}×{} into {} blocks for a {m}×{n} product with {} block states",
-            cut.m,
-            cut.n,
-            cut.parts,
-            states.len()
-        )));
+    let parts = parts.clamp(1, m.max(n));
+    let by_rows = m >= n;
+    let mut blocks: [Option<Block>; par::MAX_PRODUCT_PARTS] = [None; par::MAX_PRODUCT_PARTS];
+    for (p, slot) in blocks.iter_mut().enumerate().take(parts) {
+        let (lo, hi) = par::range(if by_rows { m } else { n }, parts, p);
+        *slot = Some(if by_rows {
+            Block {
+                r0: lo,
+                r1: hi,
+                c0: 0,
+                c1: n,
+            }
+        } else {
+            Block {
+                r0: 0,
+                r1: m,
+                c0: lo,
+                c1: hi,
+            }
+        });
     }
-    let mut blocks: Vec<(Block, Vec<(usize, usize)>, &mut S)> = states
-        .iter_mut()
-        .enumerate()
-        .map(|(p, st)| (cut.block(p), cut.segments(p), st))
-        .collect();
     let cp = SendPtr(c.as_mut_ptr());
     let accumulate = write == Write::Accumulate || bias.is_some();
-    let run = |(blk, segments, state): &mut (Block, Vec<(usize, usize)>, &mut S)| {
-        let Block { r0, r1, c0, c1 } = *blk;
+    let run = |blk: &mut Option<Block>| {
+        let Some(Block { r0, r1, c0, c1 }) = *blk else {
+            return;
+        };
         // SAFETY: the blocks are disjoint (ranges of rows, or of columns, of C) and lie
         // inside C: r1 ≤ m, c1 ≤ n, so element (i, j) of a block is at i·n + j < m·n =
         // c.len(). `c` is borrowed mutably for the whole call and the pool's scope ends
@@ -464,46 +253,38 @@ fn product<S: Send>(
                 if !accumulate {
                     (r0..r1).for_each(|i| row(i).fill(0.0));
                 }
-            } else {
-                // SAFETY (gemm): `Mat::new` checked `rows·cols = data.len()` and the strides are
-                // those of a row-major matrix or its transpose, so element (i, j) of A, i < m,
-                // j < k, lies at i·row_stride + j·col_stride < data.len() (likewise for B); the
-                // block's rows of A (r0..r1) and columns of B (c0..c1) start at those offsets.
-                // A and B are shared borrows distinct from C, so gemm's reads and writes do not
-                // alias.
-                gemm::gemm(
-                    r1 - r0,
-                    c1 - c0,
-                    k,
-                    cp.get().add(r0 * n + c0),
-                    1,
-                    c_rs,
-                    accumulate,
-                    a.data.as_ptr().add(r0 * a.row_stride),
-                    a_cs,
-                    a_rs,
-                    b.data.as_ptr().add(c0 * b.col_stride),
-                    b_cs,
-                    b_rs,
-                    1.0,
-                    1.0,
-                    false,
-                    false,
-                    false,
-                    gemm::Parallelism::None,
-                );
+                return;
             }
+            // SAFETY (gemm): `Mat::new` checked `rows·cols = data.len()` and the strides are
+            // those of a row-major matrix or its transpose, so element (i, j) of A, i < m,
+            // j < k, lies at i·row_stride + j·col_stride < data.len() (likewise for B); the
+            // block's rows of A (r0..r1) and columns of B (c0..c1) start at those offsets.
+            // A and B are shared borrows distinct from C, so gemm's reads and writes do not
+            // alias.
+            gemm::gemm(
+                r1 - r0,
+                c1 - c0,
+                k,
+                cp.get().add(r0 * n + c0),
+                1,
+                c_rs,
+                accumulate,
+                a.data.as_ptr().add(r0 * a.row_stride),
+                a_cs,
+                a_rs,
+                b.data.as_ptr().add(c0 * b.col_stride),
+                b_cs,
+                b_rs,
+                1.0,
+                1.0,
+                false,
+                false,
+                false,
+                gemm::Parallelism::None,
+            );
         }
-        // SAFETY: as above: a segment is a range of the block's rows of C (`Cut::segments`:
-        // inside C, disjoint from every other block's), no other thread reads or writes it,
-        // and the mutable row views made above are gone, so these are the only references.
-        let rows: Vec<&[f64]> = segments
-            .iter()
-            .map(|&(lo, hi)| unsafe { std::slice::from_raw_parts(cp.get().add(lo), hi - lo) })
-            .collect();
-        then(state, *blk, &rows);
     };
-    if blocks.len() == 1 {
+    if parts == 1 {
         if let Some(b0) = blocks.first_mut() {
             run(b0);
         }
@@ -633,60 +414,6 @@ mod tests {
                     assert!(bits == one, "{threads} threads differ from one");
                 }
             }
-        }
-    }
-
-    #[test]
-    fn each_block_is_handed_on_after_its_product_in_the_segments_of_its_cut() {
-        // Cut by columns, by rows, and not cut; per-row and merged segments.
-        for (m, k, n) in [(40, 30, 1000), (1000, 30, 40), (7, 5, 3)] {
-            let a: Vec<f64> = (0..m * k).map(|i| (i as f64 * 0.37).sin()).collect();
-            let b: Vec<f64> = (0..k * n).map(|i| (i as f64 * 0.11).cos()).collect();
-            let bias: Vec<f64> = (0..m).map(|i| i as f64 - 3.5).collect();
-            let (am, bm) = (Mat::new(&a, m, k).unwrap(), Mat::new(&b, k, n).unwrap());
-            let mut want = Vec::new();
-            affine_par(&Pool::single(), &mut want, am, bm, &bias).unwrap();
-            for cut in [Cut::of(m, n, k), Cut::of(m, n, k).merged()] {
-                for threads in [1, 2] {
-                    let pool = Pool::new(threads).unwrap();
-                    // The epilogue copies each segment it is handed into the same segment of
-                    // `copy`, which must then equal Z.
-                    let mut copy = vec![f64::NAN; m * n];
-                    let mut states = cut.split_rows_mut(&mut copy);
-                    assert_eq!(states.len(), cut.parts);
-                    let then = |out: &mut Vec<&mut [f64]>, blk: Block, segs: &[&[f64]]| {
-                        assert_eq!(out.len(), segs.len());
-                        let rows = blk.r1 - blk.r0;
-                        let merged = cut.merge && blk.c0 == 0 && blk.c1 == n;
-                        assert_eq!(segs.len(), if merged { 1 } else { rows });
-                        for (o, s) in out.iter_mut().zip(segs) {
-                            o.copy_from_slice(s);
-                        }
-                    };
-                    let mut z = Vec::new();
-                    pool.install(|| {
-                        affine_par_then(&pool, &mut z, am, bm, &bias, cut, &mut states, &then)
-                    })
-                    .unwrap();
-                    drop(states);
-                    assert!(z == want && copy == want, "{m}×{k}×{n}, {threads} threads");
-                }
-            }
-            // A cut that is not the product's own is refused.
-            let wrong = Cut::of(m + 1, n, k);
-            let mut states = vec![(); wrong.parts];
-            let mut z = Vec::new();
-            assert!(affine_par_then(
-                &Pool::single(),
-                &mut z,
-                am,
-                bm,
-                &bias,
-                wrong,
-                &mut states,
-                &|_: &mut (), _, _| {}
-            )
-            .is_err());
         }
     }
 

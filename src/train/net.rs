@@ -19,8 +19,8 @@
 //! and `Y`, and its output delta (O − y, proved from the files) is one more tape over them.
 use super::formulas::{Activation, FusedDelta, Loss};
 use super::indexed::{IndexedHead, IndexedScratch};
-use super::matmul::{affine_par_then, matmul_par_then, sum, Block, Cut, Mat, Write};
-use super::par::{split_mut, Pool};
+use super::matmul::{affine_par, matmul_par, row_sums_par, Mat, Write};
+use super::par::Pool;
 use super::rng::Rng;
 use crate::eval::TapeScratch;
 
@@ -161,16 +161,12 @@ pub struct Workspace {
     /// Per layer: activations `n_out × n`.
     a: Vec<Vec<f64>>,
     delta: Vec<f64>,
-    /// The next δ (of the layer below), written while `delta` is read.
-    delta_prev: Vec<f64>,
     g: Vec<f64>,
     tmp: Vec<f64>,
     scratch: TapeScratch,
     /// One scratch per part of an elementwise pass cut over the pool's threads.
     scratches: Vec<TapeScratch>,
     indexed: IndexedScratch,
-    /// One per block of the output layer's product, for a coupled output.
-    indexed_parts: Vec<IndexedScratch>,
     pool: Pool,
     n: usize,
 }
@@ -199,24 +195,6 @@ impl Workspace {
     pub fn output(&self) -> &[f64] {
         self.a.last().map_or(&[], |v| v.as_slice())
     }
-}
-
-/// What one block of a layer's product carries to its epilogue in [`Network::forward`].
-struct ForwardPart<'a> {
-    /// The block's rows of `A`.
-    a: Vec<&'a mut [f64]>,
-    scratch: &'a mut TapeScratch,
-    indexed: &'a mut IndexedScratch,
-    finite: bool,
-}
-
-/// What one block of `Wᵀ·δ` carries to its epilogue (the next δ) in [`Network::backward`].
-struct BackwardPart<'a> {
-    /// The block's segments: ranges of the `n_in × n` buffers.
-    ranges: Vec<(usize, usize)>,
-    /// The same segments of the next δ.
-    out: Vec<&'a mut [f64]>,
-    scratch: &'a mut TapeScratch,
 }
 
 /// Every value finite. It runs on every layer of every batch, so it is written to vectorise:
@@ -324,6 +302,20 @@ impl Network {
         self.layers.last().map_or(0, |l| l.n_out)
     }
 
+    /// Whether a pass over a batch of `n` on `pool` is cut into parts for its threads: any
+    /// product of the forward or backward pass, or any elementwise pass. When none is, running
+    /// the batch on a worker of the pool ([`Pool::install`]) only costs the hand-over.
+    pub fn runs_parallel(&self, pool: &Pool, n: usize) -> bool {
+        use super::par::product_parts;
+        pool.threads() > 1
+            && self.layers.iter().any(|l| {
+                product_parts(l.n_out, n, l.n_in) > 1
+                    || product_parts(l.n_out, l.n_in, n) > 1
+                    || product_parts(l.n_in, n, l.n_out) > 1
+                    || pool.elementwise_parts(l.n_out.saturating_mul(n)) > 1
+            })
+    }
+
     /// Number of parameters.
     pub fn n_params(&self) -> usize {
         self.layers
@@ -350,83 +342,30 @@ impl Network {
         ws.a.resize_with(n_layers, Vec::new);
         ws.n = n;
         for (li, layer) in self.layers.iter().enumerate() {
-            let head = match &self.head {
-                Head::Indexed(h) if li + 1 == n_layers => Some(h),
-                _ => None,
-            };
-            let act = self.activations.get(li);
-            if head.is_none() && act.is_none() {
-                return Err(NetError::Shape(format!(
-                    "layer {} has no activation",
-                    li + 1
-                )));
-            }
             let mut z = ws.z.get_mut(li).map(std::mem::take).unwrap_or_default();
-            let mut a = ws.a.get_mut(li).map(std::mem::take).unwrap_or_default();
-            let len = layer.n_out * n;
-            if a.len() != len {
-                a.clear();
-                a.resize(len, 0.0);
-            }
-            // One fork/join per layer: each block of Z gets its bias, its product and then
-            // its activation (and finiteness check) on the same thread.
-            // Elementwise activations take a full-width block as one segment; a coupled output
-            // needs its rows (one per class).
-            let cut = match head {
-                Some(_) => Cut::of(layer.n_out, n, layer.n_in),
-                None => Cut::of(layer.n_out, n, layer.n_in).merged(),
-            };
-            if ws.scratches.len() < cut.parts {
-                ws.scratches.resize_with(cut.parts, TapeScratch::new);
-            }
-            if ws.indexed_parts.len() < cut.parts {
-                ws.indexed_parts
-                    .resize_with(cut.parts, IndexedScratch::default);
-            }
-            let result = {
+            {
                 let input: &[f64] = if li == 0 {
                     x
                 } else {
                     ws.a.get(li - 1).map_or(&[], |v| v.as_slice())
                 };
-                let mut states: Vec<ForwardPart<'_>> = cut
-                    .split_rows_mut(&mut a)
-                    .into_iter()
-                    .zip(ws.scratches.iter_mut().zip(ws.indexed_parts.iter_mut()))
-                    .map(|(a, (scratch, indexed))| ForwardPart {
-                        a,
-                        scratch,
-                        indexed,
-                        finite: false,
-                    })
-                    .collect();
-                let then = |st: &mut ForwardPart<'_>, _: Block, z_rows: &[&[f64]]| {
-                    st.finite = match (head, act) {
-                        (Some(h), _) => h.forward_block(z_rows, &mut st.a, st.indexed),
-                        (None, Some(act)) => z_rows
-                            .iter()
-                            .zip(st.a.iter_mut())
-                            .fold(true, |ok, (zr, ar)| {
-                                act.forward_segment(zr, ar, st.scratch) && ok
-                            }),
-                        (None, None) => false,
-                    };
-                };
-                Mat::new(&layer.weights, layer.n_out, layer.n_in)
-                    .and_then(|w| Ok((w, Mat::new(input, layer.n_in, n)?)))
-                    .and_then(|(w, a_prev)| {
-                        affine_par_then(
-                            &ws.pool,
-                            &mut z,
-                            w,
-                            a_prev,
-                            &layer.bias,
-                            cut,
-                            &mut states,
-                            &then,
-                        )
-                    })
-                    .map(|()| states.iter().all(|st| st.finite))
+                let w = Mat::new(&layer.weights, layer.n_out, layer.n_in)?;
+                let a_prev = Mat::new(input, layer.n_in, n)?;
+                affine_par(&ws.pool, &mut z, w, a_prev, &layer.bias)?;
+            }
+            let mut a = ws.a.get_mut(li).map(std::mem::take).unwrap_or_default();
+            let finite = match (&self.head, self.activations.get(li)) {
+                (Head::Indexed(h), _) if li + 1 == n_layers => {
+                    h.forward(&z, n, &mut a, &mut ws.indexed);
+                    all_finite(&a)
+                }
+                (_, Some(act)) => act.forward_par(&ws.pool, &z, &mut a, &mut ws.scratches),
+                (_, None) => {
+                    return Err(NetError::Shape(format!(
+                        "layer {} has no activation",
+                        li + 1
+                    )))
+                }
             };
             if let Some(slot) = ws.z.get_mut(li) {
                 *slot = z;
@@ -434,7 +373,7 @@ impl Network {
             if let Some(slot) = ws.a.get_mut(li) {
                 *slot = a;
             }
-            if !result? {
+            if !finite {
                 return Err(NetError::NonFinite {
                     layer: li + 1,
                     what: "activations",
@@ -539,40 +478,12 @@ impl Network {
                 continue;
             };
             gw.resize(layer.weights.len(), 0.0);
-            // ∂E/∂W = δ·A_prevᵀ, and on the same blocks the bias gradients (row sums of δ):
-            // each block sums its own rows, or the first block all of them when the product
-            // is cut by columns.
             {
-                let cut = Cut::of(layer.n_out, layer.n_in, n);
-                gb.clear();
-                gb.resize(layer.n_out, 0.0);
-                let mut states: Vec<(usize, &mut [f64])> = if cut.by_rows {
-                    split_mut(gb, cut.parts)
-                } else {
-                    let mut v = vec![(0, gb.as_mut_slice())];
-                    v.resize_with(cut.parts, || (0, &mut []));
-                    v
-                };
-                let rows = &delta;
-                let then = |(r0, out): &mut (usize, &mut [f64]), _: Block, _: &[&[f64]]| {
-                    let from = rows.get(*r0 * n..).unwrap_or(&[]);
-                    for (o, row) in out.iter_mut().zip(from.chunks_exact(n.max(1))) {
-                        *o = sum(row);
-                    }
-                };
                 let d = Mat::new(&delta, layer.n_out, n)?;
                 let a_prev = Mat::new(input, layer.n_in, n)?;
-                matmul_par_then(
-                    &ws.pool,
-                    gw,
-                    d,
-                    a_prev.t(),
-                    Write::Overwrite,
-                    cut,
-                    &mut states,
-                    &then,
-                )?;
+                matmul_par(&ws.pool, gw, d, a_prev.t(), Write::Overwrite)?;
             }
+            row_sums_par(&ws.pool, &delta, n, gb);
             // A NaN or ±∞ anywhere in δ makes its row sum NaN or ±∞, so checking the bias
             // gradients (one value per unit) checks all of δ.
             if !all_finite(gb) {
@@ -586,61 +497,21 @@ impl Network {
             if li == 0 {
                 break;
             }
-            // g = Wᵀ·δ, then δ_prev = g·f'(z_prev) on the same blocks, on the same thread.
+            // g = Wᵀ·δ, then δ_prev = g·f'(z_prev).
             // Overwritten by the product: only new elements need a value.
             g.resize(layer.n_in * n, 0.0);
-            let mut next = std::mem::take(&mut ws.delta_prev);
-            if next.len() != g.len() {
-                next.clear();
-                next.resize(g.len(), 0.0);
-            }
             {
-                let (z, a) = (
-                    ws.z.get(li - 1).map_or(&[][..], |v| v.as_slice()),
-                    ws.a.get(li - 1).map_or(&[][..], |v| v.as_slice()),
-                );
-                let cut = Cut::of(layer.n_in, n, layer.n_out).merged();
-                if ws.scratches.len() < cut.parts {
-                    ws.scratches.resize_with(cut.parts, TapeScratch::new);
-                }
-                let mut states: Vec<BackwardPart<'_>> = cut
-                    .split_rows_mut(&mut next)
-                    .into_iter()
-                    .zip(ws.scratches.iter_mut())
-                    .enumerate()
-                    .map(|(p, (out, scratch))| BackwardPart {
-                        ranges: cut.segments(p),
-                        out,
-                        scratch,
-                    })
-                    .collect();
-                let act = self.activations.get(li - 1);
-                let then = |st: &mut BackwardPart<'_>, _: Block, g_segs: &[&[f64]]| {
-                    let Some(act) = act else {
-                        return;
-                    };
-                    for ((&(lo, hi), gs), o) in st.ranges.iter().zip(g_segs).zip(st.out.iter_mut())
-                    {
-                        let (zs, as_) =
-                            (z.get(lo..hi).unwrap_or(&[]), a.get(lo..hi).unwrap_or(&[]));
-                        act.backward_segment(zs, as_, gs, o, st.scratch);
-                    }
-                };
                 let w = Mat::new(&layer.weights, layer.n_out, layer.n_in)?;
                 let d = Mat::new(&delta, layer.n_out, n)?;
-                matmul_par_then(
-                    &ws.pool,
-                    &mut g,
-                    w.t(),
-                    d,
-                    Write::Overwrite,
-                    cut,
-                    &mut states,
-                    &then,
-                )?;
+                matmul_par(&ws.pool, &mut g, w.t(), d, Write::Overwrite)?;
             }
-            std::mem::swap(&mut delta, &mut next);
-            ws.delta_prev = next;
+            let (z, a) = (
+                ws.z.get(li - 1).map_or(&[][..], |v| v.as_slice()),
+                ws.a.get(li - 1).map_or(&[][..], |v| v.as_slice()),
+            );
+            if let Some(act) = self.activations.get(li - 1) {
+                act.backward_par(&ws.pool, z, a, &g, &mut delta, &mut ws.scratches);
+            }
         }
         ws.delta = delta;
         ws.g = g;

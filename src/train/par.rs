@@ -16,15 +16,15 @@
 //! The threads are assigned fixed, contiguous groups of parts; the calling thread runs the
 //! first group.
 //!
-//! The pool has `threads` rayon workers. A training loop runs on one of them
+//! The pool has `threads` rayon workers, and a training loop runs on one of them
 //! ([`Pool::install`]), so that the fork/join of each pass is rayon's own between workers: the
 //! part handed to the other thread goes on the caller's work queue, an idle worker that is
 //! still spinning takes it at once, and the caller waits by taking work itself (it runs the
-//! part when no other worker has taken it yet, so a busy machine degrades to one thread, not
-//! to a stall). Called from outside the pool (the caller is not a worker), [`Pool::run`]
-//! hands the parts to the workers and the calling thread sleeps until they are done: each
-//! pass then costs two wake-ups of a sleeping thread (tens of µs each on this machine, a
-//! virtual machine), which is what made two threads scale poorly.
+//! part itself when no other worker has taken it yet, so a busy machine degrades to one
+//! thread rather than to a stall). Called from outside the pool, [`Pool::run`] hands the
+//! parts to the workers and the calling thread sleeps until they are done: each pass then
+//! costs two wake-ups of a sleeping thread (tens of µs each on this machine, a virtual
+//! machine), which is what made two threads scale poorly.
 
 use std::sync::Arc;
 
