@@ -429,9 +429,11 @@ fn bench_train(c: &mut Criterion) {
         );
         g.bench_function("formulas", |b| {
             b.iter(|| {
-                epoch_formulas(
-                    &mut net, &case.data, case.batch, &mut opt, &mut ws, &mut grads, &mut buf,
-                );
+                pool.install(|| {
+                    epoch_formulas(
+                        &mut net, &case.data, case.batch, &mut opt, &mut ws, &mut grads, &mut buf,
+                    )
+                });
                 black_box(&net.layers);
             })
         });
@@ -441,7 +443,9 @@ fn bench_train(c: &mut Criterion) {
         let mut reference = Reference::new(case.hidden, case.out, pool.clone());
         g.bench_function("hand_written", |b| {
             b.iter(|| {
-                reference.epoch(&mut net, &case.data, case.batch, &mut opt, &mut buf);
+                pool.install(|| {
+                    reference.epoch(&mut net, &case.data, case.batch, &mut opt, &mut buf)
+                });
                 black_box(&net.layers);
             })
         });
@@ -450,7 +454,7 @@ fn bench_train(c: &mut Criterion) {
         let mut fbuf = Vec::new();
         g.bench_function("forward_only", |b| {
             b.iter(|| {
-                epoch_forward(&net, &case.data, case.batch, &mut ws, &mut fbuf);
+                pool.install(|| epoch_forward(&net, &case.data, case.batch, &mut ws, &mut fbuf));
                 black_box(ws.output());
             })
         });
@@ -508,17 +512,37 @@ fn interleaved() {
                 b.1 = b.1.min(cpu / k as f64);
             }
         };
+        // Each path's epoch runs on a worker of the pool when its passes are cut, as
+        // `train::fit` runs its epochs.
+        let bs = if case.batch == 0 {
+            case.data.train.n
+        } else {
+            case.batch
+        };
+        let par = base.runs_parallel(&pool, bs);
+        let install = |f: &mut (dyn FnMut() + Send)| {
+            if par {
+                pool.install(f)
+            } else {
+                f()
+            }
+        };
         for _ in 0..40 {
             time(0, &mut || {
-                epoch_formulas(
-                    &mut net_f, &case.data, case.batch, &mut opt_f, &mut ws, &mut grads, &mut buf,
-                )
+                install(&mut || {
+                    epoch_formulas(
+                        &mut net_f, &case.data, case.batch, &mut opt_f, &mut ws, &mut grads,
+                        &mut buf,
+                    )
+                })
             });
             time(1, &mut || {
-                reference.epoch(&mut net_h, &case.data, case.batch, &mut opt_h, &mut buf)
+                install(&mut || {
+                    reference.epoch(&mut net_h, &case.data, case.batch, &mut opt_h, &mut buf)
+                })
             });
             time(2, &mut || {
-                epoch_forward(&net_o, &case.data, case.batch, &mut ws, &mut fbuf)
+                install(&mut || epoch_forward(&net_o, &case.data, case.batch, &mut ws, &mut fbuf))
             });
         }
         let [(bf, cf), (bh, ch), (bo, co)] = best;

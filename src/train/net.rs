@@ -302,6 +302,20 @@ impl Network {
         self.layers.last().map_or(0, |l| l.n_out)
     }
 
+    /// Whether a pass over a batch of `n` on `pool` is cut into parts for its threads: any
+    /// product of the forward or backward pass, or any elementwise pass. When none is, running
+    /// the batch on a worker of the pool ([`Pool::install`]) only costs the hand-over.
+    pub fn runs_parallel(&self, pool: &Pool, n: usize) -> bool {
+        use super::par::product_parts;
+        pool.threads() > 1
+            && self.layers.iter().any(|l| {
+                product_parts(l.n_out, n, l.n_in) > 1
+                    || product_parts(l.n_out, l.n_in, n) > 1
+                    || product_parts(l.n_in, n, l.n_out) > 1
+                    || pool.elementwise_parts(l.n_out.saturating_mul(n)) > 1
+            })
+    }
+
     /// Number of parameters.
     pub fn n_params(&self) -> usize {
         self.layers

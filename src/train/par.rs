@@ -15,6 +15,16 @@
 //! A seeded run therefore gives the same bits with 1, 2 or more threads.
 //! The threads are assigned fixed, contiguous groups of parts; the calling thread runs the
 //! first group.
+//!
+//! The pool has `threads` rayon workers, and a training loop runs on one of them
+//! ([`Pool::install`]), so that the fork/join of each pass is rayon's own between workers: the
+//! part handed to the other thread goes on the caller's work queue, an idle worker that is
+//! still spinning takes it at once, and the caller waits by taking work itself (it runs the
+//! part itself when no other worker has taken it yet, so a busy machine degrades to one
+//! thread rather than to a stall). Called from outside the pool, [`Pool::run`] hands the
+//! parts to the workers and the calling thread sleeps until they are done: each pass then
+//! costs two wake-ups of a sleeping thread (tens of µs each on this machine, a virtual
+//! machine), which is what made two threads scale poorly.
 
 use std::sync::Arc;
 
@@ -69,7 +79,8 @@ impl Pool {
         }
     }
 
-    /// `threads` threads (0: one per available core).
+    /// `threads` threads (0: one per available core): `threads` rayon workers when there are
+    /// two or more (see [`Pool::install`]).
     ///
     /// # Errors
     ///
@@ -84,7 +95,7 @@ impl Pool {
             return Ok(Pool::single());
         }
         let workers = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads - 1)
+            .num_threads(threads)
             .thread_name(|i| format!("derivcheck-train-{i}"))
             .build()
             .map_err(|e| PoolError {
@@ -97,13 +108,25 @@ impl Pool {
         })
     }
 
-    /// Threads, the calling one included.
+    /// Threads a pass is cut for.
     pub fn threads(&self) -> usize {
         self.threads.max(1)
     }
 
+    /// Runs `f` on a worker of the pool (on the calling thread when the pool has one thread
+    /// or the caller is already one of its workers), so that the passes `f` starts fork and
+    /// join between workers without waking a sleeping thread each time (see the module
+    /// documentation). The results are the same bits either way.
+    pub fn install<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
+        match &self.workers {
+            Some(pool) if pool.current_thread_index().is_none() => pool.install(f),
+            _ => f(),
+        }
+    }
+
     /// Calls `f` on every item, the items split into at most [`Pool::threads`] contiguous
-    /// groups, one per thread. Returns when every call has returned.
+    /// groups, one per thread, the caller running the first. Returns when every call has
+    /// returned.
     pub fn run<T: Send>(&self, items: &mut [T], f: impl Fn(&mut T) + Sync) {
         let tasks = self.threads().min(items.len());
         match &self.workers {
@@ -189,6 +212,18 @@ mod tests {
                 items,
                 (0..7).map(|i| (i, i + 1)).collect::<Vec<_>>(),
                 "{threads} threads"
+            );
+            // From a worker of the pool, and nested installs run in place.
+            let inside = pool.install(|| {
+                pool.install(|| {
+                    pool.run(&mut items, |it| it.1 += it.0 + 1);
+                    items.clone()
+                })
+            });
+            assert_eq!(
+                inside,
+                (0..7).map(|i| (i, 2 * (i + 1))).collect::<Vec<_>>(),
+                "{threads} threads, installed"
             );
         }
     }
