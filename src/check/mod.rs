@@ -291,14 +291,9 @@ impl Shape {
         let mut instances = false;
         let mut piecewise = false;
         let mut constants: Vec<Rational> = Vec::new();
-        let mut stack = vec![e];
-        let mut seen = rustc_hash::FxHashSet::default();
-        while let Some(x) = stack.pop() {
-            if !seen.insert(x) {
-                continue;
-            }
+        let flat = Expr::visit_distinct(&[e], |x| {
             match x.node() {
-                Node::Sum { .. } | Node::Delta(..) => return Shape::separately(e),
+                Node::Sum { .. } | Node::Delta(..) => return false,
                 Node::Sym(s) => {
                     instances |= !crate::index::symbol_indices(s).is_empty();
                     symbols.push(s.clone());
@@ -315,7 +310,10 @@ impl Shape {
                 }
                 _ => {}
             }
-            stack.extend(x.node().children());
+            true
+        });
+        if !flat {
+            return Shape::separately(e);
         }
         symbols.sort();
         symbols.dedup();
@@ -1404,12 +1402,7 @@ fn constants(exprs: &[&Expr]) -> Vec<Rational> {
 /// numerator and denominator below 2^32), sorted and distinct.
 fn all_constants(exprs: &[&Expr]) -> Vec<Rational> {
     let mut out: Vec<Rational> = Vec::new();
-    let mut stack: Vec<&Expr> = exprs.to_vec();
-    let mut seen = rustc_hash::FxHashSet::default();
-    while let Some(x) = stack.pop() {
-        if !seen.insert(x) {
-            continue;
-        }
+    Expr::visit_distinct(exprs, |x| {
         if let Node::Num(r) = x.node() {
             if let Some(a) = probe_constant(r) {
                 if !out.contains(&a) {
@@ -1417,8 +1410,8 @@ fn all_constants(exprs: &[&Expr]) -> Vec<Rational> {
                 }
             }
         }
-        stack.extend(x.node().children());
-    }
+        true
+    });
     out.sort();
     out
 }
@@ -1567,39 +1560,19 @@ fn at_constants_big(scales: &[Rational]) -> Vec<Rational> {
 
 /// Whether a piecewise built-in (relu, abs, sign, max, min, H) occurs.
 fn has_piecewise(e: &Expr) -> bool {
-    let mut stack = vec![e];
-    let mut seen = rustc_hash::FxHashSet::default();
-    while let Some(x) = stack.pop() {
-        if !seen.insert(x) {
-            continue;
-        }
-        if let Node::Call(crate::expr::Func::Builtin(b), _) = x.node() {
-            if b.info().piecewise {
-                return true;
-            }
-        }
-        stack.extend(x.node().children());
-    }
-    false
+    !Expr::visit_distinct(
+        &[e],
+        |x| !matches!(x.node(), Node::Call(crate::expr::Func::Builtin(b), _) if b.info().piecewise),
+    )
 }
 
 fn has_unresolved(e: &Expr, program: &Program) -> bool {
-    let mut stack = vec![e];
-    let mut seen = rustc_hash::FxHashSet::default();
-    while let Some(x) = stack.pop() {
-        if !seen.insert(x) {
-            continue;
-        }
-        match x.node() {
-            Node::Deriv(..) => return true,
-            // The derivative of a generic function f' is an unknown, not unresolved.
-            Node::Call(f @ crate::expr::Func::Prime(_), _) if !diff::is_generic(f, program) => {
-                return true
-            }
-            n => stack.extend(n.children()),
-        }
-    }
-    false
+    !Expr::visit_distinct(&[e], |x| match x.node() {
+        Node::Deriv(..) => false,
+        // The derivative of a generic function f' is an unknown, not unresolved.
+        Node::Call(f @ crate::expr::Func::Prime(_), _) => diff::is_generic(f, program),
+        _ => true,
+    })
 }
 
 /// `u` without its nonzero constant factors: u = 0 exactly where c·u = 0, so a kink at

@@ -190,6 +190,24 @@ impl Expr {
         self.0.depth
     }
 
+    /// Visits each distinct subexpression of `roots` once (distinct by value), a node before
+    /// its children, without recursion, until `f` returns false. False when `f` stopped the
+    /// walk.
+    pub fn visit_distinct<'e>(roots: &[&'e Expr], mut f: impl FnMut(&'e Expr) -> bool) -> bool {
+        let mut stack: Vec<&'e Expr> = roots.to_vec();
+        let mut seen = rustc_hash::FxHashSet::default();
+        while let Some(x) = stack.pop() {
+            if !seen.insert(x) {
+                continue;
+            }
+            if !f(x) {
+                return false;
+            }
+            stack.extend(x.node().children());
+        }
+        true
+    }
+
     /// Number of distinct nodes (as a DAG), computed without recursion.
     pub fn dag_size(&self) -> usize {
         let mut seen = rustc_hash::FxHashSet::default();
