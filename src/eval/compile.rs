@@ -27,7 +27,7 @@ use rustc_hash::FxHashMap;
 
 use super::{
     constant_f64, dispatch_binary, dispatch_unary, rational_to_f64, resolve, special, sum_bounds,
-    walk, Binary, Bindings, DagFold, EvalError, Resolved, Unary, MAX_SUM_ITERATIONS,
+    walk, Binary, Bindings, DagFold, EvalError, Real, Resolved, Unary, MAX_SUM_ITERATIONS,
     MAX_SUM_NESTING, MAX_WORK,
 };
 use crate::expr::{Expr, Func, Node, Symbol};
@@ -160,14 +160,20 @@ pub enum Elementwise {
     Vectorised,
 }
 
-/// Reusable working memory for [`Tape::eval`]. Once it has held a batch of some length,
-/// later batches up to that length allocate nothing.
-#[derive(Debug, Clone, Default)]
-pub struct TapeScratch {
-    regs: Vec<Vec<f64>>,
+/// Reusable working memory for [`Tape::eval`] in `T` (`f64` or `f32`). Once it has held a
+/// batch of some length, later batches up to that length allocate nothing.
+#[derive(Debug, Clone)]
+pub struct TapeScratch<T = f64> {
+    regs: Vec<Vec<T>>,
 }
 
-impl TapeScratch {
+impl<T> Default for TapeScratch<T> {
+    fn default() -> Self {
+        TapeScratch { regs: Vec::new() }
+    }
+}
+
+impl<T: Real> TapeScratch<T> {
     /// Empty scratch space. It grows on first use.
     pub fn new() -> Self {
         TapeScratch::default()
@@ -249,11 +255,11 @@ impl Tape {
     ///
     /// [`EvalError::Shape`] when the number of input columns or outputs differs from the tape's,
     /// or the input columns differ in length.
-    pub fn eval(
+    pub fn eval<T: Real>(
         &self,
-        inputs: &[&[f64]],
-        outputs: &mut [Vec<f64>],
-        scratch: &mut TapeScratch,
+        inputs: &[&[T]],
+        outputs: &mut [Vec<T>],
+        scratch: &mut TapeScratch<T>,
     ) -> Result<(), EvalError> {
         self.eval_with(inputs, outputs, scratch, Elementwise::Std)
     }
@@ -263,11 +269,11 @@ impl Tape {
     /// # Errors
     ///
     /// As [`Tape::eval`].
-    pub fn eval_with(
+    pub fn eval_with<T: Real>(
         &self,
-        inputs: &[&[f64]],
-        outputs: &mut [Vec<f64>],
-        scratch: &mut TapeScratch,
+        inputs: &[&[T]],
+        outputs: &mut [Vec<T>],
+        scratch: &mut TapeScratch<T>,
         elementwise: Elementwise,
     ) -> Result<(), EvalError> {
         let n = self.batch_len(inputs, outputs.len())?;
@@ -275,7 +281,7 @@ impl Tape {
             // Every value is written below; a buffer of the right length is not cleared first.
             if out.len() != n {
                 out.clear();
-                out.resize(n, 0.0);
+                out.resize(n, T::ZERO);
             }
         }
         match outputs {
@@ -287,7 +293,7 @@ impl Tape {
                 elementwise,
             ),
             _ => {
-                let mut outs: Vec<&mut [f64]> = outputs.iter_mut().map(Vec::as_mut_slice).collect();
+                let mut outs: Vec<&mut [T]> = outputs.iter_mut().map(Vec::as_mut_slice).collect();
                 self.eval_into(inputs, &mut outs, scratch, elementwise)
             }
         }
@@ -295,7 +301,7 @@ impl Tape {
 
     /// The batch length of `inputs` (the common length of the input columns; 1 without
     /// inputs), after checking the numbers of input and output columns against the tape.
-    fn batch_len(&self, inputs: &[&[f64]], n_outputs: usize) -> Result<usize, EvalError> {
+    fn batch_len<T>(&self, inputs: &[&[T]], n_outputs: usize) -> Result<usize, EvalError> {
         if inputs.len() != self.inputs.len() {
             return Err(EvalError::Shape {
                 what: "input columns",
@@ -329,11 +335,11 @@ impl Tape {
     ///
     /// As [`Tape::eval`], and [`EvalError::Shape`] when an output slice does not have the
     /// length of the input columns.
-    pub fn eval_into(
+    pub fn eval_into<T: Real>(
         &self,
-        inputs: &[&[f64]],
-        outputs: &mut [&mut [f64]],
-        scratch: &mut TapeScratch,
+        inputs: &[&[T]],
+        outputs: &mut [&mut [T]],
+        scratch: &mut TapeScratch<T>,
         elementwise: Elementwise,
     ) -> Result<(), EvalError> {
         let n = self.batch_len(inputs, outputs.len())?;
@@ -370,7 +376,7 @@ impl Tape {
                     .get_mut(reg)
                     .map(std::mem::take)
                     .unwrap_or_default();
-                out.resize(hi - lo, 0.0);
+                out.resize(hi - lo, T::ZERO);
                 let res = self.run(
                     instr.op,
                     &mut out,
@@ -422,14 +428,14 @@ impl Tape {
     }
 
     /// The column an operand reads, rows `lo..hi` of the batch (registers hold just those).
-    fn column<'a>(
+    fn column<'a, T: Real>(
         &self,
         src: Src,
-        inputs: &[&'a [f64]],
-        regs: &'a [Vec<f64>],
+        inputs: &[&'a [T]],
+        regs: &'a [Vec<T>],
         lo: usize,
         hi: usize,
-    ) -> Result<&'a [f64], EvalError> {
+    ) -> Result<&'a [T], EvalError> {
         let n = hi - lo;
         let col = match src {
             Src::Input(i) => inputs.get(i as usize).and_then(|c| c.get(lo..hi)),
@@ -457,12 +463,12 @@ impl Tape {
     /// Runs one instruction over rows `lo..hi`. With [`Elementwise::Vectorised`] on a CPU
     /// with AVX2, the loops are compiled for AVX2 (four lanes instead of two); without fused
     /// multiply-add either way, so the bits are the same.
-    fn run(
+    fn run<T: Real>(
         &self,
         op: Op,
-        out: &mut [f64],
-        inputs: &[&[f64]],
-        regs: &[Vec<f64>],
+        out: &mut [T],
+        inputs: &[&[T]],
+        regs: &[Vec<T>],
         rows: (usize, usize),
         elementwise: Elementwise,
     ) -> Result<(), EvalError> {
@@ -484,12 +490,12 @@ impl Tape {
     /// The CPU must support AVX2.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
-    unsafe fn run_avx2(
+    unsafe fn run_avx2<T: Real>(
         &self,
         op: Op,
-        out: &mut [f64],
-        inputs: &[&[f64]],
-        regs: &[Vec<f64>],
+        out: &mut [T],
+        inputs: &[&[T]],
+        regs: &[Vec<T>],
         rows: (usize, usize),
         elementwise: Elementwise,
     ) -> Result<(), EvalError> {
@@ -497,47 +503,63 @@ impl Tape {
     }
 
     #[inline(always)]
-    fn run_body(
+    fn run_body<T: Real>(
         &self,
         op: Op,
-        out: &mut [f64],
-        inputs: &[&[f64]],
-        regs: &[Vec<f64>],
+        out: &mut [T],
+        inputs: &[&[T]],
+        regs: &[Vec<T>],
         (lo, hi): (usize, usize),
         elementwise: Elementwise,
     ) -> Result<(), EvalError> {
         let col = |s: Src| self.column(s, inputs, regs, lo, hi);
+        // `+`, `·` and `−` run in `T`; every other function in `f64` (the identity for `f64`,
+        // where these are exactly `eval_f64`'s operations; see `Real`).
         match op {
-            Op::Const(c) => out.fill(c.get()),
+            Op::Const(c) => out.fill(T::from_f64(c.get())),
             Op::Unary(u, a) => {
                 let a = col(a)?;
                 match (elementwise, u) {
-                    (Elementwise::Vectorised, Unary::Exp) => super::vector::exp_slice(a, out),
-                    (Elementwise::Vectorised, Unary::Tanh) => super::vector::tanh_slice(a, out),
-                    (Elementwise::Vectorised, Unary::Sigmoid) => {
-                        super::vector::sigmoid_slice(a, out);
-                    }
-                    _ => dispatch_unary!(u, f => map1(out, a, f)),
+                    (Elementwise::Vectorised, Unary::Exp) => T::exp_slice(a, out),
+                    (Elementwise::Vectorised, Unary::Tanh) => T::tanh_slice(a, out),
+                    (Elementwise::Vectorised, Unary::Sigmoid) => T::sigmoid_slice(a, out),
+                    _ => dispatch_unary!(u, f => map1(out, a, |v| T::from_f64(f(v.to_f64())))),
                 }
             }
             Op::Binary(b, x, y) => {
                 let (x, y) = (col(x)?, col(y)?);
-                dispatch_binary!(b, f => map2(out, x, y, f));
+                match b {
+                    Binary::Add => map2(out, x, y, |a, b| a + b),
+                    Binary::Mul => map2(out, x, y, |a, b| a * b),
+                    _ => dispatch_binary!(b, f => map2(out, x, y, |a, b| {
+                        T::from_f64(f(a.to_f64(), b.to_f64()))
+                    })),
+                }
             }
             Op::BinaryConst(b, x, c) => {
                 let (x, c) = (col(x)?, c.get());
-                dispatch_binary!(b, f => map1(out, x, |v| f(v, c)));
+                let ct = T::from_f64(c);
+                match b {
+                    Binary::Add => map1(out, x, |v| v + ct),
+                    Binary::Mul => map1(out, x, |v| v * ct),
+                    _ => dispatch_binary!(b, f => map1(out, x, |v| T::from_f64(f(v.to_f64(), c)))),
+                }
             }
             Op::ConstBinary(b, c, y) => {
                 let (c, y) = (c.get(), col(y)?);
-                dispatch_binary!(b, f => map1(out, y, |v| f(c, v)));
+                let ct = T::from_f64(c);
+                match b {
+                    Binary::Add => map1(out, y, |v| ct + v),
+                    Binary::Mul => map1(out, y, |v| ct * v),
+                    _ => dispatch_binary!(b, f => map1(out, y, |v| T::from_f64(f(c, v.to_f64())))),
+                }
             }
             Op::Sub(x, y) => {
                 let (x, y) = (col(x)?, col(y)?);
                 map2(out, x, y, |a, b| a - b);
             }
             Op::ConstSub(c, y) => {
-                let (c, y) = (c.get(), col(y)?);
+                let (c, y) = (T::from_f64(c.get()), col(y)?);
                 map1(out, y, |v| c - v);
             }
             Op::PowInt(x, k) => {
@@ -546,8 +568,8 @@ impl Tape {
                 // the loop vectorises.
                 match k {
                     2 => map1(out, x, |v| v * v),
-                    -1 => map1(out, x, |v| 1.0 / v),
-                    _ => map1(out, x, |v| special::powi(v, k)),
+                    -1 => map1(out, x, |v| T::ONE / v),
+                    _ => map1(out, x, |v| T::from_f64(special::powi(v.to_f64(), k))),
                 }
             }
         }
@@ -566,14 +588,14 @@ impl Tape {
 }
 
 #[inline(always)]
-fn map1(out: &mut [f64], a: &[f64], f: impl Fn(f64) -> f64) {
+fn map1<T: Copy>(out: &mut [T], a: &[T], f: impl Fn(T) -> T) {
     for (o, &x) in out.iter_mut().zip(a) {
         *o = f(x);
     }
 }
 
 #[inline(always)]
-fn map2(out: &mut [f64], a: &[f64], b: &[f64], f: impl Fn(f64, f64) -> f64) {
+fn map2<T: Copy>(out: &mut [T], a: &[T], b: &[T], f: impl Fn(T, T) -> T) {
     for ((o, &x), &y) in out.iter_mut().zip(a).zip(b) {
         *o = f(x, y);
     }

@@ -49,6 +49,7 @@
 mod compile;
 mod exact;
 mod interval;
+mod real;
 pub mod vector;
 
 use std::borrow::Cow;
@@ -61,6 +62,7 @@ use crate::expr::{Builtin, Constant, Expr, Func, Node, Symbol};
 pub use compile::{Elementwise, Tape, TapeScratch, MAX_TAPE_INSTRUCTIONS};
 pub use exact::{eval_exact, exact_value};
 pub use interval::{eval_interval, eval_interval_at, eval_interval_in, point_intervals, Interval};
+pub use real::Real;
 
 /// Most sum iterations one evaluation may run, counted over all sums together (nested sums
 /// multiply). Above it, evaluation stops with [`EvalError::TooLarge`].

@@ -22,7 +22,7 @@
 use std::fmt;
 
 use crate::check::{CheckConfig, Checker, Verdict};
-use crate::eval::{Elementwise, EvalError, Tape, TapeScratch};
+use crate::eval::{Elementwise, EvalError, Real, Tape, TapeScratch};
 use crate::expr::{Builtin, Expr, Func, Rational, Symbol};
 use crate::load::{load, InputError};
 use crate::program::{DefKind, Definition, Item, Program};
@@ -446,18 +446,18 @@ impl Activation {
     }
 
     /// `a = f(z)` over a batch (`out` is overwritten).
-    pub fn forward(&self, z: &[f64], out: &mut Vec<f64>, scratch: &mut TapeScratch) {
+    pub fn forward<T: Real>(&self, z: &[T], out: &mut Vec<T>, scratch: &mut TapeScratch<T>) {
         run1(&self.forward_tape, &[z], out, scratch, self.elementwise);
     }
 
     /// `g·f'(z)` over a batch, from the pre-activation, the output and the incoming gradient.
-    pub fn backward(
+    pub fn backward<T: Real>(
         &self,
-        z: &[f64],
-        a: &[f64],
-        g: &[f64],
-        out: &mut Vec<f64>,
-        scratch: &mut TapeScratch,
+        z: &[T],
+        a: &[T],
+        g: &[T],
+        out: &mut Vec<T>,
+        scratch: &mut TapeScratch<T>,
     ) {
         run1(
             &self.backward_tape,
@@ -470,12 +470,12 @@ impl Activation {
 
     /// [`Activation::forward`] cut into the parts of [`Pool::elementwise_parts`]; returns
     /// whether every value of `out` is finite.
-    pub fn forward_par(
+    pub fn forward_par<T: Real>(
         &self,
         pool: &Pool,
-        z: &[f64],
-        out: &mut Vec<f64>,
-        scratches: &mut Vec<TapeScratch>,
+        z: &[T],
+        out: &mut Vec<T>,
+        scratches: &mut Vec<TapeScratch<T>>,
     ) -> bool {
         run1_par(
             pool,
@@ -489,14 +489,14 @@ impl Activation {
     }
 
     /// [`Activation::backward`] cut into the parts of [`Pool::elementwise_parts`].
-    pub fn backward_par(
+    pub fn backward_par<T: Real>(
         &self,
         pool: &Pool,
-        z: &[f64],
-        a: &[f64],
-        g: &[f64],
-        out: &mut Vec<f64>,
-        scratches: &mut Vec<TapeScratch>,
+        z: &[T],
+        a: &[T],
+        g: &[T],
+        out: &mut Vec<T>,
+        scratches: &mut Vec<TapeScratch<T>>,
     ) {
         run1_par(
             pool,
@@ -512,7 +512,7 @@ impl Activation {
     /// f'(z) at one point (for initialisation heuristics and tests).
     pub fn derivative_at(&self, z: f64) -> f64 {
         let mut a = Vec::new();
-        let mut scratch = TapeScratch::new();
+        let mut scratch = TapeScratch::<f64>::new();
         self.forward(&[z], &mut a, &mut scratch);
         let mut out = Vec::new();
         self.backward(&[z], &a, &[1.0], &mut out, &mut scratch);
@@ -522,11 +522,11 @@ impl Activation {
 
 /// Runs a one-output tape; shapes are fixed at compile time, so the only error (a shape
 /// mismatch) cannot happen here and would show as NaN.
-fn run1(
+fn run1<T: Real>(
     tape: &Tape,
-    inputs: &[&[f64]],
-    out: &mut Vec<f64>,
-    scratch: &mut TapeScratch,
+    inputs: &[&[T]],
+    out: &mut Vec<T>,
+    scratch: &mut TapeScratch<T>,
     elementwise: Elementwise,
 ) {
     let mut outs = [std::mem::take(out)];
@@ -536,29 +536,29 @@ fn run1(
     {
         let n = inputs.first().map_or(0, |c| c.len());
         outs[0].clear();
-        outs[0].resize(n, f64::NAN);
+        outs[0].resize(n, T::NAN);
     }
     let [o] = outs;
     *out = o;
 }
 
 /// One part of an elementwise pass: rows `lo..lo + out.len()`.
-struct Part<'a> {
+struct Part<'a, T> {
     lo: usize,
-    out: &'a mut [f64],
-    scratch: &'a mut TapeScratch,
+    out: &'a mut [T],
+    scratch: &'a mut TapeScratch<T>,
     finite: bool,
 }
 
 /// [`run1`] over the parts of [`Pool::elementwise_parts`], one scratch each (every row is
 /// computed by the same operations wherever the cut falls). Returns whether every output
 /// value is finite when `check` asks for it (true otherwise).
-fn run1_par(
+fn run1_par<T: Real>(
     pool: &Pool,
     tape: &Tape,
-    inputs: &[&[f64]],
-    out: &mut Vec<f64>,
-    scratches: &mut Vec<TapeScratch>,
+    inputs: &[&[T]],
+    out: &mut Vec<T>,
+    scratches: &mut Vec<TapeScratch<T>>,
     elementwise: Elementwise,
     check: bool,
 ) -> bool {
@@ -576,12 +576,12 @@ fn run1_par(
     }
     if out.len() != n {
         out.clear();
-        out.resize(n, 0.0);
+        out.resize(n, T::ZERO);
     }
     if scratches.len() < parts {
         scratches.resize_with(parts, TapeScratch::new);
     }
-    let mut items: Vec<Part<'_>> = split_mut(out, parts)
+    let mut items: Vec<Part<'_, T>> = split_mut(out, parts)
         .into_iter()
         .zip(scratches.iter_mut())
         .map(|((lo, out), scratch)| Part {
@@ -593,7 +593,7 @@ fn run1_par(
         .collect();
     pool.run(&mut items, |p| {
         let hi = p.lo + p.out.len();
-        let mut cols: [&[f64]; MAX_INPUTS] = [&[]; MAX_INPUTS];
+        let mut cols: [&[T]; MAX_INPUTS] = [&[]; MAX_INPUTS];
         for (c, i) in cols.iter_mut().zip(inputs) {
             *c = i.get(p.lo..hi).unwrap_or(&[]);
         }
@@ -602,7 +602,7 @@ fn run1_par(
             .eval_into(cols, &mut [&mut *p.out], p.scratch, elementwise)
             .is_err()
         {
-            p.out.fill(f64::NAN);
+            p.out.fill(T::NAN);
         }
         p.finite = !check || all_finite(p.out);
     });
@@ -659,12 +659,18 @@ impl Loss {
     }
 
     /// L(o, y) elementwise.
-    pub fn value(&self, o: &[f64], y: &[f64], out: &mut Vec<f64>, scratch: &mut TapeScratch) {
+    pub fn value<T: Real>(&self, o: &[T], y: &[T], out: &mut Vec<T>, scratch: &mut TapeScratch<T>) {
         run1(&self.value_tape, &[o, y], out, scratch, self.elementwise);
     }
 
     /// ∂L/∂o elementwise.
-    pub fn gradient(&self, o: &[f64], y: &[f64], out: &mut Vec<f64>, scratch: &mut TapeScratch) {
+    pub fn gradient<T: Real>(
+        &self,
+        o: &[T],
+        y: &[T],
+        out: &mut Vec<T>,
+        scratch: &mut TapeScratch<T>,
+    ) {
         run1(&self.gradient_tape, &[o, y], out, scratch, self.elementwise);
     }
 }
@@ -749,7 +755,7 @@ impl FusedDelta {
     }
 
     /// The delta over a batch, from the outputs and the targets.
-    pub fn eval(&self, a: &[f64], y: &[f64], out: &mut Vec<f64>, scratch: &mut TapeScratch) {
+    pub fn eval<T: Real>(&self, a: &[T], y: &[T], out: &mut Vec<T>, scratch: &mut TapeScratch<T>) {
         run1(&self.tape, &[a, y], out, scratch, self.elementwise);
     }
 }

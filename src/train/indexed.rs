@@ -20,7 +20,7 @@
 //! files are the class count and the per-sample maximum m of the shifted form.
 
 use crate::check::{CheckConfig, Checker, Verdict};
-use crate::eval::{Elementwise, Tape, TapeScratch};
+use crate::eval::{Elementwise, Real, Tape, TapeScratch};
 use crate::expr::{Expr, Node, Symbol};
 use crate::index::{self, IndexValue};
 use crate::program::{DefKind, Definition, Program};
@@ -362,14 +362,20 @@ impl IndexedHead {
     }
 
     /// `A = O(Z)` over a batch: `z` and `a` are `K × n` row-major.
-    pub fn forward(&self, z: &[f64], n: usize, a: &mut Vec<f64>, scratch: &mut IndexedScratch) {
-        let rows: Vec<&[f64]> = z.chunks_exact(n.max(1)).collect();
+    pub fn forward<T: Real>(
+        &self,
+        z: &[T],
+        n: usize,
+        a: &mut Vec<T>,
+        scratch: &mut IndexedScratch<T>,
+    ) {
+        let rows: Vec<&[T]> = z.chunks_exact(n.max(1)).collect();
         let mut cols = rows.clone();
         let mut m = std::mem::take(&mut scratch.max);
         if self.shifted {
             // The largest z of each sample: the m of the shifted form, not a formula.
             m.clear();
-            m.resize(n, f64::NEG_INFINITY);
+            m.resize(n, T::NEG_INFINITY);
             for r in &rows {
                 for (mx, v) in m.iter_mut().zip(r.iter()) {
                     *mx = mx.max(*v);
@@ -382,64 +388,73 @@ impl IndexedHead {
     }
 
     /// L per sample (`out` has n values), from `A` and `Y` (`K × n`).
-    pub fn loss(
+    pub fn loss<T: Real>(
         &self,
-        a: &[f64],
-        y: &[f64],
+        a: &[T],
+        y: &[T],
         n: usize,
-        out: &mut Vec<f64>,
-        scratch: &mut IndexedScratch,
+        out: &mut Vec<T>,
+        scratch: &mut IndexedScratch<T>,
     ) {
-        let mut cols: Vec<&[f64]> = a.chunks_exact(n.max(1)).collect();
+        let mut cols: Vec<&[T]> = a.chunks_exact(n.max(1)).collect();
         cols.extend(y.chunks_exact(n.max(1)));
         run_rows(&self.loss_tape, &cols, n, out, scratch, self.elementwise);
     }
 
     /// ∂L/∂z for every class and sample (`K × n`), from Z, A and Y.
-    pub fn delta(
+    pub fn delta<T: Real>(
         &self,
-        z: &[f64],
-        a: &[f64],
-        y: &[f64],
+        z: &[T],
+        a: &[T],
+        y: &[T],
         n: usize,
-        out: &mut Vec<f64>,
-        scratch: &mut IndexedScratch,
+        out: &mut Vec<T>,
+        scratch: &mut IndexedScratch<T>,
     ) {
         let first = if self.delta_reads_z { z } else { a };
-        let mut cols: Vec<&[f64]> = first.chunks_exact(n.max(1)).collect();
+        let mut cols: Vec<&[T]> = first.chunks_exact(n.max(1)).collect();
         cols.extend(y.chunks_exact(n.max(1)));
         run_rows(&self.delta_tape, &cols, n, out, scratch, self.elementwise);
     }
 }
 
-/// Buffers of the coupled output's tapes.
-#[derive(Debug, Clone, Default)]
-pub struct IndexedScratch {
-    tape: TapeScratch,
-    max: Vec<f64>,
+/// Buffers of the coupled output's tapes, in `T`.
+#[derive(Debug, Clone)]
+pub struct IndexedScratch<T = f64> {
+    tape: TapeScratch<T>,
+    max: Vec<T>,
+}
+
+impl<T> Default for IndexedScratch<T> {
+    fn default() -> Self {
+        IndexedScratch {
+            tape: TapeScratch::default(),
+            max: Vec::new(),
+        }
+    }
 }
 
 /// Runs a tape over row columns and writes its outputs straight into consecutive rows of
 /// `out`; a shape error (which the fixed shapes rule out) shows as NaN.
-fn run_rows(
+fn run_rows<T: Real>(
     tape: &Tape,
-    cols: &[&[f64]],
+    cols: &[&[T]],
     n: usize,
-    out: &mut Vec<f64>,
-    scratch: &mut IndexedScratch,
+    out: &mut Vec<T>,
+    scratch: &mut IndexedScratch<T>,
     elementwise: Elementwise,
 ) {
     let k = tape.n_outputs();
     if out.len() != k * n {
         out.clear();
-        out.resize(k * n, 0.0);
+        out.resize(k * n, T::ZERO);
     }
-    let mut rows: Vec<&mut [f64]> = out.chunks_exact_mut(n.max(1)).collect();
+    let mut rows: Vec<&mut [T]> = out.chunks_exact_mut(n.max(1)).collect();
     let ok = tape
         .eval_into(cols, &mut rows, &mut scratch.tape, elementwise)
         .is_ok();
     if !ok {
-        out.fill(f64::NAN);
+        out.fill(T::NAN);
     }
 }
 

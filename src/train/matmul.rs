@@ -21,11 +21,12 @@
 
 use super::net::NetError;
 use super::par::{self, Pool};
+use crate::eval::Real;
 
-/// A read-only matrix over a row-major buffer, possibly read transposed.
+/// A read-only matrix over a row-major buffer of `f64` or `f32`, possibly read transposed.
 #[derive(Debug, Clone, Copy)]
-pub struct Mat<'a> {
-    data: &'a [f64],
+pub struct Mat<'a, T = f64> {
+    data: &'a [T],
     rows: usize,
     cols: usize,
     /// Distance between rows and between columns, in elements.
@@ -33,13 +34,13 @@ pub struct Mat<'a> {
     col_stride: usize,
 }
 
-impl<'a> Mat<'a> {
+impl<'a, T> Mat<'a, T> {
     /// `data` read as a row-major `rows × cols` matrix.
     ///
     /// # Errors
     ///
     /// [`NetError::Shape`] when `data` does not have `rows·cols` values.
-    pub fn new(data: &'a [f64], rows: usize, cols: usize) -> Result<Mat<'a>, NetError> {
+    pub fn new(data: &'a [T], rows: usize, cols: usize) -> Result<Mat<'a, T>, NetError> {
         if rows.checked_mul(cols) != Some(data.len()) {
             return Err(NetError::Shape(format!(
                 "{rows}×{cols} matrix over {} values",
@@ -56,7 +57,7 @@ impl<'a> Mat<'a> {
     }
 
     /// The transpose (no copy).
-    pub fn t(self) -> Mat<'a> {
+    pub fn t(self) -> Mat<'a, T> {
         Mat {
             data: self.data,
             rows: self.cols,
@@ -95,7 +96,12 @@ fn stride(s: usize) -> Result<isize, NetError> {
 /// # Errors
 ///
 /// [`NetError::Shape`] when `A.cols ≠ B.rows` or `c` does not have `A.rows·B.cols` values.
-pub fn matmul(c: &mut [f64], a: Mat<'_>, b: Mat<'_>, write: Write) -> Result<(), NetError> {
+pub fn matmul<T: Real>(
+    c: &mut [T],
+    a: Mat<'_, T>,
+    b: Mat<'_, T>,
+    write: Write,
+) -> Result<(), NetError> {
     product(&Pool::single(), c, a, b, write, None, 1)
 }
 
@@ -104,11 +110,11 @@ pub fn matmul(c: &mut [f64], a: Mat<'_>, b: Mat<'_>, write: Write) -> Result<(),
 /// # Errors
 ///
 /// As [`matmul`].
-pub fn matmul_par(
+pub fn matmul_par<T: Real>(
     pool: &Pool,
-    c: &mut [f64],
-    a: Mat<'_>,
-    b: Mat<'_>,
+    c: &mut [T],
+    a: Mat<'_, T>,
+    b: Mat<'_, T>,
     write: Write,
 ) -> Result<(), NetError> {
     let parts = par::product_parts(a.rows, b.cols, a.cols);
@@ -116,16 +122,17 @@ pub fn matmul_par(
 }
 
 /// `Z = W·X + b` (the bias broadcast over the columns): each block of `Z` is set to its bias
-/// values and the product accumulates into it, block by block on `pool`. `z` is resized.
+/// values (the `f64` parameters rounded to `T`) and the product accumulates into it, block by
+/// block on `pool`. `z` is resized.
 ///
 /// # Errors
 ///
 /// As [`matmul`], and when `bias` does not have `W.rows` values.
-pub fn affine_par(
+pub fn affine_par<T: Real>(
     pool: &Pool,
-    z: &mut Vec<f64>,
-    w: Mat<'_>,
-    x: Mat<'_>,
+    z: &mut Vec<T>,
+    w: Mat<'_, T>,
+    x: Mat<'_, T>,
     bias: &[f64],
 ) -> Result<(), NetError> {
     if bias.len() != w.rows {
@@ -138,7 +145,7 @@ pub fn affine_par(
     let len = w.rows.saturating_mul(x.cols);
     if z.len() != len {
         z.clear();
-        z.resize(len, 0.0);
+        z.resize(len, T::ZERO);
     }
     let parts = par::product_parts(w.rows, x.cols, w.cols);
     product(pool, z, w, x, Write::Accumulate, Some(bias), parts)
@@ -146,18 +153,25 @@ pub fn affine_par(
 
 /// A raw pointer that may be sent to the pool's threads; see the SAFETY notes where it is
 /// dereferenced.
-#[derive(Clone, Copy)]
-struct SendPtr(*mut f64);
+struct SendPtr<T>(*mut T);
 // SAFETY: the pointer is only used to write disjoint blocks of one buffer that outlives the
-// pool's scope (see `product`).
-unsafe impl Send for SendPtr {}
+// pool's scope (see `product`), and `T` (`f64` or `f32`) is `Send`.
+unsafe impl<T: Send> Send for SendPtr<T> {}
 // SAFETY: as above.
-unsafe impl Sync for SendPtr {}
+unsafe impl<T: Send> Sync for SendPtr<T> {}
 
-impl SendPtr {
+impl<T> Clone for SendPtr<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T> Copy for SendPtr<T> {}
+
+impl<T> SendPtr<T> {
     /// The pointer (a method, so that a closure captures the whole `SendPtr`, which is
     /// `Sync`, and not its field).
-    fn get(self) -> *mut f64 {
+    fn get(self) -> *mut T {
         self.0
     }
 }
@@ -171,11 +185,11 @@ struct Block {
     c1: usize,
 }
 
-fn product(
+fn product<T: Real>(
     pool: &Pool,
-    c: &mut [f64],
-    a: Mat<'_>,
-    b: Mat<'_>,
+    c: &mut [T],
+    a: Mat<'_, T>,
+    b: Mat<'_, T>,
     write: Write,
     bias: Option<&[f64]>,
     parts: usize,
@@ -246,12 +260,12 @@ fn product(
             let row = |i: usize| std::slice::from_raw_parts_mut(cp.get().add(i * n + c0), c1 - c0);
             if let Some(bias) = bias {
                 for (i, &bv) in bias.iter().enumerate().take(r1).skip(r0) {
-                    row(i).fill(bv);
+                    row(i).fill(T::from_f64(bv));
                 }
             }
             if k == 0 {
                 if !accumulate {
-                    (r0..r1).for_each(|i| row(i).fill(0.0));
+                    (r0..r1).for_each(|i| row(i).fill(T::ZERO));
                 }
                 return;
             }
@@ -275,8 +289,8 @@ fn product(
                 b.data.as_ptr().add(c0 * b.col_stride),
                 b_cs,
                 b_rs,
-                1.0,
-                1.0,
+                T::ONE,
+                T::ONE,
                 false,
                 false,
                 false,
@@ -294,9 +308,9 @@ fn product(
     Ok(())
 }
 
-/// The bias gradients: `out[r] = Σ_j δ[r·n + j]` ([`sum`] per row), rows cut into ranges
-/// on `pool` (each row's sum is the same on any thread).
-pub fn row_sums_par(pool: &Pool, delta: &[f64], n: usize, out: &mut Vec<f64>) {
+/// The bias gradients: `out[r] = Σ_j δ[r·n + j]` ([`sum`] per row, in `f64` whatever `T`
+/// is), rows cut into ranges on `pool` (each row's sum is the same on any thread).
+pub fn row_sums_par<T: Real>(pool: &Pool, delta: &[T], n: usize, out: &mut Vec<f64>) {
     let rows = delta.len().checked_div(n).unwrap_or(0);
     out.clear();
     out.resize(rows, 0.0);
@@ -316,23 +330,24 @@ pub fn row_sums_par(pool: &Pool, delta: &[f64], n: usize, out: &mut Vec<f64>) {
     });
 }
 
-/// Σ values, in eight interleaved partial sums added pairwise at the end: the loop
-/// vectorises and is not bound by the latency of one chain of additions (a plain
-/// `iter().sum()` was most of the backward pass's own time, for the bias gradients), and
-/// the rounding error grows more slowly than a left fold's.
-pub fn sum(values: &[f64]) -> f64 {
+/// Σ values in `f64` (`f32` values are widened first, exactly), in eight interleaved
+/// partial sums added pairwise at the end: the loop vectorises and is not bound by the
+/// latency of one chain of additions (a plain `iter().sum()` was most of the backward pass's
+/// own time, for the bias gradients), and the rounding error grows more slowly than a left
+/// fold's.
+pub fn sum<T: Real>(values: &[T]) -> f64 {
     let mut acc = [0.0f64; 8];
     let chunks = values.chunks_exact(8);
     let rest = chunks.remainder();
     for c in chunks {
         for (a, v) in acc.iter_mut().zip(c) {
-            *a += v;
+            *a += v.to_f64();
         }
     }
     let [a0, a1, a2, a3, a4, a5, a6, a7] = acc;
     let mut s = ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7));
     for v in rest {
-        s += v;
+        s += v.to_f64();
     }
     s
 }

@@ -36,7 +36,7 @@ pub mod par;
 pub mod rng;
 
 pub use data::{Dataset, Prepared, Split, Target, Task};
-pub use fit::{train, EpochStats, Metric, TrainConfig, TrainError, TrainReport};
+pub use fit::{train, EpochStats, Metric, Precision, TrainConfig, TrainError, TrainReport};
 pub use formulas::{Activation, FormulaConfig, FormulaError, FusedDelta, Loss};
 pub use gradcheck::{gradcheck, GradCheck};
 pub use indexed::IndexedHead;

@@ -22,7 +22,7 @@ use super::indexed::{IndexedHead, IndexedScratch};
 use super::matmul::{affine_par, matmul_par, row_sums_par, Mat, Write};
 use super::par::Pool;
 use super::rng::Rng;
-use crate::eval::TapeScratch;
+use crate::eval::{Real, TapeScratch};
 
 /// Weight initialisation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -153,33 +153,58 @@ impl Network {
     }
 }
 
-/// Buffers of one pass, reused between batches.
-#[derive(Debug, Clone, Default)]
-pub struct Workspace {
+/// Buffers of one pass in `T` (`f64`, or `f32` for faster batch passes), reused between
+/// batches.
+#[derive(Debug, Clone)]
+pub struct Workspace<T = f64> {
     /// Per layer: pre-activations `n_out × n`.
-    z: Vec<Vec<f64>>,
+    z: Vec<Vec<T>>,
     /// Per layer: activations `n_out × n`.
-    a: Vec<Vec<f64>>,
-    delta: Vec<f64>,
-    g: Vec<f64>,
-    tmp: Vec<f64>,
-    scratch: TapeScratch,
+    a: Vec<Vec<T>>,
+    /// Per layer: the weights rounded to `T` by the last forward pass (empty for `f64`,
+    /// whose passes read the parameters themselves).
+    w: Vec<Vec<T>>,
+    /// A weight gradient in `T` before it is widened into [`Gradients`] (unused for `f64`).
+    gw: Vec<T>,
+    delta: Vec<T>,
+    g: Vec<T>,
+    tmp: Vec<T>,
+    scratch: TapeScratch<T>,
     /// One scratch per part of an elementwise pass cut over the pool's threads.
-    scratches: Vec<TapeScratch>,
-    indexed: IndexedScratch,
+    scratches: Vec<TapeScratch<T>>,
+    indexed: IndexedScratch<T>,
     pool: Pool,
     n: usize,
 }
 
-impl Workspace {
+impl<T> Default for Workspace<T> {
+    fn default() -> Self {
+        Workspace {
+            z: Vec::new(),
+            a: Vec::new(),
+            w: Vec::new(),
+            gw: Vec::new(),
+            delta: Vec::new(),
+            g: Vec::new(),
+            tmp: Vec::new(),
+            scratch: TapeScratch::default(),
+            scratches: Vec::new(),
+            indexed: IndexedScratch::default(),
+            pool: Pool::default(),
+            n: 0,
+        }
+    }
+}
+
+impl<T: Real> Workspace<T> {
     /// Empty buffers; they grow on first use. Everything runs on the calling thread.
-    pub fn new() -> Workspace {
+    pub fn new() -> Workspace<T> {
         Workspace::default()
     }
 
     /// Empty buffers, the passes run on `pool` (the results are the same bits as with
     /// [`Workspace::new`]; see [`par`](super::par)).
-    pub fn with_pool(pool: Pool) -> Workspace {
+    pub fn with_pool(pool: Pool) -> Workspace<T> {
         Workspace {
             pool,
             ..Workspace::default()
@@ -192,9 +217,15 @@ impl Workspace {
     }
 
     /// The network's output after [`Network::forward`], `n_out × n`.
-    pub fn output(&self) -> &[f64] {
+    pub fn output(&self) -> &[T] {
         self.a.last().map_or(&[], |v| v.as_slice())
     }
+}
+
+/// A layer's weights as `T`: the parameters themselves for `f64`, else the copy the forward
+/// pass rounded into `copy`.
+fn weights_as<'a, T: Real>(layer: &'a Layer, copy: Option<&'a Vec<T>>) -> &'a [T] {
+    T::as_f64_slice(&layer.weights).unwrap_or_else(|| copy.map_or(&[], Vec::as_slice))
 }
 
 /// Every value finite. It runs on every layer of every batch, so it is written to vectorise:
@@ -202,18 +233,24 @@ impl Workspace {
 /// is finite exactly when the sum of its v·0 (in eight interleaved partial sums) is 0.
 /// Blocks of 512 values let it stop early. (The earlier form, a fold of `is_finite` over
 /// booleans, cost as much as the activation function on a small layer.)
-pub(crate) fn all_finite(values: &[f64]) -> bool {
+pub(crate) fn all_finite<T: Real>(values: &[T]) -> bool {
     values.chunks(512).all(|block| {
-        let mut acc = [0.0f64; 8];
+        let mut acc = [T::ZERO; 8];
         let chunks = block.chunks_exact(8);
         let rest = chunks.remainder();
         for c in chunks {
-            for (a, v) in acc.iter_mut().zip(c) {
-                *a += v * 0.0;
+            for (a, &v) in acc.iter_mut().zip(c) {
+                *a += v * T::ZERO;
             }
         }
-        let tail: f64 = rest.iter().map(|v| v * 0.0).sum();
-        acc.iter().sum::<f64>() + tail == 0.0
+        let mut total = T::ZERO;
+        for &v in rest {
+            total += v * T::ZERO;
+        }
+        for a in acc {
+            total += a;
+        }
+        total == T::ZERO
     })
 }
 
@@ -324,12 +361,18 @@ impl Network {
             .sum()
     }
 
-    /// Forward pass over `x` (`n_inputs × n`), keeping what the backward pass needs.
+    /// Forward pass over `x` (`n_inputs × n`), keeping what the backward pass needs, in `T`
+    /// (for `f32`, the weights are rounded to `f32` first; the parameters stay `f64`).
     ///
     /// # Errors
     ///
     /// [`NetError::NonFinite`] naming the first layer whose activations are not finite.
-    pub fn forward(&self, x: &[f64], n: usize, ws: &mut Workspace) -> Result<(), NetError> {
+    pub fn forward<T: Real>(
+        &self,
+        x: &[T],
+        n: usize,
+        ws: &mut Workspace<T>,
+    ) -> Result<(), NetError> {
         if x.len() != self.n_inputs() * n {
             return Err(NetError::Shape(format!(
                 "input has {} values, expected {}×{n}",
@@ -340,16 +383,24 @@ impl Network {
         let n_layers = self.layers.len();
         ws.z.resize_with(n_layers, Vec::new);
         ws.a.resize_with(n_layers, Vec::new);
+        ws.w.resize_with(n_layers, Vec::new);
         ws.n = n;
         for (li, layer) in self.layers.iter().enumerate() {
             let mut z = ws.z.get_mut(li).map(std::mem::take).unwrap_or_default();
             {
-                let input: &[f64] = if li == 0 {
+                let input: &[T] = if li == 0 {
                     x
                 } else {
                     ws.a.get(li - 1).map_or(&[], |v| v.as_slice())
                 };
-                let w = Mat::new(&layer.weights, layer.n_out, layer.n_in)?;
+                if let Some(copy) = ws.w.get_mut(li) {
+                    T::narrow_into(&layer.weights, copy);
+                }
+                let w = Mat::new(
+                    weights_as(layer, ws.w.get(li)),
+                    layer.n_out,
+                    layer.n_in,
+                )?;
                 let a_prev = Mat::new(input, layer.n_in, n)?;
                 affine_par(&ws.pool, &mut z, w, a_prev, &layer.bias)?;
             }
@@ -383,12 +434,13 @@ impl Network {
         Ok(())
     }
 
-    /// The mean loss `E` of the last forward pass against `y` (`n_outputs × n`).
+    /// The mean loss `E` of the last forward pass against `y` (`n_outputs × n`), the
+    /// per-sample losses added in `f64`.
     ///
     /// # Errors
     ///
     /// [`NetError::NonFinite`] when the loss is not finite.
-    pub fn loss(&self, y: &[f64], ws: &mut Workspace) -> Result<f64, NetError> {
+    pub fn loss<T: Real>(&self, y: &[T], ws: &mut Workspace<T>) -> Result<f64, NetError> {
         let out = ws.a.last().map(|v| v.as_slice()).unwrap_or(&[]);
         if out.len() != y.len() {
             return Err(NetError::Shape(format!(
@@ -402,7 +454,7 @@ impl Network {
             Head::Elementwise { loss, .. } => loss.value(out, y, &mut vals, &mut ws.scratch),
             Head::Indexed(h) => h.loss(out, y, ws.n, &mut vals, &mut ws.indexed),
         }
-        let e = vals.iter().sum::<f64>() / ws.n.max(1) as f64;
+        let e = vals.iter().map(|v| v.to_f64()).sum::<f64>() / ws.n.max(1) as f64;
         ws.tmp = vals;
         if e.is_finite() {
             Ok(e)
@@ -415,22 +467,23 @@ impl Network {
     }
 
     /// Backward pass after [`Network::forward`]: the gradient of `E` with respect to every
-    /// parameter, written into `grads` (allocated on first use).
+    /// parameter, written into `grads` (allocated on first use), computed in `T` and stored
+    /// in `f64`.
     ///
     /// # Errors
     ///
     /// [`NetError::NonFinite`] naming the layer whose gradient is not finite.
-    pub fn backward(
+    pub fn backward<T: Real>(
         &self,
-        x: &[f64],
-        y: &[f64],
-        ws: &mut Workspace,
+        x: &[T],
+        y: &[T],
+        ws: &mut Workspace<T>,
         grads: &mut Gradients,
     ) -> Result<(), NetError> {
         let n = ws.n;
         let n_layers = self.layers.len();
         grads.layers.resize_with(n_layers, Default::default);
-        let inv_n = 1.0 / n.max(1) as f64;
+        let inv_n = T::from_f64(1.0 / n.max(1) as f64);
         let mut delta = std::mem::take(&mut ws.delta);
         let mut g = std::mem::take(&mut ws.g);
         // Output layer.
@@ -469,7 +522,7 @@ impl Network {
             let Some(layer) = self.layers.get(li) else {
                 continue;
             };
-            let input: &[f64] = if li == 0 {
+            let input: &[T] = if li == 0 {
                 x
             } else {
                 ws.a.get(li - 1).map_or(&[], |v| v.as_slice())
@@ -477,11 +530,20 @@ impl Network {
             let Some((gw, gb)) = grads.layers.get_mut(li) else {
                 continue;
             };
-            gw.resize(layer.weights.len(), 0.0);
             {
                 let d = Mat::new(&delta, layer.n_out, n)?;
                 let a_prev = Mat::new(input, layer.n_in, n)?;
-                matmul_par(&ws.pool, gw, d, a_prev.t(), Write::Overwrite)?;
+                // Into the gradient itself for f64; for f32 into `ws.gw`, then widened.
+                let (into, widen) = match T::as_f64_vec(gw) {
+                    Some(own) => (own, false),
+                    None => (&mut ws.gw, true),
+                };
+                into.resize(layer.weights.len(), T::ZERO);
+                matmul_par(&ws.pool, into, d, a_prev.t(), Write::Overwrite)?;
+                if widen {
+                    gw.clear();
+                    gw.extend(ws.gw.iter().map(|v| v.to_f64()));
+                }
             }
             row_sums_par(&ws.pool, &delta, n, gb);
             // A NaN or ±∞ anywhere in δ makes its row sum NaN or ±∞, so checking the bias
@@ -499,9 +561,13 @@ impl Network {
             }
             // g = Wᵀ·δ, then δ_prev = g·f'(z_prev).
             // Overwritten by the product: only new elements need a value.
-            g.resize(layer.n_in * n, 0.0);
+            g.resize(layer.n_in * n, T::ZERO);
             {
-                let w = Mat::new(&layer.weights, layer.n_out, layer.n_in)?;
+                let w = Mat::new(
+                    weights_as(layer, ws.w.get(li)),
+                    layer.n_out,
+                    layer.n_in,
+                )?;
                 let d = Mat::new(&delta, layer.n_out, n)?;
                 matmul_par(&ws.pool, &mut g, w.t(), d, Write::Overwrite)?;
             }
@@ -648,16 +714,23 @@ mod tests {
 
     #[test]
     fn all_finite_finds_any_non_finite_value_at_any_position() {
-        assert!(all_finite(&[]));
+        assert!(all_finite::<f64>(&[]));
         let mut v: Vec<f64> = (0..1300).map(|i| (i as f64 - 650.0) * 1e305).collect();
         v.extend([f64::MAX, f64::MIN, 5e-324, -0.0]);
         assert!(all_finite(&v));
+        let w32: Vec<f32> = (0..1300).map(|i| (i as f32 - 650.0) * 1e35).collect();
+        assert!(all_finite(&w32));
         // In the first block, at a block edge, in the 8-wide part and in the tail of a block.
         for at in [0, 7, 8, 511, 512, 1299, v.len() - 1] {
             for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
                 let mut w = v.clone();
                 w[at] = bad;
                 assert!(!all_finite(&w), "{bad} at {at}");
+                let mut w = w32.clone();
+                if let Some(x) = w.get_mut(at) {
+                    *x = bad as f32;
+                    assert!(!all_finite(&w), "f32 {bad} at {at}");
+                }
             }
         }
     }

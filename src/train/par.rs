@@ -162,7 +162,7 @@ pub fn range(len: usize, parts: usize, p: usize) -> (usize, usize) {
 }
 
 /// `buf` cut at the part boundaries of [`range`]: `(lo, part)` pairs.
-pub fn split_mut(buf: &mut [f64], parts: usize) -> Vec<(usize, &mut [f64])> {
+pub fn split_mut<T>(buf: &mut [T], parts: usize) -> Vec<(usize, &mut [T])> {
     let len = buf.len();
     let parts = parts.max(1);
     let mut out = Vec::with_capacity(parts);
