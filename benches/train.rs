@@ -10,13 +10,16 @@
 //! - digits 64→128 tanh→10, softmax + cross-entropy (the reference configuration; the formula
 //!   path runs softmax.dc/softmaxce.dc), and σ + BCE per class for comparison, full batch and
 //!   minibatch 32.
+//!
+//! `TRAIN_BENCH_PRECISION=f32` runs every path (the formula path, the reference and the
+//! forward pass) with `f32` batch passes (`--precision f32`), parameters and Adam in `f64`.
 
 use std::hint::black_box;
 use std::path::Path;
 
 use criterion::{criterion_group, Criterion};
 
-use derivcheck::eval::vector;
+use derivcheck::eval::Real;
 use derivcheck::train::data::{self, CsvOptions, Prepared};
 use derivcheck::train::matmul::{affine_par, matmul_par, row_sums_par, Mat, Write};
 use derivcheck::train::net::{Gradients, NetSpec, Workspace};
@@ -55,33 +58,54 @@ fn network(sizes: &[usize], hidden: &str, output: &str, loss: &str) -> Network {
 }
 
 /// Columns `lo..hi` of a `rows × n` matrix.
-fn columns(m: &[f64], rows: usize, n: usize, lo: usize, hi: usize, out: &mut Vec<f64>) {
+fn columns<T: Real>(m: &[T], rows: usize, n: usize, lo: usize, hi: usize, out: &mut Vec<T>) {
     out.clear();
     for r in 0..rows {
         out.extend_from_slice(&m[r * n + lo..r * n + hi]);
     }
 }
 
+/// The training split in `T`, converted once (as `train::fit` does).
+struct Data<T> {
+    x: Vec<T>,
+    y: Vec<T>,
+    n: usize,
+    n_features: usize,
+    n_outputs: usize,
+}
+
+impl<T: Real> Data<T> {
+    fn of(d: &Prepared) -> Data<T> {
+        Data {
+            x: T::cast(&d.train.x).into_owned(),
+            y: T::cast(&d.train.y).into_owned(),
+            n: d.train.n,
+            n_features: d.n_features,
+            n_outputs: d.n_outputs,
+        }
+    }
+}
+
 /// One epoch of the formula path: forward, backward on the compiled formulas, Adam step.
-fn epoch_formulas(
+fn epoch_formulas<T: Real>(
     net: &mut Network,
-    d: &Prepared,
+    d: &Data<T>,
     bs: usize,
     opt: &mut OptimizerState,
-    ws: &mut Workspace,
+    ws: &mut Workspace<T>,
     grads: &mut Gradients,
-    buf: &mut (Vec<f64>, Vec<f64>),
+    buf: &mut (Vec<T>, Vec<T>),
 ) {
-    let n = d.train.n;
+    let n = d.n;
     let bs = if bs == 0 { n } else { bs };
     let mut lo = 0;
     while lo < n {
         let hi = (lo + bs).min(n);
-        let (x, y): (&[f64], &[f64]) = if bs == n {
-            (&d.train.x, &d.train.y)
+        let (x, y): (&[T], &[T]) = if bs == n {
+            (&d.x, &d.y)
         } else {
-            columns(&d.train.x, d.n_features, n, lo, hi, &mut buf.0);
-            columns(&d.train.y, d.n_outputs, n, lo, hi, &mut buf.1);
+            columns(&d.x, d.n_features, n, lo, hi, &mut buf.0);
+            columns(&d.y, d.n_outputs, n, lo, hi, &mut buf.1);
             (&buf.0, &buf.1)
         };
         net.forward(x, hi - lo, ws).expect("forward");
@@ -92,16 +116,22 @@ fn epoch_formulas(
 }
 
 /// One epoch of forward passes only (the floor under any backward pass).
-fn epoch_forward(net: &Network, d: &Prepared, bs: usize, ws: &mut Workspace, buf: &mut Vec<f64>) {
-    let n = d.train.n;
+fn epoch_forward<T: Real>(
+    net: &Network,
+    d: &Data<T>,
+    bs: usize,
+    ws: &mut Workspace<T>,
+    buf: &mut Vec<T>,
+) {
+    let n = d.n;
     let bs = if bs == 0 { n } else { bs };
     let mut lo = 0;
     while lo < n {
         let hi = (lo + bs).min(n);
-        let x: &[f64] = if bs == n {
-            &d.train.x
+        let x: &[T] = if bs == n {
+            &d.x
         } else {
-            columns(&d.train.x, d.n_features, n, lo, hi, buf);
+            columns(&d.x, d.n_features, n, lo, hi, buf);
             buf
         };
         net.forward(x, hi - lo, ws).expect("forward");
@@ -141,7 +171,7 @@ enum Hidden {
 }
 
 /// `f(lo, part)` over the parts of `out` (the cut of the formula path's elementwise passes).
-fn par_map(pool: &Pool, out: &mut [f64], f: impl Fn(usize, &mut [f64]) + Sync) {
+fn par_map<T: Real>(pool: &Pool, out: &mut [T], f: impl Fn(usize, &mut [T]) + Sync) {
     let parts = pool.elementwise_parts(out.len());
     if parts <= 1 {
         f(0, out);
@@ -152,24 +182,28 @@ fn par_map(pool: &Pool, out: &mut [f64], f: impl Fn(usize, &mut [f64]) + Sync) {
 }
 
 /// The hand-written reference: same layout and products (`train::matmul`), the same elementwise σ and
-/// tanh as the formula path (`eval::vector`), their derivatives written out (a·(1 − a),
-/// 1 − a²), output delta written out
+/// tanh as the formula path (`eval::vector` through `Real`), their derivatives written out
+/// (a·(1 − a), 1 − a²), output delta written out
 /// (2·(o − y) for identity + MSE, a − y for σ + BCE and for softmax + CE; the softmax is
-/// exp(z − max z)/Σ_j exp(z_j − max z) per sample). Kept in benches and tests only.
-struct Reference {
+/// exp(z − max z)/Σ_j exp(z_j − max z) per sample). In `T`, with the weights rounded to
+/// `T` per step and the gradients widened to `f64`, as the formula path does. Kept in
+/// benches and tests only.
+struct Reference<T> {
     pool: Pool,
     hidden: Hidden,
     out: Out,
-    e: Vec<f64>,
-    z: Vec<Vec<f64>>,
-    a: Vec<Vec<f64>>,
-    delta: Vec<f64>,
-    g: Vec<f64>,
+    e: Vec<T>,
+    z: Vec<Vec<T>>,
+    a: Vec<Vec<T>>,
+    w: Vec<Vec<T>>,
+    gw: Vec<T>,
+    delta: Vec<T>,
+    g: Vec<T>,
     grads: Gradients,
 }
 
-impl Reference {
-    fn new(hidden: Hidden, out: Out, pool: Pool) -> Reference {
+impl<T: Real> Reference<T> {
+    fn new(hidden: Hidden, out: Out, pool: Pool) -> Reference<T> {
         Reference {
             pool,
             hidden,
@@ -177,47 +211,45 @@ impl Reference {
             e: Vec::new(),
             z: Vec::new(),
             a: Vec::new(),
+            w: Vec::new(),
+            gw: Vec::new(),
             delta: Vec::new(),
             g: Vec::new(),
             grads: Gradients { layers: Vec::new() },
         }
     }
 
-    fn step(
-        &mut self,
-        net: &mut Network,
-        x: &[f64],
-        y: &[f64],
-        n: usize,
-        opt: &mut OptimizerState,
-    ) {
+    fn step(&mut self, net: &mut Network, x: &[T], y: &[T], n: usize, opt: &mut OptimizerState) {
         let nl = net.layers.len();
         self.z.resize_with(nl, Vec::new);
         self.a.resize_with(nl, Vec::new);
+        self.w.resize_with(nl, Vec::new);
         for li in 0..nl {
             let l = &net.layers[li];
+            T::narrow_into(&l.weights, &mut self.w[li]);
+            let w = T::as_f64_slice(&l.weights).unwrap_or(&self.w[li]);
             let z = &mut self.z[li];
-            let input: &[f64] = if li == 0 { x } else { &self.a[li - 1] };
+            let input: &[T] = if li == 0 { x } else { &self.a[li - 1] };
             affine_par(
                 &self.pool,
                 z,
-                Mat::new(&l.weights, l.n_out, l.n_in).unwrap(),
+                Mat::new(w, l.n_out, l.n_in).unwrap(),
                 Mat::new(input, l.n_in, n).unwrap(),
                 &l.bias,
             )
             .unwrap();
             let last = li + 1 == nl;
             let a = &mut self.a[li];
-            a.resize(z.len(), 0.0);
+            a.resize(z.len(), T::ZERO);
             if last {
                 match self.out {
                     Out::Mse => a.copy_from_slice(z),
-                    Out::SigmoidBce => vector::sigmoid_slice(z, a),
+                    Out::SigmoidBce => T::sigmoid_slice(z, a),
                     Out::SoftmaxCe => {
                         let k = l.n_out;
                         let e = &mut self.e;
                         e.clear();
-                        e.resize(n, f64::NEG_INFINITY);
+                        e.resize(n, T::NEG_INFINITY);
                         for r in 0..k {
                             for (m, v) in e.iter_mut().zip(&z[r * n..(r + 1) * n]) {
                                 *m = m.max(*v);
@@ -228,86 +260,94 @@ impl Reference {
                                 .iter_mut()
                                 .zip(z[r * n..(r + 1) * n].iter().zip(e.iter()))
                             {
-                                *o = v - m;
+                                *o = *v - *m;
                             }
                         }
                         let shifted = a.clone();
-                        vector::exp_slice(&shifted, a);
-                        e.iter_mut().for_each(|s| *s = 0.0);
+                        T::exp_slice(&shifted, a);
+                        e.iter_mut().for_each(|s| *s = T::ZERO);
                         for r in 0..k {
-                            for (s, o) in e.iter_mut().zip(&a[r * n..(r + 1) * n]) {
+                            for (s, &o) in e.iter_mut().zip(&a[r * n..(r + 1) * n]) {
                                 *s += o;
                             }
                         }
                         for r in 0..k {
-                            for (o, s) in a[r * n..(r + 1) * n].iter_mut().zip(e.iter()) {
-                                *o /= s;
+                            for (o, &s) in a[r * n..(r + 1) * n].iter_mut().zip(e.iter()) {
+                                *o = *o / s;
                             }
                         }
                     }
                 }
             } else {
                 let f = match self.hidden {
-                    Hidden::Sigmoid => vector::sigmoid_slice,
-                    Hidden::Tanh => vector::tanh_slice,
+                    Hidden::Sigmoid => T::sigmoid_slice,
+                    Hidden::Tanh => T::tanh_slice,
                 };
                 par_map(&self.pool, a, |lo, part| f(&z[lo..lo + part.len()], part));
             }
         }
-        let inv_n = 1.0 / n as f64;
+        let inv_n = T::from_f64(1.0 / n as f64);
+        let two = T::from_f64(2.0);
         let out = &self.a[nl - 1];
         self.delta.clear();
         if !matches!(self.out, Out::Mse) {
             self.delta
-                .extend(out.iter().zip(y).map(|(a, t)| (a - t) * inv_n));
+                .extend(out.iter().zip(y).map(|(&a, &t)| (a - t) * inv_n));
         } else {
             self.delta
-                .extend(out.iter().zip(y).map(|(o, t)| 2.0 * (o - t) * inv_n));
+                .extend(out.iter().zip(y).map(|(&o, &t)| two * (o - t) * inv_n));
         }
         self.grads.layers.resize_with(nl, Default::default);
         for li in (0..nl).rev() {
             let l = &net.layers[li];
-            let input: &[f64] = if li == 0 { x } else { &self.a[li - 1] };
+            let input: &[T] = if li == 0 { x } else { &self.a[li - 1] };
             let (gw, gb) = &mut self.grads.layers[li];
-            gw.resize(l.weights.len(), 0.0);
             let d = Mat::new(&self.delta, l.n_out, n).unwrap();
+            let widen = T::as_f64_vec(gw).is_none();
+            let into = T::as_f64_vec(gw).unwrap_or(&mut self.gw);
+            into.resize(l.weights.len(), T::ZERO);
             matmul_par(
                 &self.pool,
-                gw,
+                into,
                 d,
                 Mat::new(input, l.n_in, n).unwrap().t(),
                 Write::Overwrite,
             )
             .unwrap();
+            if widen {
+                gw.clear();
+                gw.extend(self.gw.iter().map(|v| v.to_f64()));
+            }
             row_sums_par(&self.pool, &self.delta, n, gb);
             if li == 0 {
                 break;
             }
             self.g.clear();
-            self.g.resize(l.n_in * n, 0.0);
+            self.g.resize(l.n_in * n, T::ZERO);
+            let w = T::as_f64_slice(&l.weights).unwrap_or(&self.w[li]);
             matmul_par(
                 &self.pool,
                 &mut self.g,
-                Mat::new(&l.weights, l.n_out, l.n_in).unwrap().t(),
+                Mat::new(w, l.n_out, l.n_in).unwrap().t(),
                 d,
                 Write::Overwrite,
             )
             .unwrap();
             let a = &self.a[li - 1];
             let g = &self.g;
-            self.delta.resize(g.len(), 0.0);
+            self.delta.resize(g.len(), T::ZERO);
             let hidden = self.hidden;
             par_map(&self.pool, &mut self.delta, |lo, part| {
                 let (g, a) = (&g[lo..lo + part.len()], &a[lo..lo + part.len()]);
                 match hidden {
                     Hidden::Sigmoid => {
-                        for ((d, g), a) in part.iter_mut().zip(g).zip(a) {
-                            *d = g * a * (1.0 - a);
+                        for ((d, &g), &a) in part.iter_mut().zip(g).zip(a) {
+                            *d = g * a * (T::ONE - a);
                         }
                     }
                     Hidden::Tanh => {
-                        for ((d, g), a) in part.iter_mut().zip(g).zip(a) {
-                            *d = g * (1.0 - a * a);
+                        for ((d, &g), &a) in part.iter_mut().zip(g).zip(a) {
+                            *d = g * (T::ONE - a * a);
                         }
                     }
                 }
@@ -319,21 +359,21 @@ impl Reference {
     fn epoch(
         &mut self,
         net: &mut Network,
-        d: &Prepared,
+        d: &Data<T>,
         bs: usize,
         opt: &mut OptimizerState,
-        buf: &mut (Vec<f64>, Vec<f64>),
+        buf: &mut (Vec<T>, Vec<T>),
     ) {
-        let n = d.train.n;
+        let n = d.n;
         let bs = if bs == 0 { n } else { bs };
         let mut lo = 0;
         while lo < n {
             let hi = (lo + bs).min(n);
             if bs == n {
-                self.step(net, &d.train.x, &d.train.y, n, opt);
+                self.step(net, &d.x, &d.y, n, opt);
             } else {
-                columns(&d.train.x, d.n_features, n, lo, hi, &mut buf.0);
-                columns(&d.train.y, d.n_outputs, n, lo, hi, &mut buf.1);
+                columns(&d.x, d.n_features, n, lo, hi, &mut buf.0);
+                columns(&d.y, d.n_outputs, n, lo, hi, &mut buf.1);
                 let (x, y) = (std::mem::take(&mut buf.0), std::mem::take(&mut buf.1));
                 self.step(net, &x, &y, hi - lo, opt);
                 buf.0 = x;
@@ -412,18 +452,32 @@ fn bench_pool() -> Pool {
     Pool::new(threads).expect("threads")
 }
 
+/// `TRAIN_BENCH_PRECISION=f32` for `f32` batch passes; `f64` otherwise.
+fn f32_passes() -> bool {
+    std::env::var("TRAIN_BENCH_PRECISION").is_ok_and(|p| p == "f32")
+}
+
 fn bench_train(c: &mut Criterion) {
+    if f32_passes() {
+        bench_train_in::<f32>(c, "train_epoch_f32");
+    } else {
+        bench_train_in::<f64>(c, "train_epoch");
+    }
+}
+
+fn bench_train_in<T: Real>(c: &mut Criterion, group: &str) {
     let pool = bench_pool();
     for case in cases() {
         let (hidden, output, loss) = case.out.files(case.hidden);
-        let mut g = c.benchmark_group(format!("train_epoch/{}", case.name));
+        let mut g = c.benchmark_group(format!("{group}/{}", case.name));
         g.sample_size(30);
         let base = network(&case.sizes, hidden, output, loss);
+        let data = Data::<T>::of(&case.data);
 
         let mut net = base.clone();
         let mut opt = OptimizerState::new(Optimizer::adam(1e-3));
         let (mut ws, mut grads, mut buf) = (
-            Workspace::with_pool(pool.clone()),
+            Workspace::<T>::with_pool(pool.clone()),
             Gradients { layers: Vec::new() },
             (Vec::new(), Vec::new()),
         );
@@ -431,7 +485,7 @@ fn bench_train(c: &mut Criterion) {
             b.iter(|| {
                 pool.install(|| {
                     epoch_formulas(
-                        &mut net, &case.data, case.batch, &mut opt, &mut ws, &mut grads, &mut buf,
+                        &mut net, &data, case.batch, &mut opt, &mut ws, &mut grads, &mut buf,
                     )
                 });
                 black_box(&net.layers);
@@ -440,12 +494,10 @@ fn bench_train(c: &mut Criterion) {
 
         let mut net = base.clone();
         let mut opt = OptimizerState::new(Optimizer::adam(1e-3));
-        let mut reference = Reference::new(case.hidden, case.out, pool.clone());
+        let mut reference = Reference::<T>::new(case.hidden, case.out, pool.clone());
         g.bench_function("hand_written", |b| {
             b.iter(|| {
-                pool.install(|| {
-                    reference.epoch(&mut net, &case.data, case.batch, &mut opt, &mut buf)
-                });
+                pool.install(|| reference.epoch(&mut net, &data, case.batch, &mut opt, &mut buf));
                 black_box(&net.layers);
             })
         });
@@ -454,7 +506,7 @@ fn bench_train(c: &mut Criterion) {
         let mut fbuf = Vec::new();
         g.bench_function("forward_only", |b| {
             b.iter(|| {
-                pool.install(|| epoch_forward(&net, &case.data, case.batch, &mut ws, &mut fbuf));
+                pool.install(|| epoch_forward(&net, &data, case.batch, &mut ws, &mut fbuf));
                 black_box(ws.output());
             })
         });
@@ -471,26 +523,35 @@ criterion_group!(benches, bench_train);
 /// keeps the cases whose name contains the string; `TRAIN_BENCH_THREADS=2` runs both paths
 /// on two threads, 0 on one per core, 1 by default).
 fn interleaved() {
+    if f32_passes() {
+        interleaved_in::<f32>();
+    } else {
+        interleaved_in::<f64>();
+    }
+}
+
+fn interleaved_in<T: Real>() {
     let filter = std::env::var("TRAIN_BENCH_FILTER").unwrap_or_default();
     let pool = bench_pool();
-    println!("threads: {}", pool.threads());
+    println!("threads: {}, batch passes in {}", pool.threads(), T::NAME);
     for case in cases()
         .into_iter()
         .filter(|c| c.name.contains(filter.as_str()))
     {
         let (hidden, output, loss) = case.out.files(case.hidden);
         let base = network(&case.sizes, hidden, output, loss);
+        let data = Data::<T>::of(&case.data);
         let mut net_f = base.clone();
         let mut net_h = base.clone();
         let net_o = base.clone();
         let mut opt_f = OptimizerState::new(Optimizer::adam(1e-3));
         let mut opt_h = OptimizerState::new(Optimizer::adam(1e-3));
         let (mut ws, mut grads, mut buf) = (
-            Workspace::with_pool(pool.clone()),
+            Workspace::<T>::with_pool(pool.clone()),
             Gradients { layers: Vec::new() },
             (Vec::new(), Vec::new()),
         );
-        let mut reference = Reference::new(case.hidden, case.out, pool.clone());
+        let mut reference = Reference::<T>::new(case.hidden, case.out, pool.clone());
         let mut fbuf = Vec::new();
         // Epochs per round: one for digits, so that the fastest round can be one in which
         // the other processes left both cores free.
@@ -531,18 +592,17 @@ fn interleaved() {
             time(0, &mut || {
                 install(&mut || {
                     epoch_formulas(
-                        &mut net_f, &case.data, case.batch, &mut opt_f, &mut ws, &mut grads,
-                        &mut buf,
+                        &mut net_f, &data, case.batch, &mut opt_f, &mut ws, &mut grads, &mut buf,
                     )
                 })
             });
             time(1, &mut || {
                 install(&mut || {
-                    reference.epoch(&mut net_h, &case.data, case.batch, &mut opt_h, &mut buf)
+                    reference.epoch(&mut net_h, &data, case.batch, &mut opt_h, &mut buf)
                 })
             });
             time(2, &mut || {
-                install(&mut || epoch_forward(&net_o, &case.data, case.batch, &mut ws, &mut fbuf))
+                install(&mut || epoch_forward(&net_o, &data, case.batch, &mut ws, &mut fbuf))
             });
         }
         let [(bf, cf), (bh, ch), (bo, co)] = best;

@@ -6,8 +6,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use derivcheck::eval::Real;
 use derivcheck::train::data::{self, CsvOptions, DataError};
-use derivcheck::train::fit::{self, Metric};
+use derivcheck::train::fit::{self, Metric, Precision};
 use derivcheck::train::net::{Gradients, NetSpec, Workspace};
 use derivcheck::train::rng::Rng;
 use derivcheck::train::{
@@ -65,6 +66,43 @@ fn assert_gradcheck(net: &Network, x: &[f64], y: &[f64], n: usize) {
             .collect::<Vec<_>>()
     );
     assert_eq!(g.n_checked, net.n_params());
+    assert_f32_gradients_agree(net, x, y, n);
+}
+
+/// The gradients of one forward and backward pass in `T`.
+fn gradients_in<T: Real>(net: &Network, x: &[f64], y: &[f64], n: usize) -> Gradients {
+    let (x, y) = (T::cast(x), T::cast(y));
+    let mut ws = Workspace::<T>::new();
+    let mut g = Gradients { layers: Vec::new() };
+    net.forward(&x, n, &mut ws).expect("forward");
+    net.backward(&x, &y, &mut ws, &mut g).expect("backward");
+    g
+}
+
+/// Largest difference between the f32 and the f64 passes' gradients, relative to the
+/// largest f64 gradient of the same parameter array (normwise: f32 keeps about 7 digits of
+/// a layer's largest entries, not of entries far below them). The largest measured over the
+/// library's files is 7e-7 (relu6).
+const F32_TOL: f64 = 1e-5;
+
+/// With `f32` batch passes, every gradient is the `f64` one to single precision.
+fn assert_f32_gradients_agree(net: &Network, x: &[f64], y: &[f64], n: usize) {
+    let (g64, g32) = (
+        gradients_in::<f64>(net, x, y, n),
+        gradients_in::<f32>(net, x, y, n),
+    );
+    let mut worst = 0.0f64;
+    for (a, b) in g64.slices().zip(g32.slices()) {
+        assert_eq!(a.len(), b.len());
+        let scale = a.iter().fold(0.0f64, |m, v| m.max(v.abs())).max(1e-30);
+        for (u, v) in a.iter().zip(b) {
+            worst = worst.max((u - v).abs() / scale);
+        }
+    }
+    assert!(
+        worst <= F32_TOL,
+        "f32 gradients differ from f64 by {worst:e} (relative to the largest gradient)"
+    );
 }
 
 /// Gradcheck of one activation in both hidden layers of a 3→5→4→2 network (identity output,
@@ -533,7 +571,8 @@ fn softmax_needs_two_classes() {
 /// The same five seeded splits as the σ + BCE test, with softmax + cross-entropy.
 #[test]
 fn iris_softmax_ce_test_accuracy_at_least_0_93() {
-    assert_iris_accuracy(|seed| softmax_net(&[4, 16, 3], true, seed));
+    assert_iris_accuracy(|seed| softmax_net(&[4, 16, 3], true, seed), Precision::F64);
+    assert_iris_accuracy(|seed| softmax_net(&[4, 16, 3], true, seed), Precision::F32);
 }
 
 // ---- no hand-written gradient: a wrong declared derivative shows ----
@@ -571,20 +610,23 @@ fn a_wrong_declared_derivative_fails_gradcheck_and_points_at_the_layer() {
 
 #[test]
 fn xor_is_solved() {
-    let d = data::prepare(&data::xor(), 0.0, 0).unwrap();
-    let mut net =
-        Network::from_spec(&spec(&[2, 4, 1], "tanh", "sigmoid", "bce"), Init::Auto, 1).unwrap();
-    let cfg = TrainConfig {
-        epochs: 500,
-        batch_size: 0,
-        optimizer: Optimizer::adam(0.05),
-        seed: 1,
-        ..TrainConfig::default()
-    };
-    let r = fit::train(&mut net, &d, &cfg, &mut |_| {}).unwrap();
-    let last = r.history.last().unwrap();
-    assert!(last.train_loss < 0.01, "{last:?}");
-    assert_eq!(last.test_metric, Metric::Accuracy(1.0));
+    for precision in [Precision::F64, Precision::F32] {
+        let d = data::prepare(&data::xor(), 0.0, 0).unwrap();
+        let mut net =
+            Network::from_spec(&spec(&[2, 4, 1], "tanh", "sigmoid", "bce"), Init::Auto, 1).unwrap();
+        let cfg = TrainConfig {
+            epochs: 500,
+            batch_size: 0,
+            optimizer: Optimizer::adam(0.05),
+            seed: 1,
+            precision,
+            ..TrainConfig::default()
+        };
+        let r = fit::train(&mut net, &d, &cfg, &mut |_| {}).unwrap();
+        let last = r.history.last().unwrap();
+        assert!(last.train_loss < 0.01, "{precision:?}: {last:?}");
+        assert_eq!(last.test_metric, Metric::Accuracy(1.0), "{precision:?}");
+    }
 }
 
 /// Iris has 30 test samples, so one split decides 3 percentage points: the claim is over
@@ -592,19 +634,22 @@ fn xor_is_solved() {
 /// its test set, and gives 0.90 with every configuration tried).
 #[test]
 fn iris_test_accuracy_at_least_0_93() {
-    assert_iris_accuracy(|seed| {
+    let make = |seed| {
         Network::from_spec(
             &spec(&[4, 16, 3], "tanh", "sigmoid", "bce"),
             Init::Auto,
             seed,
         )
         .unwrap()
-    });
+    };
+    assert_iris_accuracy(make, Precision::F64);
+    assert_iris_accuracy(make, Precision::F32);
 }
 
 /// Trains the network `make(seed)` on iris for five seeded splits (Adam, 150 epochs,
-/// minibatch 16) and asserts a mean test accuracy of at least 0.93, none below 0.85.
-fn assert_iris_accuracy(make: impl Fn(u64) -> Network) {
+/// minibatch 16, batch passes in `precision`) and asserts a mean test accuracy (evaluated
+/// in f64) of at least 0.93, none below 0.85.
+fn assert_iris_accuracy(make: impl Fn(u64) -> Network, precision: Precision) {
     let mut accs = Vec::new();
     for seed in 0..5 {
         let d = data::prepare(&data::builtin("iris", seed).unwrap(), 0.2, seed).unwrap();
@@ -614,6 +659,7 @@ fn assert_iris_accuracy(make: impl Fn(u64) -> Network) {
             batch_size: 16,
             optimizer: Optimizer::adam(0.01),
             seed,
+            precision,
             ..TrainConfig::default()
         };
         fit::train(&mut net, &d, &cfg, &mut |_| {}).unwrap();
@@ -621,8 +667,8 @@ fn assert_iris_accuracy(make: impl Fn(u64) -> Network) {
         accs.push(metric.value());
     }
     let mean = accs.iter().sum::<f64>() / accs.len() as f64;
-    assert!(mean >= 0.93, "{accs:?}");
-    assert!(accs.iter().all(|&a| a >= 0.85), "{accs:?}");
+    assert!(mean >= 0.93, "{precision:?}: {accs:?}");
+    assert!(accs.iter().all(|&a| a >= 0.85), "{precision:?}: {accs:?}");
 }
 
 #[test]
@@ -758,28 +804,49 @@ fn gradients_are_the_same_bits_on_one_two_and_three_threads() {
     ] {
         let x = inputs(64, n, seed);
         let y = one_hot(10, n, seed);
-        let grads = |pool: Pool| {
-            let mut ws = Workspace::with_pool(pool);
-            let mut g = Gradients { layers: Vec::new() };
-            net.forward(&x, n, &mut ws).unwrap();
-            let out: Vec<u64> = ws.output().iter().map(|v| v.to_bits()).collect();
-            net.backward(&x, &y, &mut ws, &mut g).unwrap();
-            (out, gradient_bits(&g))
-        };
-        let one = grads(Pool::single());
-        for threads in [2, 3, 2] {
-            assert!(
-                one == grads(Pool::new(threads).unwrap()),
-                "{threads} threads differ from one"
-            );
+        for precision in [Precision::F64, Precision::F32] {
+            let grads = |pool: Pool| match precision {
+                Precision::F64 => output_and_gradient_bits::<f64>(&net, &x, &y, n, pool),
+                Precision::F32 => output_and_gradient_bits::<f32>(&net, &x, &y, n, pool),
+            };
+            let one = grads(Pool::single());
+            for threads in [2, 3, 2] {
+                assert!(
+                    one == grads(Pool::new(threads).unwrap()),
+                    "{threads} threads differ from one in {precision:?}"
+                );
+            }
         }
     }
 }
 
+/// The bits of the outputs and of every gradient after one pass in `T` on `pool`.
+fn output_and_gradient_bits<T: Real>(
+    net: &Network,
+    x: &[f64],
+    y: &[f64],
+    n: usize,
+    pool: derivcheck::train::par::Pool,
+) -> (Vec<u64>, Vec<u64>) {
+    let (x, y) = (T::cast(x), T::cast(y));
+    let mut ws = Workspace::<T>::with_pool(pool);
+    let mut g = Gradients { layers: Vec::new() };
+    net.forward(&x, n, &mut ws).unwrap();
+    let out: Vec<u64> = ws.output().iter().map(|v| v.to_f64().to_bits()).collect();
+    net.backward(&x, &y, &mut ws, &mut g).unwrap();
+    (out, gradient_bits(&g))
+}
+
 #[test]
 fn a_seeded_run_is_the_same_bits_on_one_and_two_threads_and_twice_on_two() {
-    use derivcheck::train::par::Pool;
     let d = digits_like(5);
+    for precision in [Precision::F64, Precision::F32] {
+        seeded_run_bits_agree(&d, precision);
+    }
+}
+
+fn seeded_run_bits_agree(d: &data::Prepared, precision: Precision) {
+    use derivcheck::train::par::Pool;
     let run = |pool: Pool| {
         let mut net = softmax_net(&[64, 128, 10], true, 5);
         let cfg = TrainConfig {
@@ -788,9 +855,10 @@ fn a_seeded_run_is_the_same_bits_on_one_and_two_threads_and_twice_on_two() {
             optimizer: Optimizer::adam(1e-2),
             seed: 5,
             pool,
+            precision,
             ..TrainConfig::default()
         };
-        let r = fit::train(&mut net, &d, &cfg, &mut |_| {}).unwrap();
+        let r = fit::train(&mut net, d, &cfg, &mut |_| {}).unwrap();
         let losses: Vec<u64> = r
             .history
             .iter()
@@ -800,10 +868,10 @@ fn a_seeded_run_is_the_same_bits_on_one_and_two_threads_and_twice_on_two() {
     };
     let one = run(Pool::single());
     let two = run(Pool::new(2).unwrap());
-    assert!(one == two, "one and two threads differ");
+    assert!(one == two, "one and two threads differ in {precision:?}");
     assert!(
         two == run(Pool::new(2).unwrap()),
-        "two runs on two threads differ"
+        "two runs on two threads differ in {precision:?}"
     );
 }
 
@@ -978,6 +1046,29 @@ fn cli_train_json_has_metrics_gradcheck_and_formulas() {
     assert_eq!(v["formulas"]["fused_output_delta"]["unicode"], "A − y");
     assert_eq!(v["formulas"]["layers"][0]["backward"]["unicode"], "1 − a²");
     assert_eq!(v["formulas"]["layers"][0]["backward_reads"], "output");
+    assert_eq!(v["network"]["precision"], "f64");
+}
+
+#[test]
+fn cli_train_in_f32_says_so_and_still_solves_xor() {
+    let mut args = XOR.to_vec();
+    args.extend(["--precision", "f32", "--gradcheck", "--format", "json"]);
+    let (code, out, err) = run(&args);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["network"]["precision"], "f32");
+    assert_eq!(v["final"]["test_metric"], 1.0);
+    assert!(v["final"]["test_loss"].as_f64().unwrap() < 0.01);
+    // The gradient check is in f64 whatever the batch passes use.
+    assert!(v["gradcheck"]["max_relative_error"].as_f64().unwrap() <= 1e-6);
+    let mut text = XOR.to_vec();
+    text.extend(["--precision", "f32", "--quiet"]);
+    let (code, out, err) = run(&text);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("precision: f32 batch passes"), "{out}");
+    let (code, _, err) = run(&[XOR, &["--precision", "f16"]].concat());
+    assert_eq!(code, 2);
+    assert!(err.contains("f16"), "{err}");
 }
 
 #[test]

@@ -543,7 +543,10 @@ mod tests {
         let xs = points32(50.0);
         let mut out = vec![0.0; xs.len()];
         for (slice, scalar) in [
-            (exp_slice_f32 as fn(&[f32], &mut [f32]), exp_f32 as fn(f32) -> f32),
+            (
+                exp_slice_f32 as fn(&[f32], &mut [f32]),
+                exp_f32 as fn(f32) -> f32,
+            ),
             (tanh_slice_f32, tanh_f32),
             (sigmoid_slice_f32, sigmoid_f32),
         ] {

@@ -396,11 +396,7 @@ impl Network {
                 if let Some(copy) = ws.w.get_mut(li) {
                     T::narrow_into(&layer.weights, copy);
                 }
-                let w = Mat::new(
-                    weights_as(layer, ws.w.get(li)),
-                    layer.n_out,
-                    layer.n_in,
-                )?;
+                let w = Mat::new(weights_as(layer, ws.w.get(li)), layer.n_out, layer.n_in)?;
                 let a_prev = Mat::new(input, layer.n_in, n)?;
                 affine_par(&ws.pool, &mut z, w, a_prev, &layer.bias)?;
             }
@@ -563,11 +559,7 @@ impl Network {
             // Overwritten by the product: only new elements need a value.
             g.resize(layer.n_in * n, T::ZERO);
             {
-                let w = Mat::new(
-                    weights_as(layer, ws.w.get(li)),
-                    layer.n_out,
-                    layer.n_in,
-                )?;
+                let w = Mat::new(weights_as(layer, ws.w.get(li)), layer.n_out, layer.n_in)?;
                 let d = Mat::new(&delta, layer.n_out, n)?;
                 matmul_par(&ws.pool, &mut g, w.t(), d, Write::Overwrite)?;
             }
