@@ -32,10 +32,22 @@ use super::{
 };
 use crate::expr::{Expr, Func, Node, Symbol};
 
-/// Rows evaluated together (see [`Tape::eval`]): 512 rows × 8 bytes keeps eight registers in
-/// a 32 KiB L1 cache. (It was 256; each instruction costs a fixed dispatch per chunk, which
-/// at 256 rows was as much as the vectorised work of a cheap instruction.)
-const CHUNK: usize = 512;
+/// Bytes of one register's chunk of rows (see [`Tape::eval`]): 512 `f64` or 1024 `f32` rows,
+/// so that eight registers fit a 32 KiB L1 cache. (It was 256 `f64` rows; each instruction
+/// costs a fixed dispatch per chunk, which at 256 rows was as much as the vectorised work of a
+/// cheap instruction.) The chunk size changes no value: every row is computed by the same
+/// operations whatever the chunk.
+const CHUNK_BYTES: usize = 4096;
+
+/// Rows of `T` evaluated together.
+const fn chunk_rows<T>() -> usize {
+    let size = std::mem::size_of::<T>();
+    if size == 0 {
+        CHUNK_BYTES
+    } else {
+        CHUNK_BYTES / size
+    }
+}
 
 /// Most instructions in one tape. Above it, compilation fails with [`EvalError::TooLarge`].
 pub const MAX_TAPE_INSTRUCTIONS: usize = 1_000_000;
@@ -353,12 +365,12 @@ impl Tape {
         if scratch.regs.len() < self.n_regs {
             scratch.regs.resize_with(self.n_regs, Vec::new);
         }
-        // The batch runs in chunks of `CHUNK` rows, every instruction over one chunk before
+        // The batch runs in chunks of `chunk_rows` rows, every instruction over one chunk before
         // the next, so that the registers stay in the L1 cache however long the batch is.
         // Each row is computed by the same operations either way.
         let mut lo = 0;
         loop {
-            let hi = (lo + CHUNK).min(n);
+            let hi = (lo + chunk_rows::<T>()).min(n);
             for (instr, direct) in self.instrs.iter().zip(&self.direct) {
                 if let Some(out) = direct
                     .and_then(|j| outputs.get_mut(j as usize))

@@ -69,6 +69,14 @@ impl OptimizerState {
         grads: impl Iterator<Item = &'g [f64]>,
     ) {
         self.t = self.t.saturating_add(1);
+        // The bias corrections 1 − βᵗ, once per step (`powi` is a call that loops over the
+        // bits of t).
+        let corrections = match self.opt {
+            Optimizer::Adam { beta1, beta2, .. } => {
+                (1.0 - beta1.powi(self.t), 1.0 - beta2.powi(self.t))
+            }
+            Optimizer::Sgd { .. } => (1.0, 1.0),
+        };
         for (i, (p, g)) in params.zip(grads).enumerate() {
             if self.m.len() <= i {
                 self.m.push(vec![0.0; p.len()]);
@@ -97,8 +105,8 @@ impl OptimizerState {
                         beta1,
                         beta2,
                         eps,
-                        c1: 1.0 - beta1.powi(self.t),
-                        c2: 1.0 - beta2.powi(self.t),
+                        c1: corrections.0,
+                        c2: corrections.1,
                     };
                     k.run(p, g, m, v);
                 }
