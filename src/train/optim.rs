@@ -200,7 +200,10 @@ mod tests {
             let want = start[i] - 1e-3 * (m / k.c1) / ((v / k.c2).sqrt() + 1e-8);
             assert_eq!(p1[i].to_bits(), want.to_bits(), "at {i}");
             assert_eq!(p2[i].to_bits(), want.to_bits(), "at {i}");
-            assert_eq!((m1[i].to_bits(), v1[i].to_bits()), (m.to_bits(), v.to_bits()));
+            assert_eq!(
+                (m1[i].to_bits(), v1[i].to_bits()),
+                (m.to_bits(), v.to_bits())
+            );
             assert_eq!((m2[i], v2[i]), (m1[i], v1[i]));
         }
     }
