@@ -40,13 +40,10 @@ use crate::expr::{Expr, Func, Node, Symbol};
 const CHUNK_BYTES: usize = 4096;
 
 /// Rows of `T` evaluated together.
-const fn chunk_rows<T>() -> usize {
-    let size = std::mem::size_of::<T>();
-    if size == 0 {
-        CHUNK_BYTES
-    } else {
-        CHUNK_BYTES / size
-    }
+fn chunk_rows<T>() -> usize {
+    CHUNK_BYTES
+        .checked_div(std::mem::size_of::<T>())
+        .unwrap_or(CHUNK_BYTES)
 }
 
 /// Most instructions in one tape. Above it, compilation fails with [`EvalError::TooLarge`].
