@@ -313,7 +313,7 @@ pub fn fresh_index(taken: impl Fn(&str) -> bool) -> String {
 /// `e` with the Kronecker deltas that a sum's index meets eliminated, bottom-up: Σ_m a_m·δ_{jm}
 /// = a_j when the summand is a product with the factor δ_{jm} (or δ_{mj}) and j is another
 /// index name or an integer (rule `sum-delta` of the canonical form, applied here to a
-/// readable expression so that a value keeps its shape). Walks at most [`MAX_DEPTH`] levels;
+/// readable expression so that a value keeps its shape). Walks at most `MAX_DEPTH` levels;
 /// deeper parts are left as they are.
 pub fn eliminate_deltas(e: &Expr) -> Expr {
     rewrite_bottom_up(e, &eliminate_at)
@@ -405,7 +405,7 @@ fn eliminate_at(e2: Expr) -> Expr {
 
 /// `e` with the factors of each sum's summand that do not mention its index written before
 /// the sum, bottom-up: Σ_k a_j·w_{kj}·δ_k = a_j·Σ_k w_{kj}·δ_k (rule `sum-linear` read back,
-/// for a readable form). Walks at most [`MAX_DEPTH`] levels.
+/// for a readable form). Walks at most `MAX_DEPTH` levels.
 pub fn pull_out_factors(e: &Expr) -> Expr {
     rewrite_bottom_up(e, &|x| fold_product(&pull_at(x)))
 }

@@ -1,5 +1,5 @@
-//! The trainer's matrix products, `C = A·B` or `C += A·B` over row-major buffers and their
-//! transposes, on the `gemm` crate (the kernels under faer), and the vectorised [`sum`] of
+//! The trainer's matrix products, `C = A·B` or `C += A·B` over row-major buffers of `f64` or
+//! `f32` ([`Real`]) and their transposes, on the `gemm` crate (the kernels under faer), and the vectorised [`sum`] of
 //! the bias gradients.
 //!
 //! Why `gemm` and not ndarray's `general_mat_mul` (matrixmultiply), which this module
@@ -9,7 +9,7 @@
 //! (AVX2/FMA, AVX-512) at run time.
 //!
 //! Each `gemm` call runs on one thread ([`gemm::Parallelism::None`]). [`matmul_par`] cuts a
-//! large product into the fixed blocks of [`par::product_parts`](super::par::product_parts)
+//! large product into the fixed blocks of [`par::product_parts`]
 //! (rows or columns of `C`, never the reduction) and runs them on a [`Pool`]: the result is
 //! the same whichever thread computes which block, and the same with one thread.
 //! [`affine_par`] also writes the bias into each block of `C` just before its product

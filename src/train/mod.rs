@@ -6,7 +6,9 @@
 //!   delta (A − y) when the simplifier finds one.
 //! - `library`: the bundled `derivations/` texts, compiled in.
 //! - `data`: generated, bundled and CSV datasets; standardisation; seeded splits.
-//! - `net`: layers, forward and backward passes (tape formulas, `matmul` products).
+//! - `net`: layers, forward and backward passes (tape formulas, `matmul` products), in `f64`
+//!   or `f32` ([`Real`](crate::eval::Real); `fit::Precision`, `train --precision`): the
+//!   parameters, the optimiser and the gradient check are `f64` either way.
 //! - `matmul`: `C = A·B` and `C += A·B` over row-major buffers on the `gemm` crate, and a
 //!   vectorised sum.
 //! - `par`: the worker threads (`--threads`), with fixed partitions of every pass, so the
