@@ -12,6 +12,9 @@
 //!
 //! The instructions call the same functions as [`eval_f64`](super::eval_f64), in the same
 //! order (sums and products folded left to right), so a tape agrees with `eval_f64` bit for bit.
+//! A tape also runs over `f32` columns ([`Real`]): `+`, `−`, `·`, `/` and squares in `f32`,
+//! other functions in `f64` on the widened argument (for the trainer's `f32` passes; the
+//! checker only evaluates in `f64`).
 //!
 //! `a + (−1)·b` runs as one subtraction `a − b` (the same bits in IEEE 754), which saves a
 //! pass for every `1 − a` and `a − y` of a derivative; instructions that no output needs
@@ -470,8 +473,8 @@ impl Tape {
     }
 
     /// Runs one instruction over rows `lo..hi`. With [`Elementwise::Vectorised`] on a CPU
-    /// with AVX2, the loops are compiled for AVX2 (four lanes instead of two); without fused
-    /// multiply-add either way, so the bits are the same.
+    /// with AVX2, the loops are compiled for AVX2 (four `f64` lanes instead of two, eight `f32`
+    /// instead of four); without fused multiply-add either way, so the bits are the same.
     fn run<T: Real>(
         &self,
         op: Op,
