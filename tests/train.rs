@@ -1297,3 +1297,71 @@ fn shared_benchmark_csv_loads_with_its_split() {
     assert_eq!(d.n_features(), 4);
     assert!(d.fixed_split.is_some());
 }
+
+/// Hostile sizes are input errors (exit 2) that say what is too large, never an allocation
+/// that aborts the process.
+#[test]
+fn cli_oversized_networks_batches_and_gradchecks_are_refused() {
+    let (code, _, err) = run(&["train", "--layers", "2,100000000,100000,1", "--data", "xor"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("10000300200001 parameters") && err.contains("at most 10000000"),
+        "{err}"
+    );
+    // Overflowing usize is refused the same way.
+    let (code, _, err) = run(&[
+        "train",
+        "--layers",
+        "2,18446744073709551615,18446744073709551615,1",
+        "--data",
+        "xor",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("too many parameters"), "{err}");
+    let (code, _, err) = run(&[
+        "train",
+        "--layers",
+        "2,400000,1",
+        "--data",
+        "moons",
+        "--batch-size",
+        "0",
+        "--epochs",
+        "1",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("smaller --batch-size"), "{err}");
+    let (code, _, err) = run(&[
+        "train",
+        "--layers",
+        "2,20000,1",
+        "--data",
+        "xor",
+        "--gradcheck",
+        "--epochs",
+        "1",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("80001 parameters, at most 50000"), "{err}");
+}
+
+#[test]
+fn network_size_limits_hold_in_the_library() {
+    use derivcheck::train::net::{NetError, MAX_BATCH_VALUES, MAX_PARAMETERS};
+    let big = spec(&[1000, 10_001, 1], "tanh", "identity", "mse");
+    let err = Network::from_spec(&big, Init::Auto, 0)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains(&MAX_PARAMETERS.to_string()), "{err}");
+    let net = Network::from_spec(
+        &spec(&[1, 1000, 1], "tanh", "identity", "mse"),
+        Init::Auto,
+        0,
+    )
+    .unwrap();
+    let n = MAX_BATCH_VALUES / 1001 + 1;
+    let x = vec![0.5; n];
+    let e = net.forward(&x, n, &mut Workspace::new()).unwrap_err();
+    assert!(matches!(e, NetError::TooLarge(_)), "{e:?}");
+    assert!(net.forward(&[0.5; 64], 64, &mut Workspace::new()).is_ok());
+}

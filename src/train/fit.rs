@@ -141,7 +141,7 @@ pub enum TrainError {
 fn at_epoch(epoch: usize) -> impl Fn(NetError) -> TrainError {
     move |e| match e {
         NetError::NonFinite { layer, what } => TrainError::NonFinite { epoch, layer, what },
-        NetError::Shape(s) => TrainError::Shape(s),
+        NetError::Shape(s) | NetError::TooLarge(s) => TrainError::Shape(s),
     }
 }
 

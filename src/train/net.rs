@@ -24,6 +24,16 @@ use super::par::Pool;
 use super::rng::Rng;
 use crate::eval::{Real, TapeScratch};
 
+/// Most parameters a network may have (weights and biases): 10 million, 80 MB in `f64`, about
+/// 0.4 GB with their gradients and Adam's two moments. Above it [`Network::new`] refuses, so
+/// that a mistyped `--layers` is an error and not an allocation that aborts the process.
+pub const MAX_PARAMETERS: usize = 10_000_000;
+
+/// Most values one pass over a batch may hold: Σ over layers of units × samples, 50 million
+/// (0.4 GB for pre-activations, 0.8 GB with the activations, in `f64`).
+/// [`Network::forward`] refuses larger batches.
+pub const MAX_BATCH_VALUES: usize = 50_000_000;
+
 /// Weight initialisation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Init {
@@ -82,6 +92,9 @@ pub enum NetError {
     /// Shapes do not fit.
     #[error("shape mismatch: {0}")]
     Shape(String),
+    /// A network or a batch above [`MAX_PARAMETERS`] or [`MAX_BATCH_VALUES`].
+    #[error("{0}")]
+    TooLarge(String),
 }
 
 /// A network with its formulas.
@@ -273,6 +286,21 @@ impl Network {
                 "layers need at least an input and an output width, none of them 0".into(),
             ));
         }
+        let n_params = sizes.windows(2).try_fold(0usize, |acc, w| {
+            let (i, o) = (w.first().copied()?, w.get(1).copied()?);
+            acc.checked_add(i.checked_mul(o)?.checked_add(o)?)
+        });
+        if n_params.is_none_or(|p| p > MAX_PARAMETERS) {
+            return Err(NetError::TooLarge(format!(
+                "layers {} have {} parameters; a network may have at most {MAX_PARAMETERS}",
+                sizes
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect::<Vec<_>>()
+                    .join(","),
+                n_params.map_or_else(|| "too many".to_string(), |p| p.to_string())
+            )));
+        }
         let n_elementwise = match &head {
             Head::Elementwise { .. } => sizes.len() - 1,
             Head::Indexed(_) => sizes.len() - 2,
@@ -378,6 +406,13 @@ impl Network {
                 "input has {} values, expected {}×{n}",
                 x.len(),
                 self.n_inputs()
+            )));
+        }
+        let units: usize = self.layers.iter().map(|l| l.n_out).sum();
+        if units.checked_mul(n).is_none_or(|v| v > MAX_BATCH_VALUES) {
+            return Err(NetError::TooLarge(format!(
+                "a batch of {n} samples through {units} units holds more than the \
+                 {MAX_BATCH_VALUES} values a pass may hold: use a smaller --batch-size"
             )));
         }
         let n_layers = self.layers.len();
