@@ -51,8 +51,9 @@ const MAX_DC_BYTES: u64 = 1 << 20;
 const GRADCHECK_SAMPLES: usize = 32;
 
 /// Most parameters `--gradcheck` checks. Each needs at least four forward passes over
-/// [`GRADCHECK_SAMPLES`] samples, so the time grows with the square of the size: 2 min 20 s
-/// for 97,510 parameters (64 → 1300 → 10) on this machine, about 35 s at this bound.
+/// [`GRADCHECK_SAMPLES`] samples, so the time grows with the square of the size: 35 s for
+/// 45,010 parameters (64 → 600 → 10) and 2 min 20 s for 97,510 (64 → 1300 → 10) on this
+/// machine.
 const MAX_GRADCHECK_PARAMETERS: usize = 50_000;
 /// The gradient check passes at or below this error.
 pub const GRADCHECK_TOLERANCE: f64 = 1e-6;
