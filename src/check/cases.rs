@@ -722,15 +722,6 @@ fn line_root(
         }
     };
     let at = |t: &Rational| {
-        if let Some((n, d)) = small_pair(t) {
-            match small_value(u, s, (i128::from(n), i128::from(d)), 0) {
-                Small::Value((n, d)) => {
-                    return Some(Rational::new(n.into(), d.into()));
-                }
-                Small::Undefined => return None,
-                Small::TooBig => {}
-            }
-        }
         let env = |x: &Symbol| (x == s).then(|| t.clone());
         exact_value(u, &env, limits)
     };
@@ -742,113 +733,6 @@ fn line_root(
     let root = &p - &up / &slope;
     let inside = lo.is_none_or(|a| *a < root) && hi.is_none_or(|b| root < *b);
     Some(inside.then_some(root))
-}
-
-/// A value of [`small_value`].
-enum Small {
-    /// n/d, reduced, d > 0.
-    Value((i128, i128)),
-    /// No value (a division by zero): what `exact_value` gives as `None`.
-    Undefined,
-    /// Past `i128`, or a node [`small_value`] leaves to `exact_value`.
-    TooBig,
-}
-
-/// The exact value of an argument of the [`degree`] kind at s = t, in machine integers: the
-/// same rational `exact_value` computes (H(0) = ½), for the two points of each line of
-/// [`Pieces`] without big-rational arithmetic; `TooBig` sends the caller to `exact_value`.
-fn small_value(u: &Expr, s: &Symbol, t: (i128, i128), depth: usize) -> Small {
-    use num_traits::ToPrimitive;
-    fn reduce(n: i128, d: i128) -> Small {
-        if d == 0 {
-            return Small::Undefined;
-        }
-        let g = num_integer::Integer::gcd(&n, &d);
-        let (n, d) = if g > 1 { (n / g, d / g) } else { (n, d) };
-        match (d < 0, n.checked_neg(), d.checked_neg()) {
-            (false, _, _) => Small::Value((n, d)),
-            (true, Some(n), Some(d)) => Small::Value((n, d)),
-            _ => Small::TooBig,
-        }
-    }
-    fn add((a, b): (i128, i128), (c, d): (i128, i128)) -> Small {
-        let n = a.checked_mul(d).zip(c.checked_mul(b));
-        match (n.and_then(|(x, y)| x.checked_add(y)), b.checked_mul(d)) {
-            (Some(n), Some(d)) => reduce(n, d),
-            _ => Small::TooBig,
-        }
-    }
-    fn mul((a, b): (i128, i128), (c, d): (i128, i128)) -> Small {
-        match (a.checked_mul(c), b.checked_mul(d)) {
-            (Some(n), Some(d)) => reduce(n, d),
-            _ => Small::TooBig,
-        }
-    }
-    if depth > MAX_PIECE_DEPTH {
-        return Small::TooBig;
-    }
-    let fold = |ts: &[Expr], start: (i128, i128), op: fn((i128, i128), (i128, i128)) -> Small| {
-        let mut acc = start;
-        for x in ts {
-            match small_value(x, s, t, depth + 1) {
-                Small::Value(v) => match op(acc, v) {
-                    Small::Value(w) => acc = w,
-                    other => return other,
-                },
-                other => return other,
-            }
-        }
-        Small::Value(acc)
-    };
-    match u.node() {
-        Node::Num(r) => match (r.numer().to_i128(), r.denom().to_i128()) {
-            (Some(n), Some(d)) => Small::Value((n, d)),
-            _ => Small::TooBig,
-        },
-        Node::Sym(x) if x == s => Small::Value(t),
-        Node::Add(ts) => fold(ts, (0, 1), add),
-        Node::Mul(ts) => fold(ts, (1, 1), mul),
-        Node::Pow(b, k) => {
-            let Some(k) = k.as_num().and_then(|k| k.to_integer().to_i64()) else {
-                return Small::TooBig;
-            };
-            if k == 0 || k.abs() > 64 {
-                return Small::TooBig;
-            }
-            let (n, d) = match small_value(b, s, t, depth + 1) {
-                Small::Value(v) => v,
-                other => return other,
-            };
-            let base = if k < 0 {
-                match reduce(d, n) {
-                    Small::Value(v) => v,
-                    other => return other,
-                }
-            } else {
-                (n, d)
-            };
-            let mut acc = (1, 1);
-            for _ in 0..k.unsigned_abs() {
-                match mul(acc, base) {
-                    Small::Value(v) => acc = v,
-                    other => return other,
-                }
-            }
-            Small::Value(acc)
-        }
-        Node::Call(Func::Builtin(Builtin::Heaviside), args) if args.len() == 1 => {
-            match args.first().map(|a| small_value(a, s, t, depth + 1)) {
-                Some(Small::Value((n, _))) => Small::Value(match n.signum() {
-                    1 => (1, 1),
-                    -1 => (0, 1),
-                    _ => (1, 2),
-                }),
-                Some(other) => other,
-                None => Small::TooBig,
-            }
-        }
-        _ => Small::TooBig,
-    }
 }
 
 /// The degree of `u` in its one symbol, H calls taken as constants: `None` when `u` is not a
@@ -1076,23 +960,6 @@ mod tests {
                 panic!("{l}: no pieces")
             };
             assert_eq!(p.cuts.len(), n_cuts, "{l}: {:?}", p.cuts);
-            // Every argument's exact value, also in machine integers.
-            for a in &c.atoms {
-                let u = heaviside_arg(a).unwrap_or_else(|| panic!("{a}"));
-                for t in probe_values().iter().filter_map(small_pair) {
-                    let exact = exact_value(
-                        u,
-                        &|_| Some(Rational::new(t.0.into(), t.1.into())),
-                        &limits,
-                    );
-                    let small = match small_value(u, &z, (t.0.into(), t.1.into()), 0) {
-                        Small::Value((n, d)) => Some(Rational::new(n.into(), d.into())),
-                        Small::Undefined => None,
-                        Small::TooBig => continue,
-                    };
-                    assert_eq!(small, exact, "{u} at {t:?}");
-                }
-            }
         }
     }
 
