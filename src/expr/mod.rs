@@ -195,7 +195,7 @@ impl Expr {
     /// walk.
     pub fn visit_distinct<'e>(roots: &[&'e Expr], mut f: impl FnMut(&'e Expr) -> bool) -> bool {
         let mut stack: Vec<&'e Expr> = roots.to_vec();
-        let mut seen = rustc_hash::FxHashSet::default();
+        let mut seen = walk_set(roots);
         while let Some(x) = stack.pop() {
             if !seen.insert(x) {
                 continue;
@@ -210,7 +210,7 @@ impl Expr {
 
     /// Number of distinct nodes (as a DAG), computed without recursion.
     pub fn dag_size(&self) -> usize {
-        let mut seen = rustc_hash::FxHashSet::default();
+        let mut seen = walk_set(&[self]);
         let mut stack = vec![self];
         while let Some(e) = stack.pop() {
             if seen.insert(Arc::as_ptr(&e.0) as usize) {
@@ -564,6 +564,20 @@ impl Expr {
         }
     }
 }
+
+/// The seen-set of a walk over `roots`, sized for their distinct nodes (at most their tree
+/// size, capped at `WALK_SET_CAPACITY`) so that small walks never grow it.
+fn walk_set<T>(roots: &[&Expr]) -> rustc_hash::FxHashSet<T> {
+    let size = roots
+        .iter()
+        .map(|e| e.tree_size())
+        .fold(0u64, u64::saturating_add);
+    let capacity = usize::try_from(size.min(WALK_SET_CAPACITY)).unwrap_or(0);
+    rustc_hash::FxHashSet::with_capacity_and_hasher(capacity, Default::default())
+}
+
+/// Largest capacity [`walk_set`] reserves before the walk.
+const WALK_SET_CAPACITY: u64 = 256;
 
 impl Node {
     /// The children in order.
