@@ -739,9 +739,7 @@ mod tests {
         for r in values {
             let mut ours = build.build_hasher();
             hash_rational(&r, &mut ours);
-            let mut theirs = build.build_hasher();
-            r.hash(&mut theirs);
-            assert_eq!(ours.finish(), theirs.finish(), "{r}");
+            assert_eq!(ours.finish(), build.hash_one(&r), "{r}");
         }
     }
 
