@@ -476,33 +476,38 @@ fn chain_factor(
 /// powers and factors of products, outermost first, at most 24 from one expression.
 fn bases_of(e: &Expr, out: &mut Vec<Expr>, with_args: bool) {
     let limit = out.len() + 24;
-    let mut stack = vec![e.clone()];
+    // Each candidate in the order of the node's list, without building the list.
+    let add = |out: &mut Vec<Expr>, c: &Expr| {
+        if c.as_num().is_none() && !out.contains(c) {
+            out.push(c.clone());
+        }
+    };
+    let mut stack = vec![e];
     while let Some(x) = stack.pop() {
         if out.len() >= limit {
             return;
         }
-        let candidates: Vec<Expr> = match x.node() {
-            Node::Sym(_) => vec![x.clone()],
+        match x.node() {
+            Node::Sym(_) => add(out, x),
             Node::Call(_, args) if with_args => {
-                [x.clone()].into_iter().chain(args.clone()).collect()
+                add(out, x);
+                for a in args {
+                    add(out, a);
+                }
             }
-            Node::Call(..) => vec![x.clone()],
-            Node::Pow(b, _) => vec![b.clone()],
-            Node::Mul(fs) => fs
-                .iter()
-                .map(|f| match f.node() {
-                    Node::Pow(b, _) => b.clone(),
-                    _ => f.clone(),
-                })
-                .collect(),
-            _ => Vec::new(),
-        };
-        for c in candidates {
-            if c.as_num().is_none() && !out.contains(&c) {
-                out.push(c);
+            Node::Call(..) => add(out, x),
+            Node::Pow(b, _) => add(out, b),
+            Node::Mul(fs) => {
+                for f in fs {
+                    match f.node() {
+                        Node::Pow(b, _) => add(out, b),
+                        _ => add(out, f),
+                    }
+                }
             }
+            _ => {}
         }
-        stack.extend(x.node().children().cloned());
+        stack.extend(x.node().children());
     }
 }
 
@@ -518,7 +523,7 @@ enum Exponent {
 /// Whether `e` is a product with a factor `base^n` (n ≠ 1, or 1/base): the power the power
 /// rule acts on. Not the z² inside tanh(z²), nor the 1/(1 − A) inside one term of a sum.
 fn raises(e: &Expr, base: &Expr, which: Exponent) -> bool {
-    let mut stack = vec![e.clone()];
+    let mut stack = vec![e];
     while let Some(x) = stack.pop() {
         match x.node() {
             Node::Pow(b, k) if b == base && exponent_is(k, which) => {
@@ -526,9 +531,9 @@ fn raises(e: &Expr, base: &Expr, which: Exponent) -> bool {
             }
             // 1/b³ as written: (b³)^(−1).
             Node::Pow(b, k) if k.as_num().is_some() && matches!(b.node(), Node::Pow(..)) => {
-                stack.push(b.clone());
+                stack.push(b);
             }
-            Node::Mul(fs) => stack.extend(fs.iter().cloned()),
+            Node::Mul(fs) => stack.extend(fs),
             _ => {}
         }
     }
