@@ -128,6 +128,11 @@ fn fits_pairs(pairs: impl Iterator<Item = (f64, f64)>) -> bool {
 /// Whether a ≈ b·g (see [`fits`]), skipping points where |g| is huge: there the value b was
 /// computed by cancellation (1 − σ(z) for z = 30) and the product says nothing.
 fn fits_times(a: &[f64], b: &[f64], g: &[f64]) -> bool {
+    fits_times_by(a, b, g.iter().copied())
+}
+
+/// [`fits_times`] with the factors computed as they are needed (and not past a mismatch).
+fn fits_times_by(a: &[f64], b: &[f64], g: impl Iterator<Item = f64>) -> bool {
     fits_pairs(
         a.iter()
             .zip(b)
@@ -608,8 +613,7 @@ fn factor_or_power(
         }
         // A missing factor before an extra one: for sign(u) = 1/sign(u) both fit.
         for k in [-1i64, 1, -2, 2] {
-            let g: Vec<f64> = bv.iter().map(|b| b.powi(k as i32)).collect();
-            if !fits_times(c, t, &g) {
+            if !fits_times_by(c, t, bv.iter().map(|b| b.powi(k as i32))) {
                 continue;
             }
             if power_of(&b) {
