@@ -57,7 +57,9 @@ pub fn eval_exact(
 /// call, δ: see `ExactEval::node`), so a small tree is evaluated by plain recursion that stops
 /// at the first operand without a value: exp(z) in z·exp(z) + 1 ends it before the other
 /// terms are computed in big rationals. A tree of at most `DIRECT_TREE_SIZE` nodes without
-/// sums bounds the recursion and the work; anything else goes through `eval_exact`.
+/// sums bounds the recursion and the work; anything else goes through `eval_exact`. Such a
+/// tree is first evaluated in `i128` fractions (`small`, the same rules), and in big
+/// rationals only when a number leaves `i128`.
 pub fn exact_value(
     e: &Expr,
     env: &dyn Fn(&Symbol) -> Option<Rational>,
