@@ -20,6 +20,8 @@
 //! (`CheckConfig::hints` off, also the `check/all-verdict-only` group), after asserting that
 //! every verdict is the same without hints.
 //!
+//! The allocator is mimalloc, as in the binary (`src/cli/memory.rs`).
+//!
 //! Run: `cargo bench --bench check` (add `-- --warm-up-time 1 --measurement-time 3` on a busy
 //! machine). Criterion reports elements per second, i.e. claims per second.
 
@@ -34,6 +36,11 @@ use derivcheck::load::load;
 use derivcheck::print::{self, Format, PrintOptions};
 use derivcheck::program::{Item, Program};
 use derivcheck::source::SourceFile;
+
+/// The binary's allocator (`src/cli/memory.rs` counts on top of mimalloc), so the bench
+/// times what the CLI runs.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Where a claim comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -345,7 +345,10 @@ impl Program {
     pub fn expand(&self, e: &Expr, max_nodes: usize) -> Result<Expr, LimitReached> {
         let mut cur = e.clone();
         for _ in 0..32 {
-            let mut memo = rustc_hash::FxHashMap::default();
+            // Sized for the tree's nodes (capped), so that a small side never grows it.
+            let capacity = usize::try_from(cur.tree_size().min(256)).unwrap_or(0);
+            let mut memo =
+                rustc_hash::FxHashMap::with_capacity_and_hasher(capacity, Default::default());
             let next = self.expand_once(&cur, &mut memo, 0)?;
             if next == cur {
                 return Ok(next);

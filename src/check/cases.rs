@@ -17,7 +17,11 @@
 //!   feasible assignment the sides are proved equal.
 //! - A case whose difference is a nonzero constant c, met at a sample point, means the sides
 //!   differ there by exactly c even if f64 cannot see it (exp(z) against exp(z) + H(z − 50));
-//!   the checker then refuses numeric evidence.
+//!   the checker then refuses numeric evidence. The case of each sample point is needed for
+//!   that: for linear atoms it is read from the roots; when the arguments are piecewise
+//!   linear in one symbol (nested steps such as H(z·H(z) − 6)), from the
+//!   places between the exact points where some atom can change value, found once
+//!   (`Pieces`); otherwise each argument is evaluated at the point.
 //!
 //! At most `MAX_ATOMS` atoms are split on (3^5 = 243 cases); beyond that nothing is decided
 //! here and the checker samples as before.
@@ -58,6 +62,10 @@ pub(crate) struct Cases {
     /// symbols, sums, products, small integer powers and H (see `rational_in_steps`), decided
     /// once rather than at every point.
     in_steps: Vec<bool>,
+    /// When the atoms are not `linear` but each argument is piecewise linear in one symbol
+    /// (see [`Pieces`]): the places where a case can change, found once at the first point
+    /// asked about. `None`: not tried yet; `Some(None)`: the arguments are not of that kind.
+    pieces: Option<Option<Pieces>>,
 }
 
 /// Splits `diff` (the canonical `left − right`, not zero) on its H atoms, and finds every
@@ -131,6 +139,7 @@ pub(crate) fn split(canon: &mut Canonicalizer, diff: &RatFunc) -> Cases {
         diff: Some(expr),
         linear,
         in_steps,
+        pieces: None,
     }
 }
 
@@ -207,18 +216,36 @@ fn assignment_of(case: usize, n: usize) -> Vec<Rational> {
 impl Cases {
     /// The values of the atoms at `point`, as digits (see [`assignment_at_point`]); for
     /// linear arguments a·s + b computed from a and b, without evaluating the arguments.
+    ///
+    /// Otherwise, when every argument is piecewise linear in one symbol, the case is the one
+    /// met before at the same place between the [`Pieces`] cuts (the first point of each place
+    /// is evaluated as below); else each argument is enclosed and, where that does not
+    /// decide, evaluated exactly at the point.
     pub(crate) fn assignment_at(
-        &self,
+        &mut self,
         point: &[(Symbol, Rational)],
         limits: &Limits,
     ) -> Option<Vec<Digit>> {
-        match &self.linear {
-            Some(lin) => {
-                let t = point.iter().find(|(s, _)| *s == lin.symbol)?;
-                Some(lin.digits_at(&t.1))
-            }
-            None => assignment_at_point(&self.atoms, &self.in_steps, point, limits),
+        if let Some(lin) = &self.linear {
+            let t = point.iter().find(|(s, _)| *s == lin.symbol)?;
+            return Some(lin.digits_at(&t.1));
         }
+        let (atoms, in_steps) = (&self.atoms, &self.in_steps);
+        let pieces = self
+            .pieces
+            .get_or_insert_with(|| Pieces::of(atoms, in_steps, limits));
+        let Some(pieces) = pieces else {
+            return assignment_at_point(atoms, in_steps, point, limits);
+        };
+        let place = pieces.place(point)?;
+        if let Some(Some(digits)) = pieces.met.get(place) {
+            return Some(digits.clone());
+        }
+        let digits = assignment_at_point(atoms, in_steps, point, limits)?;
+        if let Some(slot) = pieces.met.get_mut(place) {
+            *slot = Some(digits.clone());
+        }
+        Some(digits)
     }
 
     /// Fills `constant_gaps`: every case (all 3^k, feasible or not) in which the difference is
@@ -418,9 +445,18 @@ fn linear_args(canon: &mut Canonicalizer, atoms: &[Expr]) -> Option<Linear> {
         }
         coefficients.push((a, b));
     }
+    let zeros = coefficients
+        .iter()
+        .map(|(a, b)| {
+            let root = -b / a;
+            let small = small_pair(&root);
+            (root, small, a.is_positive())
+        })
+        .collect();
     Some(Linear {
         symbol: symbol?,
         coefficients,
+        zeros,
     })
 }
 
@@ -430,7 +466,13 @@ struct Linear {
     symbol: Symbol,
     /// (a, b) for each atom, a ≠ 0.
     coefficients: Vec<(Rational, Rational)>,
+    /// For each atom: its root −b/a, as a machine-integer pair when it fits, and whether
+    /// a > 0. H(a·t + b) is 1 on the side of the root that a's sign says, 0 on the other.
+    zeros: Vec<(Rational, Option<SmallPair>, bool)>,
 }
+
+/// A rational's numerator and denominator as machine integers (see [`small_pair`]).
+type SmallPair = (i64, i64);
 
 impl Linear {
     /// The sorted distinct roots −b/a.
@@ -452,10 +494,286 @@ impl Linear {
 
     /// [`Linear::assignment_at`] as digits.
     fn digits_at(&self, t: &Rational) -> Vec<Digit> {
-        self.coefficients
+        // a·t + b has the sign of a times the sign of t − root: compared, not computed.
+        let ts = small_pair(t);
+        self.zeros
             .iter()
-            .map(|(a, b)| step_digit(&(a * t + b)))
+            .map(
+                |(root, small, positive)| match (compare(t, ts, root, *small), positive) {
+                    (std::cmp::Ordering::Equal, _) => 1,
+                    (std::cmp::Ordering::Greater, true) | (std::cmp::Ordering::Less, false) => 2,
+                    _ => 0,
+                },
+            )
             .collect()
+    }
+}
+
+/// Atoms H(u) whose arguments are piecewise linear in one symbol s: each u is built from
+/// numbers, s, sums, products, integer powers and H atoms (the other atoms of the list), with
+/// degree at most 1 in s once the H atoms inside it are taken as constants (a negative power
+/// only of a base free of s).
+///
+/// Rule: an atom's argument is then one line a·s + b on every open interval between the
+/// places where an inner atom changes value, so its own sign changes only at the line's root
+/// there. `cuts` holds, for every atom, the roots of its lines and the cuts of its inner
+/// atoms: between two consecutive cuts (and beyond the outer ones) no atom changes value, so
+/// every point of such an open interval lies in the same case (and each cut is a place of its
+/// own). Each line is found exactly from the argument's exact values at two points of its
+/// interval.
+#[derive(Debug)]
+struct Pieces {
+    /// The one symbol of the arguments (`None`: no argument has a symbol, one place).
+    symbol: Option<Symbol>,
+    /// The sorted distinct cuts.
+    cuts: Vec<Rational>,
+    /// The cuts as reduced machine-integer pairs where they fit (exact comparisons without
+    /// big rationals).
+    small: Vec<Option<(i64, i64)>>,
+    /// The case of each place once a point there was evaluated: place 2j is the open interval
+    /// below `cuts[j]` (above `cuts[j − 1]`), 2j + 1 is `cuts[j]`, the last is above all cuts.
+    met: Vec<Option<Vec<Digit>>>,
+}
+
+/// Most cuts kept by [`Pieces`]; beyond that each point is evaluated on its own.
+const MAX_CUTS: usize = 64;
+
+/// Deepest argument [`Pieces`] looks into.
+const MAX_PIECE_DEPTH: usize = 64;
+
+impl Pieces {
+    /// The cuts of `atoms`, or `None` when an argument is not of the kind (or an exact value
+    /// at one of the two points of a line is missing).
+    fn of(atoms: &[Expr], in_steps: &[bool], limits: &Limits) -> Option<Pieces> {
+        if in_steps.len() != atoms.len() || !in_steps.iter().all(|b| *b) {
+            return None;
+        }
+        let args: Vec<&Expr> = atoms.iter().map(heaviside_arg).collect::<Option<_>>()?;
+        let mut symbol: Option<Symbol> = None;
+        for u in &args {
+            if degree(u, &mut symbol, 0)? > 1 {
+                return None;
+            }
+        }
+        // inner[i]: the atoms that occur inside argument i.
+        let inner: Vec<Vec<usize>> = args
+            .iter()
+            .map(|u| {
+                let mut found = Vec::new();
+                Expr::visit_distinct(&[u], |x| {
+                    if let Some(k) = atoms.iter().position(|a| a == x) {
+                        if !found.contains(&k) {
+                            found.push(k);
+                        }
+                    }
+                    true
+                });
+                found
+            })
+            .collect();
+        // The cuts of each atom, innermost first (an atom's inner atoms are done before it).
+        let mut cuts_of: Vec<Option<Vec<Rational>>> = vec![None; atoms.len()];
+        for _ in 0..atoms.len() {
+            for i in 0..atoms.len() {
+                if cuts_of.get(i).is_some_and(Option::is_some) {
+                    continue;
+                }
+                let ready = inner.get(i).is_some_and(|ks| {
+                    ks.iter()
+                        .all(|k| cuts_of.get(*k).is_some_and(Option::is_some))
+                });
+                if !ready {
+                    continue;
+                }
+                let mut below: Vec<Rational> = inner
+                    .get(i)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|k| cuts_of.get(*k).cloned().flatten())
+                    .flatten()
+                    .collect();
+                below.sort();
+                below.dedup();
+                let u = args.get(i)?;
+                let mut own = below.clone();
+                for (lo, hi) in open_intervals(&below) {
+                    if let Some(r) = line_root(u, symbol.as_ref(), lo, hi, limits)? {
+                        own.push(r);
+                    }
+                }
+                own.sort();
+                own.dedup();
+                if own.len() > MAX_CUTS {
+                    return None;
+                }
+                if let Some(slot) = cuts_of.get_mut(i) {
+                    *slot = Some(own);
+                }
+            }
+        }
+        let mut cuts: Vec<Rational> = Vec::new();
+        for c in cuts_of {
+            cuts.extend(c?);
+        }
+        cuts.sort();
+        cuts.dedup();
+        if cuts.len() > MAX_CUTS {
+            return None;
+        }
+        let small = cuts.iter().map(small_pair).collect();
+        let met = vec![None; 2 * cuts.len() + 1];
+        Some(Pieces {
+            symbol,
+            cuts,
+            small,
+            met,
+        })
+    }
+
+    /// The place of `point` (see `met`); `None` when the point has no value for the symbol.
+    fn place(&self, point: &[(Symbol, Rational)]) -> Option<usize> {
+        let Some(s) = &self.symbol else {
+            return Some(0);
+        };
+        let t = &point.iter().find(|(x, _)| x == s)?.1;
+        let ts = small_pair(t);
+        // The number of cuts below t, and whether t is one.
+        let mut lo = 0;
+        let mut hi = self.cuts.len();
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            let order = compare(
+                t,
+                ts,
+                self.cuts.get(mid)?,
+                self.small.get(mid).copied().flatten(),
+            );
+            match order {
+                std::cmp::Ordering::Less => hi = mid,
+                std::cmp::Ordering::Greater => lo = mid + 1,
+                std::cmp::Ordering::Equal => return Some(2 * mid + 1),
+            }
+        }
+        Some(2 * lo)
+    }
+}
+
+/// `t` against `c`, given their machine-integer pairs where they fit: exactly, with i128
+/// products when both fit, products by a machine integer when `c` does.
+fn compare(
+    t: &Rational,
+    ts: Option<(i64, i64)>,
+    c: &Rational,
+    cs: Option<(i64, i64)>,
+) -> std::cmp::Ordering {
+    // n/d against cn/cd, both denominators positive: n·cd against cn·d.
+    match (ts, cs) {
+        (Some((n, d)), Some((cn, cd))) => {
+            (i128::from(n) * i128::from(cd)).cmp(&(i128::from(cn) * i128::from(d)))
+        }
+        (None, Some((cn, cd))) => (t.numer() * cd).cmp(&(t.denom() * cn)),
+        _ => t.cmp(c),
+    }
+}
+
+/// A rational as (numerator, denominator) in `i64`, when both fit.
+fn small_pair(r: &Rational) -> Option<(i64, i64)> {
+    use num_traits::ToPrimitive;
+    Some((r.numer().to_i64()?, r.denom().to_i64()?))
+}
+
+/// The open intervals cut by the sorted `cuts`: (−∞, c₁), (c₁, c₂), …, (c_m, ∞); the whole
+/// line when there are none. `None` stands for an infinite end.
+fn open_intervals(cuts: &[Rational]) -> Vec<(Option<&Rational>, Option<&Rational>)> {
+    let mut out = vec![(None, cuts.first())];
+    for pair in cuts.windows(2) {
+        if let [a, b] = pair {
+            out.push((Some(a), Some(b)));
+        }
+    }
+    if let Some(last) = cuts.last() {
+        out.push((Some(last), None));
+    }
+    out
+}
+
+/// The root of `u` inside the open interval (lo, hi), where `u` is one line a·s + b (every
+/// inner atom is constant there): from the exact values at two points p < q of the interval,
+/// a = (u(q) − u(p))/(q − p) and the root is p − u(p)/a. `Some(None)`: no root inside (a = 0,
+/// or the root at or beyond an end); `None`: an exact value is missing.
+fn line_root(
+    u: &Expr,
+    symbol: Option<&Symbol>,
+    lo: Option<&Rational>,
+    hi: Option<&Rational>,
+    limits: &Limits,
+) -> Option<Option<Rational>> {
+    let Some(s) = symbol else {
+        return Some(None);
+    };
+    let one = Rational::one();
+    let (p, q) = match (lo, hi) {
+        (None, None) => (Rational::zero(), one),
+        (Some(a), None) => (a + &one, a + Rational::from_integer(2.into())),
+        (None, Some(b)) => (b - Rational::from_integer(2.into()), b - &one),
+        (Some(a), Some(b)) => {
+            let third = (b - a) / Rational::from_integer(3.into());
+            (a + &third, a + &third + &third)
+        }
+    };
+    let at = |t: &Rational| {
+        let env = |x: &Symbol| (x == s).then(|| t.clone());
+        exact_value(u, &env, limits)
+    };
+    let (up, uq) = (at(&p)?, at(&q)?);
+    let slope = (&uq - &up) / (&q - &p);
+    if slope.is_zero() {
+        return Some(None);
+    }
+    let root = &p - &up / &slope;
+    let inside = lo.is_none_or(|a| *a < root) && hi.is_none_or(|b| root < *b);
+    Some(inside.then_some(root))
+}
+
+/// The degree of `u` in its one symbol, H calls taken as constants: `None` when `u` is not a
+/// polynomial of that kind (another symbol, a function other than H, a power that is not a
+/// small integer, a negative power of a base with the symbol). The symbol met is kept in
+/// `symbol`.
+fn degree(u: &Expr, symbol: &mut Option<Symbol>, depth: usize) -> Option<u32> {
+    if depth > MAX_PIECE_DEPTH {
+        return None;
+    }
+    match u.node() {
+        Node::Num(_) => Some(0),
+        Node::Sym(x) => {
+            if symbol.as_ref().is_some_and(|s| s != x) {
+                return None;
+            }
+            *symbol = Some(x.clone());
+            Some(1)
+        }
+        Node::Add(ts) => ts
+            .iter()
+            .try_fold(0, |d, t| degree(t, symbol, depth + 1).map(|e| d.max(e))),
+        Node::Mul(ts) => ts.iter().try_fold(0u32, |d, t| {
+            degree(t, symbol, depth + 1).and_then(|e| d.checked_add(e))
+        }),
+        Node::Pow(b, k) => {
+            let k = k.as_num()?;
+            if !k.is_integer() || k.abs() > Rational::from_integer(64.into()) {
+                return None;
+            }
+            let db = degree(b, symbol, depth + 1)?;
+            if db == 0 {
+                return Some(0);
+            }
+            // Only a positive power of a base with the symbol (s⁰ may be undefined at 0).
+            use num_traits::ToPrimitive;
+            let k = k.to_integer().to_u32().filter(|k| *k >= 1)?;
+            db.checked_mul(k)
+        }
+        Node::Call(Func::Builtin(Builtin::Heaviside), args) if args.len() == 1 => Some(0),
+        _ => None,
     }
 }
 
@@ -595,5 +913,88 @@ mod tests {
             panic!("{v:?}")
         };
         assert_eq!(p.cases().len(), 2);
+    }
+
+    /// Points on both sides of and at small cuts, with machine-size and big numbers.
+    fn probe_values() -> Vec<Rational> {
+        let mut out = Vec::new();
+        let big = num_bigint::BigInt::from(10).pow(30);
+        for k in -8i64..=8 {
+            for (n, d) in [(0, 1), (1, 2), (1, 3), (-1, 1000), (1, 1000), (7, 5)] {
+                out.push(Rational::from_integer(k.into()) + Rational::new(n.into(), d.into()));
+            }
+            // k ± 10⁻³⁰, past machine integers.
+            let tiny = Rational::new(1.into(), big.clone());
+            out.push(Rational::from_integer(k.into()) + &tiny);
+            out.push(Rational::from_integer(k.into()) - &tiny);
+            out.push(Rational::new(
+                big.clone() * k + 123_456_789,
+                big.clone() + 1,
+            ));
+        }
+        out
+    }
+
+    #[test]
+    fn pieces_give_the_case_each_point_evaluates_to() {
+        let limits = Limits::default();
+        let z = Symbol::new("z");
+        for (l, r, n_cuts) in [
+            ("heaviside(z*heaviside(z) - 6) + heaviside(z - 6)", "0", 2),
+            (
+                "heaviside(-3/2 - z/2 + z*heaviside(z)) + heaviside(-3 - 3*heaviside(z - 3) - z + z*heaviside(z - 3))",
+                "heaviside(z + 3)",
+                3,
+            ),
+            ("heaviside(2*heaviside(z - 1)*z - z - 1/2)", "heaviside(1 - z)", 2),
+            ("heaviside(heaviside(z)/2 - 1/4 + 0*z)", "1", 1),
+        ] {
+            let mut c = cases(l, r);
+            assert!(c.linear.is_none() && !c.atoms.is_empty(), "{l}: {c:?}");
+            for t in probe_values() {
+                let point = vec![(z.clone(), t.clone())];
+                let old = assignment_at_point(&c.atoms, &c.in_steps, &point, &limits);
+                assert_eq!(c.assignment_at(&point, &limits), old, "{l} at z = {t}");
+            }
+            let Some(Some(p)) = &c.pieces else {
+                panic!("{l}: no pieces")
+            };
+            assert_eq!(p.cuts.len(), n_cuts, "{l}: {:?}", p.cuts);
+        }
+    }
+
+    #[test]
+    fn arguments_not_piecewise_linear_have_no_pieces() {
+        let limits = Limits::default();
+        let z = Symbol::new("z");
+        for (l, r) in [
+            ("heaviside(z^2*heaviside(z) - 2)", "0"),
+            ("heaviside(z*heaviside(z) - 1) + heaviside(exp(z) - 2)", "0"),
+        ] {
+            let mut c = cases(l, r);
+            let point = vec![(z.clone(), Rational::from_integer(3.into()))];
+            let old = assignment_at_point(&c.atoms, &c.in_steps, &point, &limits);
+            assert_eq!(c.assignment_at(&point, &limits), old, "{l}");
+            assert!(matches!(c.pieces, Some(None)), "{l}: {:?}", c.pieces);
+        }
+    }
+
+    #[test]
+    fn linear_steps_compare_with_their_roots() {
+        let c = cases(
+            "heaviside(z) + heaviside(3 - 2*z) + heaviside(z/7 + 1/3)",
+            "0",
+        );
+        let Some(lin) = &c.linear else {
+            panic!("{c:?}")
+        };
+        for t in probe_values() {
+            let want: Vec<Digit> = lin
+                .coefficients
+                .iter()
+                .map(|(a, b)| step_digit(&(a * &t + b)))
+                .collect();
+            assert_eq!(lin.digits_at(&t), want, "z = {t}");
+        }
     }
 }

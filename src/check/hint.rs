@@ -128,6 +128,11 @@ fn fits_pairs(pairs: impl Iterator<Item = (f64, f64)>) -> bool {
 /// Whether a ≈ b·g (see [`fits`]), skipping points where |g| is huge: there the value b was
 /// computed by cancellation (1 − σ(z) for z = 30) and the product says nothing.
 fn fits_times(a: &[f64], b: &[f64], g: &[f64]) -> bool {
+    fits_times_by(a, b, g.iter().copied())
+}
+
+/// [`fits_times`] with the factors computed as they are needed (and not past a mismatch).
+fn fits_times_by(a: &[f64], b: &[f64], g: impl Iterator<Item = f64>) -> bool {
     fits_pairs(
         a.iter()
             .zip(b)
@@ -476,33 +481,38 @@ fn chain_factor(
 /// powers and factors of products, outermost first, at most 24 from one expression.
 fn bases_of(e: &Expr, out: &mut Vec<Expr>, with_args: bool) {
     let limit = out.len() + 24;
-    let mut stack = vec![e.clone()];
+    // Each candidate in the order of the node's list, without building the list.
+    let add = |out: &mut Vec<Expr>, c: &Expr| {
+        if c.as_num().is_none() && !out.contains(c) {
+            out.push(c.clone());
+        }
+    };
+    let mut stack = vec![e];
     while let Some(x) = stack.pop() {
         if out.len() >= limit {
             return;
         }
-        let candidates: Vec<Expr> = match x.node() {
-            Node::Sym(_) => vec![x.clone()],
+        match x.node() {
+            Node::Sym(_) => add(out, x),
             Node::Call(_, args) if with_args => {
-                [x.clone()].into_iter().chain(args.clone()).collect()
+                add(out, x);
+                for a in args {
+                    add(out, a);
+                }
             }
-            Node::Call(..) => vec![x.clone()],
-            Node::Pow(b, _) => vec![b.clone()],
-            Node::Mul(fs) => fs
-                .iter()
-                .map(|f| match f.node() {
-                    Node::Pow(b, _) => b.clone(),
-                    _ => f.clone(),
-                })
-                .collect(),
-            _ => Vec::new(),
-        };
-        for c in candidates {
-            if c.as_num().is_none() && !out.contains(&c) {
-                out.push(c);
+            Node::Call(..) => add(out, x),
+            Node::Pow(b, _) => add(out, b),
+            Node::Mul(fs) => {
+                for f in fs {
+                    match f.node() {
+                        Node::Pow(b, _) => add(out, b),
+                        _ => add(out, f),
+                    }
+                }
             }
+            _ => {}
         }
-        stack.extend(x.node().children().cloned());
+        stack.extend(x.node().children());
     }
 }
 
@@ -518,7 +528,7 @@ enum Exponent {
 /// Whether `e` is a product with a factor `base^n` (n ≠ 1, or 1/base): the power the power
 /// rule acts on. Not the z² inside tanh(z²), nor the 1/(1 − A) inside one term of a sum.
 fn raises(e: &Expr, base: &Expr, which: Exponent) -> bool {
-    let mut stack = vec![e.clone()];
+    let mut stack = vec![e];
     while let Some(x) = stack.pop() {
         match x.node() {
             Node::Pow(b, k) if b == base && exponent_is(k, which) => {
@@ -526,9 +536,9 @@ fn raises(e: &Expr, base: &Expr, which: Exponent) -> bool {
             }
             // 1/b³ as written: (b³)^(−1).
             Node::Pow(b, k) if k.as_num().is_some() && matches!(b.node(), Node::Pow(..)) => {
-                stack.push(b.clone());
+                stack.push(b);
             }
-            Node::Mul(fs) => stack.extend(fs.iter().cloned()),
+            Node::Mul(fs) => stack.extend(fs),
             _ => {}
         }
     }
@@ -603,8 +613,7 @@ fn factor_or_power(
         }
         // A missing factor before an extra one: for sign(u) = 1/sign(u) both fit.
         for k in [-1i64, 1, -2, 2] {
-            let g: Vec<f64> = bv.iter().map(|b| b.powi(k as i32)).collect();
-            if !fits_times(c, t, &g) {
+            if !fits_times_by(c, t, bv.iter().map(|b| b.powi(k as i32))) {
                 continue;
             }
             if power_of(&b) {

@@ -11,12 +11,20 @@
 //!   code 2, instead of an abort or the system's out-of-memory killer.
 //!
 //! The counter is one relaxed atomic add per allocation; with no budget nothing else is done.
+//!
+//! The allocator underneath is mimalloc (its 2.x line, built from C by the `libmimalloc-sys`
+//! crate), not the system's: checking a claim makes and drops thousands of small expression
+//! nodes, polynomial terms and big rationals, and glibc's malloc/free were about a quarter of
+//! the instructions of `Checker::check_equal` (benches/RESULTS.md, issue 4, round 5). The
+//! counting does not depend on which allocator is below it.
 
-use std::alloc::{GlobalAlloc, Layout, System};
+use std::alloc::{GlobalAlloc, Layout};
+
+use mimalloc::MiMalloc as Inner;
 
 use derivcheck::limits::memory;
 
-/// `System`, counted.
+/// mimalloc, counted.
 pub struct Counting;
 
 #[global_allocator]
@@ -50,13 +58,13 @@ needs more than twice --max-memory; stopped\n";
     std::process::abort()
 }
 
-// SAFETY: every call is forwarded to `System` with the same arguments; the counting around
+// SAFETY: every call is forwarded to mimalloc with the same arguments; the counting around
 // it neither allocates nor unwinds.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         grow(layout.size());
         // SAFETY: forwarded as is.
-        let p = unsafe { System.alloc(layout) };
+        let p = unsafe { Inner.alloc(layout) };
         if p.is_null() {
             memory::freed(layout.size());
         }
@@ -66,7 +74,7 @@ unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         grow(layout.size());
         // SAFETY: forwarded as is.
-        let p = unsafe { System.alloc_zeroed(layout) };
+        let p = unsafe { Inner.alloc_zeroed(layout) };
         if p.is_null() {
             memory::freed(layout.size());
         }
@@ -75,7 +83,7 @@ unsafe impl GlobalAlloc for Counting {
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         // SAFETY: forwarded as is.
-        unsafe { System.dealloc(ptr, layout) };
+        unsafe { Inner.dealloc(ptr, layout) };
         memory::freed(layout.size());
     }
 
@@ -85,7 +93,7 @@ unsafe impl GlobalAlloc for Counting {
             grow(new_size - old);
         }
         // SAFETY: forwarded as is.
-        let p = unsafe { System.realloc(ptr, layout, new_size) };
+        let p = unsafe { Inner.realloc(ptr, layout, new_size) };
         if p.is_null() {
             if new_size > old {
                 memory::freed(new_size - old);

@@ -57,7 +57,9 @@ pub fn eval_exact(
 /// call, δ: see `ExactEval::node`), so a small tree is evaluated by plain recursion that stops
 /// at the first operand without a value: exp(z) in z·exp(z) + 1 ends it before the other
 /// terms are computed in big rationals. A tree of at most `DIRECT_TREE_SIZE` nodes without
-/// sums bounds the recursion and the work; anything else goes through `eval_exact`.
+/// sums bounds the recursion and the work; anything else goes through `eval_exact`. Such a
+/// tree is first evaluated in `i128` fractions (`small`, the same rules), and in big
+/// rationals only when a number leaves `i128`.
 pub fn exact_value(
     e: &Expr,
     env: &dyn Fn(&Symbol) -> Option<Rational>,
@@ -65,6 +67,14 @@ pub fn exact_value(
 ) -> Option<Rational> {
     let mut ev = ExactEval::new(env, limits);
     if e.tree_size() <= DIRECT_TREE_SIZE {
+        // Machine integers first, where every number on the way fits (see `small`).
+        if limits.max_digits >= SMALL_MAX_DIGITS {
+            match small(&ev, e) {
+                Small::Value((n, d)) => return Some(Rational::new(n.into(), d.into())),
+                Small::Undefined => return None,
+                Small::Unknown => {}
+            }
+        }
         match direct(&mut ev, e) {
             Ok(Direct::Value(v)) => return Some(v),
             Ok(Direct::Undefined) | Err(_) => return None,
@@ -76,6 +86,156 @@ pub fn exact_value(
 
 /// Largest tree size [`exact_value`] evaluates by recursion.
 const DIRECT_TREE_SIZE: u64 = 256;
+
+/// The digit limit below which [`small`] is not used: an `i128` has at most 39 digits, so
+/// above this no value of [`small`] reaches `max_digits`, and none is refused as too long.
+const SMALL_MAX_DIGITS: usize = 40;
+
+/// A value by [`small`].
+enum Small {
+    /// n/d, reduced, d > 0.
+    Value((i128, i128)),
+    /// No exact value: what the walk gives as `Ok(None)`.
+    Undefined,
+    /// A number past `i128`, or a node `small` leaves to the big-rational evaluation.
+    Unknown,
+}
+
+/// n/d reduced with a positive denominator; `Undefined` for d = 0.
+fn small_ratio(n: i128, d: i128) -> Small {
+    if d == 0 {
+        return Small::Undefined;
+    }
+    let g = n.gcd(&d);
+    let (n, d) = if g > 1 { (n / g, d / g) } else { (n, d) };
+    if d > 0 {
+        return Small::Value((n, d));
+    }
+    match (n.checked_neg(), d.checked_neg()) {
+        (Some(n), Some(d)) => Small::Value((n, d)),
+        _ => Small::Unknown,
+    }
+}
+
+fn small_add((a, b): (i128, i128), (c, d): (i128, i128)) -> Small {
+    let n = a
+        .checked_mul(d)
+        .zip(c.checked_mul(b))
+        .and_then(|(x, y)| x.checked_add(y));
+    match (n, b.checked_mul(d)) {
+        (Some(n), Some(d)) => small_ratio(n, d),
+        _ => Small::Unknown,
+    }
+}
+
+fn small_mul((a, b): (i128, i128), (c, d): (i128, i128)) -> Small {
+    match (a.checked_mul(c), b.checked_mul(d)) {
+        (Some(n), Some(d)) => small_ratio(n, d),
+        _ => Small::Unknown,
+    }
+}
+
+fn small_of(r: &Rational) -> Option<(i128, i128)> {
+    Some((r.numer().to_i128()?, r.denom().to_i128()?))
+}
+
+/// The exact value of a tree in machine-integer fractions: the same value, by the same rules
+/// (`ExactEval::node`, and `ExactEval::builtin` itself for calls), as [`direct`] computes in
+/// big rationals, or `Unknown` as soon as a number leaves `i128` or a node is one it does not
+/// handle (a sum, a fractional power), and the caller evaluates in big rationals instead.
+/// Operands are evaluated in order and the first without a value ends the node, as in
+/// [`direct`]. Numbers of sample points and derivatives are mostly short, and an `i128`
+/// fraction costs a few machine operations where a big rational allocates.
+fn small(ev: &ExactEval<'_>, e: &Expr) -> Small {
+    if super::is_opaque(e) {
+        return Small::Undefined;
+    }
+    // Combined as they come: an operand without a value still ends the node first, and a
+    // combination past `i128` only sends the whole tree to the big-rational evaluation.
+    let fold = |xs: &[Expr], start: (i128, i128), op: fn((i128, i128), (i128, i128)) -> Small| {
+        let mut acc = Small::Value(start);
+        for x in xs {
+            let v = match small(ev, x) {
+                Small::Value(v) => v,
+                other => return other,
+            };
+            if let Small::Value(a) = acc {
+                acc = op(a, v);
+            }
+        }
+        acc
+    };
+    match e.node() {
+        Node::Num(r) => small_of(r).map_or(Small::Unknown, Small::Value),
+        Node::Const(_) => Small::Undefined,
+        // Outside a sum the scope is empty: a symbol is looked up as it is.
+        Node::Sym(x) => match (ev.env)(x) {
+            Some(v) => small_of(&v).map_or(Small::Unknown, Small::Value),
+            None => Small::Undefined,
+        },
+        Node::Add(xs) => fold(xs, (0, 1), small_add),
+        // 0·x is 0 only when x is a value: every factor is evaluated first.
+        Node::Mul(xs) => fold(xs, (1, 1), small_mul),
+        Node::Pow(b, k) => {
+            let (b, k) = match (small(ev, b), small(ev, k)) {
+                (Small::Value(b), Small::Value(k)) => (b, k),
+                (Small::Value(_), other) | (other, _) => return other,
+            };
+            // An integer exponent within the limit (`ExactEval::int_pow`); others are left
+            // to the big-rational evaluation.
+            let (k, 1) = k else {
+                return Small::Unknown;
+            };
+            let Ok(k) = i32::try_from(k) else {
+                return Small::Unknown;
+            };
+            if k.unsigned_abs() > ev.limits.max_exponent.min(64) {
+                return Small::Unknown;
+            }
+            match b {
+                (0, _) => match k.signum() {
+                    -1 => Small::Undefined,
+                    0 => Small::Value((1, 1)),
+                    _ => Small::Value((0, 1)),
+                },
+                (n, d) => {
+                    let base = if k < 0 { (d, n) } else { (n, d) };
+                    let mut acc = small_ratio(1, 1);
+                    for _ in 0..k.unsigned_abs() {
+                        acc = match acc {
+                            Small::Value(a) => small_mul(a, base),
+                            other => return other,
+                        };
+                    }
+                    match acc {
+                        // (d, n) may have a negative denominator: normalised here.
+                        Small::Value((n, d)) => small_ratio(n, d),
+                        other => other,
+                    }
+                }
+            }
+        }
+        Node::Delta(a, b) => match (small(ev, a), small(ev, b)) {
+            (Small::Value(a), Small::Value(b)) => Small::Value((i128::from(a == b), 1)),
+            (Small::Value(_), other) | (other, _) => other,
+        },
+        Node::Call(Func::Builtin(b), xs) => {
+            let mut args = Vec::with_capacity(xs.len());
+            for x in xs {
+                match small(ev, x) {
+                    Small::Value((n, d)) => args.push(Rational::new(n.into(), d.into())),
+                    other => return other,
+                }
+            }
+            match ev.builtin(*b, &args) {
+                Ok(Some(v)) => small_of(&v).map_or(Small::Unknown, Small::Value),
+                Ok(None) => Small::Undefined,
+                Err(_) => Small::Unknown,
+            }
+        }
+        Node::Call(..) | Node::Deriv(..) | Node::Sum { .. } => Small::Unknown,
+    }
+}
 
 /// A value by [`direct`] recursion.
 enum Direct {
@@ -447,6 +607,18 @@ mod tests {
             "1/(z - 1/2)",
             "log(z) + pi",
             "z^(1/2)",
+            // Machine-integer values (`small`) against the walk's big rationals.
+            "heaviside(z*heaviside(z) - 6) + heaviside(-3/2 - z/2 + z*heaviside(z))",
+            "abs(z - 1/3) - min(z, 2)*max(z, -1) + relu(-z)",
+            "z^0 + (z - 1/2)^(-2) + (z - 1/2)^0",
+            "0*(1/(z - 1)) + 0*z",
+            "z^64 + 1",
+            "z^65",
+            "123456789012345678901234567890*z - 1/98765432109876543210",
+            "100000000000000000000000000000000000000000*z",
+            "exp(z - z) + sigmoid(0*z) + cos(z) + log(z/z)",
+            "sqrt(4*z^2) + softplus(z)",
+            "(-1)^1000 + 1^1000",
         ];
         let parsed = exprs
             .iter()
@@ -466,9 +638,26 @@ mod tests {
                     }),
                     Expr::pow(Expr::var("z"), Expr::int(2)),
                 ]),
+            )])
+            .chain([(
+                "delta".to_string(),
+                Expr::new(Node::Delta(Expr::var("z"), Expr::frac(1, 2))),
             )]);
+        let big = BigInt::from(10).pow(30);
+        let points = [
+            q(0, 1),
+            q(1, 2),
+            q(-3, 4),
+            q(1, 1),
+            q(4, 1),
+            q(6, 1),
+            q(-3, 1),
+            q(1, 3),
+            Rational::new(big.clone() + 1, big.clone()),
+            Rational::new(-big.clone() * 7, big.clone() + 3),
+        ];
         for (text, e) in parsed {
-            for z in [q(0, 1), q(1, 2), q(-3, 4), q(1, 1), q(4, 1)] {
+            for z in &points {
                 let env = |s: &Symbol| (s.to_string() == "z").then(|| z.clone());
                 let want = eval_exact(&e, &env, &limits).ok().flatten();
                 assert_eq!(exact_value(&e, &env, &limits), want, "{text} at {z}");

@@ -144,7 +144,7 @@ impl Expr {
         let mut tree_size: u64 = 1;
         let mut depth: u32 = 0;
         match &node {
-            Node::Num(r) => r.hash(&mut hasher),
+            Node::Num(r) => hash_rational(r, &mut hasher),
             Node::Const(c) => c.hash(&mut hasher),
             Node::Sym(s) => s.hash(&mut hasher),
             Node::Call(f, _) => f.hash(&mut hasher),
@@ -195,7 +195,7 @@ impl Expr {
     /// walk.
     pub fn visit_distinct<'e>(roots: &[&'e Expr], mut f: impl FnMut(&'e Expr) -> bool) -> bool {
         let mut stack: Vec<&'e Expr> = roots.to_vec();
-        let mut seen = rustc_hash::FxHashSet::default();
+        let mut seen = walk_set(roots);
         while let Some(x) = stack.pop() {
             if !seen.insert(x) {
                 continue;
@@ -210,7 +210,7 @@ impl Expr {
 
     /// Number of distinct nodes (as a DAG), computed without recursion.
     pub fn dag_size(&self) -> usize {
-        let mut seen = rustc_hash::FxHashSet::default();
+        let mut seen = walk_set(&[self]);
         let mut stack = vec![self];
         while let Some(e) = stack.pop() {
             if seen.insert(Arc::as_ptr(&e.0) as usize) {
@@ -565,6 +565,41 @@ impl Expr {
     }
 }
 
+/// Feeds `state` exactly what `Ratio`'s own `Hash` feeds it (the terms of the continued
+/// fraction of n/d, then the final zero), with the divisions on machine integers when n and d
+/// fit: the same hash values, so the same sample points and orders, without a big-integer
+/// division per term.
+fn hash_rational<H: Hasher>(r: &Rational, state: &mut H) {
+    use num_integer::Integer;
+    use num_traits::ToPrimitive;
+    let (Some(mut n), Some(mut d)) = (r.numer().to_i128(), r.denom().to_i128()) else {
+        r.hash(state);
+        return;
+    };
+    // d > 0 on entry and the floor remainder keeps the divisor's sign, so no division
+    // overflows; each step shrinks d, so the loop ends.
+    while d != 0 {
+        let (q, rem) = n.div_mod_floor(&d);
+        BigInt::from(q).hash(state);
+        (n, d) = (d, rem);
+    }
+    BigInt::from(0).hash(state);
+}
+
+/// The seen-set of a walk over `roots`, sized for their distinct nodes (at most their tree
+/// size, capped at `WALK_SET_CAPACITY`) so that small walks never grow it.
+fn walk_set<T>(roots: &[&Expr]) -> rustc_hash::FxHashSet<T> {
+    let size = roots
+        .iter()
+        .map(|e| e.tree_size())
+        .fold(0u64, u64::saturating_add);
+    let capacity = usize::try_from(size.min(WALK_SET_CAPACITY)).unwrap_or(0);
+    rustc_hash::FxHashSet::with_capacity_and_hasher(capacity, Default::default())
+}
+
+/// Largest capacity [`walk_set`] reserves before the walk.
+const WALK_SET_CAPACITY: u64 = 256;
+
 impl Node {
     /// The children in order.
     pub fn children(&self) -> impl Iterator<Item = &Expr> + '_ {
@@ -679,6 +714,33 @@ mod tests {
         assert_eq!(a, b);
         assert_eq!(a.hash_value(), b.hash_value());
         assert_ne!(a, Expr::add(vec![Expr::int(1), Expr::var("x")]));
+    }
+    #[test]
+    fn a_number_hashes_as_ratio_does() {
+        use std::hash::BuildHasher;
+        let build = rustc_hash::FxBuildHasher;
+        let big = num_bigint::BigInt::from(10).pow(40);
+        let mut values: Vec<Rational> = Vec::new();
+        for (n, d) in [
+            (0, 1),
+            (1, 1),
+            (-1, 1),
+            (7, 3),
+            (-7, 3),
+            (1, 1000),
+            (-355, 113),
+        ] {
+            values.push(Rational::new(n.into(), d.into()));
+        }
+        values.push(Rational::new(i64::MAX.into(), (i64::MAX - 1).into()));
+        values.push(Rational::new(i64::MIN.into(), 3.into()));
+        values.push(Rational::new(big.clone() + 1, big.clone()));
+        values.push(Rational::new(-big.clone(), 7.into()));
+        for r in values {
+            let mut ours = build.build_hasher();
+            hash_rational(&r, &mut ours);
+            assert_eq!(ours.finish(), build.hash_one(&r), "{r}");
+        }
     }
 
     #[test]
