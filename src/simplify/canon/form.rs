@@ -25,7 +25,7 @@ use num_traits::{One, Signed, ToPrimitive, Zero};
 use rustc_hash::FxHashMap;
 
 use super::atoms::AtomTable;
-use super::poly::{Coeff, Monomial, Poly};
+use super::poly::{Coeff, Monomial, Poly, Term};
 use super::ratfunc::ArithError;
 use super::ratfunc::RatFunc;
 use crate::expr::{Builtin, Constant, Expr, Func, Node, Rational};
@@ -61,8 +61,14 @@ pub struct Canonicalizer<'a> {
 /// Nodes between two reads of the clock.
 const DEADLINE_EVERY: u32 = 32;
 
-fn rational(n: i64) -> Rational {
-    Rational::from_integer(BigInt::from(n))
+/// The integer constant `k` (no big integers on the way: most constants of a form are small).
+fn int(k: i64) -> RatFunc {
+    RatFunc::constant(Coeff::from_i64(k))
+}
+
+/// The constant ½ (H(0), and the halves of sinh and cosh).
+fn half() -> RatFunc {
+    RatFunc::constant(Coeff::new(1, 2).unwrap_or_else(Coeff::one))
 }
 
 impl<'a> Canonicalizer<'a> {
@@ -124,8 +130,8 @@ impl<'a> Canonicalizer<'a> {
         RatFunc::from_poly(Poly::var(v))
     }
 
-    fn constant(r: Rational) -> RatFunc {
-        RatFunc::constant(Coeff::from_rational(&r))
+    fn constant(r: &Rational) -> RatFunc {
+        RatFunc::constant(Coeff::from_rational(r))
     }
 
     pub(super) fn add(&self, a: &RatFunc, b: &RatFunc) -> Result<RatFunc, CanonError> {
@@ -212,25 +218,36 @@ impl<'a> Canonicalizer<'a> {
             self.deadline.check("canonical form")?;
         }
         let res = match e.node() {
-            Node::Num(r) => Self::constant(r.clone()),
-            Node::Const(Constant::E) => self.exp_of(&Self::constant(rational(1)))?,
+            Node::Num(r) => Self::constant(r),
+            Node::Const(Constant::E) => self.exp_of(&int(1))?,
             Node::Const(Constant::Pi) => self.atom(e.clone()),
             Node::Sym(_) => self.atom(e.clone()),
             Node::Add(terms) => {
-                let mut acc = Self::constant(rational(0));
+                // 0 + c is c itself: the first term starts the sum.
+                let mut acc: Option<RatFunc> = None;
                 for t in terms {
                     let c = self.go(t, depth + 1)?;
-                    acc = self.add(&acc, &c)?;
+                    acc = Some(match acc {
+                        None => c,
+                        Some(a) => self.add(&a, &c)?,
+                    });
                 }
-                acc
+                acc.unwrap_or_else(RatFunc::zero)
             }
             Node::Mul(factors) => {
-                let mut acc = Self::constant(rational(1));
+                // 1 · c is c itself, with the limits a product checks (`RatFunc::mul`).
+                let mut acc: Option<RatFunc> = None;
                 for f in factors {
                     let c = self.go(f, depth + 1)?;
-                    acc = self.mul(&acc, &c)?;
+                    acc = Some(match acc {
+                        None => {
+                            c.check_product_limits(self.limits)?;
+                            c
+                        }
+                        Some(a) => self.mul(&a, &c)?,
+                    });
                 }
-                acc
+                acc.unwrap_or_else(RatFunc::one)
             }
             Node::Pow(base, exp) => self.pow(base, exp, depth)?,
             Node::Call(Func::Builtin(b), args) => self.call(*b, args, e, depth)?,
@@ -254,8 +271,8 @@ impl<'a> Canonicalizer<'a> {
             Node::Delta(a, b) => {
                 let (ca, cb) = (self.go(a, depth + 1)?, self.go(b, depth + 1)?);
                 let diff = ca.sub(&cb, self.limits, &self.deadline)?;
-                if let Some(c) = diff.constant_value().map(|c| c.to_rational()) {
-                    Self::constant(rational(i64::from(c.is_zero())))
+                if let Some(c) = diff.constant_value() {
+                    int(i64::from(c.is_zero()))
                 } else {
                     let (x, y) = (self.to_expr(&ca), self.to_expr(&cb));
                     let (x, y) = if x <= y { (x, y) } else { (y, x) };
@@ -291,15 +308,17 @@ impl<'a> Canonicalizer<'a> {
         }
         let b = self.go(base, depth + 1)?;
         let x = self.go(exp, depth + 1)?;
-        if let Some(n) = x.constant_value().map(|c| c.to_rational()) {
+        if let Some(n) = x.constant_value() {
             if n.is_integer() {
+                // Every integer that fits an i64 (but i64::MIN, which is beyond any exponent
+                // limit) is stored inline.
                 let small = n
-                    .to_integer()
-                    .to_i64()
+                    .as_small_integer()
                     .filter(|k| k.unsigned_abs() <= u64::from(self.limits.max_exponent));
                 if let Some(k) = small {
                     return self.powi(&b, k);
                 }
+                let n = n.to_rational();
                 if b.constant_value()
                     .map(|c| c.to_rational())
                     .is_some_and(|c| c.is_zero() || c.abs().is_one())
@@ -310,15 +329,15 @@ impl<'a> Canonicalizer<'a> {
                         .map(|c| c.to_rational())
                         .unwrap_or_else(Rational::zero);
                     let odd = n.to_integer().is_odd();
-                    return Ok(Self::constant(if c.is_zero() {
+                    return Ok(int(if c.is_zero() {
                         if n.is_negative() {
                             return Err(CanonError::DivisionByZero);
                         }
-                        Rational::zero()
+                        0
                     } else if c.is_negative() && odd {
-                        rational(-1)
+                        -1
                     } else {
-                        rational(1)
+                        1
                     }));
                 }
                 return Err(LimitReached {
@@ -328,7 +347,7 @@ impl<'a> Canonicalizer<'a> {
                 .into());
             }
             if b.is_one_const() {
-                return Ok(Self::constant(rational(1)));
+                return Ok(int(1));
             }
         }
         // b^x with x not an integer: an atom of canonical base and exponent.
@@ -358,16 +377,16 @@ impl<'a> Canonicalizer<'a> {
                 let u = self.go(arg(0)?, depth + 1)?;
                 let neg = u.neg();
                 let ex = self.exp_of(&neg)?;
-                let den = self.add(&Self::constant(rational(1)), &ex)?;
+                let den = self.add(&int(1), &ex)?;
                 self.powi(&den, -1)?
             }
             Builtin::Tanh => {
                 // tanh(u) = (exp(2u) − 1)/(exp(2u) + 1)
                 let u = self.go(arg(0)?, depth + 1)?;
-                let two_u = self.mul(&Self::constant(rational(2)), &u)?;
+                let two_u = self.mul(&int(2), &u)?;
                 let ex = self.exp_of(&two_u)?;
-                let num = self.add(&ex, &Self::constant(rational(-1)))?;
-                let den = self.add(&ex, &Self::constant(rational(1)))?;
+                let num = self.add(&ex, &int(-1))?;
+                let den = self.add(&ex, &int(1))?;
                 let inv = self.powi(&den, -1)?;
                 self.mul(&num, &inv)?
             }
@@ -377,15 +396,15 @@ impl<'a> Canonicalizer<'a> {
                 let ep = self.exp_of(&u)?;
                 let em = self.exp_of(&u.neg())?;
                 let sign = if b == Builtin::Sinh { -1 } else { 1 };
-                let em = self.mul(&em, &Self::constant(rational(sign)))?;
+                let em = self.mul(&em, &int(sign))?;
                 let s = self.add(&ep, &em)?;
-                self.mul(&s, &Self::constant(Rational::new(1.into(), 2.into())))?
+                self.mul(&s, &half())?
             }
             Builtin::Softplus => {
                 // softplus(u) = log(1 + exp(u))
                 let u = self.go(arg(0)?, depth + 1)?;
                 let ex = self.exp_of(&u)?;
-                let s = self.add(&Self::constant(rational(1)), &ex)?;
+                let s = self.add(&int(1), &ex)?;
                 self.log_of(&s)?
             }
             Builtin::Heaviside => {
@@ -432,7 +451,7 @@ impl<'a> Canonicalizer<'a> {
                     .map(|c| c.to_rational())
                     .and_then(|c| exact_sqrt(&c))
                 {
-                    Self::constant(r)
+                    Self::constant(&r)
                 } else {
                     let ue = self.to_expr(&u);
                     self.atom(Expr::call(Builtin::Sqrt, vec![ue]))
@@ -441,7 +460,7 @@ impl<'a> Canonicalizer<'a> {
             Builtin::Sin | Builtin::Cos | Builtin::Erf => {
                 let u = self.go(arg(0)?, depth + 1)?;
                 if u.is_zero() {
-                    Self::constant(rational(i64::from(b == Builtin::Cos)))
+                    int(i64::from(b == Builtin::Cos))
                 } else {
                     let ue = self.to_expr(&u);
                     let _ = e;
@@ -457,34 +476,30 @@ impl<'a> Canonicalizer<'a> {
             let ue = self.to_expr(u);
             return Ok(self.atom(Expr::call(Builtin::Exp, vec![ue])));
         }
-        let mut acc = Self::constant(rational(1));
-        let terms: Vec<(Vec<(u32, u32)>, Rational)> = u
-            .num()
-            .terms()
-            .iter()
-            .map(|(m, c)| (m.pairs().to_vec(), c.to_rational()))
-            .collect();
-        for (mono, coeff) in terms {
-            let factor = self.exp_term(&mono, &coeff)?;
+        let mut acc = int(1);
+        // A copy of the terms: `exp_term` adds atoms, which needs `self` mutably.
+        let terms: Vec<Term> = u.num().terms().to_vec();
+        for (mono, coeff) in &terms {
+            let factor = self.exp_term(mono, coeff)?;
             acc = self.mul(&acc, &factor)?;
         }
         Ok(acc)
     }
 
     /// exp(c·m) for one monomial m with coefficient c.
-    fn exp_term(&mut self, mono: &[(u32, u32)], coeff: &Rational) -> Result<RatFunc, CanonError> {
+    fn exp_term(&mut self, mono: &Monomial, coeff: &Coeff) -> Result<RatFunc, CanonError> {
         let k = coeff
-            .is_integer()
-            .then(|| coeff.to_integer().to_i64())
-            .flatten()
+            .as_small_integer()
             .filter(|k| k.unsigned_abs() <= u64::from(self.limits.max_exponent));
         // exp(k·log u) = u^k
-        if let ([(v, 1)], Some(k)) = (mono, k) {
+        if let ([(v, 1)], Some(k)) = (mono.pairs(), k) {
             if let Some(arg) = self.atoms.log_args.get(v).cloned() {
                 return self.powi(&arg, k);
             }
         }
-        let mono_expr = self.atoms.poly_to_expr(&monomial_poly(mono));
+        let mono_expr = self
+            .atoms
+            .poly_to_expr(&Poly::term(mono.clone(), Coeff::one()));
         match k {
             // exp(m)^k with the atom exp(m) (exp(1) = e for the constant term).
             Some(k) => {
@@ -494,6 +509,7 @@ impl<'a> Canonicalizer<'a> {
             None => {
                 // A non-integer multiple: split off the integer part and keep the
                 // fractional multiple as its own atom, exp(m·p/q) = exp(m/q)^p.
+                let coeff = coeff.to_rational();
                 let (p, q) = (coeff.numer().clone(), coeff.denom().clone());
                 let inner = Expr::mul(vec![
                     Expr::num(Rational::new(BigInt::from(1), q)),
@@ -517,11 +533,8 @@ impl<'a> Canonicalizer<'a> {
 
     /// log of a canonical form.
     fn log_of(&mut self, u: &RatFunc) -> Result<RatFunc, CanonError> {
-        if u.constant_value()
-            .map(|c| c.to_rational())
-            .is_some_and(|c| c.is_one())
-        {
-            return Ok(Self::constant(rational(0)));
+        if u.constant_value().is_some_and(|c| c.is_one()) {
+            return Ok(int(0));
         }
         // log(c · Π exp(m_i)^k_i) = log(c) + Σ k_i·m_i, when every atom of a monomial
         // numerator and denominator is an exp atom.
@@ -533,7 +546,7 @@ impl<'a> Canonicalizer<'a> {
             let c = nc / dc;
             if all_exp && c.is_positive() {
                 let mut acc = if c.is_one() {
-                    Self::constant(rational(0))
+                    int(0)
                 } else {
                     let ce = Expr::num(c);
                     self.log_atom(ce, None)
@@ -544,7 +557,7 @@ impl<'a> Canonicalizer<'a> {
                     .chain(dm.iter().map(|&(v, k)| (v, k, -1i64)))
                 {
                     let arg = self.exp_atom_arg(v)?;
-                    let scaled = self.mul(&arg, &Self::constant(rational(sign * i64::from(k))))?;
+                    let scaled = self.mul(&arg, &int(sign * i64::from(k)))?;
                     acc = self.add(&acc, &scaled)?;
                 }
                 return Ok(acc);
@@ -585,15 +598,14 @@ impl<'a> Canonicalizer<'a> {
     /// H(u) with H(0) = 1/2, normalised so the argument's leading coefficient is 1:
     /// H(−u) = 1 − H(u) and H(c·u) = H(u) for c > 0.
     fn heaviside_of(&mut self, u: &RatFunc) -> Result<RatFunc, CanonError> {
-        if let Some(c) = u.constant_value().map(|c| c.to_rational()) {
-            let h = if c.is_positive() {
-                rational(1)
-            } else if c.is_negative() {
-                rational(0)
+        if let Some(c) = u.constant_value() {
+            return Ok(if c.is_negative() {
+                int(0)
+            } else if c.is_zero() {
+                half()
             } else {
-                Rational::new(1.into(), 2.into())
-            };
-            return Ok(Self::constant(h));
+                int(1)
+            });
         }
         // den is monic, so the sign of u's leading coefficient is the numerator's when the
         // denominator is a polynomial that cannot change sign... which we cannot know. Only
@@ -602,18 +614,14 @@ impl<'a> Canonicalizer<'a> {
             let ue = self.to_expr(u);
             return Ok(self.atom(Expr::call(Builtin::Heaviside, vec![ue])));
         }
-        let lc = u
-            .num()
-            .leading_coeff()
-            .map(Coeff::to_rational)
-            .unwrap_or_else(Rational::one);
-        let scale = Self::constant(Rational::one() / &lc);
+        let lc = u.num().leading_coeff().cloned().unwrap_or_else(Coeff::one);
+        let scale = RatFunc::constant(lc.recip().unwrap_or_else(Coeff::one));
         let normalized = self.mul(u, &scale)?;
         let ue = self.to_expr(&normalized);
         let h = self.atom(Expr::call(Builtin::Heaviside, vec![ue]));
         if lc.is_negative() {
             // u = lc·n with lc < 0, so H(u) = H(−n) = 1 − H(n).
-            Ok(Self::constant(rational(1)).sub(&h, self.limits, &self.deadline)?)
+            Ok(int(1).sub(&h, self.limits, &self.deadline)?)
         } else {
             Ok(h)
         }
@@ -621,15 +629,8 @@ impl<'a> Canonicalizer<'a> {
 
     fn sign_of(&mut self, u: &RatFunc) -> Result<RatFunc, CanonError> {
         let h = self.heaviside_of(u)?;
-        let two_h = self.mul(&h, &Self::constant(rational(2)))?;
-        self.add(&two_h, &Self::constant(rational(-1)))
-    }
-}
-
-fn monomial_poly(pairs: &[(u32, u32)]) -> Poly {
-    match Monomial::from_pairs(pairs.iter().copied()) {
-        Some(m) => Poly::term(m, Coeff::one()),
-        None => Poly::one(),
+        let two_h = self.mul(&h, &int(2))?;
+        self.add(&two_h, &int(-1))
     }
 }
 
@@ -657,9 +658,7 @@ trait IsOneConst {
 
 impl IsOneConst for RatFunc {
     fn is_one_const(&self) -> bool {
-        self.constant_value()
-            .map(|c| c.to_rational())
-            .is_some_and(|c| c.is_one())
+        self.constant_value().is_some_and(|c| c.is_one())
     }
 }
 

@@ -188,6 +188,15 @@ impl Coeff {
         }
     }
 
+    /// The value as an `i64` when it is an integer stored inline (every integer in
+    /// `i64::MIN + 1 ..= i64::MAX`); `None` otherwise.
+    pub fn as_small_integer(&self) -> Option<i64> {
+        match self.0 {
+            Repr::Small { num, den: 1 } => Some(num),
+            _ => None,
+        }
+    }
+
     /// True for an integer.
     pub fn is_integer(&self) -> bool {
         match &self.0 {
@@ -1391,6 +1400,16 @@ impl Poly {
         }
         check_digits(&terms, limits, AT_ARITH)?;
         Ok(Poly { terms })
+    }
+
+    /// The limits a product checks on its result (`Terms` beyond `max_terms`, then `Digits`
+    /// for a coefficient beyond `max_digits`), checked on `self`: a product with the constant
+    /// one is `self` itself, and reports what [`Poly::mul`] would.
+    pub fn check_product_limits(&self, limits: &Limits) -> Result<(), LimitReached> {
+        if self.terms.len() > limits.max_terms {
+            return Err(limit(LimitKind::Terms, AT_ARITH));
+        }
+        check_digits(&self.terms, limits, AT_ARITH)
     }
 
     /// `self^k` (`self^0` is one, also for zero), with the errors of [`Poly::mul`].

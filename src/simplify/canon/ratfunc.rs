@@ -205,6 +205,16 @@ impl RatFunc {
         if self.is_zero() || other.is_zero() {
             return Ok(RatFunc::zero());
         }
+        // 1·r = r: the same result as below (the numerator times one, the limits of that
+        // product checked, the denominator kept) without the copies.
+        if self.is_one() {
+            other.check_product_limits(limits)?;
+            return Ok(other.clone());
+        }
+        if other.is_one() {
+            self.check_product_limits(limits)?;
+            return Ok(self.clone());
+        }
         // (a/b)·(c/d): cancelling gcd(a, d) and gcd(c, b) leaves a reduced product, and these
         // gcds are smaller than that of the full numerator and denominator.
         // A denominator of one (monic: the only constant one) has gcd 1 with anything, so
@@ -231,6 +241,12 @@ impl RatFunc {
             b.mul(&d, limits, deadline)?
         };
         Ok(RatFunc::monic_den(num, den))
+    }
+
+    /// The limits a product with one checks (see [`Poly::check_product_limits`]): those of
+    /// the numerator.
+    pub fn check_product_limits(&self, limits: &Limits) -> Result<(), LimitReached> {
+        self.num.check_product_limits(limits)
     }
 
     /// `1/self`; `DivisionByZero` for zero.
