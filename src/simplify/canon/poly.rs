@@ -130,6 +130,16 @@ impl Coeff {
         }
     }
 
+    /// Numerator and denominator (`den ≥ 1`, lowest terms) when both fit an `i128`: every
+    /// inline value, and big ones of up to 38 digits (products of two 16-digit decimals, the
+    /// constants of SELU, are such), whose arithmetic then needs no big integers.
+    fn wide(&self) -> Option<(i128, i128)> {
+        match &self.0 {
+            Repr::Small { num, den } => Some((i128::from(*num), i128::from(*den))),
+            Repr::Big(r) => Some((r.numer().to_i128()?, r.denom().to_i128()?)),
+        }
+    }
+
     fn from_i128_int(n: i128) -> Coeff {
         match i64::try_from(n) {
             Ok(num) if num != i64::MIN => Coeff(Repr::Small { num, den: 1 }),
@@ -306,6 +316,14 @@ impl Coeff {
     }
 
     fn rational_gcd_big(a: &Coeff, b: &Coeff) -> Coeff {
+        if let (Some((p, q)), Some((r, s))) = (a.wide(), b.wide()) {
+            let g = gcd_u128(p.unsigned_abs(), r.unsigned_abs());
+            let (q, s) = (q.unsigned_abs(), s.unsigned_abs());
+            let l = (q / gcd_u128(q, s)).checked_mul(s);
+            if let (Ok(g), Some(Ok(l))) = (i128::try_from(g), l.map(i128::try_from)) {
+                return Coeff::from_i128_ratio(g, l);
+            }
+        }
         let (a, b) = (a.to_rational(), b.to_rational());
         let num = a.numer().gcd(b.numer());
         let den = a.denom().lcm(b.denom());
@@ -341,7 +359,13 @@ impl ops::Add for &Coeff {
                 );
                 Coeff::from_i128_ratio(a * d + c * b, b * d)
             }
-            _ => Coeff::from_rational_owned(self.to_rational() + other.to_rational()),
+            _ => match (self.wide(), other.wide()) {
+                (Some((a, b)), Some((c, d))) => wide_add(a, b, c, d),
+                _ => None,
+            }
+            .unwrap_or_else(|| {
+                Coeff::from_rational_owned(self.to_rational() + other.to_rational())
+            }),
         }
     }
 }
@@ -362,7 +386,13 @@ impl ops::Sub for &Coeff {
                 );
                 Coeff::from_i128_ratio(a * d - c * b, b * d)
             }
-            _ => Coeff::from_rational_owned(self.to_rational() - other.to_rational()),
+            _ => match (self.wide(), other.wide()) {
+                (Some((a, b)), Some((c, d))) => c.checked_neg().and_then(|c| wide_add(a, b, c, d)),
+                _ => None,
+            }
+            .unwrap_or_else(|| {
+                Coeff::from_rational_owned(self.to_rational() - other.to_rational())
+            }),
         }
     }
 }
@@ -383,7 +413,13 @@ impl ops::Mul for &Coeff {
                 );
                 Coeff::from_i128_ratio(a * c, b * d)
             }
-            _ => Coeff::from_rational_owned(self.to_rational() * other.to_rational()),
+            _ => match (self.wide(), other.wide()) {
+                (Some((a, b)), Some((c, d))) => wide_mul(a, b, c, d),
+                _ => None,
+            }
+            .unwrap_or_else(|| {
+                Coeff::from_rational_owned(self.to_rational() * other.to_rational())
+            }),
         }
     }
 }
@@ -440,6 +476,28 @@ impl fmt::Debug for Coeff {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(self, f)
     }
+}
+
+/// `a/b + c/d` for values in lowest terms with `b, d ≥ 1`, on `i128`; `None` when an
+/// intermediate overflows (the caller then uses big integers). The sum is reduced by
+/// [`Coeff::from_i128_ratio`], so it is the canonical coefficient of the exact sum.
+fn wide_add(a: i128, b: i128, c: i128, d: i128) -> Option<Coeff> {
+    let g = i128::try_from(gcd_u128(b.unsigned_abs(), d.unsigned_abs())).ok()?;
+    let (b1, d1) = (b.checked_div(g)?, d.checked_div(g)?);
+    let num = a.checked_mul(d1)?.checked_add(c.checked_mul(b1)?)?;
+    let den = b.checked_mul(d1)?;
+    Some(Coeff::from_i128_ratio(num, den))
+}
+
+/// `(a/b)·(c/d)` for values in lowest terms with `b, d ≥ 1`, on `i128` after cancelling
+/// gcd(a, d) and gcd(c, b); `None` when a product overflows.
+fn wide_mul(a: i128, b: i128, c: i128, d: i128) -> Option<Coeff> {
+    let g1 = i128::try_from(gcd_u128(a.unsigned_abs(), d.unsigned_abs())).ok()?;
+    let g2 = i128::try_from(gcd_u128(c.unsigned_abs(), b.unsigned_abs())).ok()?;
+    // gcd(0, d) = d ≥ 1 and gcd(c, b) ≥ 1 for b ≥ 1, so neither divisor is zero.
+    let num = a.checked_div(g1)?.checked_mul(c.checked_div(g2)?)?;
+    let den = b.checked_div(g2)?.checked_mul(d.checked_div(g1)?)?;
+    Some(Coeff::from_i128_ratio(num, den))
 }
 
 fn gcd_u64(a: u64, b: u64) -> u64 {
@@ -2205,6 +2263,49 @@ pub(crate) mod tests {
             if !b.is_zero() {
                 prop_assert_eq!(a.checked_div(&b).unwrap().to_rational(), &ra / &rb);
             }
+        }
+    }
+
+    /// Coefficients of up to about 40 digits: inline ones, big ones that fit `i128` (the
+    /// fast path of `wide_add`/`wide_mul`), and ones beyond it, near the `i128` bounds included.
+    fn arb_big_coeff() -> impl Strategy<Value = Coeff> {
+        let part = prop_oneof![
+            any::<i64>().prop_map(i128::from),
+            any::<i128>(),
+            Just(i128::MAX),
+            Just(i128::MIN),
+            Just(i128::MIN + 1),
+            (any::<i64>(), any::<i64>()).prop_map(|(a, b)| i128::from(a) * i128::from(b)),
+        ];
+        let wide = (part.clone(), part, 0u32..3).prop_map(|(n, d, shift)| {
+            // shift 1 and 2 push the numerator past i128 by a factor 10^20 or 10^40.
+            let n = BigInt::from(n) * BigInt::from(10u8).pow(20 * shift);
+            let d = if d == 0 {
+                BigInt::one()
+            } else {
+                BigInt::from(d)
+            };
+            Coeff::from_rational(&Rational::new(n, d))
+        });
+        prop_oneof![arb_wide_coeff(), wide]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn big_coeff_arithmetic_agrees_with_big_rationals(
+            a in arb_big_coeff(),
+            b in arb_big_coeff(),
+        ) {
+            let (ra, rb) = (a.to_rational(), b.to_rational());
+            prop_assert_eq!(&a + &b, Coeff::from_rational(&(&ra + &rb)));
+            prop_assert_eq!(&a - &b, Coeff::from_rational(&(&ra - &rb)));
+            prop_assert_eq!(&a * &b, Coeff::from_rational(&(&ra * &rb)));
+            let g = Coeff::rational_gcd(&a, &b);
+            let num = ra.numer().gcd(rb.numer());
+            let den = ra.denom().lcm(rb.denom());
+            prop_assert_eq!(g, Coeff::from_rational(&Rational::new(num, den)));
         }
     }
 
