@@ -36,6 +36,7 @@
 //! It knows nothing of expressions or atoms, prints only a debugging form (`2*x0^2*x1 - 1/3`),
 //! and does not factor beyond the gcd.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -1585,6 +1586,15 @@ impl Poly {
         }
     }
 
+    /// [`Poly::primitive_part`], borrowing `self` when it is primitive already.
+    fn primitive_cow(&self) -> Cow<'_, Poly> {
+        match self.integer_content().recip() {
+            Some(inv) if inv.is_one() => Cow::Borrowed(self),
+            Some(inv) => Cow::Owned(self.scale(&inv)),
+            None => Cow::Owned(Poly::zero()),
+        }
+    }
+
     /// `self` divided by its leading coefficient (zero stays zero).
     pub fn monic(&self) -> Poly {
         match self.leading_coeff().and_then(Coeff::recip) {
@@ -1756,18 +1766,30 @@ fn gcd_rec(a: &Poly, b: &Poly, ctx: &Ctx<'_>, depth: usize) -> Result<Poly, GcdF
     if a.is_constant() || b.is_constant() {
         return Ok(Poly::one());
     }
-    let (a, b) = (a.primitive_part(), b.primitive_part());
+    // Inputs already primitive, or without a monomial factor, are used as they are.
+    let (a, b) = (a.primitive_cow(), b.primitive_cow());
     if a == b {
-        return Ok(a);
+        return Ok(a.into_owned());
     }
     // gcd(m·a', n·b') = gcd(m, n) · gcd(a', b') when a' and b' have no monomial factor: no
     // variable divides them.
     let (ma, mb) = (a.monomial_content(), b.monomial_content());
     let m = ma.gcd(&mb);
-    let a = a.div_monomial(&ma).ok_or(GcdFail::Invariant)?;
-    let b = b.div_monomial(&mb).ok_or(GcdFail::Invariant)?;
+    let (a, b) = (without_monomial(a, &ma)?, without_monomial(b, &mb)?);
     let g = gcd_no_monomial_factor(&a, &b, ctx, depth)?;
+    if m.is_one() {
+        return Ok(g);
+    }
     Ok(g.mul_monomial(&m)?)
+}
+
+/// `p / m` (`m` divides every term of `p`), borrowing `p` when `m` is one.
+fn without_monomial<'p>(p: Cow<'p, Poly>, m: &Monomial) -> Result<Cow<'p, Poly>, GcdFail> {
+    if m.is_one() {
+        Ok(p)
+    } else {
+        Ok(Cow::Owned(p.div_monomial(m).ok_or(GcdFail::Invariant)?))
+    }
 }
 
 /// The gcd of two non-zero primitive polynomials without monomial factors.

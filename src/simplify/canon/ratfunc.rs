@@ -220,17 +220,14 @@ impl RatFunc {
         // A denominator of one (monic: the only constant one) has gcd 1 with anything, so
         // that cancellation is skipped, and a product with one is the other factor: the
         // same result without the copies.
-        let (a, d) = if other.den.is_one() {
-            (Cow::Borrowed(&self.num), Cow::Borrowed(&other.den))
-        } else {
-            let (a, d) = cancel(self.num.clone(), other.den.clone(), limits, deadline)?;
-            (Cow::Owned(a), Cow::Owned(d))
+        // Without a common factor the factors are used as they are, not copied.
+        let (a, d) = match cancelled(&self.num, &other.den, limits, deadline)? {
+            Some((a, d)) => (Cow::Owned(a), Cow::Owned(d)),
+            None => (Cow::Borrowed(&self.num), Cow::Borrowed(&other.den)),
         };
-        let (c, b) = if self.den.is_one() {
-            (Cow::Borrowed(&other.num), Cow::Borrowed(&self.den))
-        } else {
-            let (c, b) = cancel(other.num.clone(), self.den.clone(), limits, deadline)?;
-            (Cow::Owned(c), Cow::Owned(b))
+        let (c, b) = match cancelled(&other.num, &self.den, limits, deadline)? {
+            Some((c, b)) => (Cow::Owned(c), Cow::Owned(b)),
+            None => (Cow::Borrowed(&other.num), Cow::Borrowed(&self.den)),
         };
         let num = a.mul(&c, limits, deadline)?;
         let den = if b.is_one() {
@@ -308,18 +305,33 @@ fn cancel(
     limits: &Limits,
     deadline: &Deadline,
 ) -> Result<(Poly, Poly), LimitReached> {
-    let g = gcd(&num, &den, limits, deadline)?;
+    Ok(cancelled(&num, &den, limits, deadline)?.unwrap_or((num, den)))
+}
+
+/// `num` and `den` divided by their gcd, or `None` when there is nothing to cancel (the gcd
+/// is one; `den` of one, monic, has gcd one with anything and is not looked at) or, should
+/// the gcd fail to divide exactly (a bug), when they are to stay as they are.
+fn cancelled(
+    num: &Poly,
+    den: &Poly,
+    limits: &Limits,
+    deadline: &Deadline,
+) -> Result<Option<(Poly, Poly)>, LimitReached> {
+    if den.is_one() {
+        return Ok(None);
+    }
+    let g = gcd(num, den, limits, deadline)?;
     if g.is_one() || g.is_zero() {
-        return Ok((num, den));
+        return Ok(None);
     }
     match (
         num.div_exact(&g, limits, deadline)?,
         den.div_exact(&g, limits, deadline)?,
     ) {
-        (Some(n), Some(d)) => Ok((n, d)),
+        (Some(n), Some(d)) => Ok(Some((n, d))),
         _ => {
             debug_assert!(false, "the gcd does not divide its arguments");
-            Ok((num, den))
+            Ok(None)
         }
     }
 }
