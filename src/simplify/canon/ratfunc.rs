@@ -13,6 +13,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::sync::LazyLock;
 
 use thiserror::Error;
 
@@ -39,7 +40,16 @@ pub enum ArithError {
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct RatFunc {
     num: Poly,
-    den: Poly,
+    /// The denominator, `None` for one: most forms are polynomials, and a denominator one
+    /// would be one more allocation for each of them. Never `Some` of one, so equal
+    /// functions are still equal structs.
+    den: Option<Poly>,
+}
+
+/// The polynomial one that [`RatFunc::den`] lends for a denominator one.
+fn one_poly() -> &'static Poly {
+    static ONE: LazyLock<Poly> = LazyLock::new(Poly::one);
+    &ONE
 }
 
 impl RatFunc {
@@ -65,10 +75,7 @@ impl RatFunc {
 
     /// The polynomial `p` (denominator one).
     pub fn from_poly(p: Poly) -> RatFunc {
-        RatFunc {
-            num: p,
-            den: Poly::one(),
-        }
+        RatFunc { num: p, den: None }
     }
 
     /// `num/den` reduced to canonical form; `DivisionByZero` when `den` is zero.
@@ -91,12 +98,15 @@ impl RatFunc {
             return RatFunc::zero();
         }
         match den.leading_coeff().and_then(Coeff::recip) {
-            Some(inv) if !inv.is_one() => RatFunc {
-                num: num.scale(&inv),
-                den: den.scale(&inv),
-            },
-            _ => RatFunc { num, den },
+            Some(inv) if !inv.is_one() => RatFunc::raw(num.scale(&inv), den.scale(&inv)),
+            _ => RatFunc::raw(num, den),
         }
+    }
+
+    /// `num/den` as it is (reduced, monic `den`), with a denominator one stored as `None`.
+    fn raw(num: Poly, den: Poly) -> RatFunc {
+        let den = (!den.is_one()).then_some(den);
+        RatFunc { num, den }
     }
 
     /// The numerator.
@@ -106,7 +116,7 @@ impl RatFunc {
 
     /// The denominator (monic, non-zero).
     pub fn den(&self) -> &Poly {
-        &self.den
+        self.den.as_ref().unwrap_or_else(|| one_poly())
     }
 
     /// True for zero.
@@ -116,12 +126,12 @@ impl RatFunc {
 
     /// True for one.
     pub fn is_one(&self) -> bool {
-        self.num.is_one() && self.den.is_one()
+        self.num.is_one() && self.den.is_none()
     }
 
     /// The polynomial, when the denominator is one.
     pub fn as_poly(&self) -> Option<&Poly> {
-        self.den.is_one().then_some(&self.num)
+        self.den.is_none().then_some(&self.num)
     }
 
     /// The value of a constant (zero included); `None` when a variable occurs.
@@ -150,7 +160,7 @@ impl RatFunc {
         if other.is_zero() {
             return Ok(self.clone());
         }
-        let (a, b, c, d) = (&self.num, &self.den, &other.num, &other.den);
+        let (a, b, c, d) = (&self.num, self.den(), &other.num, other.den());
         if b.is_one() && d.is_one() {
             return Ok(RatFunc::from_poly(a + c));
         }
@@ -221,13 +231,13 @@ impl RatFunc {
         // that cancellation is skipped, and a product with one is the other factor: the
         // same result without the copies.
         // Without a common factor the factors are used as they are, not copied.
-        let (a, d) = match cancelled(&self.num, &other.den, limits, deadline)? {
+        let (a, d) = match cancelled(&self.num, other.den(), limits, deadline)? {
             Some((a, d)) => (Cow::Owned(a), Cow::Owned(d)),
-            None => (Cow::Borrowed(&self.num), Cow::Borrowed(&other.den)),
+            None => (Cow::Borrowed(&self.num), Cow::Borrowed(other.den())),
         };
-        let (c, b) = match cancelled(&other.num, &self.den, limits, deadline)? {
+        let (c, b) = match cancelled(&other.num, self.den(), limits, deadline)? {
             Some((c, b)) => (Cow::Owned(c), Cow::Owned(b)),
-            None => (Cow::Borrowed(&other.num), Cow::Borrowed(&self.den)),
+            None => (Cow::Borrowed(&other.num), Cow::Borrowed(self.den())),
         };
         let num = a.mul(&c, limits, deadline)?;
         let den = if b.is_one() {
@@ -251,7 +261,7 @@ impl RatFunc {
         if self.is_zero() {
             return Err(ArithError::DivisionByZero);
         }
-        Ok(RatFunc::monic_den(self.den.clone(), self.num.clone()))
+        Ok(RatFunc::monic_den(self.den().clone(), self.num.clone()))
     }
 
     /// `self / other`; `DivisionByZero` when `other` is zero.
@@ -280,16 +290,16 @@ impl RatFunc {
         })?;
         // Powers of coprime polynomials are coprime, and the power of a monic polynomial is
         // monic (leading terms multiply), so no gcd is needed.
-        Ok(RatFunc {
-            num: base.num.pow(k, limits, deadline)?,
-            den: base.den.pow(k, limits, deadline)?,
-        })
+        Ok(RatFunc::raw(
+            base.num.pow(k, limits, deadline)?,
+            base.den().pow(k, limits, deadline)?,
+        ))
     }
 
     /// The value at a point; `None` when a variable has no value or the denominator vanishes
     /// there. Exact and unbounded: meant for tests.
     pub fn eval(&self, value_of: impl Fn(Var) -> Option<Rational>) -> Option<Rational> {
-        let den = self.den.eval(&value_of)?;
+        let den = self.den().eval(&value_of)?;
         if num_traits::Zero::is_zero(&den) {
             return None;
         }
@@ -339,10 +349,9 @@ fn cancelled(
 impl fmt::Display for RatFunc {
     /// A debugging form: `(x0 + 1)/(x1)`, or the numerator alone over one.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.den.is_one() {
-            write!(f, "{}", self.num)
-        } else {
-            write!(f, "({})/({})", self.num, self.den)
+        match &self.den {
+            None => write!(f, "{}", self.num),
+            Some(den) => write!(f, "({})/({})", self.num, den),
         }
     }
 }
