@@ -6,7 +6,7 @@ use rustc_hash::FxHashMap;
 
 use super::poly::{Poly, Var};
 use super::ratfunc::RatFunc;
-use crate::expr::{Expr, Rational};
+use crate::expr::Expr;
 
 /// Atoms numbered in order of first appearance; `Var` numbers index `exprs`.
 #[derive(Debug, Default, Clone)]
@@ -47,29 +47,28 @@ impl AtomTable {
     /// A polynomial as an expression: a sum of `coefficient · Π atom^k` terms, sorted by the
     /// total order of expressions so the result does not depend on atom numbering.
     pub fn poly_to_expr(&self, p: &Poly) -> Expr {
+        let power = |&(v, k): &(Var, u32)| {
+            let base = self.expr(v).cloned().unwrap_or_else(Expr::zero);
+            if k == 1 {
+                base
+            } else {
+                Expr::pow(base, Expr::int(i64::from(k)))
+            }
+        };
         let mut terms: Vec<Expr> = p
             .terms()
             .iter()
-            .map(|(mono, coeff)| {
-                let mut factors: Vec<Expr> = mono
-                    .pairs()
-                    .iter()
-                    .map(|&(v, k)| {
-                        let base = self.expr(v).cloned().unwrap_or_else(Expr::zero);
-                        if k == 1 {
-                            base
-                        } else {
-                            Expr::pow(base, Expr::int(i64::from(k)))
-                        }
-                    })
-                    .collect();
-                factors.sort();
-                let c: Rational = coeff.to_rational();
-                if factors.is_empty() {
-                    Expr::num(c)
-                } else {
-                    if !num_traits::One::is_one(&c) {
-                        factors.insert(0, Expr::num(c));
+            .map(|(mono, coeff)| match (mono.pairs(), coeff.is_one()) {
+                ([], _) => Expr::num(coeff.to_rational()),
+                // One factor and a coefficient one (the commonest term): the factor itself.
+                ([pair], true) => power(pair),
+                (pairs, _) => {
+                    let mut factors: Vec<Expr> = Vec::with_capacity(pairs.len() + 1);
+                    factors.extend(pairs.iter().map(power));
+                    factors.sort();
+                    // A coefficient one is not turned into a big rational.
+                    if !coeff.is_one() {
+                        factors.insert(0, Expr::num(coeff.to_rational()));
                     }
                     if factors.len() == 1 {
                         factors.pop().unwrap_or_else(Expr::one)
