@@ -283,17 +283,27 @@ impl RatFunc {
         limits: &Limits,
         deadline: &Deadline,
     ) -> Result<RatFunc, ArithError> {
-        let base = if n < 0 { self.recip()? } else { self.clone() };
+        let base = if n < 0 {
+            Cow::Owned(self.recip()?)
+        } else {
+            Cow::Borrowed(self)
+        };
         let k = u32::try_from(n.unsigned_abs()).map_err(|_| LimitReached {
             which: LimitKind::Exponent,
             at: "rational function power",
         })?;
+        // The first power is the base itself (as `Poly::pow` returns it), 1/r included.
+        if k == 1 {
+            return Ok(base.into_owned());
+        }
         // Powers of coprime polynomials are coprime, and the power of a monic polynomial is
         // monic (leading terms multiply), so no gcd is needed.
-        Ok(RatFunc::raw(
-            base.num.pow(k, limits, deadline)?,
-            base.den().pow(k, limits, deadline)?,
-        ))
+        // The numerator first, as its limit is the one reported when both reach one.
+        let num = base.num.pow(k, limits, deadline)?;
+        Ok(match &base.den {
+            None => RatFunc::from_poly(num),
+            Some(den) => RatFunc::raw(num, den.pow(k, limits, deadline)?),
+        })
     }
 
     /// The value at a point; `None` when a variable has no value or the denominator vanishes
