@@ -1110,26 +1110,23 @@ impl Packed {
 /// exponent of each field; `None` when an exponent or total degree does not fit its field.
 fn pack_keys(p: &Poly, vars: &[Var]) -> Option<(Vec<u128>, [u32; PACK_FIELDS])> {
     let mut max = [0u32; PACK_FIELDS];
-    let keys = p
-        .terms
-        .iter()
-        .map(|(m, _)| {
-            if m.total > 0xffff {
+    let mut keys = Vec::with_capacity(p.terms.len());
+    for (m, _) in &p.terms {
+        if m.total > 0xffff {
+            return None;
+        }
+        let mut key = u128::from(m.total) << 112;
+        for &(v, e) in m.pairs() {
+            let field = vars.binary_search(&v).ok()?;
+            let slot = max.get_mut(field)?;
+            if e > 0xff {
                 return None;
             }
-            let mut key = u128::from(m.total) << 112;
-            for &(v, e) in m.pairs() {
-                let field = vars.binary_search(&v).ok()?;
-                let slot = max.get_mut(field)?;
-                if e > 0xff {
-                    return None;
-                }
-                *slot = (*slot).max(e);
-                key |= u128::from(e) << (104 - 8 * field);
-            }
-            Some(key)
-        })
-        .collect::<Option<Vec<u128>>>()?;
+            *slot = (*slot).max(e);
+            key |= u128::from(e) << (104 - 8 * field);
+        }
+        keys.push(key);
+    }
     Some((keys, max))
 }
 
@@ -1376,11 +1373,10 @@ impl Poly {
             return Some(self.clone());
         }
         // Dividing every monomial by the same `m` keeps their order.
-        let terms = self
-            .terms
-            .iter()
-            .map(|(n, c)| Some((n.div(m)?, c.clone())))
-            .collect::<Option<Vec<Term>>>()?;
+        let mut terms = Vec::with_capacity(self.terms.len());
+        for (n, c) in &self.terms {
+            terms.push((n.div(m)?, c.clone()));
+        }
         Some(Poly { terms })
     }
 
@@ -1389,15 +1385,16 @@ impl Poly {
         if c.is_zero() {
             return Ok(Vec::new());
         }
-        self.terms
-            .iter()
-            .map(|(n, d)| {
-                let mn = n
-                    .mul(m)
-                    .ok_or_else(|| limit(LimitKind::Exponent, AT_ARITH))?;
-                Ok((mn, d * c))
-            })
-            .collect()
+        // Sized up front: collecting into a `Result` does not know the length and grows the
+        // vector by doubling.
+        let mut out = Vec::with_capacity(self.terms.len());
+        for (n, d) in &self.terms {
+            let mn = n
+                .mul(m)
+                .ok_or_else(|| limit(LimitKind::Exponent, AT_ARITH))?;
+            out.push((mn, d * c));
+        }
+        Ok(out)
     }
 
     /// `self · other`.
