@@ -229,6 +229,11 @@ impl<T: Real> Workspace<T> {
         &self.pool
     }
 
+    /// The per-sample, per-output loss values of the last [`Network::loss`].
+    pub(crate) fn loss_values(&self) -> &[T] {
+        &self.tmp
+    }
+
     /// The network's output after [`Network::forward`], `n_out × n`.
     pub fn output(&self) -> &[T] {
         self.a.last().map_or(&[], |v| v.as_slice())
@@ -241,7 +246,7 @@ impl<T: Real> Workspace<T> {
 /// point to the next; `--gradcheck` divides that noise by its 2·10⁻⁴ step, and on the digits
 /// network (64 → 128 → 10, σ + BCE) it was 1.6·10⁻¹⁰ in a gradient of 5·10⁻⁵: a false
 /// "FAILED" at 2·10⁻⁶.
-pub(crate) fn compensated_sum<T: Real>(values: &[T]) -> f64 {
+pub(crate) fn compensated_sum<'a, T: Real>(values: impl IntoIterator<Item = &'a T>) -> f64 {
     let (mut s, mut c) = (0.0f64, 0.0f64);
     for v in values {
         let v = v.to_f64();
@@ -388,18 +393,20 @@ impl Network {
         self.layers.last().map_or(0, |l| l.n_out)
     }
 
-    /// Whether a pass over a batch of `n` on `pool` is cut into parts for its threads: any
-    /// product of the forward or backward pass, or any elementwise pass. When none is, running
+    /// Whether a pass over a batch of `n` on `pool` is cut into parts for its threads: the
+    /// batch itself ([`step::sample_parts`](super::step::sample_parts)), any product of the
+    /// forward or backward pass, or any elementwise pass. When none is, running
     /// the batch on a worker of the pool ([`Pool::install`]) only costs the hand-over.
     pub fn runs_parallel(&self, pool: &Pool, n: usize) -> bool {
         use super::par::product_parts;
         pool.threads() > 1
-            && self.layers.iter().any(|l| {
-                product_parts(l.n_out, n, l.n_in) > 1
-                    || product_parts(l.n_out, l.n_in, n) > 1
-                    || product_parts(l.n_in, n, l.n_out) > 1
-                    || pool.elementwise_parts(l.n_out.saturating_mul(n)) > 1
-            })
+            && (super::step::sample_parts(self, n) > 1
+                || self.layers.iter().any(|l| {
+                    product_parts(l.n_out, n, l.n_in) > 1
+                        || product_parts(l.n_out, l.n_in, n) > 1
+                        || product_parts(l.n_in, n, l.n_out) > 1
+                        || pool.elementwise_parts(l.n_out.saturating_mul(n)) > 1
+                }))
     }
 
     /// Number of parameters.
@@ -408,6 +415,22 @@ impl Network {
             .iter()
             .map(|l| l.weights.len() + l.bias.len())
             .sum()
+    }
+
+    /// A batch of `n` samples fits in [`MAX_BATCH_VALUES`].
+    ///
+    /// # Errors
+    ///
+    /// [`NetError::TooLarge`] when it does not.
+    pub(crate) fn check_batch(&self, n: usize) -> Result<(), NetError> {
+        let units: usize = self.layers.iter().map(|l| l.n_out).sum();
+        if units.checked_mul(n).is_none_or(|v| v > MAX_BATCH_VALUES) {
+            return Err(NetError::TooLarge(format!(
+                "a batch of {n} samples through {units} units holds more than the \
+                 {MAX_BATCH_VALUES} values a pass may hold: use a smaller --batch-size"
+            )));
+        }
+        Ok(())
     }
 
     /// Forward pass over `x` (`n_inputs × n`), keeping what the backward pass needs, in `T`
@@ -429,13 +452,25 @@ impl Network {
                 self.n_inputs()
             )));
         }
-        let units: usize = self.layers.iter().map(|l| l.n_out).sum();
-        if units.checked_mul(n).is_none_or(|v| v > MAX_BATCH_VALUES) {
-            return Err(NetError::TooLarge(format!(
-                "a batch of {n} samples through {units} units holds more than the \
-                 {MAX_BATCH_VALUES} values a pass may hold: use a smaller --batch-size"
+        self.forward_in(Mat::new(x, self.n_inputs(), n)?, ws)
+    }
+
+    /// [`Network::forward`] over the input matrix `x` (`n_inputs × n`, possibly a range of
+    /// a larger batch's columns).
+    pub(crate) fn forward_in<T: Real>(
+        &self,
+        x: Mat<'_, T>,
+        ws: &mut Workspace<T>,
+    ) -> Result<(), NetError> {
+        let n = x.cols();
+        if x.rows() != self.n_inputs() {
+            return Err(NetError::Shape(format!(
+                "input has {} rows, expected {}",
+                x.rows(),
+                self.n_inputs()
             )));
         }
+        self.check_batch(n)?;
         let n_layers = self.layers.len();
         ws.z.resize_with(n_layers, Vec::new);
         ws.a.resize_with(n_layers, Vec::new);
@@ -444,16 +479,19 @@ impl Network {
         for (li, layer) in self.layers.iter().enumerate() {
             let mut z = ws.z.get_mut(li).map(std::mem::take).unwrap_or_default();
             {
-                let input: &[T] = if li == 0 {
+                let a_prev = if li == 0 {
                     x
                 } else {
-                    ws.a.get(li - 1).map_or(&[], |v| v.as_slice())
+                    Mat::new(
+                        ws.a.get(li - 1).map_or(&[], |v| v.as_slice()),
+                        layer.n_in,
+                        n,
+                    )?
                 };
                 if let Some(copy) = ws.w.get_mut(li) {
                     T::narrow_into(&layer.weights, copy);
                 }
                 let w = Mat::new(weights_as(layer, ws.w.get(li)), layer.n_out, layer.n_in)?;
-                let a_prev = Mat::new(input, layer.n_in, n)?;
                 affine_par(&ws.pool, &mut z, w, a_prev, &layer.bias)?;
             }
             let mut a = ws.a.get_mut(li).map(std::mem::take).unwrap_or_default();
@@ -506,8 +544,8 @@ impl Network {
             Head::Elementwise { loss, .. } => loss.value(out, y, &mut vals, &mut ws.scratch),
             Head::Indexed(h) => h.loss(out, y, ws.n, &mut vals, &mut ws.indexed),
         }
-        let e = compensated_sum(&vals) / ws.n.max(1) as f64;
         ws.tmp = vals;
+        let e = compensated_sum(ws.tmp.iter()) / ws.n.max(1) as f64;
         if e.is_finite() {
             Ok(e)
         } else {
@@ -532,10 +570,33 @@ impl Network {
         ws: &mut Workspace<T>,
         grads: &mut Gradients,
     ) -> Result<(), NetError> {
+        let x = Mat::new(x, self.n_inputs(), ws.n)?;
+        self.backward_in(x, y, ws, grads, 1.0 / ws.n.max(1) as f64)
+    }
+
+    /// [`Network::backward`] over the input matrix `x` (as given to
+    /// [`Network::forward_in`]), with the loss scaled by `inv_n` (`1/n` of the mean over
+    /// the whole batch, when `x` is one part of it) instead of `1/ws.n`.
+    pub(crate) fn backward_in<T: Real>(
+        &self,
+        x: Mat<'_, T>,
+        y: &[T],
+        ws: &mut Workspace<T>,
+        grads: &mut Gradients,
+        inv_n: f64,
+    ) -> Result<(), NetError> {
         let n = ws.n;
+        if x.rows() != self.n_inputs() || x.cols() != n {
+            return Err(NetError::Shape(format!(
+                "input is {}×{}, the forward pass was {}×{n}",
+                x.rows(),
+                x.cols(),
+                self.n_inputs()
+            )));
+        }
         let n_layers = self.layers.len();
         grads.layers.resize_with(n_layers, Default::default);
-        let inv_n = T::from_f64(1.0 / n.max(1) as f64);
+        let inv_n = T::from_f64(inv_n);
         let mut delta = std::mem::take(&mut ws.delta);
         let mut g = std::mem::take(&mut ws.g);
         // Output layer.
@@ -574,17 +635,20 @@ impl Network {
             let Some(layer) = self.layers.get(li) else {
                 continue;
             };
-            let input: &[T] = if li == 0 {
+            let a_prev = if li == 0 {
                 x
             } else {
-                ws.a.get(li - 1).map_or(&[], |v| v.as_slice())
+                Mat::new(
+                    ws.a.get(li - 1).map_or(&[], |v| v.as_slice()),
+                    layer.n_in,
+                    n,
+                )?
             };
             let Some((gw, gb)) = grads.layers.get_mut(li) else {
                 continue;
             };
             {
                 let d = Mat::new(&delta, layer.n_out, n)?;
-                let a_prev = Mat::new(input, layer.n_in, n)?;
                 // Into the gradient itself for f64; for f32 into `ws.gw`, then widened.
                 let (into, widen) = match T::as_f64_vec(gw) {
                     Some(own) => (own, false),
