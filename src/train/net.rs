@@ -246,19 +246,57 @@ impl<T: Real> Workspace<T> {
 /// point to the next; `--gradcheck` divides that noise by its 2·10⁻⁴ step, and on the digits
 /// network (64 → 128 → 10, σ + BCE) it was 1.6·10⁻¹⁰ in a gradient of 5·10⁻⁵: a false
 /// "FAILED" at 2·10⁻⁶.
-pub(crate) fn compensated_sum<'a, T: Real>(values: impl IntoIterator<Item = &'a T>) -> f64 {
-    let (mut s, mut c) = (0.0f64, 0.0f64);
-    for v in values {
-        let v = v.to_f64();
-        let t = s + v;
-        c += if s.abs() >= v.abs() {
-            (s - t) + v
-        } else {
-            (v - t) + s
-        };
-        s = t;
+///
+/// Four interleaved compensated sums (value i goes to lane i mod 4 of its slice), added
+/// with compensation at the end: the same accuracy as one, without one long chain of
+/// dependent additions (a single chain cost 3 ns per value, 3 % of a digits epoch). The
+/// result depends on the values and on how they are cut into slices, nothing else.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct CompensatedSum {
+    sums: [f64; 4],
+    errors: [f64; 4],
+}
+
+impl CompensatedSum {
+    /// Adds `values`, in order.
+    pub(crate) fn add<T: Real>(&mut self, values: &[T]) {
+        let chunks = values.chunks_exact(4);
+        let rest = chunks.remainder();
+        for chunk in chunks {
+            for ((s, c), v) in self.sums.iter_mut().zip(&mut self.errors).zip(chunk) {
+                neumaier(s, c, v.to_f64());
+            }
+        }
+        for ((s, c), v) in self.sums.iter_mut().zip(&mut self.errors).zip(rest) {
+            neumaier(s, c, v.to_f64());
+        }
     }
-    s + c
+
+    /// The sum of everything added.
+    pub(crate) fn total(&self) -> f64 {
+        let (mut s, mut c) = (0.0, 0.0);
+        for (&lane, &err) in self.sums.iter().zip(&self.errors) {
+            neumaier(&mut s, &mut c, lane);
+            c += err;
+        }
+        s + c
+    }
+}
+
+/// One step of Neumaier's sum: `s + v` into `s`, its rounding error into `c`.
+#[inline(always)]
+fn neumaier(s: &mut f64, c: &mut f64, v: f64) {
+    let t = *s + v;
+    let (big, small) = if s.abs() >= v.abs() { (*s, v) } else { (v, *s) };
+    *c += (big - t) + small;
+    *s = t;
+}
+
+/// Σ `values` ([`CompensatedSum`] over one slice).
+pub(crate) fn compensated_sum<T: Real>(values: &[T]) -> f64 {
+    let mut sum = CompensatedSum::default();
+    sum.add(values);
+    sum.total()
 }
 
 /// A layer's weights as `T`: the parameters themselves for `f64`, else the copy the forward
@@ -545,7 +583,7 @@ impl Network {
             Head::Indexed(h) => h.loss(out, y, ws.n, &mut vals, &mut ws.indexed),
         }
         ws.tmp = vals;
-        let e = compensated_sum(ws.tmp.iter()) / ws.n.max(1) as f64;
+        let e = compensated_sum(&ws.tmp) / ws.n.max(1) as f64;
         if e.is_finite() {
             Ok(e)
         } else {
@@ -822,7 +860,39 @@ impl Network {
 
 #[cfg(test)]
 mod tests {
-    use super::all_finite;
+    use super::{all_finite, compensated_sum, CompensatedSum};
+    use crate::train::rng::Rng;
+
+    #[test]
+    fn the_compensated_sum_is_exact_where_a_plain_sum_is_not() {
+        // Multiples of 2⁻⁴⁰ near 0.7 whose exact sum is representable: the compensated sum
+        // gives it to the last bit, the plain sum does not.
+        let mut rng = Rng::new(7);
+        let ks: Vec<i64> = (0..100_003)
+            .map(|_| (rng.range(0.5, 0.9) * (1u64 << 40) as f64) as i64)
+            .collect();
+        let unit = 2f64.powi(-40);
+        let values: Vec<f64> = ks.iter().map(|&k| k as f64 * unit).collect();
+        let exact = ks.iter().sum::<i64>() as f64 * unit;
+        assert_eq!(compensated_sum(&values), exact);
+        assert_ne!(values.iter().sum::<f64>(), exact);
+        // Cut into slices of any length, and in f32.
+        let mut sum = CompensatedSum::default();
+        for part in values.chunks(777) {
+            sum.add(part);
+        }
+        assert_eq!(sum.total(), exact);
+        let small: Vec<f32> = values.iter().map(|&v| v as f32).collect();
+        // f32 values near 0.7 are multiples of 2⁻²⁴: their exact sum is representable too.
+        let k32: i64 = small
+            .iter()
+            .map(|&v| (f64::from(v) * 2f64.powi(24)) as i64)
+            .sum();
+        assert_eq!(compensated_sum(&small), k32 as f64 * 2f64.powi(-24));
+        // Cancellation: 1e16 + 1 − 1e16 + 1 = 2.
+        assert_eq!(compensated_sum(&[1e16, 1.0, -1e16, 1.0, 0.0]), 2.0);
+        assert_eq!(compensated_sum::<f64>(&[]), 0.0);
+    }
 
     #[test]
     fn all_finite_finds_any_non_finite_value_at_any_position() {

@@ -22,7 +22,7 @@
 //! all samples: the same value up to rounding, not the same bits as one part.
 
 use super::matmul::Mat;
-use super::net::{compensated_sum, Gradients, NetError, Network, Workspace};
+use super::net::{CompensatedSum, Gradients, NetError, Network, Workspace};
 use super::par::{self, Pool};
 use crate::eval::Real;
 
@@ -146,7 +146,11 @@ impl<T: Real> Step<T> {
         if let Some(err) = first_error.filter(|e| error_rank(e, n_layers).0 <= LOSS_RANK) {
             return Err(err.clone());
         }
-        let loss = compensated_sum(self.parts.iter().flat_map(|p| p.ws.loss_values())) / n as f64;
+        let mut sum = CompensatedSum::default();
+        for part in &self.parts {
+            sum.add(part.ws.loss_values());
+        }
+        let loss = sum.total() / n as f64;
         if !loss.is_finite() {
             return Err(NetError::NonFinite {
                 layer: n_layers,
