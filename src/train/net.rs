@@ -229,11 +229,6 @@ impl<T: Real> Workspace<T> {
         &self.pool
     }
 
-    /// The per-sample, per-output loss values of the last [`Network::loss`].
-    pub(crate) fn loss_values(&self) -> &[T] {
-        &self.tmp
-    }
-
     /// The network's output after [`Network::forward`], `n_out × n`.
     pub fn output(&self) -> &[T] {
         self.a.last().map_or(&[], |v| v.as_slice())
@@ -569,6 +564,20 @@ impl Network {
     ///
     /// [`NetError::NonFinite`] when the loss is not finite.
     pub fn loss<T: Real>(&self, y: &[T], ws: &mut Workspace<T>) -> Result<f64, NetError> {
+        Ok(self.loss_sum(y, ws)? / ws.n.max(1) as f64)
+    }
+
+    /// The sum over samples of the loss of the last forward pass against `y`
+    /// ([`Network::loss`] before the division by `n`).
+    ///
+    /// # Errors
+    ///
+    /// As [`Network::loss`].
+    pub(crate) fn loss_sum<T: Real>(
+        &self,
+        y: &[T],
+        ws: &mut Workspace<T>,
+    ) -> Result<f64, NetError> {
         let out = ws.a.last().map(|v| v.as_slice()).unwrap_or(&[]);
         if out.len() != y.len() {
             return Err(NetError::Shape(format!(
@@ -583,9 +592,9 @@ impl Network {
             Head::Indexed(h) => h.loss(out, y, ws.n, &mut vals, &mut ws.indexed),
         }
         ws.tmp = vals;
-        let e = compensated_sum(&ws.tmp) / ws.n.max(1) as f64;
-        if e.is_finite() {
-            Ok(e)
+        let sum = compensated_sum(&ws.tmp);
+        if sum.is_finite() {
+            Ok(sum)
         } else {
             Err(NetError::NonFinite {
                 layer: self.layers.len(),

@@ -15,8 +15,8 @@
 //! after the other). A batch too small to be worth cutting is one part, computed exactly as
 //! [`Network::forward`], [`Network::loss`] and [`Network::backward`] compute it.
 //!
-//! With several parts, the mean loss is the compensated sum of every part's per-sample values
-//! (part 0's first) over the whole batch's `n`, and each part's backward pass scales by that
+//! With several parts, the mean loss is the compensated sum of the parts' compensated sums of
+//! their per-sample values, in part order, over the whole batch's `n`, and each part's backward pass scales by that
 //! `1/n`, so that the sum of the parts' gradients is the gradient of the batch's mean loss. A
 //! weight's gradient is then a sum of `parts` partial products instead of one product over
 //! all samples: the same value up to rounding, not the same bits as one part.
@@ -62,6 +62,8 @@ struct Part<T> {
     lo: usize,
     hi: usize,
     result: Result<(), NetError>,
+    /// The sum of the part's per-sample loss values.
+    loss_sum: f64,
 }
 
 /// A training step's passes over a batch, cut by samples ([`sample_parts`]) and run on a
@@ -116,6 +118,7 @@ impl<T: Real> Step<T> {
             lo: 0,
             hi: 0,
             result: Ok(()),
+            loss_sum: 0.0,
         });
         self.parts.truncate(n_parts);
         if n_parts == 1 {
@@ -147,9 +150,7 @@ impl<T: Real> Step<T> {
             return Err(err.clone());
         }
         let mut sum = CompensatedSum::default();
-        for part in &self.parts {
-            sum.add(part.ws.loss_values());
-        }
+        sum.add(&self.parts.iter().map(|p| p.loss_sum).collect::<Vec<f64>>());
         let loss = sum.total() / n as f64;
         if !loss.is_finite() {
             return Err(NetError::NonFinite {
@@ -184,9 +185,7 @@ fn run_part<T: Real>(
             .extend_from_slice(y.get(r * n + lo..r * n + hi).unwrap_or(&[]));
     }
     net.forward_in(xp, &mut part.ws)?;
-    // The part's own mean loss is not the batch's; what matters here is whether its values
-    // are finite (the batch's loss is summed from all parts' values afterwards).
-    net.loss(&part.y, &mut part.ws)?;
+    part.loss_sum = net.loss_sum(&part.y, &mut part.ws)?;
     net.backward_in(xp, &part.y, &mut part.ws, &mut part.grads, inv_n)
 }
 
