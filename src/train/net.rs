@@ -179,7 +179,8 @@ pub struct Workspace<T = f64> {
     w: Vec<Vec<T>>,
     /// A weight gradient in `T` before it is widened into [`Gradients`] (unused for `f64`).
     gw: Vec<T>,
-    delta: Vec<T>,
+    back: BackBuffers<T>,
+    /// ∂L/∂A of the output when the delta is not fused.
     g: Vec<T>,
     tmp: Vec<T>,
     scratch: TapeScratch<T>,
@@ -190,6 +191,26 @@ pub struct Workspace<T = f64> {
     n: usize,
 }
 
+/// The backward pass's buffers, one per layer, so that each keeps its length from one step to
+/// the next and is never cleared and refilled (one shared δ buffer alternated between 10 and
+/// 128 rows on the digits network: a memset of every δ per step).
+#[derive(Debug, Clone)]
+struct BackBuffers<T> {
+    /// δ of layer l.
+    deltas: Vec<Vec<T>>,
+    /// W_lᵀ·δ_l, for l ≥ 1.
+    gs: Vec<Vec<T>>,
+}
+
+impl<T> Default for BackBuffers<T> {
+    fn default() -> Self {
+        BackBuffers {
+            deltas: Vec::new(),
+            gs: Vec::new(),
+        }
+    }
+}
+
 impl<T> Default for Workspace<T> {
     fn default() -> Self {
         Workspace {
@@ -197,7 +218,7 @@ impl<T> Default for Workspace<T> {
             a: Vec::new(),
             w: Vec::new(),
             gw: Vec::new(),
-            delta: Vec::new(),
+            back: BackBuffers::default(),
             g: Vec::new(),
             tmp: Vec::new(),
             scratch: TapeScratch::default(),
@@ -643,9 +664,27 @@ impl Network {
         }
         let n_layers = self.layers.len();
         grads.layers.resize_with(n_layers, Default::default);
-        let inv_n = T::from_f64(inv_n);
-        let mut delta = std::mem::take(&mut ws.delta);
-        let mut g = std::mem::take(&mut ws.g);
+        let mut back = std::mem::take(&mut ws.back);
+        back.deltas.resize_with(n_layers, Vec::new);
+        back.gs.resize_with(n_layers, Vec::new);
+        let result = self.backward_layers(x, y, ws, grads, T::from_f64(inv_n), &mut back);
+        ws.back = back;
+        result
+    }
+
+    /// The layers of [`Network::backward_in`], into `back` (one buffer per layer).
+    fn backward_layers<T: Real>(
+        &self,
+        x: Mat<'_, T>,
+        y: &[T],
+        ws: &mut Workspace<T>,
+        grads: &mut Gradients,
+        inv_n: T,
+        back: &mut BackBuffers<T>,
+    ) -> Result<(), NetError> {
+        let BackBuffers { deltas, gs } = back;
+        let n = ws.n;
+        let n_layers = self.layers.len();
         // Output layer.
         {
             let li = n_layers - 1;
@@ -660,20 +699,24 @@ impl Network {
                     a.len()
                 )));
             }
+            let Some(delta) = deltas.get_mut(li) else {
+                return Err(NetError::Shape("no output layer".to_string()));
+            };
             match &self.head {
                 Head::Indexed(h) => {
-                    h.delta(z, a, y, n, &mut delta, &mut ws.indexed);
+                    h.delta(z, a, y, n, delta, &mut ws.indexed);
                     delta.iter_mut().for_each(|d| *d *= inv_n);
                 }
                 Head::Elementwise { fused: Some(f), .. } => {
-                    f.eval(a, y, &mut delta, &mut ws.scratch);
+                    f.eval(a, y, delta, &mut ws.scratch);
                     delta.iter_mut().for_each(|d| *d *= inv_n);
                 }
                 Head::Elementwise { loss, fused: None } => {
-                    loss.gradient(a, y, &mut g, &mut ws.scratch);
+                    let g = &mut ws.g;
+                    loss.gradient(a, y, g, &mut ws.scratch);
                     g.iter_mut().for_each(|d| *d *= inv_n);
                     if let Some(act) = self.activations.get(li) {
-                        act.backward(z, a, &g, &mut delta, &mut ws.scratch);
+                        act.backward(z, a, g, delta, &mut ws.scratch);
                     }
                 }
             }
@@ -694,8 +737,13 @@ impl Network {
             let Some((gw, gb)) = grads.layers.get_mut(li) else {
                 continue;
             };
+            // δ of this layer, and the buffer of the layer below it.
+            let (below, this_and_above) = deltas.split_at_mut(li);
+            let Some(delta) = this_and_above.first() else {
+                continue;
+            };
             {
-                let d = Mat::new(&delta, layer.n_out, n)?;
+                let d = Mat::new(delta, layer.n_out, n)?;
                 // Into the gradient itself for f64; for f32 into `ws.gw`, then widened.
                 let (into, widen) = match T::as_f64_vec(gw) {
                     Some(own) => (own, false),
@@ -708,38 +756,34 @@ impl Network {
                     gw.extend(ws.gw.iter().map(|v| v.to_f64()));
                 }
             }
-            row_sums_par(&ws.pool, &delta, n, gb);
+            row_sums_par(&ws.pool, delta, n, gb);
             // A NaN or ±∞ anywhere in δ makes its row sum NaN or ±∞, so checking the bias
             // gradients (one value per unit) checks all of δ.
             if !all_finite(gb) {
-                ws.delta = delta;
-                ws.g = g;
                 return Err(NetError::NonFinite {
                     layer: li + 1,
                     what: "gradient",
                 });
             }
-            if li == 0 {
+            let (Some(prev), Some(g)) = (below.last_mut(), gs.get_mut(li)) else {
                 break;
-            }
+            };
             // g = Wᵀ·δ, then δ_prev = g·f'(z_prev).
             // Overwritten by the product: only new elements need a value.
             g.resize(layer.n_in * n, T::ZERO);
             {
                 let w = Mat::new(weights_as(layer, ws.w.get(li)), layer.n_out, layer.n_in)?;
-                let d = Mat::new(&delta, layer.n_out, n)?;
-                matmul_par(&ws.pool, &mut g, w.t(), d, Write::Overwrite)?;
+                let d = Mat::new(delta, layer.n_out, n)?;
+                matmul_par(&ws.pool, g, w.t(), d, Write::Overwrite)?;
             }
             let (z, a) = (
                 ws.z.get(li - 1).map_or(&[][..], |v| v.as_slice()),
                 ws.a.get(li - 1).map_or(&[][..], |v| v.as_slice()),
             );
             if let Some(act) = self.activations.get(li - 1) {
-                act.backward_par(&ws.pool, z, a, &g, &mut delta, &mut ws.scratches);
+                act.backward_par(&ws.pool, z, a, g, prev, &mut ws.scratches);
             }
         }
-        ws.delta = delta;
-        ws.g = g;
         Ok(())
     }
 
