@@ -241,8 +241,9 @@ pub fn find(
         let mut others: Vec<Symbol> = Vec::new();
         for body in bodies {
             others.extend(body.free_symbols());
+            // The prepared body's symbols are its shape's, found once per checker.
             if let Ok(p) = checker.prepare(body) {
-                others.extend(p.expr.free_symbols());
+                others.extend(p.shape().symbols.iter().cloned());
             }
         }
         others.sort();
