@@ -1373,7 +1373,15 @@ enum SampleResult {
 /// z = 199/100 → 6).
 fn height(point: &Point) -> usize {
     use num_traits::{Signed, ToPrimitive};
-    let three = Rational::from_integer(3.into());
+    // |n/d| > 3 as |n| > 3·d on machine integers where they fit (d > 0 in a `Rational`),
+    // without the two big rationals of `abs() > 3`.
+    let beyond_three = |v: &Rational| match (
+        v.numer().magnitude().to_u64(),
+        v.denom().magnitude().to_u64(),
+    ) {
+        (Some(n), Some(d)) => u128::from(n) > 3 * u128::from(d),
+        _ => v.abs() > Rational::from_integer(3.into()),
+    };
     point
         .iter()
         .map(|(_, v)| {
@@ -1382,7 +1390,7 @@ fn height(point: &Point) -> usize {
                 Some(m) => m.checked_ilog10().map_or(1, |d| d as usize + 1),
                 None => n.magnitude().to_string().len(),
             };
-            digits(v.numer()) + digits(v.denom()) + usize::from(v.abs() > three)
+            digits(v.numer()) + digits(v.denom()) + usize::from(beyond_three(v))
         })
         .sum()
 }
@@ -1664,6 +1672,19 @@ mod tests {
             q(1_000_000_007, 999_999_999),
             Rational::from_integer(u64::MAX.into()),
             big,
+            // At and around ±3, where `height` compares on machine integers.
+            q(3, 1),
+            q(-3, 1),
+            q(3_000_001, 1_000_000),
+            q(-2_999_999, 1_000_000),
+            Rational::new(
+                num_bigint::BigInt::from(u64::MAX) * 3 + 1,
+                num_bigint::BigInt::from(u64::MAX),
+            ),
+            Rational::new(
+                num_bigint::BigInt::from(u64::MAX) * 3 - 1,
+                num_bigint::BigInt::from(u64::MAX),
+            ),
         ];
         for v in values {
             let point = vec![(z.clone(), v.clone())];
