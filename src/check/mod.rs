@@ -25,7 +25,9 @@ use rustc_hash::FxHashMap;
 
 use crate::assume::{Domain, Point, Rng};
 use crate::diff::{self, DiffCtx, Kink};
-use crate::eval::{eval_f64, eval_interval_at, exact_value, rational_to_f64, Tape, TapeScratch};
+use crate::eval::{
+    eval_f64, eval_interval_in, exact_value, point_intervals, rational_to_f64, Tape, TapeScratch,
+};
 use crate::expr::{Builtin, Expr, Node, Rational, Symbol};
 use crate::limits::{Deadline, LimitReached, Limits};
 use crate::program::{DefKind, Item, Program};
@@ -1212,7 +1214,13 @@ impl<'a> Checker<'a> {
 
     /// Whether the guaranteed interval enclosures of `l` and `r` at `point` are disjoint.
     fn certainly_differ(&self, l: &Expr, r: &Expr, point: &Point) -> bool {
-        match (eval_interval_at(l, point), eval_interval_at(r, point)) {
+        // The coordinates' enclosures made once for both sides (the same enclosures as
+        // `eval_interval_at`'s).
+        let coordinates = point_intervals(point);
+        match (
+            eval_interval_in(l, &coordinates),
+            eval_interval_in(r, &coordinates),
+        ) {
             (Some(a), Some(b)) => a.disjoint(&b),
             _ => false,
         }
