@@ -209,10 +209,16 @@ impl Tape {
             let i = u32::try_from(i).map_err(|_| EvalError::TooLarge("tape inputs"))?;
             input_index.entry(s.clone()).or_insert(i);
         }
+        // At most one instruction per distinct node: sized for the trees (up to 256 nodes),
+        // so that small tapes (most of the checker's) never rehash their table.
+        let nodes = outputs
+            .iter()
+            .fold(0u64, |acc, e| acc.saturating_add(e.tree_size()))
+            .min(256) as usize;
         let mut c = Compiler {
             input_index,
-            ops: Vec::new(),
-            dedup: FxHashMap::default(),
+            ops: Vec::with_capacity(nodes),
+            dedup: FxHashMap::with_capacity_and_hasher(nodes, Default::default()),
             work: 0,
             sum_iterations: 0,
         };
