@@ -1,6 +1,8 @@
 //! Trainer speed: time per epoch of the formula path (backward pass on the compiled derivative
 //! formulas) against a hand-written reference backprop on the same network, data, products
-//! and optimiser, and against the forward pass alone.
+//! and optimiser, and against the forward pass alone; and the epoch as `train` runs it
+//! (`trainer`: [`Step::run`], the batch cut by samples into parts that run at the same time,
+//! the loss included).
 //!
 //! Data: `../shared/data/{diabetes,iris,digits}.csv` (fixed `split` column), so that
 //! comparisons with other implementations use the same samples; the bundled diabetes and iris
@@ -25,6 +27,7 @@ use derivcheck::train::matmul::{affine_par, matmul_par, row_sums_par, Mat, Write
 use derivcheck::train::net::{Gradients, NetSpec, Workspace};
 use derivcheck::train::optim::OptimizerState;
 use derivcheck::train::par::{split_mut, Pool};
+use derivcheck::train::step::Step;
 use derivcheck::train::{library, FormulaConfig, Init, Network, Optimizer, Task};
 
 fn shared(name: &str, target: &str, ignore: &[&str]) -> Option<Prepared> {
@@ -110,6 +113,35 @@ fn epoch_formulas<T: Real>(
         };
         net.forward(x, hi - lo, ws).expect("forward");
         net.backward(x, y, ws, grads).expect("backward");
+        opt.step(net.params_mut(), grads.slices());
+        lo = hi;
+    }
+}
+
+/// One epoch as `train` runs it: [`Step::run`] (the batch cut by samples, the loss
+/// included), then the Adam step.
+fn epoch_trainer<T: Real>(
+    net: &mut Network,
+    d: &Data<T>,
+    bs: usize,
+    opt: &mut OptimizerState,
+    step: &mut Step<T>,
+    grads: &mut Gradients,
+    buf: &mut (Vec<T>, Vec<T>),
+) {
+    let n = d.n;
+    let bs = if bs == 0 { n } else { bs };
+    let mut lo = 0;
+    while lo < n {
+        let hi = (lo + bs).min(n);
+        let (x, y): (&[T], &[T]) = if bs == n {
+            (&d.x, &d.y)
+        } else {
+            columns(&d.x, d.n_features, n, lo, hi, &mut buf.0);
+            columns(&d.y, d.n_outputs, n, lo, hi, &mut buf.1);
+            (&buf.0, &buf.1)
+        };
+        black_box(step.run(net, x, y, hi - lo, grads).expect("step"));
         opt.step(net.params_mut(), grads.slices());
         lo = hi;
     }
@@ -502,6 +534,20 @@ fn bench_train_in<T: Real>(c: &mut Criterion, group: &str) {
             })
         });
 
+        let mut net = base.clone();
+        let mut opt = OptimizerState::new(Optimizer::adam(1e-3));
+        let mut step = Step::<T>::new(pool.clone());
+        g.bench_function("trainer", |b| {
+            b.iter(|| {
+                pool.install(|| {
+                    epoch_trainer(
+                        &mut net, &data, case.batch, &mut opt, &mut step, &mut grads, &mut buf,
+                    )
+                });
+                black_box(&net.layers);
+            })
+        });
+
         let net = base.clone();
         let mut fbuf = Vec::new();
         g.bench_function("forward_only", |b| {
@@ -544,6 +590,9 @@ fn interleaved_in<T: Real>() {
         let mut net_f = base.clone();
         let mut net_h = base.clone();
         let net_o = base.clone();
+        let mut net_t = base.clone();
+        let mut opt_t = OptimizerState::new(Optimizer::adam(1e-3));
+        let mut step = Step::<T>::new(pool.clone());
         let mut opt_f = OptimizerState::new(Optimizer::adam(1e-3));
         let mut opt_h = OptimizerState::new(Optimizer::adam(1e-3));
         let (mut ws, mut grads, mut buf) = (
@@ -561,7 +610,7 @@ fn interleaved_in<T: Real>() {
             30
         };
         // Per path: fastest round in wall-clock time and in CPU time (all threads).
-        let mut best = [(f64::INFINITY, f64::INFINITY); 3];
+        let mut best = [(f64::INFINITY, f64::INFINITY); 4];
         let mut time = |slot: usize, run: &mut dyn FnMut()| {
             let (t, c) = (std::time::Instant::now(), cpu_seconds());
             for _ in 0..k {
@@ -604,25 +653,37 @@ fn interleaved_in<T: Real>() {
             time(2, &mut || {
                 install(&mut || epoch_forward(&net_o, &data, case.batch, &mut ws, &mut fbuf))
             });
+            time(3, &mut || {
+                install(&mut || {
+                    epoch_trainer(
+                        &mut net_t, &data, case.batch, &mut opt_t, &mut step, &mut grads, &mut buf,
+                    )
+                })
+            });
         }
-        let [(bf, cf), (bh, ch), (bo, co)] = best;
+        let [(bf, cf), (bh, ch), (bo, co), (bt, ct)] = best;
         black_box(&net_f.layers);
         black_box(&net_h.layers);
+        black_box(&net_t.layers);
         println!(
-            "{:32} wall: formulas {:7.1} us  hand {:7.1} us  ratio {:.3}  forward {:7.1} us",
+            "{:32} wall: formulas {:7.1} us  hand {:7.1} us  ratio {:.3}  forward {:7.1} us  \
+             trainer {:7.1} us",
             case.name,
             bf * 1e6,
             bh * 1e6,
             bf / bh,
-            bo * 1e6
+            bo * 1e6,
+            bt * 1e6
         );
         println!(
-            "{:32}  cpu: formulas {:7.1} us  hand {:7.1} us  ratio {:.3}  forward {:7.1} us",
+            "{:32}  cpu: formulas {:7.1} us  hand {:7.1} us  ratio {:.3}  forward {:7.1} us  \
+             trainer {:7.1} us",
             "",
             cf * 1e6,
             ch * 1e6,
             cf / ch,
-            co * 1e6
+            co * 1e6,
+            ct * 1e6
         );
     }
 }

@@ -9,8 +9,9 @@ use std::process::Command;
 use derivcheck::eval::Real;
 use derivcheck::train::data::{self, CsvOptions, DataError};
 use derivcheck::train::fit::{self, Metric, Precision};
-use derivcheck::train::net::{Gradients, NetSpec, Workspace};
+use derivcheck::train::net::{Gradients, NetError, NetSpec, Workspace};
 use derivcheck::train::rng::Rng;
+use derivcheck::train::step::{sample_parts, Step, MAX_SAMPLE_PARTS};
 use derivcheck::train::{
     gradcheck, library, FormulaConfig, Init, Network, Optimizer, Task, TrainConfig, TrainError,
 };
@@ -835,6 +836,155 @@ fn output_and_gradient_bits<T: Real>(
     let out: Vec<u64> = ws.output().iter().map(|v| v.to_f64().to_bits()).collect();
     net.backward(&x, &y, &mut ws, &mut g).unwrap();
     (out, gradient_bits(&g))
+}
+
+/// The loss and the gradient bits of [`Step::run`] on `pool`.
+fn step_bits<T: Real>(
+    net: &Network,
+    x: &[f64],
+    y: &[f64],
+    n: usize,
+    pool: derivcheck::train::par::Pool,
+) -> (u64, Vec<u64>) {
+    let (x, y) = (T::cast(x), T::cast(y));
+    let mut step = Step::<T>::new(pool);
+    let mut g = Gradients { layers: Vec::new() };
+    // Twice, so that buffers left by the first step cannot change the second.
+    step.run(net, &x, &y, n, &mut g).unwrap();
+    let loss = step.run(net, &x, &y, n, &mut g).unwrap();
+    (loss.to_bits(), gradient_bits(&g))
+}
+
+#[test]
+fn a_step_cut_by_samples_is_the_same_bits_on_one_two_and_three_threads() {
+    use derivcheck::train::par::Pool;
+    let (n, seed) = (1500, 32);
+    let net = softmax_net(&[64, 128, 10], true, seed);
+    assert_eq!(sample_parts(&net, n), MAX_SAMPLE_PARTS);
+    let (x, y) = (inputs(64, n, seed), one_hot(10, n, seed));
+    for precision in [Precision::F64, Precision::F32] {
+        let bits = |pool: Pool| match precision {
+            Precision::F64 => step_bits::<f64>(&net, &x, &y, n, pool),
+            Precision::F32 => step_bits::<f32>(&net, &x, &y, n, pool),
+        };
+        let one = bits(Pool::single());
+        for threads in [2, 3] {
+            assert!(
+                one == bits(Pool::new(threads).unwrap()),
+                "{threads} threads differ from one in {precision:?}"
+            );
+        }
+    }
+}
+
+/// The loss and gradients of the whole-batch passes in `f64`.
+fn whole_batch(net: &Network, x: &[f64], y: &[f64], n: usize) -> (f64, Gradients) {
+    let mut ws = Workspace::<f64>::new();
+    let mut g = Gradients { layers: Vec::new() };
+    net.forward(x, n, &mut ws).unwrap();
+    let loss = net.loss(y, &mut ws).unwrap();
+    net.backward(x, y, &mut ws, &mut g).unwrap();
+    (loss, g)
+}
+
+#[test]
+fn a_step_cut_by_samples_gives_the_gradient_of_the_whole_batch() {
+    let (n, seed) = (1501, 33);
+    for net in [
+        softmax_net(&[64, 128, 10], true, seed),
+        softmax_net(&[64, 128, 10], false, seed),
+        Network::from_spec(
+            &spec(&[64, 128, 10], "tanh", "sigmoid", "bce"),
+            Init::Auto,
+            seed,
+        )
+        .unwrap(),
+    ] {
+        assert_eq!(sample_parts(&net, n), 2);
+        let (x, y) = (inputs(64, n, seed), one_hot(10, n, seed));
+        let (loss, whole) = whole_batch(&net, &x, &y, n);
+        let mut step = Step::<f64>::new(derivcheck::train::par::Pool::single());
+        let mut g = Gradients { layers: Vec::new() };
+        let step_loss = step.run(&net, &x, &y, n, &mut g).unwrap();
+        assert!(
+            (step_loss - loss).abs() <= 1e-15 * loss.abs(),
+            "{step_loss} against {loss}"
+        );
+        // The parts' sums against one sum over all samples: equal up to rounding, and not
+        // trivially (the cut must change some bits).
+        let (mut worst, mut differ) = (0.0f64, false);
+        for ((gw, gb), (ww, wb)) in g.layers.iter().zip(&whole.layers) {
+            assert_eq!((gw.len(), gb.len()), (ww.len(), wb.len()));
+            let scale = ww.iter().chain(wb).fold(0.0f64, |m, v| m.max(v.abs()));
+            for (a, b) in gw.iter().chain(gb).zip(ww.iter().chain(wb)) {
+                worst = worst.max((a - b).abs() / scale);
+                differ |= a != b;
+            }
+        }
+        assert!(worst <= 1e-12, "largest difference {worst:e}");
+        assert!(differ, "the parts gave the same bits as one pass");
+    }
+}
+
+#[test]
+fn a_step_too_small_to_cut_is_the_whole_batch_passes() {
+    let (n, seed) = (32, 34);
+    let net = softmax_net(&[64, 128, 10], true, seed);
+    assert_eq!(sample_parts(&net, n), 1);
+    let (x, y) = (inputs(64, n, seed), one_hot(10, n, seed));
+    let (loss, whole) = whole_batch(&net, &x, &y, n);
+    let mut step = Step::<f64>::new(derivcheck::train::par::Pool::single());
+    let mut g = Gradients { layers: Vec::new() };
+    assert_eq!(
+        step.run(&net, &x, &y, n, &mut g).unwrap().to_bits(),
+        loss.to_bits()
+    );
+    assert_eq!(gradient_bits(&g), gradient_bits(&whole));
+}
+
+#[test]
+fn a_step_cut_by_samples_reports_the_error_the_whole_batch_would() {
+    let (n, seed) = (1500, 35);
+    let net = softmax_net(&[64, 128, 10], true, seed);
+    let (x, y) = (inputs(64, n, seed), one_hot(10, n, seed));
+    let error = |x: &[f64], y: &[f64]| {
+        let mut ws = Workspace::<f64>::new();
+        let mut g = Gradients { layers: Vec::new() };
+        let whole = net
+            .forward(x, n, &mut ws)
+            .and_then(|()| net.loss(y, &mut ws))
+            .and_then(|_| net.backward(x, y, &mut ws, &mut g))
+            .unwrap_err();
+        let mut step = Step::<f64>::new(derivcheck::train::par::Pool::new(2).unwrap());
+        let cut = step.run(&net, x, y, n, &mut g).unwrap_err();
+        assert_eq!(cut, whole);
+        cut
+    };
+    // A NaN input in the second part only: the first layer's activations.
+    let mut bad_x = x.clone();
+    bad_x[3 * n + n - 5] = f64::NAN;
+    assert_eq!(
+        error(&bad_x, &y).to_string(),
+        "activations of layer 1 became NaN or infinite"
+    );
+    // A NaN target in the first part: the loss, before any gradient.
+    let mut bad_y = y.clone();
+    bad_y[7] = f64::NAN;
+    assert!(matches!(
+        error(&x, &bad_y),
+        NetError::NonFinite { what: "loss", .. }
+    ));
+    // Shapes.
+    let mut g = Gradients { layers: Vec::new() };
+    let mut step = Step::<f64>::new(derivcheck::train::par::Pool::single());
+    assert!(matches!(
+        step.run(&net, &x, &y[1..], n, &mut g),
+        Err(NetError::Shape(_))
+    ));
+    assert!(matches!(
+        step.run(&net, &x[1..], &y, n, &mut g),
+        Err(NetError::Shape(_))
+    ));
 }
 
 #[test]

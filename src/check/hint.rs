@@ -241,8 +241,9 @@ pub fn find(
         let mut others: Vec<Symbol> = Vec::new();
         for body in bodies {
             others.extend(body.free_symbols());
+            // The prepared body's symbols are its shape's, found once per checker.
             if let Ok(p) = checker.prepare(body) {
-                others.extend(p.expr.free_symbols());
+                others.extend(p.shape().symbols.iter().cloned());
             }
         }
         others.sort();
@@ -782,20 +783,24 @@ fn defined_points(
                     .collect()
             })
             .collect();
-        let rows = tapes
+        // One column of values per expression (a vector per point cost an allocation each).
+        let columns = tapes
             .as_ref()
-            .and_then(|t| eval_rows(t, &batch, &mut scratch))
+            .and_then(|t| eval_columns(t, &batch, &mut scratch))
             .unwrap_or_else(|| {
-                batch
+                exprs
                     .iter()
-                    .map(|p| exprs.iter().map(|e| checker.eval_at(e, p)).collect())
+                    .map(|e| batch.iter().map(|p| checker.eval_at(e, p)).collect())
                     .collect()
             });
-        for (point, row) in batch.into_iter().zip(rows) {
-            let ok = row.iter().all(|v| v.is_some_and(|v| v.abs() <= LARGE));
+        let value = |col: &Vec<Option<f64>>, i: usize| col.get(i).copied().flatten();
+        for (i, point) in batch.into_iter().enumerate() {
+            let ok = columns
+                .iter()
+                .all(|col| value(col, i).is_some_and(|v| v.abs() <= LARGE));
             if ok {
-                for (k, v) in known.iter_mut().zip(&row) {
-                    k.push(v.unwrap_or_default());
+                for (k, col) in known.iter_mut().zip(&columns) {
+                    k.push(value(col, i).unwrap_or_default());
                 }
                 out.push(point);
             }
@@ -817,10 +822,10 @@ struct HintPoints {
     known: Vec<(Expr, Vec<f64>)>,
 }
 
-/// The values of the tapes' outputs at each point, one after another, `None` where one is
-/// not finite (what [`Checker::eval_at`] gives, bit for bit); `None` when a tape cannot run.
-/// The tapes have the same inputs.
-fn eval_rows(
+/// The values of the tapes' outputs, one after another, each at every point, `None` where
+/// one is not finite (what [`Checker::eval_at`] gives, bit for bit); `None` when a tape
+/// cannot run. The tapes have the same inputs.
+fn eval_columns(
     tapes: &[Arc<Tape>],
     points: &[Point],
     scratch: &mut TapeScratch,
@@ -853,8 +858,9 @@ fn eval_rows(
             .filter(|v| v.is_finite())
     };
     Some(
-        (0..points.len())
-            .map(|i| outputs.iter().map(|o| at(o, i)).collect())
+        outputs
+            .iter()
+            .map(|o| (0..points.len()).map(|i| at(o, i)).collect())
             .collect(),
     )
 }
@@ -904,7 +910,7 @@ impl<'c, 'k, 'p> Values<'c, 'k, 'p> {
     }
 
     /// The tape's first output at every point (`None` inside where one is not finite), as
-    /// [`eval_rows`] gives it, from the columns computed once; `None` when it cannot run.
+    /// [`eval_columns`] gives it, from the columns computed once; `None` when it cannot run.
     fn eval_tape(&self, tape: &Tape) -> Option<Option<Vec<f64>>> {
         let n_inputs = tape.inputs().len();
         if n_inputs != self.symbols.len() || self.columns.len() != n_inputs {
@@ -914,13 +920,18 @@ impl<'c, 'k, 'p> Values<'c, 'k, 'p> {
         let mut outputs = vec![Vec::new(); tape.n_outputs()];
         tape.eval(&cols, &mut outputs, &mut self.scratch.borrow_mut())
             .ok()?;
-        let Some(out) = outputs.first() else {
+        let Some(out) = outputs.into_iter().next() else {
             return Some(if self.points.is_empty() {
                 Some(Vec::new())
             } else {
                 None
             });
         };
+        // With inputs the output has a value per point (the columns are the points'): the
+        // values themselves, unless one is not finite.
+        if n_inputs > 0 && out.len() == self.points.len() {
+            return Some(out.iter().all(|v| v.is_finite()).then_some(out));
+        }
         // A tape without inputs evaluates one row, the value at every point.
         let at = |i: usize| {
             out.get(i)

@@ -25,7 +25,9 @@ use rustc_hash::FxHashMap;
 
 use crate::assume::{Domain, Point, Rng};
 use crate::diff::{self, DiffCtx, Kink};
-use crate::eval::{eval_f64, eval_interval_at, exact_value, rational_to_f64, Tape, TapeScratch};
+use crate::eval::{
+    eval_f64, eval_interval_in, exact_value, point_intervals, rational_to_f64, Tape, TapeScratch,
+};
 use crate::expr::{Builtin, Expr, Node, Rational, Symbol};
 use crate::limits::{Deadline, LimitReached, Limits};
 use crate::program::{DefKind, Item, Program};
@@ -989,11 +991,7 @@ impl<'a> Checker<'a> {
         // Smooth claims are probed at their constants and a hundredth off them, so a feature
         // narrower than the sampler's offsets (2·z·(1 + exp(−1000·(z − 0.3)²))) is seen; at
         // a piecewise claim's constants sit its kinks, so it is probed between them instead.
-        let probes = if piecewise {
-            between_constants(scales)
-        } else {
-            at_constants(scales)
-        };
+        let probes = Probes::of(scales, piecewise);
         let deadline = Deadline::after(self.config.limits.timeout_per_step);
         let mut outside = 0usize;
         let mut undefined = 0usize;
@@ -1044,7 +1042,7 @@ impl<'a> Checker<'a> {
                             let probe = if probes.is_empty() || rng.below(4) != 0 {
                                 None
                             } else {
-                                probes.get(rng.below(probes.len())).cloned()
+                                probes.get(rng.below(probes.len()))
                             };
                             let v = match seed {
                                 Some((t, v)) if t == s => v.clone(),
@@ -1212,7 +1210,13 @@ impl<'a> Checker<'a> {
 
     /// Whether the guaranteed interval enclosures of `l` and `r` at `point` are disjoint.
     fn certainly_differ(&self, l: &Expr, r: &Expr, point: &Point) -> bool {
-        match (eval_interval_at(l, point), eval_interval_at(r, point)) {
+        // The coordinates' enclosures made once for both sides (the same enclosures as
+        // `eval_interval_at`'s).
+        let coordinates = point_intervals(point);
+        match (
+            eval_interval_in(l, &coordinates),
+            eval_interval_in(r, &coordinates),
+        ) {
             (Some(a), Some(b)) => a.disjoint(&b),
             _ => false,
         }
@@ -1373,7 +1377,15 @@ enum SampleResult {
 /// z = 199/100 → 6).
 fn height(point: &Point) -> usize {
     use num_traits::{Signed, ToPrimitive};
-    let three = Rational::from_integer(3.into());
+    // |n/d| > 3 as |n| > 3·d on machine integers where they fit (d > 0 in a `Rational`),
+    // without the two big rationals of `abs() > 3`.
+    let beyond_three = |v: &Rational| match (
+        v.numer().magnitude().to_u64(),
+        v.denom().magnitude().to_u64(),
+    ) {
+        (Some(n), Some(d)) => u128::from(n) > 3 * u128::from(d),
+        _ => v.abs() > Rational::from_integer(3.into()),
+    };
     point
         .iter()
         .map(|(_, v)| {
@@ -1382,7 +1394,7 @@ fn height(point: &Point) -> usize {
                 Some(m) => m.checked_ilog10().map_or(1, |d| d as usize + 1),
                 None => n.magnitude().to_string().len(),
             };
-            digits(v.numer()) + digits(v.denom()) + usize::from(v.abs() > three)
+            digits(v.numer()) + digits(v.denom()) + usize::from(beyond_three(v))
         })
         .sum()
 }
@@ -1454,19 +1466,68 @@ fn small_cmp((a, b): &Small, (c, d): &Small) -> std::cmp::Ordering {
     (a * d).cmp(&(c * b))
 }
 
-fn to_rationals(xs: &[Small]) -> Option<Vec<Rational>> {
-    xs.iter()
-        .map(|&(n, d)| crate::assume::reduced(n, d))
-        .collect()
+/// The sampler's probe values ([`between_constants`] for a piecewise claim, else
+/// [`at_constants`]): on machine integers where the constants allow, each turned into a
+/// rational only when it is drawn (a rational costs two big integers, and a wrong claim is
+/// usually decided before many probes are drawn); the same values in the same order.
+enum Probes {
+    Small(Vec<Small>),
+    Big(Vec<Rational>),
+}
+
+impl Probes {
+    fn of(scales: &[Rational], piecewise: bool) -> Probes {
+        let small = if piecewise {
+            between_constants_small(scales)
+        } else {
+            at_constants_small(scales)
+        };
+        // `reduced` fails exactly where a denominator is 0; the whole list then takes the
+        // big path, as when it was converted at once.
+        match small.filter(|xs| xs.iter().all(|(_, d)| *d != 0)) {
+            Some(xs) => Probes::Small(xs),
+            None => Probes::Big(if piecewise {
+                between_constants_big(scales)
+            } else {
+                at_constants_big(scales)
+            }),
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Probes::Small(xs) => xs.len(),
+            Probes::Big(xs) => xs.len(),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn get(&self, i: usize) -> Option<Rational> {
+        match self {
+            Probes::Small(xs) => xs.get(i).and_then(|&(n, d)| crate::assume::reduced(n, d)),
+            Probes::Big(xs) => xs.get(i).cloned(),
+        }
+    }
+
+    /// All of them, as rationals.
+    #[cfg(test)]
+    fn all(&self) -> Vec<Rational> {
+        (0..self.len()).filter_map(|i| self.get(i)).collect()
+    }
 }
 
 /// Probe values between the constants of a piecewise claim and 0, ±1 (midpoints of
 /// neighbours, never a constant itself, where a kink may sit), at most 32.
+#[cfg(test)]
 fn between_constants(scales: &[Rational]) -> Vec<Rational> {
-    between_constants_small(scales).unwrap_or_else(|| between_constants_big(scales))
+    Probes::of(scales, true).all()
 }
 
-fn between_constants_small(scales: &[Rational]) -> Option<Vec<Rational>> {
+/// [`between_constants`] on machine integers, `None` when a number does not fit.
+fn between_constants_small(scales: &[Rational]) -> Option<Vec<Small>> {
     let mut ks: Vec<Small> = Vec::with_capacity(2 * scales.len() + 3);
     for c in scales {
         let (n, d) = small_of(c)?;
@@ -1486,7 +1547,7 @@ fn between_constants_small(scales: &[Rational]) -> Option<Vec<Rational>> {
         }
     }
     out.truncate(32);
-    to_rationals(&out)
+    Some(out)
 }
 
 fn between_constants_big(scales: &[Rational]) -> Vec<Rational> {
@@ -1515,11 +1576,13 @@ fn between_constants_big(scales: &[Rational]) -> Vec<Rational> {
 }
 
 /// ±c and ±c ± 1/100 for each constant c (at most 32 values).
+#[cfg(test)]
 fn at_constants(scales: &[Rational]) -> Vec<Rational> {
-    at_constants_small(scales).unwrap_or_else(|| at_constants_big(scales))
+    Probes::of(scales, false).all()
 }
 
-fn at_constants_small(scales: &[Rational]) -> Option<Vec<Rational>> {
+/// [`at_constants`] on machine integers, `None` when a number does not fit.
+fn at_constants_small(scales: &[Rational]) -> Option<Vec<Small>> {
     let step: Small = (1, 100);
     let minus_step: Small = (-1, 100);
     let mut out: Vec<Small> = Vec::with_capacity(6 * scales.len());
@@ -1536,7 +1599,7 @@ fn at_constants_small(scales: &[Rational]) -> Option<Vec<Rational>> {
         ]);
     }
     out.truncate(32);
-    to_rationals(&out)
+    Some(out)
 }
 
 fn at_constants_big(scales: &[Rational]) -> Vec<Rational> {
@@ -1664,6 +1727,19 @@ mod tests {
             q(1_000_000_007, 999_999_999),
             Rational::from_integer(u64::MAX.into()),
             big,
+            // At and around ±3, where `height` compares on machine integers.
+            q(3, 1),
+            q(-3, 1),
+            q(3_000_001, 1_000_000),
+            q(-2_999_999, 1_000_000),
+            Rational::new(
+                num_bigint::BigInt::from(u64::MAX) * 3 + 1,
+                num_bigint::BigInt::from(u64::MAX),
+            ),
+            Rational::new(
+                num_bigint::BigInt::from(u64::MAX) * 3 - 1,
+                num_bigint::BigInt::from(u64::MAX),
+            ),
         ];
         for v in values {
             let point = vec![(z.clone(), v.clone())];

@@ -73,6 +73,9 @@ pub trait Real:
     /// `out[i] = σ(xᵢ)`, vectorised.
     fn sigmoid_slice(xs: &[Self], out: &mut [Self]);
 
+    /// `out[i] = ln xᵢ`, vectorised.
+    fn ln_slice(xs: &[Self], out: &mut [Self]);
+
     /// `values` itself when `Self` is `f64`, `None` otherwise.
     fn as_f64_slice(values: &[f64]) -> Option<&[Self]>;
 
@@ -119,6 +122,10 @@ impl Real for f64 {
 
     fn sigmoid_slice(xs: &[f64], out: &mut [f64]) {
         super::vector::sigmoid_slice(xs, out);
+    }
+
+    fn ln_slice(xs: &[f64], out: &mut [f64]) {
+        super::vector::ln_slice(xs, out);
     }
 
     fn as_f64_slice(values: &[f64]) -> Option<&[f64]> {
@@ -168,6 +175,10 @@ impl Real for f32 {
 
     fn sigmoid_slice(xs: &[f32], out: &mut [f32]) {
         super::vector::sigmoid_slice_f32(xs, out);
+    }
+
+    fn ln_slice(xs: &[f32], out: &mut [f32]) {
+        super::vector::ln_slice_f32(xs, out);
     }
 
     fn as_f64_slice(_: &[f64]) -> Option<&[f32]> {

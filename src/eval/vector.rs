@@ -1,4 +1,4 @@
-//! Vectorisable eˣ, tanh and σ in `f64`, for batches where the platform's scalar functions
+//! Vectorisable eˣ, tanh, σ and ln in `f64`, for batches where the platform's scalar functions
 //! (glibc's `exp`, `tanh`: a call and branches per value) dominate the time.
 //!
 //! Each function is straight-line code without calls or data-dependent branches, so a loop
@@ -23,15 +23,21 @@
 //! - σ(x) = 1/(1 + e) for x ≥ 0 and e/(1 + e) otherwise, with e = e^(−|x|): the same stable
 //!   form as [`special::sigmoid`](super::special::sigmoid).
 //!
+//! - ln x = k·ln 2 + ln(1 + f) with x = 2ᵏ·(1 + f), 1 + f ∈ [√½, √2), and ln(1 + f) from
+//!   s = f/(2 + f) and fdlibm's degree-14 minimax polynomial in s (fdlibm's `__ieee754_log`
+//!   with its branches turned into selects; subnormals scaled by 2⁵⁴ first).
+//!
 //! Accuracy, measured against the platform's functions in the tests of this module over
-//! ±750 (extremes, subnormals, ±0, ±∞ and NaN included): within 2 ulp for eˣ and σ and 3 ulp
-//! for tanh. NaN gives NaN; tanh(±0) = ±0.
+//! ±750 (extremes, subnormals, ±0, ±∞ and NaN included): within 2 ulp for eˣ and σ, 3 ulp
+//! for tanh and 1 ulp for ln (also near 1 and at every binade's ends). NaN gives NaN;
+//! tanh(±0) = ±0.
 //!
 //! The same three in `f32` ([`exp_f32`], [`tanh_f32`], [`sigmoid_f32`] and their slices, for
 //! the trainer's `f32` batches): the same formulas with `f32` constants (ln 2 split as in
 //! Cephes, the polynomial cut at degree 7, whose truncation error is a tenth of an `f32`
 //! ulp), eight lanes with AVX2. Measured against the `f64` functions rounded to `f32` over
 //! ±110 (subnormals and the special values included): within 1 ulp for eˣ, 2 for tanh and σ.
+//! ln in `f32` is [`ln`] of the widened value, rounded: within 1 ulp.
 //!
 //! What this module does not do: it is not used by [`eval_f64`](super::eval_f64) or by a
 //! [`Tape`](super::Tape) unless asked for (see
@@ -147,6 +153,60 @@ pub fn sigmoid(x: f64) -> f64 {
     num / (1.0 + e)
 }
 
+/// fdlibm's coefficients of R(z) in ln(1 + f) = 2s + s·R(z), s = f/(2 + f), z = s²: a
+/// minimax fit of (ln((1 + s)/(1 − s)) − 2s)/s on |s| ≤ (√2 − 1)/(√2 + 1) ≈ 0.1716, error
+/// below 2⁻⁵⁸·⁴⁵. Given by their bits, as in fdlibm's `e_log.c` (6.666666666666735130e-01 …
+/// 1.479819860511658591e-01).
+const LG: [f64; 7] = [
+    f64::from_bits(0x3fe5_5555_5555_5593),
+    f64::from_bits(0x3fd9_9999_9997_fa04),
+    f64::from_bits(0x3fd2_4924_9422_9359),
+    f64::from_bits(0x3fcc_71c5_1d8e_78af),
+    f64::from_bits(0x3fc7_4664_96cb_03de),
+    f64::from_bits(0x3fc3_9a09_d078_c69f),
+    f64::from_bits(0x3fc2_f112_df3e_5244),
+];
+/// 2⁵⁴, to scale a subnormal into the normal range.
+const TWO_54: f64 = 18_014_398_509_481_984.0;
+/// The bits of 2⁵²: or-ing an integer below 2⁵² into them gives 2⁵² + that integer.
+const TWO_52_BITS: u64 = 0x4330_0000_0000_0000;
+
+/// ln x (fdlibm's `__ieee754_log`, written without branches): x = 2ᵏ·m with m ∈ [√½, √2),
+/// f = m − 1, ln x = k·ln 2 + f − f²/2 + s·(f²/2 + R(s²)). Within 1 ulp of the platform's
+/// `ln`; −∞ at ±0, NaN below 0 and for NaN, ∞ at ∞.
+#[inline(always)]
+pub fn ln(x: f64) -> f64 {
+    // Subnormals are scaled by 2⁵⁴ first; k is read from the exponent bits as a float (no
+    // integer-to-float conversion, which AVX2 lacks for 64-bit lanes).
+    let tiny = x < f64::MIN_POSITIVE;
+    let xs = if tiny { x * TWO_54 } else { x };
+    let bits = xs.to_bits();
+    let biased = f64::from_bits((bits >> 52) & 0x7ff | TWO_52_BITS) - f64::from_bits(TWO_52_BITS);
+    let m = f64::from_bits((bits & 0x000f_ffff_ffff_ffff) | 0x3ff0_0000_0000_0000);
+    let big = m > std::f64::consts::SQRT_2;
+    let m = if big { m * 0.5 } else { m };
+    let k = biased - 1023.0 + if big { 1.0 } else { 0.0 } - if tiny { 54.0 } else { 0.0 };
+    let f = m - 1.0;
+    let s = f / (2.0 + f);
+    let z = s * s;
+    let w = z * z;
+    let [l1, l2, l3, l4, l5, l6, l7] = LG;
+    let t1 = w * (l2 + w * (l4 + w * l6));
+    let t2 = z * (l1 + w * (l3 + w * (l5 + w * l7)));
+    let r = t2 + t1;
+    let hfsq = 0.5 * f * f;
+    let res = k * LN2_HI - ((hfsq - (s * (hfsq + r) + k * LN2_LO)) - f);
+    if x == f64::INFINITY {
+        x
+    } else if x > 0.0 {
+        res
+    } else if x == 0.0 {
+        f64::NEG_INFINITY
+    } else {
+        f64::NAN
+    }
+}
+
 #[inline(always)]
 fn map_baseline<T: Copy>(xs: &[T], out: &mut [T], f: impl Fn(T) -> T) {
     for (o, &x) in out.iter_mut().zip(xs) {
@@ -192,6 +252,11 @@ pub fn tanh_slice(xs: &[f64], out: &mut [f64]) {
 /// `out[i] = σ(xs[i])` for every `i` of the shorter slice.
 pub fn sigmoid_slice(xs: &[f64], out: &mut [f64]) {
     map(xs, out, sigmoid);
+}
+
+/// `out[i] = ln xᵢ` for every `i` of the shorter slice.
+pub fn ln_slice(xs: &[f64], out: &mut [f64]) {
+    map(xs, out, ln);
 }
 
 /// log₂ e in `f32`.
@@ -295,6 +360,19 @@ pub fn tanh_slice_f32(xs: &[f32], out: &mut [f32]) {
 /// `out[i] = σ(xs[i])` in `f32`.
 pub fn sigmoid_slice_f32(xs: &[f32], out: &mut [f32]) {
     map(xs, out, sigmoid_f32);
+}
+
+/// ln x for an `f32`: [`ln`] of the widened value, rounded to `f32` (within half an ulp and a
+/// rounding of the f64 result: as the tape computes every other function for `f32`, but
+/// vectorised).
+#[inline(always)]
+pub fn ln_f32(x: f32) -> f32 {
+    ln(f64::from(x)) as f32
+}
+
+/// `out[i] = ln xᵢ` in `f32`.
+pub fn ln_slice_f32(xs: &[f32], out: &mut [f32]) {
+    map(xs, out, ln_f32);
 }
 
 #[cfg(test)]
@@ -411,6 +489,41 @@ mod tests {
     }
 
     #[test]
+    fn ln_is_within_1_ulp_of_std_everywhere() {
+        let mut xs: Vec<f64> = points(750.0).into_iter().filter(|x| *x > 0.0).collect();
+        // Near 1, where ln x is small and the cancellation would show; and every binade's
+        // ends and its √2 split.
+        xs.extend((0..200_000).map(|i| 1.0 + (i as f64 - 100_000.0) * 1e-7));
+        for e in -1074..1024 {
+            let p = 2f64.powi(e);
+            for m in [1.0, std::f64::consts::SQRT_2, 1.999_999_999_999_999_8] {
+                for d in -2i64..=2 {
+                    xs.push(f64::from_bits((p * m).to_bits().wrapping_add_signed(d)));
+                }
+            }
+        }
+        let mut worst = (0, 0.0);
+        for &x in xs.iter().filter(|x| **x > 0.0) {
+            let d = ulps(ln(x), x.ln());
+            if d > worst.0 {
+                worst = (d, x);
+            }
+        }
+        let (d, at) = worst;
+        assert!(d <= 1, "{d} ulp at {at:e}: {} vs {}", ln(at), at.ln());
+        assert_eq!(ln(1.0).to_bits(), 0.0f64.to_bits());
+        assert_eq!(ln(std::f64::consts::E), 1.0);
+        assert_eq!(ln(5e-324), (5e-324f64).ln());
+        assert_eq!(ln(f64::MAX), f64::MAX.ln());
+        assert_eq!(ln(0.0), f64::NEG_INFINITY);
+        assert_eq!(ln(-0.0), f64::NEG_INFINITY);
+        assert_eq!(ln(f64::INFINITY), f64::INFINITY);
+        for x in [-1.0, -5e-324, f64::NEG_INFINITY, f64::NAN] {
+            assert!(ln(x).is_nan(), "ln({x})");
+        }
+    }
+
+    #[test]
     fn ln2_split_is_exact_enough() {
         // LN2_HI has 20 trailing zero bits, and LN2_HI + LN2_LO is ln 2 to about 2⁻⁸⁰.
         assert_eq!(LN2_HI.to_bits() & 0xf_ffff, 0);
@@ -426,6 +539,7 @@ mod tests {
             (exp_slice as fn(&[f64], &mut [f64]), exp as fn(f64) -> f64),
             (tanh_slice, tanh),
             (sigmoid_slice, sigmoid),
+            (ln_slice, ln),
         ] {
             slice(&xs, &mut out);
             for (&x, &o) in xs.iter().zip(&out) {
@@ -524,7 +638,12 @@ mod tests {
         assert_eq!(tanh_f32(f32::NEG_INFINITY), -1.0);
         assert_eq!(sigmoid_f32(0.0), 0.5);
         assert_eq!(sigmoid_f32(-200.0), 0.0);
-        for f in [exp_f32, tanh_f32, sigmoid_f32] {
+        let (d, at) = worst32(ln_f32, f64::ln, 110.0);
+        assert!(d <= 1, "ln: {d} ulp at {at:e}");
+        assert_eq!(ln_f32(1e-45), f64::from(1e-45f32).ln() as f32);
+        assert_eq!(ln_f32(0.0), f32::NEG_INFINITY);
+        assert!(ln_f32(-1.0).is_nan());
+        for f in [exp_f32, tanh_f32, sigmoid_f32, ln_f32] {
             assert!(f(f32::NAN).is_nan());
         }
     }
@@ -549,6 +668,7 @@ mod tests {
             ),
             (tanh_slice_f32, tanh_f32),
             (sigmoid_slice_f32, sigmoid_f32),
+            (ln_slice_f32, ln_f32),
         ] {
             slice(&xs, &mut out);
             for (&x, &o) in xs.iter().zip(&out) {

@@ -7,6 +7,7 @@ use super::net::{Gradients, Layer, NetError, Network, Workspace};
 use super::optim::{Optimizer, OptimizerState};
 use super::par::Pool;
 use super::rng::Rng;
+use super::step::Step;
 use crate::eval::Real;
 
 /// The floating-point type of the batch passes (forward, loss, backward). Parameters, the
@@ -270,7 +271,7 @@ fn train_in<T: Real>(
     let mut rng = Rng::new(cfg.seed ^ 0xba7c_4000);
     let mut order: Vec<usize> = (0..n).collect();
     let mut opt = OptimizerState::new(cfg.optimizer);
-    let mut ws = Workspace::<T>::with_pool(cfg.pool.clone());
+    let mut step = Step::<T>::new(cfg.pool.clone());
     let mut eval_ws = Workspace::<T>::with_pool(cfg.pool.clone());
     let mut grads = Gradients { layers: Vec::new() };
     let (mut xb, mut yb) = (Vec::new(), Vec::new());
@@ -297,9 +298,8 @@ fn train_in<T: Real>(
                     gather(&train_y, data.n_outputs, n, chunk, &mut yb);
                     (&xb, &yb)
                 };
-                net.forward(x, chunk.len(), &mut ws).map_err(&err)?;
-                loss_sum += net.loss(y, &mut ws).map_err(&err)? * chunk.len() as f64;
-                net.backward(x, y, &mut ws, &mut grads).map_err(&err)?;
+                let loss = step.run(net, x, y, chunk.len(), &mut grads).map_err(&err)?;
+                loss_sum += loss * chunk.len() as f64;
                 opt.step(net.params_mut(), grads.slices());
             }
             let test =

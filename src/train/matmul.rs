@@ -23,7 +23,12 @@ use super::net::NetError;
 use super::par::{self, Pool};
 use crate::eval::Real;
 
-/// A read-only matrix over a row-major buffer of `f64` or `f32`, possibly read transposed.
+/// A read-only matrix over a row-major buffer of `f64` or `f32`, possibly read transposed or
+/// restricted to a range of columns.
+///
+/// Invariant (what makes the `gemm` call sound): element `(i, j)`, `i < rows`, `j < cols`, is
+/// `data[i·row_stride + j·col_stride]`, and that index is inside `data`. Every constructor
+/// ([`Mat::new`], [`Mat::t`], [`Mat::columns`]) keeps it.
 #[derive(Debug, Clone, Copy)]
 pub struct Mat<'a, T = f64> {
     data: &'a [T],
@@ -65,6 +70,32 @@ impl<'a, T> Mat<'a, T> {
             row_stride: self.col_stride,
             col_stride: self.row_stride,
         }
+    }
+
+    /// Columns `lo..hi` of a matrix that is not transposed (no copy): the samples `lo..hi` of
+    /// a `units × samples` batch.
+    ///
+    /// # Errors
+    ///
+    /// [`NetError::Shape`] when the range is not inside `0..cols` or the matrix is read
+    /// transposed.
+    pub fn columns(self, lo: usize, hi: usize) -> Result<Mat<'a, T>, NetError> {
+        if lo > hi || hi > self.cols || self.col_stride != 1 {
+            return Err(NetError::Shape(format!(
+                "columns {lo}..{hi} of a {}×{} matrix",
+                self.rows, self.cols
+            )));
+        }
+        // Element (i, j) of the view is data[lo + i·row_stride + j] with lo + j < hi ≤ cols:
+        // the element (i, lo + j) of the whole matrix, inside `data` by its invariant.
+        let data = self.data.get(lo.min(self.data.len())..).unwrap_or(&[]);
+        Ok(Mat {
+            data,
+            rows: self.rows,
+            cols: hi - lo,
+            row_stride: self.row_stride,
+            col_stride: 1,
+        })
     }
 
     /// Rows.
@@ -269,10 +300,9 @@ fn product<T: Real>(
                 }
                 return;
             }
-            // SAFETY (gemm): `Mat::new` checked `rows·cols = data.len()` and the strides are
-            // those of a row-major matrix or its transpose, so element (i, j) of A, i < m,
-            // j < k, lies at i·row_stride + j·col_stride < data.len() (likewise for B); the
-            // block's rows of A (r0..r1) and columns of B (c0..c1) start at those offsets.
+            // SAFETY (gemm): by `Mat`'s invariant, element (i, j) of A, i < m, j < k, lies at
+            // i·row_stride + j·col_stride < data.len() (likewise for B); the block's rows of
+            // A (r0..r1) and columns of B (c0..c1) start at those offsets.
             // A and B are shared borrows distinct from C, so gemm's reads and writes do not
             // alias.
             gemm::gemm(
@@ -370,6 +400,47 @@ mod tests {
             }
         }
         c
+    }
+
+    fn close(got: &[f64], want: &[f64]) {
+        assert_eq!(got.len(), want.len());
+        for (x, y) in got.iter().zip(want) {
+            assert!((x - y).abs() <= 1e-12, "{x} vs {y}");
+        }
+    }
+
+    #[test]
+    fn a_range_of_columns_reads_as_a_copy_of_those_columns() {
+        let (k, n) = (6, 11);
+        let x: Vec<f64> = (0..k * n).map(|i| (i as f64 * 0.29).sin()).collect();
+        let w: Vec<f64> = (0..3 * k).map(|i| (i as f64 * 0.13).cos()).collect();
+        let (wm, xm) = (Mat::new(&w, 3, k).unwrap(), Mat::new(&x, k, n).unwrap());
+        for (lo, hi) in [(0, n), (0, 4), (4, n), (10, n), (5, 5)] {
+            let copy: Vec<f64> = (0..k)
+                .flat_map(|r| x[r * n + lo..r * n + hi].to_vec())
+                .collect();
+            let cm = Mat::new(&copy, k, hi - lo).unwrap();
+            let view = xm.columns(lo, hi).unwrap();
+            // The view against the copy (gemm may take another kernel for another stride,
+            // so equal up to rounding) and against the triple loop.
+            let product = |a: Mat<'_>, b: Mat<'_>| {
+                let mut c = vec![0.0; a.rows * b.cols];
+                matmul(&mut c, a, b, Write::Overwrite).unwrap();
+                c
+            };
+            let got = product(wm, view);
+            close(&got, &product(wm, cm));
+            close(&got, &naive(wm, cm));
+            // Read transposed too, as in a weight gradient δ·Aᵀ.
+            let d: Vec<f64> = (0..2 * (hi - lo)).map(|i| i as f64 - 3.5).collect();
+            let dm = Mat::new(&d, 2, hi - lo).unwrap();
+            let got = product(dm, view.t());
+            close(&got, &product(dm, cm.t()));
+            close(&got, &naive(dm, cm.t()));
+        }
+        assert!(xm.columns(3, n + 1).is_err());
+        assert!(xm.columns(4, 3).is_err());
+        assert!(xm.t().columns(0, 1).is_err());
     }
 
     #[test]

@@ -13,6 +13,8 @@
 //!   vectorised sum.
 //! - `par`: the worker threads (`--threads`), with fixed partitions of every pass, so the
 //!   results do not depend on the thread count.
+//! - `step`: a training step's passes over a batch cut by samples into parts that run at
+//!   the same time (one fork and one join per step), the parts' gradients added in order.
 //! - `optim`: SGD with momentum, Adam.
 //! - `gradcheck`: every gradient against finite differences, with the worst element.
 //! - `fit`: the training loop, metrics, early stop, NaN detection.
@@ -36,6 +38,7 @@ pub mod net;
 pub mod optim;
 pub mod par;
 pub mod rng;
+pub mod step;
 
 pub use data::{Dataset, Prepared, Split, Target, Task};
 pub use fit::{train, EpochStats, Metric, Precision, TrainConfig, TrainError, TrainReport};
@@ -45,3 +48,4 @@ pub use indexed::IndexedHead;
 pub use net::{Init, Network};
 pub use optim::Optimizer;
 pub use par::Pool;
+pub use step::Step;

@@ -179,7 +179,8 @@ pub struct Workspace<T = f64> {
     w: Vec<Vec<T>>,
     /// A weight gradient in `T` before it is widened into [`Gradients`] (unused for `f64`).
     gw: Vec<T>,
-    delta: Vec<T>,
+    back: BackBuffers<T>,
+    /// ∂L/∂A of the output when the delta is not fused.
     g: Vec<T>,
     tmp: Vec<T>,
     scratch: TapeScratch<T>,
@@ -190,6 +191,26 @@ pub struct Workspace<T = f64> {
     n: usize,
 }
 
+/// The backward pass's buffers, one per layer, so that each keeps its length from one step to
+/// the next and is never cleared and refilled (one shared δ buffer alternated between 10 and
+/// 128 rows on the digits network: a memset of every δ per step).
+#[derive(Debug, Clone)]
+struct BackBuffers<T> {
+    /// δ of layer l.
+    deltas: Vec<Vec<T>>,
+    /// W_lᵀ·δ_l, for l ≥ 1.
+    gs: Vec<Vec<T>>,
+}
+
+impl<T> Default for BackBuffers<T> {
+    fn default() -> Self {
+        BackBuffers {
+            deltas: Vec::new(),
+            gs: Vec::new(),
+        }
+    }
+}
+
 impl<T> Default for Workspace<T> {
     fn default() -> Self {
         Workspace {
@@ -197,7 +218,7 @@ impl<T> Default for Workspace<T> {
             a: Vec::new(),
             w: Vec::new(),
             gw: Vec::new(),
-            delta: Vec::new(),
+            back: BackBuffers::default(),
             g: Vec::new(),
             tmp: Vec::new(),
             scratch: TapeScratch::default(),
@@ -241,19 +262,57 @@ impl<T: Real> Workspace<T> {
 /// point to the next; `--gradcheck` divides that noise by its 2·10⁻⁴ step, and on the digits
 /// network (64 → 128 → 10, σ + BCE) it was 1.6·10⁻¹⁰ in a gradient of 5·10⁻⁵: a false
 /// "FAILED" at 2·10⁻⁶.
-pub(crate) fn compensated_sum<T: Real>(values: &[T]) -> f64 {
-    let (mut s, mut c) = (0.0f64, 0.0f64);
-    for v in values {
-        let v = v.to_f64();
-        let t = s + v;
-        c += if s.abs() >= v.abs() {
-            (s - t) + v
-        } else {
-            (v - t) + s
-        };
-        s = t;
+///
+/// Four interleaved compensated sums (value i goes to lane i mod 4 of its slice), added
+/// with compensation at the end: the same accuracy as one, without one long chain of
+/// dependent additions (a single chain cost 3 ns per value, 3 % of a digits epoch). The
+/// result depends on the values and on how they are cut into slices, nothing else.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct CompensatedSum {
+    sums: [f64; 4],
+    errors: [f64; 4],
+}
+
+impl CompensatedSum {
+    /// Adds `values`, in order.
+    pub(crate) fn add<T: Real>(&mut self, values: &[T]) {
+        let chunks = values.chunks_exact(4);
+        let rest = chunks.remainder();
+        for chunk in chunks {
+            for ((s, c), v) in self.sums.iter_mut().zip(&mut self.errors).zip(chunk) {
+                neumaier(s, c, v.to_f64());
+            }
+        }
+        for ((s, c), v) in self.sums.iter_mut().zip(&mut self.errors).zip(rest) {
+            neumaier(s, c, v.to_f64());
+        }
     }
-    s + c
+
+    /// The sum of everything added.
+    pub(crate) fn total(&self) -> f64 {
+        let (mut s, mut c) = (0.0, 0.0);
+        for (&lane, &err) in self.sums.iter().zip(&self.errors) {
+            neumaier(&mut s, &mut c, lane);
+            c += err;
+        }
+        s + c
+    }
+}
+
+/// One step of Neumaier's sum: `s + v` into `s`, its rounding error into `c`.
+#[inline(always)]
+fn neumaier(s: &mut f64, c: &mut f64, v: f64) {
+    let t = *s + v;
+    let (big, small) = if s.abs() >= v.abs() { (*s, v) } else { (v, *s) };
+    *c += (big - t) + small;
+    *s = t;
+}
+
+/// Σ `values` ([`CompensatedSum`] over one slice).
+pub(crate) fn compensated_sum<T: Real>(values: &[T]) -> f64 {
+    let mut sum = CompensatedSum::default();
+    sum.add(values);
+    sum.total()
 }
 
 /// A layer's weights as `T`: the parameters themselves for `f64`, else the copy the forward
@@ -388,18 +447,20 @@ impl Network {
         self.layers.last().map_or(0, |l| l.n_out)
     }
 
-    /// Whether a pass over a batch of `n` on `pool` is cut into parts for its threads: any
-    /// product of the forward or backward pass, or any elementwise pass. When none is, running
+    /// Whether a pass over a batch of `n` on `pool` is cut into parts for its threads: the
+    /// batch itself ([`step::sample_parts`](super::step::sample_parts)), any product of the
+    /// forward or backward pass, or any elementwise pass. When none is, running
     /// the batch on a worker of the pool ([`Pool::install`]) only costs the hand-over.
     pub fn runs_parallel(&self, pool: &Pool, n: usize) -> bool {
         use super::par::product_parts;
         pool.threads() > 1
-            && self.layers.iter().any(|l| {
-                product_parts(l.n_out, n, l.n_in) > 1
-                    || product_parts(l.n_out, l.n_in, n) > 1
-                    || product_parts(l.n_in, n, l.n_out) > 1
-                    || pool.elementwise_parts(l.n_out.saturating_mul(n)) > 1
-            })
+            && (super::step::sample_parts(self, n) > 1
+                || self.layers.iter().any(|l| {
+                    product_parts(l.n_out, n, l.n_in) > 1
+                        || product_parts(l.n_out, l.n_in, n) > 1
+                        || product_parts(l.n_in, n, l.n_out) > 1
+                        || pool.elementwise_parts(l.n_out.saturating_mul(n)) > 1
+                }))
     }
 
     /// Number of parameters.
@@ -408,6 +469,22 @@ impl Network {
             .iter()
             .map(|l| l.weights.len() + l.bias.len())
             .sum()
+    }
+
+    /// A batch of `n` samples fits in [`MAX_BATCH_VALUES`].
+    ///
+    /// # Errors
+    ///
+    /// [`NetError::TooLarge`] when it does not.
+    pub(crate) fn check_batch(&self, n: usize) -> Result<(), NetError> {
+        let units: usize = self.layers.iter().map(|l| l.n_out).sum();
+        if units.checked_mul(n).is_none_or(|v| v > MAX_BATCH_VALUES) {
+            return Err(NetError::TooLarge(format!(
+                "a batch of {n} samples through {units} units holds more than the \
+                 {MAX_BATCH_VALUES} values a pass may hold: use a smaller --batch-size"
+            )));
+        }
+        Ok(())
     }
 
     /// Forward pass over `x` (`n_inputs × n`), keeping what the backward pass needs, in `T`
@@ -429,13 +506,25 @@ impl Network {
                 self.n_inputs()
             )));
         }
-        let units: usize = self.layers.iter().map(|l| l.n_out).sum();
-        if units.checked_mul(n).is_none_or(|v| v > MAX_BATCH_VALUES) {
-            return Err(NetError::TooLarge(format!(
-                "a batch of {n} samples through {units} units holds more than the \
-                 {MAX_BATCH_VALUES} values a pass may hold: use a smaller --batch-size"
+        self.forward_in(Mat::new(x, self.n_inputs(), n)?, ws)
+    }
+
+    /// [`Network::forward`] over the input matrix `x` (`n_inputs × n`, possibly a range of
+    /// a larger batch's columns).
+    pub(crate) fn forward_in<T: Real>(
+        &self,
+        x: Mat<'_, T>,
+        ws: &mut Workspace<T>,
+    ) -> Result<(), NetError> {
+        let n = x.cols();
+        if x.rows() != self.n_inputs() {
+            return Err(NetError::Shape(format!(
+                "input has {} rows, expected {}",
+                x.rows(),
+                self.n_inputs()
             )));
         }
+        self.check_batch(n)?;
         let n_layers = self.layers.len();
         ws.z.resize_with(n_layers, Vec::new);
         ws.a.resize_with(n_layers, Vec::new);
@@ -444,16 +533,19 @@ impl Network {
         for (li, layer) in self.layers.iter().enumerate() {
             let mut z = ws.z.get_mut(li).map(std::mem::take).unwrap_or_default();
             {
-                let input: &[T] = if li == 0 {
+                let a_prev = if li == 0 {
                     x
                 } else {
-                    ws.a.get(li - 1).map_or(&[], |v| v.as_slice())
+                    Mat::new(
+                        ws.a.get(li - 1).map_or(&[], |v| v.as_slice()),
+                        layer.n_in,
+                        n,
+                    )?
                 };
                 if let Some(copy) = ws.w.get_mut(li) {
                     T::narrow_into(&layer.weights, copy);
                 }
                 let w = Mat::new(weights_as(layer, ws.w.get(li)), layer.n_out, layer.n_in)?;
-                let a_prev = Mat::new(input, layer.n_in, n)?;
                 affine_par(&ws.pool, &mut z, w, a_prev, &layer.bias)?;
             }
             let mut a = ws.a.get_mut(li).map(std::mem::take).unwrap_or_default();
@@ -493,6 +585,20 @@ impl Network {
     ///
     /// [`NetError::NonFinite`] when the loss is not finite.
     pub fn loss<T: Real>(&self, y: &[T], ws: &mut Workspace<T>) -> Result<f64, NetError> {
+        Ok(self.loss_sum(y, ws)? / ws.n.max(1) as f64)
+    }
+
+    /// The sum over samples of the loss of the last forward pass against `y`
+    /// ([`Network::loss`] before the division by `n`).
+    ///
+    /// # Errors
+    ///
+    /// As [`Network::loss`].
+    pub(crate) fn loss_sum<T: Real>(
+        &self,
+        y: &[T],
+        ws: &mut Workspace<T>,
+    ) -> Result<f64, NetError> {
         let out = ws.a.last().map(|v| v.as_slice()).unwrap_or(&[]);
         if out.len() != y.len() {
             return Err(NetError::Shape(format!(
@@ -506,10 +612,10 @@ impl Network {
             Head::Elementwise { loss, .. } => loss.value(out, y, &mut vals, &mut ws.scratch),
             Head::Indexed(h) => h.loss(out, y, ws.n, &mut vals, &mut ws.indexed),
         }
-        let e = compensated_sum(&vals) / ws.n.max(1) as f64;
         ws.tmp = vals;
-        if e.is_finite() {
-            Ok(e)
+        let sum = compensated_sum(&ws.tmp);
+        if sum.is_finite() {
+            Ok(sum)
         } else {
             Err(NetError::NonFinite {
                 layer: self.layers.len(),
@@ -532,12 +638,53 @@ impl Network {
         ws: &mut Workspace<T>,
         grads: &mut Gradients,
     ) -> Result<(), NetError> {
+        let x = Mat::new(x, self.n_inputs(), ws.n)?;
+        self.backward_in(x, y, ws, grads, 1.0 / ws.n.max(1) as f64)
+    }
+
+    /// [`Network::backward`] over the input matrix `x` (as given to
+    /// [`Network::forward_in`]), with the loss scaled by `inv_n` (`1/n` of the mean over
+    /// the whole batch, when `x` is one part of it) instead of `1/ws.n`.
+    pub(crate) fn backward_in<T: Real>(
+        &self,
+        x: Mat<'_, T>,
+        y: &[T],
+        ws: &mut Workspace<T>,
+        grads: &mut Gradients,
+        inv_n: f64,
+    ) -> Result<(), NetError> {
         let n = ws.n;
+        if x.rows() != self.n_inputs() || x.cols() != n {
+            return Err(NetError::Shape(format!(
+                "input is {}×{}, the forward pass was {}×{n}",
+                x.rows(),
+                x.cols(),
+                self.n_inputs()
+            )));
+        }
         let n_layers = self.layers.len();
         grads.layers.resize_with(n_layers, Default::default);
-        let inv_n = T::from_f64(1.0 / n.max(1) as f64);
-        let mut delta = std::mem::take(&mut ws.delta);
-        let mut g = std::mem::take(&mut ws.g);
+        let mut back = std::mem::take(&mut ws.back);
+        back.deltas.resize_with(n_layers, Vec::new);
+        back.gs.resize_with(n_layers, Vec::new);
+        let result = self.backward_layers(x, y, ws, grads, T::from_f64(inv_n), &mut back);
+        ws.back = back;
+        result
+    }
+
+    /// The layers of [`Network::backward_in`], into `back` (one buffer per layer).
+    fn backward_layers<T: Real>(
+        &self,
+        x: Mat<'_, T>,
+        y: &[T],
+        ws: &mut Workspace<T>,
+        grads: &mut Gradients,
+        inv_n: T,
+        back: &mut BackBuffers<T>,
+    ) -> Result<(), NetError> {
+        let BackBuffers { deltas, gs } = back;
+        let n = ws.n;
+        let n_layers = self.layers.len();
         // Output layer.
         {
             let li = n_layers - 1;
@@ -552,20 +699,24 @@ impl Network {
                     a.len()
                 )));
             }
+            let Some(delta) = deltas.get_mut(li) else {
+                return Err(NetError::Shape("no output layer".to_string()));
+            };
             match &self.head {
                 Head::Indexed(h) => {
-                    h.delta(z, a, y, n, &mut delta, &mut ws.indexed);
+                    h.delta(z, a, y, n, delta, &mut ws.indexed);
                     delta.iter_mut().for_each(|d| *d *= inv_n);
                 }
                 Head::Elementwise { fused: Some(f), .. } => {
-                    f.eval(a, y, &mut delta, &mut ws.scratch);
+                    f.eval(a, y, delta, &mut ws.scratch);
                     delta.iter_mut().for_each(|d| *d *= inv_n);
                 }
                 Head::Elementwise { loss, fused: None } => {
-                    loss.gradient(a, y, &mut g, &mut ws.scratch);
+                    let g = &mut ws.g;
+                    loss.gradient(a, y, g, &mut ws.scratch);
                     g.iter_mut().for_each(|d| *d *= inv_n);
                     if let Some(act) = self.activations.get(li) {
-                        act.backward(z, a, &g, &mut delta, &mut ws.scratch);
+                        act.backward(z, a, g, delta, &mut ws.scratch);
                     }
                 }
             }
@@ -574,17 +725,25 @@ impl Network {
             let Some(layer) = self.layers.get(li) else {
                 continue;
             };
-            let input: &[T] = if li == 0 {
+            let a_prev = if li == 0 {
                 x
             } else {
-                ws.a.get(li - 1).map_or(&[], |v| v.as_slice())
+                Mat::new(
+                    ws.a.get(li - 1).map_or(&[], |v| v.as_slice()),
+                    layer.n_in,
+                    n,
+                )?
             };
             let Some((gw, gb)) = grads.layers.get_mut(li) else {
                 continue;
             };
+            // δ of this layer, and the buffer of the layer below it.
+            let (below, this_and_above) = deltas.split_at_mut(li);
+            let Some(delta) = this_and_above.first() else {
+                continue;
+            };
             {
-                let d = Mat::new(&delta, layer.n_out, n)?;
-                let a_prev = Mat::new(input, layer.n_in, n)?;
+                let d = Mat::new(delta, layer.n_out, n)?;
                 // Into the gradient itself for f64; for f32 into `ws.gw`, then widened.
                 let (into, widen) = match T::as_f64_vec(gw) {
                     Some(own) => (own, false),
@@ -597,38 +756,34 @@ impl Network {
                     gw.extend(ws.gw.iter().map(|v| v.to_f64()));
                 }
             }
-            row_sums_par(&ws.pool, &delta, n, gb);
+            row_sums_par(&ws.pool, delta, n, gb);
             // A NaN or ±∞ anywhere in δ makes its row sum NaN or ±∞, so checking the bias
             // gradients (one value per unit) checks all of δ.
             if !all_finite(gb) {
-                ws.delta = delta;
-                ws.g = g;
                 return Err(NetError::NonFinite {
                     layer: li + 1,
                     what: "gradient",
                 });
             }
-            if li == 0 {
+            let (Some(prev), Some(g)) = (below.last_mut(), gs.get_mut(li)) else {
                 break;
-            }
+            };
             // g = Wᵀ·δ, then δ_prev = g·f'(z_prev).
             // Overwritten by the product: only new elements need a value.
             g.resize(layer.n_in * n, T::ZERO);
             {
                 let w = Mat::new(weights_as(layer, ws.w.get(li)), layer.n_out, layer.n_in)?;
-                let d = Mat::new(&delta, layer.n_out, n)?;
-                matmul_par(&ws.pool, &mut g, w.t(), d, Write::Overwrite)?;
+                let d = Mat::new(delta, layer.n_out, n)?;
+                matmul_par(&ws.pool, g, w.t(), d, Write::Overwrite)?;
             }
             let (z, a) = (
                 ws.z.get(li - 1).map_or(&[][..], |v| v.as_slice()),
                 ws.a.get(li - 1).map_or(&[][..], |v| v.as_slice()),
             );
             if let Some(act) = self.activations.get(li - 1) {
-                act.backward_par(&ws.pool, z, a, &g, &mut delta, &mut ws.scratches);
+                act.backward_par(&ws.pool, z, a, g, prev, &mut ws.scratches);
             }
         }
-        ws.delta = delta;
-        ws.g = g;
         Ok(())
     }
 
@@ -758,7 +913,39 @@ impl Network {
 
 #[cfg(test)]
 mod tests {
-    use super::all_finite;
+    use super::{all_finite, compensated_sum, CompensatedSum};
+    use crate::train::rng::Rng;
+
+    #[test]
+    fn the_compensated_sum_is_exact_where_a_plain_sum_is_not() {
+        // Multiples of 2⁻⁴⁰ near 0.7 whose exact sum is representable: the compensated sum
+        // gives it to the last bit, the plain sum does not.
+        let mut rng = Rng::new(7);
+        let ks: Vec<i64> = (0..100_003)
+            .map(|_| (rng.range(0.5, 0.9) * (1u64 << 40) as f64) as i64)
+            .collect();
+        let unit = 2f64.powi(-40);
+        let values: Vec<f64> = ks.iter().map(|&k| k as f64 * unit).collect();
+        let exact = ks.iter().sum::<i64>() as f64 * unit;
+        assert_eq!(compensated_sum(&values), exact);
+        assert_ne!(values.iter().sum::<f64>(), exact);
+        // Cut into slices of any length, and in f32.
+        let mut sum = CompensatedSum::default();
+        for part in values.chunks(777) {
+            sum.add(part);
+        }
+        assert_eq!(sum.total(), exact);
+        let small: Vec<f32> = values.iter().map(|&v| v as f32).collect();
+        // f32 values near 0.7 are multiples of 2⁻²⁴: their exact sum is representable too.
+        let k32: i64 = small
+            .iter()
+            .map(|&v| (f64::from(v) * 2f64.powi(24)) as i64)
+            .sum();
+        assert_eq!(compensated_sum(&small), k32 as f64 * 2f64.powi(-24));
+        // Cancellation: 1e16 + 1 − 1e16 + 1 = 2.
+        assert_eq!(compensated_sum(&[1e16, 1.0, -1e16, 1.0, 0.0]), 2.0);
+        assert_eq!(compensated_sum::<f64>(&[]), 0.0);
+    }
 
     #[test]
     fn all_finite_finds_any_non_finite_value_at_any_position() {
