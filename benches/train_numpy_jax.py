@@ -7,8 +7,9 @@ split's statistics), same layouts (units x samples), same optimiser (Adam, lr 1e
 like derivcheck (JAX is also timed in float32, its default).
 
     pip install numpy "jax[cpu]"
-    python3 benches/train_numpy_jax.py
+    python3 benches/train_numpy_jax.py [FILTER]   # or benches/run_numpy_jax.sh [FILTER]
 
+FILTER keeps the configurations whose name ("digits 64-128tanh-10 softmax full") contains it.
 Configurations: diabetes 10->64 sigmoid->1 MSE; iris 4->16 tanh->3 sigmoid + BCE per class, full
 batch; digits 64->128 tanh->10 with softmax +
 cross-entropy (the reference; derivcheck's `--output softmax --loss ce`) and with sigmoid + BCE
@@ -202,8 +203,11 @@ def main():
     except ImportError:
         have_jax = False
     print(f"numpy {np.__version__}" + (f", jax {__import__('jax').__version__}" if have_jax else ", no jax"))
+    keep = sys.argv[1] if len(sys.argv) > 1 else ""
     for name, sizes, x, y, hidden, head, bs in configs:
         batch = "full" if bs == 0 else f"mb{bs}"
+        if keep not in f"{name} {batch}":
+            continue
         reps = 200 if name.startswith("iris") else 50 if bs == 0 else 10
         res = [f"numpy {bench_numpy(sizes, x, y, hidden, head, bs, reps):.3f}"]
         if have_jax:
