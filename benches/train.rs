@@ -90,6 +90,9 @@ impl<T: Real> Data<T> {
 }
 
 /// One epoch of the formula path: forward, backward on the compiled formulas, Adam step.
+/// (Not inlined, here and in the other paths' epochs, so that callgrind counts each path's
+/// instructions under its own name.)
+#[inline(never)]
 fn epoch_formulas<T: Real>(
     net: &mut Network,
     d: &Data<T>,
@@ -120,6 +123,7 @@ fn epoch_formulas<T: Real>(
 
 /// One epoch as `train` runs it: [`Step::run`] (the batch cut by samples, the loss
 /// included), then the Adam step.
+#[inline(never)]
 fn epoch_trainer<T: Real>(
     net: &mut Network,
     d: &Data<T>,
@@ -148,6 +152,7 @@ fn epoch_trainer<T: Real>(
 }
 
 /// One epoch of forward passes only (the floor under any backward pass).
+#[inline(never)]
 fn epoch_forward<T: Real>(
     net: &Network,
     d: &Data<T>,
@@ -388,6 +393,7 @@ impl<T: Real> Reference<T> {
         opt.step(net.params_mut(), self.grads.slices());
     }
 
+    #[inline(never)]
     fn epoch(
         &mut self,
         net: &mut Network,
@@ -567,7 +573,9 @@ criterion_group!(benches, bench_train);
 /// in CPU time, so that the ratio compares like with like
 /// (`TRAIN_BENCH_INTERLEAVED=1 cargo bench --bench train`; `TRAIN_BENCH_FILTER=digits`
 /// keeps the cases whose name contains the string; `TRAIN_BENCH_THREADS=2` runs both paths
-/// on two threads, 0 on one per core, 1 by default).
+/// on two threads, 0 on one per core, 1 by default; `TRAIN_BENCH_ROUNDS=2` runs two rounds
+/// instead of 40, for callgrind, where each path's epoch is a function of its own:
+/// `epoch_formulas`, `Reference::epoch`, `epoch_forward`, `epoch_trainer`).
 fn interleaved() {
     if f32_passes() {
         interleaved_in::<f32>();
@@ -578,6 +586,10 @@ fn interleaved() {
 
 fn interleaved_in<T: Real>() {
     let filter = std::env::var("TRAIN_BENCH_FILTER").unwrap_or_default();
+    let rounds = std::env::var("TRAIN_BENCH_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse::<usize>().ok())
+        .unwrap_or(40);
     let pool = bench_pool();
     println!("threads: {}, batch passes in {}", pool.threads(), T::NAME);
     for case in cases()
@@ -637,7 +649,7 @@ fn interleaved_in<T: Real>() {
                 f()
             }
         };
-        for _ in 0..40 {
+        for _ in 0..rounds {
             time(0, &mut || {
                 install(&mut || {
                     epoch_formulas(
