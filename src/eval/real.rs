@@ -6,9 +6,9 @@
 //! [`eval_f64`](super::eval_f64) (the conversions below are the identity and compile to
 //! nothing), which the checker relies on. `f32` is for the trainer's batch passes, where it
 //! halves the memory traffic and doubles the vector lanes. An `f32` tape computes `+`, `−`,
-//! `·`, `/` and squares in `f32`, and eˣ, tanh and σ with the `f32` functions of
+//! `·`, `/` and squares in `f32`, and eˣ, tanh, σ and ln with the `f32` functions of
 //! [`vector`](super::vector) when asked for [`Elementwise::Vectorised`](super::Elementwise);
-//! every other function (log, sin, powers, max, …) is the `f64` function of
+//! every other function (ln without it, sin, powers, max, …) is the `f64` function of
 //! [`special`](super::special) on the argument widened to `f64`, rounded back to `f32`.
 //!
 //! Parameters stay `f64` everywhere; [`Real::narrow_into`], [`Real::as_f64_slice`] and
