@@ -87,6 +87,30 @@ impl<T: Real> Data<T> {
             n_outputs: d.n_outputs,
         }
     }
+
+    /// Calls `f(x, y, n)` on each minibatch of `bs` samples (`bs = 0`: the whole set, read in
+    /// place), in order; a minibatch's columns are copied into `buf`.
+    fn for_each_batch(
+        &self,
+        bs: usize,
+        buf: &mut (Vec<T>, Vec<T>),
+        mut f: impl FnMut(&[T], &[T], usize),
+    ) {
+        let n = self.n;
+        let bs = if bs == 0 { n } else { bs };
+        let mut lo = 0;
+        while lo < n {
+            let hi = (lo + bs).min(n);
+            if bs == n {
+                f(&self.x, &self.y, n);
+            } else {
+                columns(&self.x, self.n_features, n, lo, hi, &mut buf.0);
+                columns(&self.y, self.n_outputs, n, lo, hi, &mut buf.1);
+                f(&buf.0, &buf.1, hi - lo);
+            }
+            lo = hi;
+        }
+    }
 }
 
 /// One epoch of the formula path: forward, backward on the compiled formulas, Adam step.
@@ -102,23 +126,11 @@ fn epoch_formulas<T: Real>(
     grads: &mut Gradients,
     buf: &mut (Vec<T>, Vec<T>),
 ) {
-    let n = d.n;
-    let bs = if bs == 0 { n } else { bs };
-    let mut lo = 0;
-    while lo < n {
-        let hi = (lo + bs).min(n);
-        let (x, y): (&[T], &[T]) = if bs == n {
-            (&d.x, &d.y)
-        } else {
-            columns(&d.x, d.n_features, n, lo, hi, &mut buf.0);
-            columns(&d.y, d.n_outputs, n, lo, hi, &mut buf.1);
-            (&buf.0, &buf.1)
-        };
-        net.forward(x, hi - lo, ws).expect("forward");
+    d.for_each_batch(bs, buf, |x, y, n| {
+        net.forward(x, n, ws).expect("forward");
         net.backward(x, y, ws, grads).expect("backward");
         opt.step(net.params_mut(), grads.slices());
-        lo = hi;
-    }
+    });
 }
 
 /// One epoch as `train` runs it: [`Step::run`] (the batch cut by samples, the loss
@@ -133,22 +145,10 @@ fn epoch_trainer<T: Real>(
     grads: &mut Gradients,
     buf: &mut (Vec<T>, Vec<T>),
 ) {
-    let n = d.n;
-    let bs = if bs == 0 { n } else { bs };
-    let mut lo = 0;
-    while lo < n {
-        let hi = (lo + bs).min(n);
-        let (x, y): (&[T], &[T]) = if bs == n {
-            (&d.x, &d.y)
-        } else {
-            columns(&d.x, d.n_features, n, lo, hi, &mut buf.0);
-            columns(&d.y, d.n_outputs, n, lo, hi, &mut buf.1);
-            (&buf.0, &buf.1)
-        };
-        black_box(step.run(net, x, y, hi - lo, grads).expect("step"));
+    d.for_each_batch(bs, buf, |x, y, n| {
+        black_box(step.run(net, x, y, n, grads).expect("step"));
         opt.step(net.params_mut(), grads.slices());
-        lo = hi;
-    }
+    });
 }
 
 /// One epoch of forward passes only (the floor under any backward pass).
@@ -402,23 +402,7 @@ impl<T: Real> Reference<T> {
         opt: &mut OptimizerState,
         buf: &mut (Vec<T>, Vec<T>),
     ) {
-        let n = d.n;
-        let bs = if bs == 0 { n } else { bs };
-        let mut lo = 0;
-        while lo < n {
-            let hi = (lo + bs).min(n);
-            if bs == n {
-                self.step(net, &d.x, &d.y, n, opt);
-            } else {
-                columns(&d.x, d.n_features, n, lo, hi, &mut buf.0);
-                columns(&d.y, d.n_outputs, n, lo, hi, &mut buf.1);
-                let (x, y) = (std::mem::take(&mut buf.0), std::mem::take(&mut buf.1));
-                self.step(net, &x, &y, hi - lo, opt);
-                buf.0 = x;
-                buf.1 = y;
-            }
-            lo = hi;
-        }
+        d.for_each_batch(bs, buf, |x, y, n| self.step(net, x, y, n, opt));
     }
 }
 
