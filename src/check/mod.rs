@@ -223,6 +223,12 @@ pub struct Checker<'a> {
     /// `natural_domain` of one side (pure, like `prepared`, and bounded the same way): the
     /// claims about one derivative share their left side.
     natural: RefCell<FxHashMap<Expr, Vec<Expr>>>,
+    /// `Program::expand` of each expression expanded so far (pure, bounded like `prepared`):
+    /// a claim's right side without derivatives is expanded by `prepare` and again, as
+    /// written, by `natural_of`. Keyed by value: the expansion's value and sharing depend on
+    /// the input's value only (its memo is keyed by value), so a cached expansion is the one
+    /// a new call would make.
+    expanded: RefCell<FxHashMap<Expr, Result<Expr, LimitReached>>>,
     /// Readable forms computed so far (successful ones only; bounded like `prepared`): the
     /// hints of the wrong claims about one derivative show its readable truth again and again.
     readable_forms: RefCell<FxHashMap<Expr, Expr>>,
@@ -412,6 +418,7 @@ impl<'a> Checker<'a> {
             prepared: RefCell::new(FxHashMap::default()),
             fact_symbols: RefCell::new(FxHashMap::default()),
             natural: RefCell::new(FxHashMap::default()),
+            expanded: RefCell::new(FxHashMap::default()),
             readable_forms: RefCell::new(FxHashMap::default()),
             raw_derivatives: RefCell::new(FxHashMap::default()),
             left_forms: RefCell::new(FxHashMap::default()),
@@ -564,6 +571,20 @@ impl<'a> Checker<'a> {
         p
     }
 
+    /// `Program::expand` with this checker's growth limit, cached per checker.
+    fn expand(&self, e: &Expr) -> Result<Expr, LimitReached> {
+        if let Some(x) = self.expanded.borrow().get(e) {
+            return x.clone();
+        }
+        let x = self.program.expand(e, self.config.limits.max_growth);
+        let mut cache = self.expanded.borrow_mut();
+        if cache.len() >= PREPARED_CACHE {
+            cache.clear();
+        }
+        cache.insert(e.clone(), x.clone());
+        x
+    }
+
     fn prepare_uncached(&self, e: &Expr) -> Result<Prepared, String> {
         let ctx = self.diff_ctx();
         let mut cur = e.clone();
@@ -575,10 +596,7 @@ impl<'a> Checker<'a> {
                     kinks.push(x);
                 }
             }
-            let expanded = self
-                .program
-                .expand(&resolved, self.config.limits.max_growth)
-                .map_err(|e| e.to_string())?;
+            let expanded = self.expand(&resolved).map_err(|e| e.to_string())?;
             if !has_unresolved(&expanded, self.program) {
                 return Ok(Prepared {
                     expr: expanded,
@@ -924,7 +942,7 @@ impl<'a> Checker<'a> {
             return v.clone();
         }
         let mut out: Vec<Expr> = Vec::new();
-        if let Ok(expanded) = self.program.expand(side, self.config.limits.max_growth) {
+        if let Ok(expanded) = self.expand(side) {
             let mut stack = vec![expanded];
             let mut seen = rustc_hash::FxHashSet::default();
             while let Some(x) = stack.pop() {
