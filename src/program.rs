@@ -410,7 +410,9 @@ fn is_slot_value(w: &str) -> bool {
 
 /// Simultaneous substitution of `params[i]` by `args[i]` (free occurrences only).
 pub fn substitute(body: &Expr, params: &[Symbol], args: &[Expr]) -> Expr {
-    let mut memo = rustc_hash::FxHashMap::default();
+    // Sized for the body's nodes (capped), as in `expand`: no rehashing while it fills.
+    let capacity = usize::try_from(body.tree_size().min(256)).unwrap_or(0);
+    let mut memo = rustc_hash::FxHashMap::with_capacity_and_hasher(capacity, Default::default());
     subst_rec(body, params, args, &mut memo)
 }
 
