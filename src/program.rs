@@ -373,7 +373,7 @@ impl Program {
         memo: &mut rustc_hash::FxHashMap<Expr, Expr>,
         depth: usize,
     ) -> Result<Expr, LimitReached> {
-        if depth > 4096 {
+        if depth > EXPAND_MAX_DEPTH {
             return Err(LimitReached {
                 which: LimitKind::Depth,
                 at: "expanding definitions",
@@ -402,6 +402,9 @@ impl Program {
         Ok(res)
     }
 }
+
+/// Deepest node [`Program::expand`] visits: a node deeper than this is the depth limit.
+pub(crate) const EXPAND_MAX_DEPTH: usize = 4096;
 
 /// Whether a subscript slot can stand for an index's value: an index name or a number.
 fn is_slot_value(w: &str) -> bool {

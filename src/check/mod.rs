@@ -587,8 +587,36 @@ impl<'a> Checker<'a> {
 
     fn prepare_uncached(&self, e: &Expr) -> Result<Prepared, String> {
         let ctx = self.diff_ctx();
-        let mut cur = e.clone();
         let mut kinks = Vec::new();
+        if nothing_to_prepare(e, self.program) {
+            // Resolving alone gives the prepared form (see `nothing_to_prepare`): the same
+            // value, kinks and errors as the loop below, without its expansion and walk.
+            let (resolved, k) = diff::resolve(e, &ctx).map_err(|e| e.to_string())?;
+            for x in k {
+                if !kinks.contains(&x) {
+                    kinks.push(x);
+                }
+            }
+            let mut cache = self.expanded.borrow_mut();
+            if cache.len() >= PREPARED_CACHE {
+                cache.clear();
+            }
+            cache.insert(resolved.clone(), Ok(resolved.clone()));
+            return Ok(Prepared {
+                expr: resolved,
+                kinks,
+                shape: Arc::default(),
+            });
+        }
+        self.prepare_by_rounds(e)
+    }
+
+    /// Resolving and expanding in turn until nothing is left unresolved (definitions may
+    /// refer to derivatives), at most four rounds.
+    fn prepare_by_rounds(&self, e: &Expr) -> Result<Prepared, String> {
+        let ctx = self.diff_ctx();
+        let mut kinks = Vec::new();
+        let mut cur = e.clone();
         for _ in 0..4 {
             let (resolved, k) = diff::resolve(&cur, &ctx).map_err(|e| e.to_string())?;
             for x in k {
@@ -1647,6 +1675,22 @@ fn has_piecewise(e: &Expr) -> bool {
     )
 }
 
+/// True when `e` has no derivative, no primed call, no call of a user function and no symbol
+/// with a definition, and is within `Program::expand`'s depth limit. Then `prepare`'s loop
+/// ends in its first round with the resolved form itself: resolving such an expression only
+/// merges its equal nodes (its memo is keyed by value), so the result has none of those
+/// nodes and no two distinct equal nodes; expanding that returns it as it is (every node
+/// maps to itself, and the first pass changes nothing), and nothing in it is unresolved.
+fn nothing_to_prepare(e: &Expr, program: &Program) -> bool {
+    usize::try_from(e.depth()).is_ok_and(|d| d <= crate::program::EXPAND_MAX_DEPTH)
+        && Expr::visit_distinct(&[e], |x| match x.node() {
+            Node::Deriv(..) => false,
+            Node::Call(crate::expr::Func::Prime(_) | crate::expr::Func::User(_), _) => false,
+            Node::Sym(s) => program.quantity_body(s).is_none(),
+            _ => true,
+        })
+}
+
 fn has_unresolved(e: &Expr, program: &Program) -> bool {
     !Expr::visit_distinct(&[e], |x| match x.node() {
         Node::Deriv(..) => false,
@@ -1683,6 +1727,53 @@ mod tests {
 
     fn q(n: i64, d: i64) -> Rational {
         Rational::new(n.into(), d.into())
+    }
+
+    #[test]
+    fn prepare_without_definitions_is_prepare_by_rounds() {
+        let program = crate::load::load(
+            &crate::source::SourceFile::new("t.dc", "let A = 2*w\nlet f(x) = x^2 + A\n"),
+            &crate::limits::Limits::default(),
+        )
+        .program;
+        let config = CheckConfig::default();
+        let checker = Checker::new(&program, &config);
+        let parse = |t: &str| crate::api::parse(t).unwrap_or_else(|e| panic!("{e}"));
+        let sigma = parse("sigmoid(z)");
+        // Equal nodes that are distinct (resolving merges them), and one shared node.
+        let shared = Expr::mul(vec![
+            sigma.clone(),
+            Expr::sub(Expr::one(), sigma.clone()),
+            parse("sigmoid(z)"),
+            Expr::sub(Expr::one(), parse("sigmoid(z)")),
+        ]);
+        let cases = [
+            parse("sigmoid(z)*(1 - sigmoid(z)) + relu(z - 1/100)"),
+            parse("Σ_{j=1}^{C} x_j^2 + 3*x_j"),
+            shared,
+            // Not free of definitions or derivatives: the rounds, as before.
+            parse("f(z) + A"),
+            parse("d/dz f(z)"),
+            parse("sigmoid'(z) + w"),
+        ];
+        for e in &cases {
+            let fast = checker.prepare_uncached(e);
+            let rounds = checker.prepare_by_rounds(e);
+            match (fast, rounds) {
+                (Ok(a), Ok(b)) => {
+                    assert!(a.expr == b.expr, "{e}: {} against {}", a.expr, b.expr);
+                    assert_eq!(a.expr.dag_size(), b.expr.dag_size(), "{e}");
+                    assert_eq!(a.kinks, b.kinks, "{e}");
+                }
+                (a, b) => panic!("{e}: {:?} against {:?}", a.err(), b.err()),
+            }
+        }
+        // The first three have nothing to resolve or expand; the last three do.
+        let nothing: Vec<bool> = cases
+            .iter()
+            .map(|e| nothing_to_prepare(e, &program))
+            .collect();
+        assert_eq!(nothing, [true, true, true, false, false, false]);
     }
 
     #[test]
