@@ -393,7 +393,9 @@ fn heaviside_arg(e: &Expr) -> Option<&Expr> {
 fn heaviside_atoms(e: &Expr) -> Vec<Expr> {
     let mut out: Vec<Expr> = Vec::new();
     let mut stack = vec![e.clone()];
-    let mut seen = rustc_hash::FxHashSet::default();
+    // Sized for the nodes (capped), so that the walk never rehashes it.
+    let capacity = usize::try_from(e.tree_size().min(256)).unwrap_or(0);
+    let mut seen = rustc_hash::FxHashSet::with_capacity_and_hasher(capacity, Default::default());
     while let Some(x) = stack.pop() {
         if !seen.insert(x.clone()) {
             continue;

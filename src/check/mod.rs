@@ -971,8 +971,11 @@ impl<'a> Checker<'a> {
         }
         let mut out: Vec<Expr> = Vec::new();
         if let Ok(expanded) = self.expand(side) {
+            // Sized for the expansion's nodes (capped), so that the walk never rehashes it.
+            let capacity = usize::try_from(expanded.tree_size().min(256)).unwrap_or(0);
+            let mut seen =
+                rustc_hash::FxHashSet::with_capacity_and_hasher(capacity, Default::default());
             let mut stack = vec![expanded];
-            let mut seen = rustc_hash::FxHashSet::default();
             while let Some(x) = stack.pop() {
                 if !seen.insert(x.clone()) || seen.len() > 10_000 {
                     continue;
