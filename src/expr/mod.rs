@@ -361,7 +361,7 @@ impl Expr {
     /// Whether `s` occurs free in the expression (not as the bound index of a sum).
     pub fn contains_sym(&self, s: &Symbol) -> bool {
         let mut stack = vec![self];
-        let mut seen = rustc_hash::FxHashSet::default();
+        let mut seen = walk_set(&[self]);
         while let Some(e) = stack.pop() {
             if !seen.insert(Arc::as_ptr(&e.0) as usize) {
                 continue;
@@ -397,7 +397,7 @@ impl Expr {
     pub fn free_symbols(&self) -> Vec<Symbol> {
         let mut out = Vec::new();
         let mut stack = vec![(self, Vec::<Symbol>::new())];
-        let mut seen = rustc_hash::FxHashSet::default();
+        let mut seen = walk_set(&[self]);
         while let Some((e, bound)) = stack.pop() {
             if bound.is_empty() && !seen.insert(Arc::as_ptr(&e.0) as usize) {
                 continue;
