@@ -588,27 +588,46 @@ impl<'a> Checker<'a> {
     fn prepare_uncached(&self, e: &Expr) -> Result<Prepared, String> {
         let ctx = self.diff_ctx();
         let mut kinks = Vec::new();
-        if nothing_to_prepare(e, self.program) {
-            // Resolving alone gives the prepared form (see `nothing_to_prepare`): the same
-            // value, kinks and errors as the loop below, without its expansion and walk.
-            let (resolved, k) = diff::resolve(e, &ctx).map_err(|e| e.to_string())?;
-            for x in k {
-                if !kinks.contains(&x) {
-                    kinks.push(x);
+        match preparation(e, self.program, &self.config.limits) {
+            Preparation::Rounds => {}
+            // `e` is its own prepared form: resolving returns it (every node maps to itself)
+            // and so does expanding that.
+            Preparation::Nothing => {
+                self.remember_expanded(e);
+                return Ok(Prepared {
+                    expr: e.clone(),
+                    kinks: Vec::new(),
+                    shape: Arc::default(),
+                });
+            }
+            Preparation::ResolveOnly => {
+                // The same value, kinks and errors as the rounds, without the expansion
+                // and the walk for unresolved derivatives.
+                let (resolved, k) = diff::resolve(e, &ctx).map_err(|e| e.to_string())?;
+                for x in k {
+                    if !kinks.contains(&x) {
+                        kinks.push(x);
+                    }
                 }
+                self.remember_expanded(&resolved);
+                return Ok(Prepared {
+                    expr: resolved,
+                    kinks,
+                    shape: Arc::default(),
+                });
             }
-            let mut cache = self.expanded.borrow_mut();
-            if cache.len() >= PREPARED_CACHE {
-                cache.clear();
-            }
-            cache.insert(resolved.clone(), Ok(resolved.clone()));
-            return Ok(Prepared {
-                expr: resolved,
-                kinks,
-                shape: Arc::default(),
-            });
         }
         self.prepare_by_rounds(e)
+    }
+
+    /// Records that `e` expands to itself (it has nothing to expand and no two distinct
+    /// equal nodes; see [`preparation`]), for `natural_of`.
+    fn remember_expanded(&self, e: &Expr) {
+        let mut cache = self.expanded.borrow_mut();
+        if cache.len() >= PREPARED_CACHE {
+            cache.clear();
+        }
+        cache.insert(e.clone(), Ok(e.clone()));
     }
 
     /// Resolving and expanding in turn until nothing is left unresolved (definitions may
@@ -1678,20 +1697,58 @@ fn has_piecewise(e: &Expr) -> bool {
     )
 }
 
-/// True when `e` has no derivative, no primed call, no call of a user function and no symbol
-/// with a definition, and is within `Program::expand`'s depth limit. Then `prepare`'s loop
-/// ends in its first round with the resolved form itself: resolving such an expression only
-/// merges its equal nodes (its memo is keyed by value), so the result has none of those
-/// nodes and no two distinct equal nodes; expanding that returns it as it is (every node
-/// maps to itself, and the first pass changes nothing), and nothing in it is unresolved.
-fn nothing_to_prepare(e: &Expr, program: &Program) -> bool {
-    usize::try_from(e.depth()).is_ok_and(|d| d <= crate::program::EXPAND_MAX_DEPTH)
-        && Expr::visit_distinct(&[e], |x| match x.node() {
-            Node::Deriv(..) => false,
-            Node::Call(crate::expr::Func::Prime(_) | crate::expr::Func::User(_), _) => false,
-            Node::Sym(s) => program.quantity_body(s).is_none(),
-            _ => true,
-        })
+/// What `prepare` has to do with an expression.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Preparation {
+    /// Resolve and expand in rounds (`Checker::prepare_by_rounds`).
+    Rounds,
+    /// Resolve only: the expression has no derivative, no primed call, no call of a user
+    /// function and no symbol with a definition, and is within `Program::expand`'s depth
+    /// limit. Resolving it then only merges its equal nodes (the memo is keyed by value): the
+    /// result has none of those nodes and no two distinct equal nodes, so expanding it
+    /// returns it as it is (every node maps to itself, the first pass changes nothing) and
+    /// nothing in it is unresolved. The rounds end in their first round with that result.
+    ResolveOnly,
+    /// Nothing: as for `ResolveOnly`, and the expression has no two distinct equal nodes
+    /// and is within the resolver's depth limit too, so resolving returns it as it is.
+    Nothing,
+}
+
+/// [`Preparation`] of `e`, found in one walk.
+fn preparation(e: &Expr, program: &Program, limits: &Limits) -> Preparation {
+    let depth = usize::try_from(e.depth()).unwrap_or(usize::MAX);
+    if depth > crate::program::EXPAND_MAX_DEPTH {
+        return Preparation::Rounds;
+    }
+    let capacity = usize::try_from(e.tree_size().min(256)).unwrap_or(0);
+    // By value: an equal node met again through another handle is a merge resolving makes.
+    let mut seen: rustc_hash::FxHashSet<&Expr> =
+        rustc_hash::FxHashSet::with_capacity_and_hasher(capacity, Default::default());
+    let mut distinct = true;
+    let mut stack = vec![e];
+    while let Some(x) = stack.pop() {
+        if let Some(met) = seen.get(x) {
+            distinct &= met.ptr_eq(x);
+            continue;
+        }
+        seen.insert(x);
+        match x.node() {
+            Node::Deriv(..)
+            | Node::Call(crate::expr::Func::Prime(_) | crate::expr::Func::User(_), _) => {
+                return Preparation::Rounds
+            }
+            Node::Sym(s) if program.quantity_body(s).is_some() => return Preparation::Rounds,
+            _ => {}
+        }
+        stack.extend(x.node().children());
+    }
+    // The resolver refuses nodes deeper than 16 times `max_depth`.
+    let resolvable = limits.max_depth.checked_mul(16).is_some_and(|m| depth <= m);
+    if distinct && resolvable {
+        Preparation::Nothing
+    } else {
+        Preparation::ResolveOnly
+    }
 }
 
 fn has_unresolved(e: &Expr, program: &Program) -> bool {
@@ -1771,12 +1828,40 @@ mod tests {
                 (a, b) => panic!("{e}: {:?} against {:?}", a.err(), b.err()),
             }
         }
-        // The first three have nothing to resolve or expand; the last three do.
-        let nothing: Vec<bool> = cases
+        // The first and third have nothing to expand but equal nodes to merge, the second
+        // (a sum, whose parsed symbols are shared) has neither; the last three need the
+        // rounds.
+        let limits = &config.limits;
+        let kinds: Vec<Preparation> = cases
             .iter()
-            .map(|e| nothing_to_prepare(e, &program))
+            .map(|e| preparation(e, &program, limits))
             .collect();
-        assert_eq!(nothing, [true, true, true, false, false, false]);
+        use Preparation::{Nothing, ResolveOnly, Rounds};
+        assert_eq!(
+            kinds,
+            [ResolveOnly, Nothing, ResolveOnly, Rounds, Rounds, Rounds]
+        );
+        // A prepared form, and a sum sharing one node, are their own prepared forms.
+        let sigma = parse("sigmoid(z)");
+        let own = [
+            checker
+                .prepare_by_rounds(&cases[0])
+                .unwrap_or_else(|e| panic!("{e}"))
+                .expr,
+            Expr::add(vec![sigma.clone(), Expr::mul(vec![Expr::int(3), sigma])]),
+            parse("z + 1"),
+        ];
+        for e in &own {
+            assert_eq!(preparation(e, &program, limits), Nothing, "{e}");
+            let fast = checker
+                .prepare_uncached(e)
+                .unwrap_or_else(|e| panic!("{e}"));
+            let rounds = checker
+                .prepare_by_rounds(e)
+                .unwrap_or_else(|e| panic!("{e}"));
+            assert!(fast.expr.ptr_eq(e) && rounds.expr.ptr_eq(e), "{e}");
+            assert_eq!(fast.kinks, rounds.kinks, "{e}");
+        }
     }
 
     #[test]
