@@ -156,7 +156,8 @@ fn values_of(digits: &[Digit]) -> Vec<Rational> {
 fn value_of_digit(d: Digit) -> Rational {
     match d {
         0 => Rational::zero(),
-        1 => Rational::new(1.into(), 2.into()),
+        // ½ built reduced: `new` would take a gcd on big integers every time.
+        1 => Rational::new_raw(1.into(), 2.into()),
         _ => Rational::one(),
     }
 }
@@ -202,7 +203,7 @@ fn n_cases(atoms: &[Expr]) -> usize {
 fn assignment_of(case: usize, n: usize) -> Vec<Rational> {
     let values = [
         Rational::zero(),
-        Rational::new(1.into(), 2.into()),
+        Rational::new_raw(1.into(), 2.into()),
         Rational::one(),
     ];
     (0..n)
@@ -378,7 +379,7 @@ fn step(v: &Rational) -> Rational {
     } else if v.is_negative() {
         Rational::zero()
     } else {
-        Rational::new(1.into(), 2.into())
+        Rational::new_raw(1.into(), 2.into())
     }
 }
 
@@ -804,6 +805,19 @@ fn probe_points(roots: &[Rational]) -> Vec<Rational> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_half_is_built_reduced() {
+        let halves = [
+            value_of_digit(1),
+            step(&Rational::zero()),
+            assignment_of(1, 1).swap_remove(0),
+        ];
+        for h in halves {
+            assert_eq!((h.numer().clone(), h.denom().clone()), (1.into(), 2.into()));
+            assert_eq!(h, Rational::new(1.into(), 2.into()));
+        }
+    }
     use crate::limits::Deadline;
 
     fn cases(l: &str, r: &str) -> Cases {

@@ -391,7 +391,8 @@ impl ExactEval<'_> {
     fn builtin(&self, b: Builtin, args: &[Rational]) -> Result<Option<Rational>, LimitReached> {
         let zero = Rational::zero();
         let one = Rational::one();
-        let half = Rational::new(BigInt::from(1), BigInt::from(2));
+        // Built reduced (`new` would take a gcd on big integers at every call).
+        let half = Rational::new_raw(BigInt::from(1), BigInt::from(2));
         let res = match (b, args) {
             (Builtin::Exp | Builtin::Cos | Builtin::Cosh, [x]) => x.is_zero().then_some(one),
             (Builtin::Log, [x]) => x.is_one().then_some(zero),
