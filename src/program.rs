@@ -373,7 +373,7 @@ impl Program {
         memo: &mut rustc_hash::FxHashMap<Expr, Expr>,
         depth: usize,
     ) -> Result<Expr, LimitReached> {
-        if depth > 4096 {
+        if depth > EXPAND_MAX_DEPTH {
             return Err(LimitReached {
                 which: LimitKind::Depth,
                 at: "expanding definitions",
@@ -403,6 +403,9 @@ impl Program {
     }
 }
 
+/// Deepest node [`Program::expand`] visits: a node deeper than this is the depth limit.
+pub(crate) const EXPAND_MAX_DEPTH: usize = 4096;
+
 /// Whether a subscript slot can stand for an index's value: an index name or a number.
 fn is_slot_value(w: &str) -> bool {
     crate::index::is_index_name(w) || (!w.is_empty() && w.chars().all(|c| c.is_ascii_digit()))
@@ -410,7 +413,9 @@ fn is_slot_value(w: &str) -> bool {
 
 /// Simultaneous substitution of `params[i]` by `args[i]` (free occurrences only).
 pub fn substitute(body: &Expr, params: &[Symbol], args: &[Expr]) -> Expr {
-    let mut memo = rustc_hash::FxHashMap::default();
+    // Sized for the body's nodes (capped), as in `expand`: no rehashing while it fills.
+    let capacity = usize::try_from(body.tree_size().min(256)).unwrap_or(0);
+    let mut memo = rustc_hash::FxHashMap::with_capacity_and_hasher(capacity, Default::default());
     subst_rec(body, params, args, &mut memo)
 }
 

@@ -62,16 +62,31 @@ pub(crate) fn reduced(n: i128, d: i128) -> Option<Rational> {
     if d == 0 {
         return None;
     }
-    let (mut a, mut b) = (n.unsigned_abs(), d.unsigned_abs());
-    while b != 0 {
-        (a, b) = (b, a % b);
-    }
-    // a ≥ 1: d ≠ 0. Dividing magnitudes keeps them representable (i128::MIN has none).
-    let (n_mag, d_mag) = (n.unsigned_abs() / a, d.unsigned_abs() / a);
     let negative = (n < 0) != (d < 0) && n != 0;
-    let num = BigInt::from(n_mag);
-    let num = if negative { -num } else { num };
-    Some(Rational::new_raw(num, BigInt::from(d_mag)))
+    let (n_abs, d_abs) = (n.unsigned_abs(), d.unsigned_abs());
+    // Most coordinates fit in 64 bits, where the gcd's remainders are single machine
+    // divisions rather than calls of the 128-bit division routine: the same gcd.
+    let (n_mag, d_mag) = match (u64::try_from(n_abs), u64::try_from(d_abs)) {
+        (Ok(n64), Ok(d64)) => {
+            let (mut a, mut b) = (n64, d64);
+            while b != 0 {
+                (a, b) = (b, a % b);
+            }
+            // a ≥ 1: d ≠ 0.
+            (BigInt::from(n64 / a), BigInt::from(d64 / a))
+        }
+        _ => {
+            let (mut a, mut b) = (n_abs, d_abs);
+            while b != 0 {
+                (a, b) = (b, a % b);
+            }
+            // a ≥ 1: d ≠ 0. Dividing magnitudes keeps them representable (i128::MIN has
+            // none).
+            (BigInt::from(n_abs / a), BigInt::from(d_abs / a))
+        }
+    };
+    let num = if negative { -n_mag } else { n_mag };
+    Some(Rational::new_raw(num, d_mag))
 }
 
 /// A rational with numerator and denominator in i64, as an exact pair.
@@ -449,6 +464,22 @@ mod tests {
             assert_eq!(r.map(|r| r.to_string()), Some(big(n, d).to_string()));
         }
         assert_eq!(reduced(1, 0), None);
+        // At and beyond 64 bits (the gcd on u64 and on u128).
+        let wide: [(i128, i128); 7] = [
+            (i128::from(u64::MAX), 3),
+            (-i128::from(u64::MAX), i128::from(u64::MAX)),
+            (i128::from(u64::MAX) + 1, 6),
+            (6, -(i128::from(u64::MAX) + 1)),
+            (i128::MAX, 7),
+            (i128::MIN + 1, -3),
+            (i128::from(i64::MIN), 4),
+        ];
+        for (n, d) in wide {
+            let want = Rational::new(BigInt::from(n), BigInt::from(d));
+            let r = reduced(n, d);
+            assert_eq!(r.as_ref(), Some(&want), "{n}/{d}");
+            assert_eq!(r.map(|r| r.to_string()), Some(want.to_string()));
+        }
         for (a, b, c, d) in [
             (1, 2, 3, 4),
             (-5, 3, 1, 6),

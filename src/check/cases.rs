@@ -156,7 +156,8 @@ fn values_of(digits: &[Digit]) -> Vec<Rational> {
 fn value_of_digit(d: Digit) -> Rational {
     match d {
         0 => Rational::zero(),
-        1 => Rational::new(1.into(), 2.into()),
+        // ½ built reduced: `new` would take a gcd on big integers every time.
+        1 => Rational::new_raw(1.into(), 2.into()),
         _ => Rational::one(),
     }
 }
@@ -202,7 +203,7 @@ fn n_cases(atoms: &[Expr]) -> usize {
 fn assignment_of(case: usize, n: usize) -> Vec<Rational> {
     let values = [
         Rational::zero(),
-        Rational::new(1.into(), 2.into()),
+        Rational::new_raw(1.into(), 2.into()),
         Rational::one(),
     ];
     (0..n)
@@ -378,7 +379,7 @@ fn step(v: &Rational) -> Rational {
     } else if v.is_negative() {
         Rational::zero()
     } else {
-        Rational::new(1.into(), 2.into())
+        Rational::new_raw(1.into(), 2.into())
     }
 }
 
@@ -393,7 +394,9 @@ fn heaviside_arg(e: &Expr) -> Option<&Expr> {
 fn heaviside_atoms(e: &Expr) -> Vec<Expr> {
     let mut out: Vec<Expr> = Vec::new();
     let mut stack = vec![e.clone()];
-    let mut seen = rustc_hash::FxHashSet::default();
+    // Sized for the nodes (capped), so that the walk never rehashes it.
+    let capacity = usize::try_from(e.tree_size().min(256)).unwrap_or(0);
+    let mut seen = rustc_hash::FxHashSet::with_capacity_and_hasher(capacity, Default::default());
     while let Some(x) = stack.pop() {
         if !seen.insert(x.clone()) {
             continue;
@@ -802,6 +805,19 @@ fn probe_points(roots: &[Rational]) -> Vec<Rational> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_half_is_built_reduced() {
+        let halves = [
+            value_of_digit(1),
+            step(&Rational::zero()),
+            assignment_of(1, 1).swap_remove(0),
+        ];
+        for h in halves {
+            assert_eq!((h.numer().clone(), h.denom().clone()), (1.into(), 2.into()));
+            assert_eq!(h, Rational::new(1.into(), 2.into()));
+        }
+    }
     use crate::limits::Deadline;
 
     fn cases(l: &str, r: &str) -> Cases {

@@ -352,6 +352,7 @@ impl Checker<'_> {
                 prepared: std::cell::RefCell::new(FxHashMap::default()),
                 fact_symbols: std::cell::RefCell::new(FxHashMap::default()),
                 natural: std::cell::RefCell::new(FxHashMap::default()),
+                expanded: std::cell::RefCell::new(FxHashMap::default()),
                 readable_forms: std::cell::RefCell::new(FxHashMap::default()),
                 raw_derivatives: std::cell::RefCell::new(FxHashMap::default()),
                 left_forms: std::cell::RefCell::new(FxHashMap::default()),

@@ -223,6 +223,12 @@ pub struct Checker<'a> {
     /// `natural_domain` of one side (pure, like `prepared`, and bounded the same way): the
     /// claims about one derivative share their left side.
     natural: RefCell<FxHashMap<Expr, Vec<Expr>>>,
+    /// `Program::expand` of each expression expanded so far (pure, bounded like `prepared`):
+    /// a claim's right side without derivatives is expanded by `prepare` and again, as
+    /// written, by `natural_of`. Keyed by value: the expansion's value and sharing depend on
+    /// the input's value only (its memo is keyed by value), so a cached expansion is the one
+    /// a new call would make.
+    expanded: RefCell<FxHashMap<Expr, Result<Expr, LimitReached>>>,
     /// Readable forms computed so far (successful ones only; bounded like `prepared`): the
     /// hints of the wrong claims about one derivative show its readable truth again and again.
     readable_forms: RefCell<FxHashMap<Expr, Expr>>,
@@ -412,6 +418,7 @@ impl<'a> Checker<'a> {
             prepared: RefCell::new(FxHashMap::default()),
             fact_symbols: RefCell::new(FxHashMap::default()),
             natural: RefCell::new(FxHashMap::default()),
+            expanded: RefCell::new(FxHashMap::default()),
             readable_forms: RefCell::new(FxHashMap::default()),
             raw_derivatives: RefCell::new(FxHashMap::default()),
             left_forms: RefCell::new(FxHashMap::default()),
@@ -564,10 +571,71 @@ impl<'a> Checker<'a> {
         p
     }
 
+    /// `Program::expand` with this checker's growth limit, cached per checker.
+    fn expand(&self, e: &Expr) -> Result<Expr, LimitReached> {
+        if let Some(x) = self.expanded.borrow().get(e) {
+            return x.clone();
+        }
+        let x = self.program.expand(e, self.config.limits.max_growth);
+        let mut cache = self.expanded.borrow_mut();
+        if cache.len() >= PREPARED_CACHE {
+            cache.clear();
+        }
+        cache.insert(e.clone(), x.clone());
+        x
+    }
+
     fn prepare_uncached(&self, e: &Expr) -> Result<Prepared, String> {
         let ctx = self.diff_ctx();
-        let mut cur = e.clone();
         let mut kinks = Vec::new();
+        match preparation(e, self.program, &self.config.limits) {
+            Preparation::Rounds => {}
+            // `e` is its own prepared form: resolving returns it (every node maps to itself)
+            // and so does expanding that.
+            Preparation::Nothing => {
+                self.remember_expanded(e);
+                return Ok(Prepared {
+                    expr: e.clone(),
+                    kinks: Vec::new(),
+                    shape: Arc::default(),
+                });
+            }
+            Preparation::ResolveOnly => {
+                // The same value, kinks and errors as the rounds, without the expansion
+                // and the walk for unresolved derivatives.
+                let (resolved, k) = diff::resolve(e, &ctx).map_err(|e| e.to_string())?;
+                for x in k {
+                    if !kinks.contains(&x) {
+                        kinks.push(x);
+                    }
+                }
+                self.remember_expanded(&resolved);
+                return Ok(Prepared {
+                    expr: resolved,
+                    kinks,
+                    shape: Arc::default(),
+                });
+            }
+        }
+        self.prepare_by_rounds(e)
+    }
+
+    /// Records that `e` expands to itself (it has nothing to expand and no two distinct
+    /// equal nodes; see [`preparation`]), for `natural_of`.
+    fn remember_expanded(&self, e: &Expr) {
+        let mut cache = self.expanded.borrow_mut();
+        if cache.len() >= PREPARED_CACHE {
+            cache.clear();
+        }
+        cache.insert(e.clone(), Ok(e.clone()));
+    }
+
+    /// Resolving and expanding in turn until nothing is left unresolved (definitions may
+    /// refer to derivatives), at most four rounds.
+    fn prepare_by_rounds(&self, e: &Expr) -> Result<Prepared, String> {
+        let ctx = self.diff_ctx();
+        let mut kinks = Vec::new();
+        let mut cur = e.clone();
         for _ in 0..4 {
             let (resolved, k) = diff::resolve(&cur, &ctx).map_err(|e| e.to_string())?;
             for x in k {
@@ -575,10 +643,7 @@ impl<'a> Checker<'a> {
                     kinks.push(x);
                 }
             }
-            let expanded = self
-                .program
-                .expand(&resolved, self.config.limits.max_growth)
-                .map_err(|e| e.to_string())?;
+            let expanded = self.expand(&resolved).map_err(|e| e.to_string())?;
             if !has_unresolved(&expanded, self.program) {
                 return Ok(Prepared {
                     expr: expanded,
@@ -924,9 +989,12 @@ impl<'a> Checker<'a> {
             return v.clone();
         }
         let mut out: Vec<Expr> = Vec::new();
-        if let Ok(expanded) = self.program.expand(side, self.config.limits.max_growth) {
+        if let Ok(expanded) = self.expand(side) {
+            // Sized for the expansion's nodes (capped), so that the walk never rehashes it.
+            let capacity = usize::try_from(expanded.tree_size().min(256)).unwrap_or(0);
+            let mut seen =
+                rustc_hash::FxHashSet::with_capacity_and_hasher(capacity, Default::default());
             let mut stack = vec![expanded];
-            let mut seen = rustc_hash::FxHashSet::default();
             while let Some(x) = stack.pop() {
                 if !seen.insert(x.clone()) || seen.len() > 10_000 {
                     continue;
@@ -1629,6 +1697,60 @@ fn has_piecewise(e: &Expr) -> bool {
     )
 }
 
+/// What `prepare` has to do with an expression.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Preparation {
+    /// Resolve and expand in rounds (`Checker::prepare_by_rounds`).
+    Rounds,
+    /// Resolve only: the expression has no derivative, no primed call, no call of a user
+    /// function and no symbol with a definition, and is within `Program::expand`'s depth
+    /// limit. Resolving it then only merges its equal nodes (the memo is keyed by value): the
+    /// result has none of those nodes and no two distinct equal nodes, so expanding it
+    /// returns it as it is (every node maps to itself, the first pass changes nothing) and
+    /// nothing in it is unresolved. The rounds end in their first round with that result.
+    ResolveOnly,
+    /// Nothing: as for `ResolveOnly`, and the expression has no two distinct equal nodes
+    /// and is within the resolver's depth limit too, so resolving returns it as it is.
+    Nothing,
+}
+
+/// [`Preparation`] of `e`, found in one walk.
+fn preparation(e: &Expr, program: &Program, limits: &Limits) -> Preparation {
+    let depth = usize::try_from(e.depth()).unwrap_or(usize::MAX);
+    if depth > crate::program::EXPAND_MAX_DEPTH {
+        return Preparation::Rounds;
+    }
+    let capacity = usize::try_from(e.tree_size().min(256)).unwrap_or(0);
+    // By value: an equal node met again through another handle is a merge resolving makes.
+    let mut seen: rustc_hash::FxHashSet<&Expr> =
+        rustc_hash::FxHashSet::with_capacity_and_hasher(capacity, Default::default());
+    let mut distinct = true;
+    let mut stack = vec![e];
+    while let Some(x) = stack.pop() {
+        if let Some(met) = seen.get(x) {
+            distinct &= met.ptr_eq(x);
+            continue;
+        }
+        seen.insert(x);
+        match x.node() {
+            Node::Deriv(..)
+            | Node::Call(crate::expr::Func::Prime(_) | crate::expr::Func::User(_), _) => {
+                return Preparation::Rounds
+            }
+            Node::Sym(s) if program.quantity_body(s).is_some() => return Preparation::Rounds,
+            _ => {}
+        }
+        stack.extend(x.node().children());
+    }
+    // The resolver refuses nodes deeper than 16 times `max_depth`.
+    let resolvable = limits.max_depth.checked_mul(16).is_some_and(|m| depth <= m);
+    if distinct && resolvable {
+        Preparation::Nothing
+    } else {
+        Preparation::ResolveOnly
+    }
+}
+
 fn has_unresolved(e: &Expr, program: &Program) -> bool {
     !Expr::visit_distinct(&[e], |x| match x.node() {
         Node::Deriv(..) => false,
@@ -1665,6 +1787,81 @@ mod tests {
 
     fn q(n: i64, d: i64) -> Rational {
         Rational::new(n.into(), d.into())
+    }
+
+    #[test]
+    fn prepare_without_definitions_is_prepare_by_rounds() {
+        let program = crate::load::load(
+            &crate::source::SourceFile::new("t.dc", "let A = 2*w\nlet f(x) = x^2 + A\n"),
+            &crate::limits::Limits::default(),
+        )
+        .program;
+        let config = CheckConfig::default();
+        let checker = Checker::new(&program, &config);
+        let parse = |t: &str| crate::api::parse(t).unwrap_or_else(|e| panic!("{e}"));
+        let sigma = parse("sigmoid(z)");
+        // Equal nodes that are distinct (resolving merges them), and one shared node.
+        let shared = Expr::mul(vec![
+            sigma.clone(),
+            Expr::sub(Expr::one(), sigma.clone()),
+            parse("sigmoid(z)"),
+            Expr::sub(Expr::one(), parse("sigmoid(z)")),
+        ]);
+        let cases = [
+            parse("sigmoid(z)*(1 - sigmoid(z)) + relu(z - 1/100)"),
+            parse("Σ_{j=1}^{C} x_j^2 + 3*x_j"),
+            shared,
+            // Not free of definitions or derivatives: the rounds, as before.
+            parse("f(z) + A"),
+            parse("d/dz f(z)"),
+            parse("sigmoid'(z) + w"),
+        ];
+        for e in &cases {
+            let fast = checker.prepare_uncached(e);
+            let rounds = checker.prepare_by_rounds(e);
+            match (fast, rounds) {
+                (Ok(a), Ok(b)) => {
+                    assert!(a.expr == b.expr, "{e}: {} against {}", a.expr, b.expr);
+                    assert_eq!(a.expr.dag_size(), b.expr.dag_size(), "{e}");
+                    assert_eq!(a.kinks, b.kinks, "{e}");
+                }
+                (a, b) => panic!("{e}: {:?} against {:?}", a.err(), b.err()),
+            }
+        }
+        // The first and third have nothing to expand but equal nodes to merge, the second
+        // (a sum, whose parsed symbols are shared) has neither; the last three need the
+        // rounds.
+        let limits = &config.limits;
+        let kinds: Vec<Preparation> = cases
+            .iter()
+            .map(|e| preparation(e, &program, limits))
+            .collect();
+        use Preparation::{Nothing, ResolveOnly, Rounds};
+        assert_eq!(
+            kinds,
+            [ResolveOnly, Nothing, ResolveOnly, Rounds, Rounds, Rounds]
+        );
+        // A prepared form, and a sum sharing one node, are their own prepared forms.
+        let sigma = parse("sigmoid(z)");
+        let own = [
+            checker
+                .prepare_by_rounds(&cases[0])
+                .unwrap_or_else(|e| panic!("{e}"))
+                .expr,
+            Expr::add(vec![sigma.clone(), Expr::mul(vec![Expr::int(3), sigma])]),
+            parse("z + 1"),
+        ];
+        for e in &own {
+            assert_eq!(preparation(e, &program, limits), Nothing, "{e}");
+            let fast = checker
+                .prepare_uncached(e)
+                .unwrap_or_else(|e| panic!("{e}"));
+            let rounds = checker
+                .prepare_by_rounds(e)
+                .unwrap_or_else(|e| panic!("{e}"));
+            assert!(fast.expr.ptr_eq(e) && rounds.expr.ptr_eq(e), "{e}");
+            assert_eq!(fast.kinks, rounds.kinks, "{e}");
+        }
     }
 
     #[test]

@@ -92,10 +92,12 @@ pub enum DiffError {
 
 /// d`e`/d`var`.
 pub fn diff(e: &Expr, var: &Symbol, ctx: &DiffCtx) -> Result<Derivative, DiffError> {
+    // Sized like `resolve`'s memo: one entry per distinct node of `e` at most.
+    let capacity = usize::try_from(e.tree_size().min(256)).unwrap_or(0);
     let mut d = Differ {
         ctx,
         var,
-        memo: FxHashMap::default(),
+        memo: FxHashMap::with_capacity_and_hasher(capacity, Default::default()),
         dep: FxHashMap::default(),
         kinks: Vec::new(),
         trace: Vec::new(),
@@ -121,9 +123,13 @@ pub fn diff(e: &Expr, var: &Symbol, ctx: &DiffCtx) -> Result<Derivative, DiffErr
 /// Replaces every unevaluated derivative (`Node::Deriv`) and every primed call (`σ'(z)`) by its
 /// value, innermost first. The result contains neither.
 pub fn resolve(e: &Expr, ctx: &DiffCtx) -> Result<(Expr, Vec<Kink>), DiffError> {
+    // The memo is sized for the tree's nodes (capped), so that a small expression never
+    // rehashes it while it fills: most resolved expressions are claims' sides of a few dozen
+    // nodes, and growing the table from empty was a third of the walk.
+    let capacity = usize::try_from(e.tree_size().min(256)).unwrap_or(0);
     let mut r = Resolver {
         ctx,
-        memo: FxHashMap::default(),
+        memo: FxHashMap::with_capacity_and_hasher(capacity, Default::default()),
         kinks: Vec::new(),
     };
     let res = r.go(e, 0)?;

@@ -70,7 +70,9 @@ pub fn exact_value(
         // Machine integers first, where every number on the way fits (see `small`).
         if limits.max_digits >= SMALL_MAX_DIGITS {
             match small(&ev, e) {
-                Small::Value((n, d)) => return Some(Rational::new(n.into(), d.into())),
+                // Reduced with a positive denominator already: `Rational::new` would take the
+                // gcd again, on big integers.
+                Small::Value((n, d)) => return Some(Rational::new_raw(n.into(), d.into())),
                 Small::Undefined => return None,
                 Small::Unknown => {}
             }
@@ -223,7 +225,8 @@ fn small(ev: &ExactEval<'_>, e: &Expr) -> Small {
             let mut args = Vec::with_capacity(xs.len());
             for x in xs {
                 match small(ev, x) {
-                    Small::Value((n, d)) => args.push(Rational::new(n.into(), d.into())),
+                    // Reduced, positive denominator (see `Small::Value`).
+                    Small::Value((n, d)) => args.push(Rational::new_raw(n.into(), d.into())),
                     other => return other,
                 }
             }
@@ -388,7 +391,8 @@ impl ExactEval<'_> {
     fn builtin(&self, b: Builtin, args: &[Rational]) -> Result<Option<Rational>, LimitReached> {
         let zero = Rational::zero();
         let one = Rational::one();
-        let half = Rational::new(BigInt::from(1), BigInt::from(2));
+        // Built reduced (`new` would take a gcd on big integers at every call).
+        let half = Rational::new_raw(BigInt::from(1), BigInt::from(2));
         let res = match (b, args) {
             (Builtin::Exp | Builtin::Cos | Builtin::Cosh, [x]) => x.is_zero().then_some(one),
             (Builtin::Log, [x]) => x.is_one().then_some(zero),
@@ -660,7 +664,12 @@ mod tests {
             for z in &points {
                 let env = |s: &Symbol| (s.to_string() == "z").then(|| z.clone());
                 let want = eval_exact(&e, &env, &limits).ok().flatten();
-                assert_eq!(exact_value(&e, &env, &limits), want, "{text} at {z}");
+                let got = exact_value(&e, &env, &limits);
+                assert_eq!(got, want, "{text} at {z}");
+                // The same representation too (reduced, positive denominator), not only the
+                // same value: reports print numerator and denominator as stored.
+                let parts = |r: Option<Rational>| r.map(|r| (r.numer().clone(), r.denom().clone()));
+                assert_eq!(parts(got), parts(want), "{text} at {z}");
             }
         }
     }

@@ -361,7 +361,7 @@ impl Expr {
     /// Whether `s` occurs free in the expression (not as the bound index of a sum).
     pub fn contains_sym(&self, s: &Symbol) -> bool {
         let mut stack = vec![self];
-        let mut seen = rustc_hash::FxHashSet::default();
+        let mut seen = walk_set(&[self]);
         while let Some(e) = stack.pop() {
             if !seen.insert(Arc::as_ptr(&e.0) as usize) {
                 continue;
@@ -397,7 +397,7 @@ impl Expr {
     pub fn free_symbols(&self) -> Vec<Symbol> {
         let mut out = Vec::new();
         let mut stack = vec![(self, Vec::<Symbol>::new())];
-        let mut seen = rustc_hash::FxHashSet::default();
+        let mut seen = walk_set(&[self]);
         while let Some((e, bound)) = stack.pop() {
             if bound.is_empty() && !seen.insert(Arc::as_ptr(&e.0) as usize) {
                 continue;
@@ -572,6 +572,17 @@ impl Expr {
 fn hash_rational<H: Hasher>(r: &Rational, state: &mut H) {
     use num_integer::Integer;
     use num_traits::ToPrimitive;
+    // Most numbers fit in 64 bits, where each step is one machine division rather than a
+    // call of the 128-bit division routine: the same terms.
+    if let (Some(mut n), Some(mut d)) = (r.numer().to_i64(), r.denom().to_i64()) {
+        while d != 0 {
+            let (q, rem) = n.div_mod_floor(&d);
+            BigInt::from(q).hash(state);
+            (n, d) = (d, rem);
+        }
+        BigInt::from(0).hash(state);
+        return;
+    }
     let (Some(mut n), Some(mut d)) = (r.numer().to_i128(), r.denom().to_i128()) else {
         r.hash(state);
         return;
@@ -736,6 +747,11 @@ mod tests {
         values.push(Rational::new(i64::MIN.into(), 3.into()));
         values.push(Rational::new(big.clone() + 1, big.clone()));
         values.push(Rational::new(-big.clone(), 7.into()));
+        // Beyond 64 bits but within 128.
+        let wide = num_bigint::BigInt::from(10).pow(20);
+        values.push(Rational::new(wide.clone() + 1, 3.into()));
+        values.push(Rational::new((-wide.clone()) * 7, wide.clone() + 3));
+        values.push(Rational::new(i64::MIN.into(), 1.into()));
         for r in values {
             let mut ours = build.build_hasher();
             hash_rational(&r, &mut ours);

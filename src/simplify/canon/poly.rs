@@ -159,6 +159,22 @@ impl Coeff {
             return Coeff::from_i128_int(num);
         }
         let g = gcd_u128(num.unsigned_abs(), den.unsigned_abs());
+        // Within 64 bits the divisions are single machine instructions rather than calls of
+        // the 128-bit division routine; whatever does not end in an inline coefficient there
+        // (a negation that overflows, i64::MIN) is left to the 128-bit path below.
+        if let (Ok(n), Ok(d), Ok(g)) = (i64::try_from(num), i64::try_from(den), i64::try_from(g)) {
+            let (n, d) = (n / g, d / g);
+            let (n, d) = if d < 0 {
+                (n.checked_neg(), d.checked_neg())
+            } else {
+                (Some(n), Some(d))
+            };
+            if let (Some(num), Some(den)) = (n, d) {
+                if num != i64::MIN {
+                    return Coeff(Repr::Small { num, den });
+                }
+            }
+        }
         if let Ok(g) = i128::try_from(g) {
             let (n, d) = (num / g, den / g);
             let (n, d) = if d < 0 {
@@ -2307,6 +2323,36 @@ pub(crate) mod tests {
             Coeff::from_rational(&Rational::new(n, d))
         });
         prop_oneof![arb_wide_coeff(), wide]
+    }
+
+    #[test]
+    fn an_i128_ratio_is_the_coefficient_of_its_rational() {
+        let min = i128::from(i64::MIN);
+        let max = i128::from(i64::MAX);
+        let values = [
+            0,
+            1,
+            -1,
+            2,
+            -2,
+            6,
+            -4,
+            max,
+            -max,
+            min,
+            min + 1,
+            max + 1,
+            2 * min,
+            3 * max,
+            i128::MAX,
+            i128::MIN + 1,
+        ];
+        for num in values {
+            for den in values.iter().copied().filter(|d| *d != 0) {
+                let want = Coeff::from_rational(&Rational::new(num.into(), den.into()));
+                assert_eq!(Coeff::from_i128_ratio(num, den), want, "{num}/{den}");
+            }
+        }
     }
 
     proptest! {
