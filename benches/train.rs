@@ -487,6 +487,42 @@ fn bench_train(c: &mut Criterion) {
     }
 }
 
+/// Epochs after which a criterion path starts training again from the initial network.
+const RESTART_EPOCHS: usize = 50;
+
+/// A network and its optimiser, put back to the initial network and a fresh Adam every
+/// [`RESTART_EPOCHS`] epochs, the same for every path. Criterion runs thousands of epochs:
+/// trained that long, σ outputs reach exactly 0 or 1 in floating point, where the loss
+/// value (which the trainer path computes) is not finite and the step fails.
+struct Restarts<'a> {
+    base: &'a Network,
+    net: Network,
+    opt: OptimizerState,
+    epochs: usize,
+}
+
+impl<'a> Restarts<'a> {
+    fn new(base: &'a Network) -> Restarts<'a> {
+        Restarts {
+            base,
+            net: base.clone(),
+            opt: OptimizerState::new(Optimizer::adam(1e-3)),
+            epochs: 0,
+        }
+    }
+
+    /// The network and optimiser for the next epoch (restarted when due).
+    fn next(&mut self) -> (&mut Network, &mut OptimizerState) {
+        if self.epochs == RESTART_EPOCHS {
+            self.net.clone_from(self.base);
+            self.opt = OptimizerState::new(Optimizer::adam(1e-3));
+            self.epochs = 0;
+        }
+        self.epochs += 1;
+        (&mut self.net, &mut self.opt)
+    }
+}
+
 fn bench_train_in<T: Real>(c: &mut Criterion, group: &str) {
     let pool = bench_pool();
     for case in cases() {
@@ -496,8 +532,7 @@ fn bench_train_in<T: Real>(c: &mut Criterion, group: &str) {
         let base = network(&case.sizes, hidden, output, loss);
         let data = Data::<T>::of(&case.data);
 
-        let mut net = base.clone();
-        let mut opt = OptimizerState::new(Optimizer::adam(1e-3));
+        let mut run = Restarts::new(&base);
         let (mut ws, mut grads, mut buf) = (
             Workspace::<T>::with_pool(pool.clone()),
             Gradients { layers: Vec::new() },
@@ -505,34 +540,31 @@ fn bench_train_in<T: Real>(c: &mut Criterion, group: &str) {
         );
         g.bench_function("formulas", |b| {
             b.iter(|| {
+                let (net, opt) = run.next();
                 pool.install(|| {
-                    epoch_formulas(
-                        &mut net, &data, case.batch, &mut opt, &mut ws, &mut grads, &mut buf,
-                    )
+                    epoch_formulas(net, &data, case.batch, opt, &mut ws, &mut grads, &mut buf)
                 });
                 black_box(&net.layers);
             })
         });
 
-        let mut net = base.clone();
-        let mut opt = OptimizerState::new(Optimizer::adam(1e-3));
+        let mut run = Restarts::new(&base);
         let mut reference = Reference::<T>::new(case.hidden, case.out, pool.clone());
         g.bench_function("hand_written", |b| {
             b.iter(|| {
-                pool.install(|| reference.epoch(&mut net, &data, case.batch, &mut opt, &mut buf));
+                let (net, opt) = run.next();
+                pool.install(|| reference.epoch(net, &data, case.batch, opt, &mut buf));
                 black_box(&net.layers);
             })
         });
 
-        let mut net = base.clone();
-        let mut opt = OptimizerState::new(Optimizer::adam(1e-3));
+        let mut run = Restarts::new(&base);
         let mut step = Step::<T>::new(pool.clone());
         g.bench_function("trainer", |b| {
             b.iter(|| {
+                let (net, opt) = run.next();
                 pool.install(|| {
-                    epoch_trainer(
-                        &mut net, &data, case.batch, &mut opt, &mut step, &mut grads, &mut buf,
-                    )
+                    epoch_trainer(net, &data, case.batch, opt, &mut step, &mut grads, &mut buf)
                 });
                 black_box(&net.layers);
             })
