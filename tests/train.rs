@@ -1551,3 +1551,29 @@ fn gradcheck_passes_on_the_shared_digits_network() {
     let g = gradcheck(&net, &x, &y, k).unwrap();
     assert!(g.max_error <= GRADCHECK_TOL, "{g:?}");
 }
+
+#[test]
+fn a_non_finite_loss_at_finite_outputs_names_the_log_at_0_or_1() {
+    let loss = fit::TrainError::NonFinite {
+        epoch: 5,
+        layer: 2,
+        what: "loss",
+    }
+    .to_string();
+    assert!(
+        loss.starts_with("epoch 5: loss of layer 2 became NaN or infinite (at finite outputs"),
+        "{loss}"
+    );
+    assert!(loss.contains("σ = 0 or 1 under a log"), "{loss}");
+    // Activations and gradients outgrow the range when a run diverges.
+    let act = fit::TrainError::NonFinite {
+        epoch: 1,
+        layer: 1,
+        what: "activations",
+    }
+    .to_string();
+    assert_eq!(
+        act,
+        "epoch 1: activations of layer 1 became NaN or infinite (try a smaller learning rate)"
+    );
+}

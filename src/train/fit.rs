@@ -121,11 +121,27 @@ pub struct TrainReport {
     pub stopped_early: bool,
 }
 
+/// What to say after a non-finite `what`. The activations and the gradients grow past the
+/// floating-point range when a run diverges; the loss value (computed after finite
+/// activations) also where an output rounds to a value at which the loss's formula is
+/// infinite or undefined, such as σ(z) to exactly 0 or 1 (|z| beyond about 37 in f64, 17 in
+/// f32) under a logarithm, which a long run with a large learning rate reaches without
+/// diverging.
+fn advice(what: &str) -> &'static str {
+    if what == "loss" {
+        "at finite outputs: an output rounded to a value where the loss's formula is infinite \
+         or undefined, such as σ = 0 or 1 under a log, or a target outside the loss's domain; \
+         try a smaller learning rate or fewer epochs"
+    } else {
+        "try a smaller learning rate"
+    }
+}
+
 /// Why training stopped with an error.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum TrainError {
     /// A value became NaN or infinite.
-    #[error("epoch {epoch}: {what} of layer {layer} became NaN or infinite (try a smaller learning rate)")]
+    #[error("epoch {epoch}: {what} of layer {layer} became NaN or infinite ({})", advice(.what))]
     NonFinite {
         /// 1-based epoch.
         epoch: usize,
