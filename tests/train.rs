@@ -1577,3 +1577,37 @@ fn a_non_finite_loss_at_finite_outputs_names_the_log_at_0_or_1() {
         "epoch 1: activations of layer 1 became NaN or infinite (try a smaller learning rate)"
     );
 }
+
+#[test]
+fn a_sigmoid_output_rounded_to_0_or_1_still_has_a_finite_bce_loss() {
+    // σ(z) of |z| ≥ 40 is exactly 1 or 0 in f64 (and of |z| ≥ 20 in f32): −(y·log a +
+    // (1 − y)·log(1 − a)) read from the output is ∞ or NaN there, while the loss itself
+    // (softplus(±z)) is finite. The loss is then taken from the pre-activation.
+    let mut net = Network::from_spec(&spec(&[1, 2, 2], "tanh", "sigmoid", "bce"), Init::Xavier, 1)
+        .expect("network builds");
+    let hidden = &mut net.layers[0];
+    hidden.weights.copy_from_slice(&[1.0, 1.0]);
+    hidden.bias.copy_from_slice(&[0.0, 0.0]);
+    // The hidden units are tanh(100) = 1, so the output layer's z is (40, −50) per sample.
+    let out = &mut net.layers[1];
+    out.weights.copy_from_slice(&[20.0, 20.0, -25.0, -25.0]);
+    out.bias.copy_from_slice(&[0.0, 0.0]);
+    let x = vec![100.0, 100.0];
+    // Sample 0 has y = (0, 1): both outputs wrong by their full margin; sample 1 right.
+    let y = vec![0.0, 1.0, 1.0, 0.0];
+    let mut ws = Workspace::<f64>::new();
+    net.forward(&x, 2, &mut ws).expect("forward");
+    assert_eq!(ws.output()[..2], [1.0, 1.0], "σ(40) rounds to 1");
+    let loss = net.loss(&y, &mut ws).expect("a finite loss");
+    // Sample 0 costs softplus(40) + softplus(50) (read from the output: ∞), sample 1
+    // softplus(−40) + softplus(−50) ≈ 4·10⁻¹⁸ (read from the output: NaN, 0·log 0); the
+    // mean over the two samples.
+    let want = (40.0 + 50.0) / 2.0;
+    assert!((loss - want).abs() < 1e-12, "{loss} against {want}");
+    // Gradients stay those of the fused delta A − y.
+    let mut g = Gradients { layers: Vec::new() };
+    net.backward(&x, &y, &mut ws, &mut g).expect("backward");
+    let mut step = Step::<f64>::new(derivcheck::train::par::Pool::new(1).unwrap());
+    let mut g2 = Gradients { layers: Vec::new() };
+    assert_eq!(step.run(&net, &x, &y, 2, &mut g2).expect("step"), loss);
+}

@@ -152,6 +152,12 @@ pub struct FusedDelta {
     /// The target symbol it reads.
     pub target: Symbol,
     tape: Tape,
+    /// `L(f(z), y)` over the pre-activation and the target with each `log σ(u)` written
+    /// `−softplus(−u)` and each `log(1 − σ(u))` `−softplus(u)` (checked equal to the loss of
+    /// the output), when the loss has such logarithms: finite where `σ(z)` rounds to exactly 0
+    /// or 1 and `L(a, y)` read from the output is not ([`Network::loss`](super::Network::loss)
+    /// falls back on it then).
+    value_from_z: Option<Tape>,
     elementwise: Elementwise,
 }
 
@@ -745,11 +751,13 @@ impl FusedDelta {
             &ready,
             &[a.clone(), y.clone()],
         )?;
+        let value_from_z = value_from_z(&name, &lz, (&z, y), &checker, &program, fc);
         Ok(Some(FusedDelta {
             formula,
             output: a,
             target: y.clone(),
             tape,
+            value_from_z,
             elementwise: fc.elementwise,
         }))
     }
@@ -757,6 +765,100 @@ impl FusedDelta {
     /// The delta over a batch, from the outputs and the targets.
     pub fn eval<T: Real>(&self, a: &[T], y: &[T], out: &mut Vec<T>, scratch: &mut TapeScratch<T>) {
         run1(&self.tape, &[a, y], out, scratch, self.elementwise);
+    }
+
+    /// The loss values from the pre-activations and the targets, without a logarithm of a
+    /// σ (see the field `value_from_z`); false, leaving `out` alone, when the loss has none.
+    pub fn value_from_z<T: Real>(
+        &self,
+        z: &[T],
+        y: &[T],
+        out: &mut Vec<T>,
+        scratch: &mut TapeScratch<T>,
+    ) -> bool {
+        match &self.value_from_z {
+            Some(tape) => {
+                run1(tape, &[z, y], out, scratch, self.elementwise);
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+/// `L(f(z), y)` (`lz`) ready for a tape over `(z, y)` with its logarithms of σ rewritten
+/// ([`without_log_of_sigmoid`]), when there are some and the checker finds the rewritten
+/// form equal to the loss (proved, or equal at its sample points); `None` otherwise.
+fn value_from_z(
+    name: &str,
+    lz: &Expr,
+    (z, y): (&Symbol, &Symbol),
+    checker: &Checker,
+    program: &Program,
+    fc: &FormulaConfig,
+) -> Option<Tape> {
+    let cfg = CheckConfig::default();
+    let ready = prepare(lz, checker, program, &cfg, &fc.params).ok()?;
+    let stable = without_log_of_sigmoid(&ready);
+    // The two identities are exact, so this is a check of the rewriting: the canonical form
+    // does not take logarithms of quotients apart, and the sampler's evidence (equal at its
+    // points within its stated tolerance) is what backs it.
+    let equal = matches!(
+        checker.check_equal(&stable, &ready).verdict,
+        Verdict::Proved(_) | Verdict::ByEvidence(_)
+    );
+    if stable == ready || !equal {
+        return None;
+    }
+    compile(
+        name,
+        "the loss from the pre-activation",
+        &stable,
+        &[z.clone(), y.clone()],
+    )
+    .ok()
+}
+
+/// `e` with every `log(σ(u))` replaced by `−softplus(−u)` and every `log(1 − σ(u))` by
+/// `−softplus(u)` (1 − σ(u) = σ(−u)): the same function, finite where σ rounds to 0 or 1.
+fn without_log_of_sigmoid(e: &Expr) -> Expr {
+    let e = e.map_children(without_log_of_sigmoid);
+    let crate::expr::Node::Call(Func::Builtin(Builtin::Log), args) = e.node() else {
+        return e;
+    };
+    let [arg] = args.as_slice() else {
+        return e;
+    };
+    let softplus = |u: Expr| Expr::neg(Expr::call(Builtin::Softplus, vec![u]));
+    if let Some(u) = sigmoid_arg(arg) {
+        return softplus(Expr::neg(u));
+    }
+    if let crate::expr::Node::Add(terms) = arg.node() {
+        if let [p, q] = terms.as_slice() {
+            let (one, rest) = if p.is_one() { (p, q) } else { (q, p) };
+            if let (true, crate::expr::Node::Mul(fs)) = (one.is_one(), rest.node()) {
+                if let [m, s] = fs.as_slice() {
+                    let minus_one = m
+                        .as_num()
+                        .is_some_and(|r| *r == -Rational::from_integer(1.into()));
+                    if let (true, Some(u)) = (minus_one, sigmoid_arg(s)) {
+                        return softplus(u);
+                    }
+                }
+            }
+        }
+    }
+    e
+}
+
+/// `u` of `σ(u)`.
+fn sigmoid_arg(e: &Expr) -> Option<Expr> {
+    match e.node() {
+        crate::expr::Node::Call(Func::Builtin(Builtin::Sigmoid), args) => match args.as_slice() {
+            [u] => Some(u.clone()),
+            _ => None,
+        },
+        _ => None,
     }
 }
 

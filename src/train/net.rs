@@ -644,7 +644,18 @@ impl Network {
             Head::Indexed(h) => h.loss(out, y, ws.n, &mut vals, &mut ws.indexed),
         }
         ws.tmp = vals;
-        let sum = compensated_sum(&ws.tmp);
+        let mut sum = compensated_sum(&ws.tmp);
+        if !sum.is_finite() {
+            // Outputs at exactly 0 or 1 under a logarithm: the loss from the pre-activations
+            // instead, where the loss has such a form (see `FusedDelta::value_from_z`).
+            if let (Head::Elementwise { fused: Some(f), .. }, Some(z)) = (&self.head, ws.z.last()) {
+                let mut vals = std::mem::take(&mut ws.tmp);
+                if f.value_from_z(z, y, &mut vals, &mut ws.scratch) {
+                    sum = compensated_sum(&vals);
+                }
+                ws.tmp = vals;
+            }
+        }
         if sum.is_finite() {
             Ok(sum)
         } else {
