@@ -751,7 +751,7 @@ impl FusedDelta {
             &ready,
             &[a.clone(), y.clone()],
         )?;
-        let value_from_z = value_from_z(&name, &lz, (&z, y), &checker, &program, fc);
+        let value_from_z = value_from_z(&name, &lz, (&z, y), &checker, &program, (&cfg, fc));
         Ok(Some(FusedDelta {
             formula,
             output: a,
@@ -795,10 +795,9 @@ fn value_from_z(
     (z, y): (&Symbol, &Symbol),
     checker: &Checker,
     program: &Program,
-    fc: &FormulaConfig,
+    (cfg, fc): (&CheckConfig, &FormulaConfig),
 ) -> Option<Tape> {
-    let cfg = CheckConfig::default();
-    let ready = prepare(lz, checker, program, &cfg, &fc.params).ok()?;
+    let ready = prepare(lz, checker, program, cfg, &fc.params).ok()?;
     let stable = without_log_of_sigmoid(&ready);
     // The two identities are exact, so this is a check of the rewriting: the canonical form
     // does not take logarithms of quotients apart, and the sampler's evidence (equal at its
@@ -833,22 +832,34 @@ fn without_log_of_sigmoid(e: &Expr) -> Expr {
     if let Some(u) = sigmoid_arg(arg) {
         return softplus(Expr::neg(u));
     }
-    if let crate::expr::Node::Add(terms) = arg.node() {
-        if let [p, q] = terms.as_slice() {
-            let (one, rest) = if p.is_one() { (p, q) } else { (q, p) };
-            if let (true, crate::expr::Node::Mul(fs)) = (one.is_one(), rest.node()) {
-                if let [m, s] = fs.as_slice() {
-                    let minus_one = m
-                        .as_num()
-                        .is_some_and(|r| *r == -Rational::from_integer(1.into()));
-                    if let (true, Some(u)) = (minus_one, sigmoid_arg(s)) {
-                        return softplus(u);
-                    }
-                }
-            }
-        }
+    if let Some(u) = one_minus_sigmoid_arg(arg) {
+        return softplus(u);
     }
     e
+}
+
+/// `u` of `1 − σ(u)` (`1 + (−1)·σ(u)`, the terms in either order).
+fn one_minus_sigmoid_arg(e: &Expr) -> Option<Expr> {
+    let crate::expr::Node::Add(terms) = e.node() else {
+        return None;
+    };
+    let [p, q] = terms.as_slice() else {
+        return None;
+    };
+    let rest = if p.is_one() {
+        q
+    } else if q.is_one() {
+        p
+    } else {
+        return None;
+    };
+    let crate::expr::Node::Mul(factors) = rest.node() else {
+        return None;
+    };
+    match factors.as_slice() {
+        [m, s] if m.as_num() == Some(&-Rational::from_integer(1.into())) => sigmoid_arg(s),
+        _ => None,
+    }
 }
 
 /// `u` of `σ(u)`.
