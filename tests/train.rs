@@ -563,6 +563,41 @@ fn softmax_forward_equals_the_file_formula_unshifted_and_survives_large_z() {
 }
 
 #[test]
+fn a_softmax_output_underflowing_to_0_still_has_a_finite_ce_loss() {
+    // z = (1000, 999, 0): O_3 = exp(−1000)/… is exactly 0 in f64 (and in f32), so the
+    // cross-entropy read from the outputs has 0·log 0 = NaN (y_3 = 0) or −log 0 = ∞
+    // (y_3 = 1), while the loss itself, log Σ_j exp(z_j − z_k) at the target class k, is
+    // finite. The loss is then taken from the pre-activations.
+    let mut net = softmax_net(&[2, 3], true, 1);
+    net.layers[0].bias = vec![1000.0, 999.0, 0.0];
+    net.layers[0].weights = vec![0.0; 6];
+    let n = 2;
+    let x = inputs(2, n, 3);
+    // Sample 0 is of class 1 (right), sample 1 of class 3 (wrong by 1000).
+    let y = vec![1.0, 0.0, 0.0, 0.0, 0.0, 1.0];
+    let lse = (1.0 + (-1.0f64).exp()).ln();
+    let want = (lse + (1000.0 + lse)) / 2.0;
+    let mut ws = Workspace::<f64>::new();
+    net.forward(&x, n, &mut ws).expect("forward");
+    assert_eq!(ws.output()[4..], [0.0, 0.0], "O_3 underflows to 0");
+    let loss = net.loss(&y, &mut ws).expect("a finite loss");
+    assert!((loss - want).abs() < 1e-12, "{loss} against {want}");
+    let mut step = Step::<f64>::new(derivcheck::train::par::Pool::new(1).unwrap());
+    let mut g = Gradients { layers: Vec::new() };
+    assert_eq!(step.run(&net, &x, &y, n, &mut g).expect("step"), loss);
+    // In f32 as well.
+    let x32: Vec<f32> = x.iter().map(|v| *v as f32).collect();
+    let y32: Vec<f32> = y.iter().map(|v| *v as f32).collect();
+    let mut ws32 = Workspace::<f32>::new();
+    net.forward(&x32, n, &mut ws32).expect("forward");
+    let loss32 = net.loss(&y32, &mut ws32).expect("a finite loss in f32");
+    assert!(
+        (loss32 - want).abs() < 1e-4 * want,
+        "{loss32} against {want}"
+    );
+}
+
+#[test]
 fn softmax_needs_two_classes() {
     let s = spec(&[2, 3, 1], "tanh", "softmax", "ce");
     let e = Network::from_spec(&s, Init::Auto, 0).unwrap_err();

@@ -10,7 +10,10 @@
 //!   O_k with every z_j replaced by z_j − m is O_k (the shift identity of the formula), the
 //!   tape runs the shifted form with m the largest z of each sample, which cannot overflow;
 //!   otherwise it runs the formula as written;
-//! - loss: L at C = K over the rows of O and Y;
+//! - loss: L at C = K over the rows of O and Y; and, when the forward pass is shifted, L over
+//!   Z, m and Y with each O_k in its shifted form and each log(exp(u)/s) written u − log(s),
+//!   used only when the checker finds it equal to the loss, and only where the loss of the
+//!   outputs is not finite (an O_k underflowed to 0 under a log);
 //! - output delta: ∂L/∂z_k from the differentiator, in index notation; its readable form
 //!   (O_k − y_k) is used only when the checker proves it equal to the derivative, and the
 //!   assumptions that proof used (Σ_i y_i = 1) are kept for the report. Otherwise, or without
@@ -21,7 +24,7 @@
 
 use crate::check::{CheckConfig, Checker, Verdict};
 use crate::eval::{Elementwise, Real, Tape, TapeScratch};
-use crate::expr::{Expr, Node, Symbol};
+use crate::expr::{Builtin, Expr, Func, Node, Symbol};
 use crate::index::{self, IndexValue};
 use crate::program::{DefKind, Definition, Program};
 use crate::simplify::readable::refold_builtins;
@@ -67,6 +70,12 @@ pub struct IndexedHead {
     pub fused_assumes: Vec<String>,
     forward_tape: Tape,
     loss_tape: Tape,
+    /// `L` over the rows of Z, the per-sample maximum m and the rows of Y: the loss with
+    /// `O_k` replaced by its shifted form and each `log(exp(u)/s)` written `u − log(s)`
+    /// (checked equal to the loss of the outputs), when the forward pass is shifted. Finite
+    /// where an `O_k` underflows to 0 and `y_k·log(O_k)` read from the outputs is not (−∞, or
+    /// NaN at y_k = 0); [`Network::loss`](super::Network::loss) falls back on it then.
+    loss_from_z: Option<Tape>,
     delta_tape: Tape,
     /// Whether the delta tape reads z (the unfused derivative) rather than O.
     delta_reads_z: bool,
@@ -272,14 +281,23 @@ impl IndexedHead {
         };
 
         // Loss: L at C = K over O and y.
+        let checker = Checker::new(&program, &cfg);
         let lval = concrete(loss.0, &refold_builtins(&ldef.body))?;
         let mut oy = o_in.clone();
         oy.extend(y_in.iter().cloned());
         let loss_tape = compile(loss.0, "the loss", std::slice::from_ref(&lval), &oy)?;
+        let loss_from_z = if shift_proved {
+            let mut ins = z_in.clone();
+            ins.push(m.clone());
+            ins.extend(y_in.iter().cloned());
+            loss_from_logits(&lval, (&o_in, &shifted), &checker)
+                .and_then(|stable| Tape::compile(std::slice::from_ref(&stable), &ins).ok())
+        } else {
+            None
+        };
 
         // Delta: ∂L/∂z_k in index notation.
         let name = format!("{} with {}", output.0, loss.0);
-        let checker = Checker::new(&program, &cfg);
         let used = |x: &str| x == i || program.definitions().any(|d| index::mentions(&d.body, x));
         let k = if used("k") {
             index::fresh_index(|x| used(x))
@@ -355,6 +373,7 @@ impl IndexedHead {
             fused_assumes,
             forward_tape,
             loss_tape,
+            loss_from_z,
             delta_tape,
             delta_reads_z,
             elementwise: fc.elementwise,
@@ -373,14 +392,7 @@ impl IndexedHead {
         let mut cols = rows.clone();
         let mut m = std::mem::take(&mut scratch.max);
         if self.shifted {
-            // The largest z of each sample: the m of the shifted form, not a formula.
-            m.clear();
-            m.resize(n, T::NEG_INFINITY);
-            for r in &rows {
-                for (mx, v) in m.iter_mut().zip(r.iter()) {
-                    *mx = mx.max(*v);
-                }
-            }
+            sample_max(&rows, n, &mut m);
             cols.push(m.as_slice());
         }
         run_rows(&self.forward_tape, &cols, n, a, scratch, self.elementwise);
@@ -401,6 +413,30 @@ impl IndexedHead {
         run_rows(&self.loss_tape, &cols, n, out, scratch, self.elementwise);
     }
 
+    /// L per sample (`out` has n values) from Z and Y (`K × n`), without a logarithm of an
+    /// output (see the field `loss_from_z`); false, leaving `out` alone, when there is no
+    /// such form.
+    pub fn loss_from_z<T: Real>(
+        &self,
+        z: &[T],
+        y: &[T],
+        n: usize,
+        out: &mut Vec<T>,
+        scratch: &mut IndexedScratch<T>,
+    ) -> bool {
+        let Some(tape) = &self.loss_from_z else {
+            return false;
+        };
+        let mut m = std::mem::take(&mut scratch.max);
+        let mut cols: Vec<&[T]> = z.chunks_exact(n.max(1)).collect();
+        sample_max(&cols, n, &mut m);
+        cols.push(m.as_slice());
+        cols.extend(y.chunks_exact(n.max(1)));
+        run_rows(tape, &cols, n, out, scratch, self.elementwise);
+        scratch.max = m;
+        true
+    }
+
     /// ∂L/∂z for every class and sample (`K × n`), from Z, A and Y.
     pub fn delta<T: Real>(
         &self,
@@ -416,6 +452,86 @@ impl IndexedHead {
         cols.extend(y.chunks_exact(n.max(1)));
         run_rows(&self.delta_tape, &cols, n, out, scratch, self.elementwise);
     }
+}
+
+/// The largest z of each sample (`m`, n values) over the class rows: the m of the shifted
+/// form, not a formula.
+fn sample_max<T: Real>(rows: &[&[T]], n: usize, m: &mut Vec<T>) {
+    m.clear();
+    m.resize(n, T::NEG_INFINITY);
+    for r in rows {
+        for (mx, v) in m.iter_mut().zip(r.iter()) {
+            *mx = mx.max(*v);
+        }
+    }
+}
+
+/// The loss `lval` (over the outputs `o`) with each output replaced by its shifted form
+/// and every `log(exp(u)·s⁻¹)` written `u − log(s)` ([`log_apart`]), when that changes
+/// something and the checker finds the result equal to the loss with the outputs
+/// replaced (proved, or equal at its sample points within its tolerance).
+fn loss_from_logits(
+    lval: &Expr,
+    (o, shifted): (&[Symbol], &[Expr]),
+    checker: &Checker,
+) -> Option<Expr> {
+    let over_z = crate::program::substitute(lval, o, shifted);
+    let stable = log_apart(&over_z);
+    if stable == over_z {
+        return None;
+    }
+    // `log(exp(u)/s) = u − log(s)` is exact for s > 0; this is a check of the rewriting.
+    let equal = matches!(
+        checker.check_equal(&stable, &over_z).verdict,
+        Verdict::Proved(_) | Verdict::ByEvidence(_)
+    );
+    equal.then_some(stable)
+}
+
+/// `e` with every `log` of a product of `exp(u)` factors and powers `s^q` (q a number, at
+/// least one `exp` among the factors) written as the sum `u + … + q·log(s) + …`, and
+/// `log(exp(u))` as `u`: the same function where the factors are positive, finite where
+/// the product underflows to 0 (`exp(z_k − m)/Σ_j exp(z_j − m)` with `z_k − m` far below 0).
+fn log_apart(e: &Expr) -> Expr {
+    let e = e.map_children(log_apart);
+    let Node::Call(Func::Builtin(Builtin::Log), args) = e.node() else {
+        return e;
+    };
+    let [arg] = args.as_slice() else {
+        return e;
+    };
+    let exp_arg = |f: &Expr| match f.node() {
+        Node::Call(Func::Builtin(Builtin::Exp), a) => match a.as_slice() {
+            [u] => Some(u.clone()),
+            _ => None,
+        },
+        _ => None,
+    };
+    if let Some(u) = exp_arg(arg) {
+        return u;
+    }
+    let Node::Mul(factors) = arg.node() else {
+        return e;
+    };
+    if !factors.iter().any(|f| exp_arg(f).is_some()) {
+        return e;
+    }
+    let mut terms = Vec::with_capacity(factors.len());
+    for f in factors {
+        if let Some(u) = exp_arg(f) {
+            terms.push(u);
+        } else if let Node::Pow(base, q) = f.node() {
+            if q.as_num().is_none() {
+                return e;
+            }
+            let log_base =
+                exp_arg(base).unwrap_or_else(|| Expr::call(Builtin::Log, vec![base.clone()]));
+            terms.push(Expr::mul(vec![q.clone(), log_base]));
+        } else {
+            return e;
+        }
+    }
+    Expr::add(terms)
 }
 
 /// Buffers of the coupled output's tapes, in `T`.
@@ -496,5 +612,47 @@ mod tests {
             Some("O_k − y_k")
         );
         assert!(h.shifted);
+    }
+
+    #[test]
+    fn softmax_ce_has_a_loss_from_the_logits_at_every_class_count() {
+        for k in [2, 3, 10] {
+            let h = IndexedHead::from_sources(
+                ("softmax.dc", SOFTMAX),
+                ("softmaxce.dc", CE),
+                k,
+                &FormulaConfig::default(),
+                true,
+            )
+            .unwrap();
+            assert!(h.loss_from_z.is_some(), "{k} classes");
+        }
+    }
+
+    #[test]
+    fn log_apart_takes_logs_of_exp_quotients_apart_and_nothing_else() {
+        let (u, s) = (Expr::var("u"), Expr::var("s"));
+        let log = |e: Expr| Expr::call(Builtin::Log, vec![e]);
+        let exp = |e: Expr| Expr::call(Builtin::Exp, vec![e]);
+        let quotient = Expr::div(exp(u.clone()), s.clone());
+        assert_eq!(
+            crate::print::ascii(&log_apart(&log(quotient))),
+            "u - log(s)"
+        );
+        assert_eq!(log_apart(&log(exp(u.clone()))), u);
+        // Without an exp factor, or with a factor that is not a power, nothing changes.
+        for e in [
+            log(Expr::div(u.clone(), s.clone())),
+            log(Expr::mul(vec![
+                exp(u.clone()),
+                Expr::sub(u.clone(), s.clone()),
+            ])),
+            log(Expr::mul(vec![
+                exp(u.clone()),
+                Expr::pow(s.clone(), u.clone()),
+            ])),
+        ] {
+            assert_eq!(log_apart(&e), e, "{}", crate::print::ascii(&e));
+        }
     }
 }

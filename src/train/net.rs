@@ -647,10 +647,18 @@ impl Network {
         let mut sum = compensated_sum(&ws.tmp);
         if !sum.is_finite() {
             // Outputs at exactly 0 or 1 under a logarithm: the loss from the pre-activations
-            // instead, where the loss has such a form (see `FusedDelta::value_from_z`).
-            if let (Head::Elementwise { fused: Some(f), .. }, Some(z)) = (&self.head, ws.z.last()) {
+            // instead, where the loss has such a form (see `FusedDelta::value_from_z` and
+            // `IndexedHead::loss_from_z`).
+            if let Some(z) = ws.z.last() {
                 let mut vals = std::mem::take(&mut ws.tmp);
-                if f.value_from_z(z, y, &mut vals, &mut ws.scratch) {
+                let found = match &self.head {
+                    Head::Elementwise { fused: Some(f), .. } => {
+                        f.value_from_z(z, y, &mut vals, &mut ws.scratch)
+                    }
+                    Head::Elementwise { fused: None, .. } => false,
+                    Head::Indexed(h) => h.loss_from_z(z, y, ws.n, &mut vals, &mut ws.indexed),
+                };
+                if found {
                     sum = compensated_sum(&vals);
                 }
                 ws.tmp = vals;
