@@ -1229,6 +1229,10 @@ fn cli_train_json_has_metrics_gradcheck_and_formulas() {
     assert!(v["gradcheck"]["max_relative_error"].as_f64().unwrap() <= 1e-6);
     assert_eq!(v["gradcheck"]["passed"], true);
     assert_eq!(v["formulas"]["fused_output_delta"]["unicode"], "A − y");
+    assert_eq!(
+        v["formulas"]["loss_from_pre_activation"]["ascii"],
+        "-(y*(-softplus(-Z)) + (1 - y)*(-softplus(Z)))"
+    );
     assert_eq!(v["formulas"]["layers"][0]["backward"]["unicode"], "1 − a²");
     assert_eq!(v["formulas"]["layers"][0]["backward_reads"], "output");
     assert_eq!(v["network"]["precision"], "f64");
@@ -1286,6 +1290,13 @@ fn cli_softmax_ce_json_and_show_formulas_name_the_formulas_in_use() {
     assert!(v["gradcheck"]["max_relative_error"].as_f64().unwrap() <= 1e-6);
     let f = &v["formulas"];
     assert_eq!(f["fused_output_delta"]["ascii"], "O_k - y_k");
+    let stable = f["loss_from_pre_activation"]["ascii"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        stable.contains("y_3*((z_3 - m) - log(exp(z_1 - m) + exp(z_2 - m) + exp(z_3 - m)))"),
+        "{stable}"
+    );
     assert_eq!(
         f["fused_output_delta_assumes"][0],
         "assume sum(i, 1, C, y_i) = 1"
@@ -1617,9 +1628,18 @@ fn a_non_finite_loss_at_finite_outputs_names_the_log_at_0_or_1() {
 fn a_sigmoid_output_rounded_to_0_or_1_still_has_a_finite_bce_loss() {
     // σ(z) of |z| ≥ 40 is exactly 1 or 0 in f64 (and of |z| ≥ 20 in f32): −(y·log a +
     // (1 − y)·log(1 − a)) read from the output is ∞ or NaN there, while the loss itself
-    // (softplus(±z)) is finite. The loss is then taken from the pre-activation.
-    let mut net = Network::from_spec(&spec(&[1, 2, 2], "tanh", "sigmoid", "bce"), Init::Xavier, 1)
-        .expect("network builds");
+    // (softplus(±z)) is finite. The loss is then taken from the pre-activation, with the
+    // fused delta or without it.
+    for fuse in [true, false] {
+        sigmoid_bce_loss_at_a_rounded_output(fuse);
+    }
+}
+
+fn sigmoid_bce_loss_at_a_rounded_output(fuse: bool) {
+    let mut s = spec(&[1, 2, 2], "tanh", "sigmoid", "bce");
+    s.fuse = fuse;
+    let mut net = Network::from_spec(&s, Init::Xavier, 1).expect("network builds");
+    assert_eq!(net.fused().is_some(), fuse);
     let hidden = &mut net.layers[0];
     hidden.weights.copy_from_slice(&[1.0, 1.0]);
     hidden.bias.copy_from_slice(&[0.0, 0.0]);
@@ -1639,8 +1659,26 @@ fn a_sigmoid_output_rounded_to_0_or_1_still_has_a_finite_bce_loss() {
     // mean over the two samples.
     let want = (40.0 + 50.0) / 2.0;
     assert!((loss - want).abs() < 1e-12, "{loss} against {want}");
-    // Gradients stay those of the fused delta A − y.
     let mut g = Gradients { layers: Vec::new() };
+    if !fuse {
+        // Unfused, the delta is ∂L/∂a · σ'(z) = ((1 − y)/(1 − a) − y/a)·a·(1 − a), ∞·0 at
+        // a = 1: the gradient is not finite there, and says so.
+        let err = net
+            .backward(&x, &y, &mut ws, &mut g)
+            .expect_err("an infinite gradient");
+        assert!(
+            matches!(
+                err,
+                NetError::NonFinite {
+                    layer: 2,
+                    what: "gradient"
+                }
+            ),
+            "{err:?}"
+        );
+        return;
+    }
+    // Gradients stay those of the fused delta A − y.
     net.backward(&x, &y, &mut ws, &mut g).expect("backward");
     let mut step = Step::<f64>::new(derivcheck::train::par::Pool::new(1).unwrap());
     let mut g2 = Gradients { layers: Vec::new() };

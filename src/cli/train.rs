@@ -7,10 +7,12 @@
 //! (of the batch passes; `--precision`)}; `formulas` {layers: [{layer,
 //! activation, input, output, definition, forward, derivative, backward, backward_reads:
 //! "output" | "pre-activation"}], loss {name, definition, gradient}, fused_output_delta (or
-//! null)}, every formula as {unicode, ascii, latex}; with a softmax output `layers` holds the
+//! null), loss_from_pre_activation (the loss without a log of σ that is used where the
+//! output's is not finite, or null)}, every formula as {unicode, ascii, latex}; with a softmax output `layers` holds the
 //! hidden layers, and `output` {name, classes, entry, input, definition, shifted_by_max},
 //! loss {name, quantity, definition, gradient (∂L/∂z_k as generated), wrt} and
-//! `fused_output_delta_assumes` (the `assume` lines its proof used) are added; `gradcheck` (null without `--gradcheck`)
+//! `fused_output_delta_assumes` (the `assume` lines its proof used) are added, and
+//! loss_from_pre_activation is over the z entries and m; `gradcheck` (null without `--gradcheck`)
 //! {max_relative_error, passed, tolerance, layer, param: "weight" | "bias", row, column
 //! (0-based), backward, finite_difference, parameters_checked}; `final` {train_loss,
 //! test_loss, metric: "accuracy" | "r2", train_metric, test_metric, epochs_run, best_epoch,
@@ -40,7 +42,7 @@ use derivcheck::train::fit::{self, EpochStats, Metric, Precision};
 use derivcheck::train::net::{Head, Layer, NetSpec};
 use derivcheck::train::{
     gradcheck, library, Dataset, FormulaConfig, FusedDelta, GradCheck, IndexedHead, Init, Loss,
-    Network, Optimizer, Task, TrainConfig,
+    LossFromZ, Network, Optimizer, Task, TrainConfig,
 };
 
 /// Largest CSV read (bytes).
@@ -453,9 +455,17 @@ fn formulas_report(net: &Network) -> (Vec<String>, serde_json::Value) {
         }));
     }
     let value = match &net.head {
-        Head::Elementwise { loss, fused } => {
-            elementwise_head_report(net, loss, fused.as_ref(), layers, &mut lines)
-        }
+        Head::Elementwise {
+            loss,
+            fused,
+            from_z,
+        } => elementwise_head_report(
+            net,
+            loss,
+            (fused.as_ref(), from_z.as_ref()),
+            layers,
+            &mut lines,
+        ),
         Head::Indexed(h) => indexed_head_report(h, layers, &mut lines),
     };
     (lines, value)
@@ -465,7 +475,7 @@ fn formulas_report(net: &Network) -> (Vec<String>, serde_json::Value) {
 fn elementwise_head_report(
     net: &Network,
     loss: &Loss,
-    fused: Option<&FusedDelta>,
+    (fused, from_z): (Option<&FusedDelta>, Option<&LossFromZ>),
     layers: Vec<serde_json::Value>,
     lines: &mut Vec<String>,
 ) -> serde_json::Value {
@@ -480,6 +490,13 @@ fn elementwise_head_report(
         fx(&o),
         fx(&l.gradient)
     ));
+    if let Some(f) = from_z {
+        lines.push(format!(
+            "  loss where the output gives none (rounded to 0 or 1 under a log): L = {} (from the pre-activation {}, checked equal)",
+            fx(&f.formula),
+            fx(&Expr::sym(f.input.clone())),
+        ));
+    }
     let fused = match fused {
         Some(f) => {
             lines.push(format!(
@@ -508,6 +525,7 @@ fn elementwise_head_report(
             "gradient": Formula::of(&l.gradient),
         },
         "fused_output_delta": fused,
+        "loss_from_pre_activation": from_z.map(|f| Formula::of(&f.formula)),
     })
 }
 
@@ -544,6 +562,17 @@ fn indexed_head_report(
         fx(&Expr::sym(h.loss.clone())),
         fx(&h.loss_definition)
     ));
+    if h.loss_from_logits.is_some() {
+        lines.push(format!(
+            "  loss where an output underflows to 0 under a log: from {} and m, each log({}) written {} − m − log(Σ_j exp({} − m)) (checked equal at {} = {})",
+            fx(&Expr::sym(h.input.clone())),
+            fx(&o),
+            fx(&Expr::sym(h.input.clone())),
+            fx(&Expr::sym(derivcheck::expr::Symbol::with_sub(h.input.name(), Some("j")))),
+            fx(&c),
+            h.classes
+        ));
+    }
     let dl = format!(
         "∂{}/∂{}",
         fx(&Expr::sym(h.loss.clone())),
@@ -589,6 +618,7 @@ fn indexed_head_report(
         },
         "fused_output_delta": fused,
         "fused_output_delta_assumes": h.fused_assumes,
+        "loss_from_pre_activation": h.loss_from_logits.as_ref().map(Formula::of),
     })
 }
 

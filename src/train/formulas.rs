@@ -152,13 +152,78 @@ pub struct FusedDelta {
     /// The target symbol it reads.
     pub target: Symbol,
     tape: Tape,
-    /// `L(f(z), y)` over the pre-activation and the target with each `log σ(u)` written
-    /// `−softplus(−u)` and each `log(1 − σ(u))` `−softplus(u)` (checked equal to the loss of
-    /// the output), when the loss has such logarithms: finite where `σ(z)` rounds to exactly 0
-    /// or 1 and `L(a, y)` read from the output is not ([`Network::loss`](super::Network::loss)
-    /// falls back on it then).
-    value_from_z: Option<Tape>,
     elementwise: Elementwise,
+}
+
+/// `L(f(z), y)` over the pre-activation and the target with each `log σ(u)` written
+/// `−softplus(−u)` and each `log(1 − σ(u))` `−softplus(u)` (checked equal to the loss of the
+/// output), for a loss with such logarithms: finite where `σ(z)` rounds to exactly 0 or 1 and
+/// `L(a, y)` read from the output is not ([`Network::loss`](super::Network::loss) falls back
+/// on it then, fused delta or not).
+#[derive(Debug, Clone)]
+pub struct LossFromZ {
+    /// The formula that runs, over the pre-activation and the target.
+    pub formula: Expr,
+    /// The pre-activation symbol it reads.
+    pub input: Symbol,
+    tape: Tape,
+    elementwise: Elementwise,
+}
+
+/// An activation's function `f` composed into a loss's `L(o, y)`: `L(f(z), y)`, with the
+/// merged program and the symbols it is written in.
+struct Composed {
+    program: Program,
+    /// The activation's definition.
+    fdef: Definition,
+    /// The loss's output and target parameters.
+    o: Symbol,
+    y: Symbol,
+    /// A fresh pre-activation symbol.
+    z: Symbol,
+    /// `f(z)`.
+    fz: Expr,
+    /// `L(f(z), y)`.
+    lz: Expr,
+}
+
+/// Parses both texts and composes them; `None` when either has no function of the right
+/// arity (one argument for the activation, two for the loss).
+fn compose(
+    activation: (&str, &str),
+    loss: (&str, &str),
+    cfg: &CheckConfig,
+) -> Result<Option<Composed>, FormulaError> {
+    let act = parse(activation.0, activation.1, cfg)?;
+    let los = parse(loss.0, loss.1, cfg)?;
+    let (Some(fdef), Some(ldef)) = (
+        first_function(&act.program, 1),
+        first_function(&los.program, 2),
+    ) else {
+        return Ok(None);
+    };
+    let [o, y] = ldef.params.as_slice() else {
+        return Ok(None);
+    };
+    let mut program = los.program.clone();
+    // The activation's definitions come second so they win on a name clash (σ in both).
+    program.extend_definitions(&act.program);
+    let z = fresh_symbol(&program, &[o, y], &["z", "Z", "u"]);
+    let fz = call(fdef, vec![Expr::sym(z.clone())]);
+    let lz = crate::program::substitute(
+        &call(ldef, vec![Expr::sym(o.clone()), Expr::sym(y.clone())]),
+        std::slice::from_ref(o),
+        std::slice::from_ref(&fz),
+    );
+    Ok(Some(Composed {
+        fdef: fdef.clone(),
+        o: o.clone(),
+        y: y.clone(),
+        z,
+        fz,
+        lz,
+        program,
+    }))
 }
 
 /// One parsed `.dc` text with its checker inputs.
@@ -695,28 +760,20 @@ impl FusedDelta {
         fc: &FormulaConfig,
     ) -> Result<Option<FusedDelta>, FormulaError> {
         let cfg = CheckConfig::default();
-        let act = parse(activation.0, activation.1, &cfg)?;
-        let los = parse(loss.0, loss.1, &cfg)?;
-        let (Some(fdef), Some(ldef)) = (
-            first_function(&act.program, 1),
-            first_function(&los.program, 2),
-        ) else {
+        let Some(Composed {
+            program,
+            fdef,
+            o,
+            y,
+            z,
+            fz,
+            lz,
+        }) = compose(activation, loss, &cfg)?
+        else {
             return Ok(None);
         };
-        let [o, y] = ldef.params.as_slice() else {
-            return Ok(None);
-        };
-        let mut program = los.program.clone();
-        // The activation's definitions come second so they win on a name clash (σ in both).
-        program.extend_definitions(&act.program);
-        let z = fresh_symbol(&program, &[o, y], &["z", "Z", "u"]);
-        let a = fresh_symbol(&program, &[o, y, &z], &["a", "A", "h"]);
-        let fz = call(fdef, vec![Expr::sym(z.clone())]);
-        let lz = crate::program::substitute(
-            &call(ldef, vec![Expr::sym(o.clone()), Expr::sym(y.clone())]),
-            std::slice::from_ref(o),
-            std::slice::from_ref(&fz),
-        );
+        let (fdef, y) = (&fdef, &y);
+        let a = fresh_symbol(&program, &[&o, y, &z], &["a", "A", "h"]);
         let checker = Checker::new(&program, &cfg);
         let name = format!("{} with {}", activation.0, loss.0);
         let Ok(d) = diff_readable(&name, &checker, &lz, &z) else {
@@ -751,13 +808,11 @@ impl FusedDelta {
             &ready,
             &[a.clone(), y.clone()],
         )?;
-        let value_from_z = value_from_z(&name, &lz, (&z, y), &checker, &program, (&cfg, fc));
         Ok(Some(FusedDelta {
             formula,
             output: a,
             target: y.clone(),
             tape,
-            value_from_z,
             elementwise: fc.elementwise,
         }))
     }
@@ -766,23 +821,42 @@ impl FusedDelta {
     pub fn eval<T: Real>(&self, a: &[T], y: &[T], out: &mut Vec<T>, scratch: &mut TapeScratch<T>) {
         run1(&self.tape, &[a, y], out, scratch, self.elementwise);
     }
+}
 
-    /// The loss values from the pre-activations and the targets, without a logarithm of a
-    /// σ (see the field `value_from_z`); false, leaving `out` alone, when the loss has none.
-    pub fn value_from_z<T: Real>(
-        &self,
-        z: &[T],
-        y: &[T],
-        out: &mut Vec<T>,
-        scratch: &mut TapeScratch<T>,
-    ) -> bool {
-        match &self.value_from_z {
-            Some(tape) => {
-                run1(tape, &[z, y], out, scratch, self.elementwise);
-                true
-            }
-            None => false,
-        }
+impl LossFromZ {
+    /// `L(f(z), y)` with its logarithms of σ rewritten, when the loss has some and the
+    /// checker finds the rewritten form equal to the loss (proved, or equal at its sample
+    /// points); `None` otherwise.
+    ///
+    /// # Errors
+    ///
+    /// Input errors of either text.
+    pub fn find(
+        activation: (&str, &str),
+        loss: (&str, &str),
+        fc: &FormulaConfig,
+    ) -> Result<Option<LossFromZ>, FormulaError> {
+        let cfg = CheckConfig::default();
+        let Some(c) = compose(activation, loss, &cfg)? else {
+            return Ok(None);
+        };
+        let checker = Checker::new(&c.program, &cfg);
+        let name = format!("{} with {}", activation.0, loss.0);
+        Ok(
+            value_from_z(&name, &c.lz, (&c.z, &c.y), &checker, &c.program, (&cfg, fc)).map(
+                |(formula, tape)| LossFromZ {
+                    formula,
+                    input: c.z.clone(),
+                    tape,
+                    elementwise: fc.elementwise,
+                },
+            ),
+        )
+    }
+
+    /// The loss values from the pre-activations and the targets.
+    pub fn eval<T: Real>(&self, z: &[T], y: &[T], out: &mut Vec<T>, scratch: &mut TapeScratch<T>) {
+        run1(&self.tape, &[z, y], out, scratch, self.elementwise);
     }
 }
 
@@ -796,7 +870,7 @@ fn value_from_z(
     checker: &Checker,
     program: &Program,
     (cfg, fc): (&CheckConfig, &FormulaConfig),
-) -> Option<Tape> {
+) -> Option<(Expr, Tape)> {
     let ready = prepare(lz, checker, program, cfg, &fc.params).ok()?;
     let stable = without_log_of_sigmoid(&ready);
     // The two identities are exact, so this is a check of the rewriting: the canonical form
@@ -809,13 +883,14 @@ fn value_from_z(
     if stable == ready || !equal {
         return None;
     }
-    compile(
+    let tape = compile(
         name,
         "the loss from the pre-activation",
         &stable,
         &[z.clone(), y.clone()],
     )
-    .ok()
+    .ok()?;
+    Some((stable, tape))
 }
 
 /// `e` with every `log(σ(u))` replaced by `−softplus(−u)` and every `log(1 − σ(u))` by

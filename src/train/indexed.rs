@@ -76,6 +76,8 @@ pub struct IndexedHead {
     /// where an `O_k` underflows to 0 and `y_k·log(O_k)` read from the outputs is not (−∞, or
     /// NaN at y_k = 0); [`Network::loss`](super::Network::loss) falls back on it then.
     loss_from_z: Option<Tape>,
+    /// The formula `loss_from_z` runs (over the z entries, m and the y entries).
+    pub loss_from_logits: Option<Expr>,
     delta_tape: Tape,
     /// Whether the delta tape reads z (the unfused derivative) rather than O.
     delta_reads_z: bool,
@@ -286,14 +288,18 @@ impl IndexedHead {
         let mut oy = o_in.clone();
         oy.extend(y_in.iter().cloned());
         let loss_tape = compile(loss.0, "the loss", std::slice::from_ref(&lval), &oy)?;
-        let loss_from_z = if shift_proved {
+        let (loss_from_logits, loss_from_z) = if shift_proved {
             let mut ins = z_in.clone();
             ins.push(m.clone());
             ins.extend(y_in.iter().cloned());
             loss_from_logits(&lval, (&o_in, &shifted), &checker)
-                .and_then(|stable| Tape::compile(std::slice::from_ref(&stable), &ins).ok())
+                .and_then(|stable| {
+                    let tape = Tape::compile(std::slice::from_ref(&stable), &ins).ok()?;
+                    Some((stable, tape))
+                })
+                .unzip()
         } else {
-            None
+            (None, None)
         };
 
         // Delta: ∂L/∂z_k in index notation.
@@ -374,6 +380,7 @@ impl IndexedHead {
             forward_tape,
             loss_tape,
             loss_from_z,
+            loss_from_logits,
             delta_tape,
             delta_reads_z,
             elementwise: fc.elementwise,

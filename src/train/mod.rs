@@ -42,7 +42,7 @@ pub mod step;
 
 pub use data::{Dataset, Prepared, Split, Target, Task};
 pub use fit::{train, EpochStats, Metric, Precision, TrainConfig, TrainError, TrainReport};
-pub use formulas::{Activation, FormulaConfig, FormulaError, FusedDelta, Loss};
+pub use formulas::{Activation, FormulaConfig, FormulaError, FusedDelta, Loss, LossFromZ};
 pub use gradcheck::{gradcheck, GradCheck};
 pub use indexed::IndexedHead;
 pub use net::{Init, Network};

@@ -17,7 +17,7 @@
 //! rows of `Z` as `n_out` input columns of its tape (each row is contiguous) and writes the
 //! `n_out` rows of `A`, in place of the one elementwise pass; its loss reads the rows of `A`
 //! and `Y`, and its output delta (O − y, proved from the files) is one more tape over them.
-use super::formulas::{Activation, FusedDelta, Loss};
+use super::formulas::{Activation, FusedDelta, Loss, LossFromZ};
 use super::indexed::{IndexedHead, IndexedScratch};
 use super::matmul::{affine_par, matmul_par, row_sums_par, Mat, Write};
 use super::par::Pool;
@@ -118,6 +118,9 @@ pub enum Head {
         loss: Loss,
         /// The fused output delta, when found.
         fused: Option<FusedDelta>,
+        /// The loss from the pre-activations without a logarithm of σ, when found: what
+        /// [`Network::loss`] falls back on where the loss read from the output is not finite.
+        from_z: Option<LossFromZ>,
     },
     /// An output that couples the units (softmax) with its loss.
     Indexed(IndexedHead),
@@ -647,15 +650,18 @@ impl Network {
         let mut sum = compensated_sum(&ws.tmp);
         if !sum.is_finite() {
             // Outputs at exactly 0 or 1 under a logarithm: the loss from the pre-activations
-            // instead, where the loss has such a form (see `FusedDelta::value_from_z` and
+            // instead, where the loss has such a form (see `LossFromZ` and
             // `IndexedHead::loss_from_z`).
             if let Some(z) = ws.z.last() {
                 let mut vals = std::mem::take(&mut ws.tmp);
                 let found = match &self.head {
-                    Head::Elementwise { fused: Some(f), .. } => {
-                        f.value_from_z(z, y, &mut vals, &mut ws.scratch)
+                    Head::Elementwise {
+                        from_z: Some(f), ..
+                    } => {
+                        f.eval(z, y, &mut vals, &mut ws.scratch);
+                        true
                     }
-                    Head::Elementwise { fused: None, .. } => false,
+                    Head::Elementwise { from_z: None, .. } => false,
                     Head::Indexed(h) => h.loss_from_z(z, y, ws.n, &mut vals, &mut ws.indexed),
                 };
                 if found {
@@ -761,7 +767,9 @@ impl Network {
                     f.eval(a, y, delta, &mut ws.scratch);
                     delta.iter_mut().for_each(|d| *d *= inv_n);
                 }
-                Head::Elementwise { loss, fused: None } => {
+                Head::Elementwise {
+                    loss, fused: None, ..
+                } => {
                     let g = &mut ws.g;
                     loss.gradient(a, y, g, &mut ws.scratch);
                     g.iter_mut().for_each(|d| *d *= inv_n);
@@ -955,7 +963,12 @@ impl Network {
             } else {
                 None
             };
-            Head::Elementwise { loss, fused }
+            let from_z = LossFromZ::find(spec.output, spec.loss, &spec.formulas)?;
+            Head::Elementwise {
+                loss,
+                fused,
+                from_z,
+            }
         };
         Ok(Network::new(&spec.sizes, acts, head, init, seed)?)
     }
