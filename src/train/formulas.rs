@@ -873,6 +873,9 @@ fn value_from_z(
 ) -> Option<(Expr, Tape)> {
     let ready = prepare(lz, checker, program, cfg, &fc.params).ok()?;
     let stable = without_log_of_sigmoid(&ready);
+    if stable == ready {
+        return None;
+    }
     // The two identities are exact, so this is a check of the rewriting: the canonical form
     // does not take logarithms of quotients apart, and the sampler's evidence (equal at its
     // points within its stated tolerance) is what backs it.
@@ -880,7 +883,7 @@ fn value_from_z(
         checker.check_equal(&stable, &ready).verdict,
         Verdict::Proved(_) | Verdict::ByEvidence(_)
     );
-    if stable == ready || !equal {
+    if !equal {
         return None;
     }
     let tape = compile(
