@@ -20,12 +20,12 @@
 //! No hint is given when the points show no difference (a kink moved between two of them).
 
 use std::cell::RefCell;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use num_bigint::BigInt;
 use rustc_hash::FxHashMap;
 
-use super::{Checker, PairShape};
+use super::{Checker, PairShape, HINT_BASES};
 use crate::assume::{Point, Rng};
 use crate::diff::diff;
 use crate::eval::{rational_to_f64, Tape, TapeScratch};
@@ -221,10 +221,10 @@ pub fn find(
     if t.iter().zip(&c).all(|(t, c)| approx(*t, *c)) {
         return None;
     }
-    let diffed = differentiated(checker, original);
+    let basis = Basis::of(checker, original, truth);
     // A missing chain-rule factor is the most specific explanation, even when the factor is
     // a constant (d/dz σ(3z) claimed as σ(3z)·(1 − σ(3z))).
-    if let Some(h) = chain_factor(checker, diffed.as_ref(), &t, &c, &values) {
+    if let Some(h) = chain_factor(checker, &basis, &t, &c, &values) {
         return Some(h);
     }
     // A constant ratio.
@@ -237,22 +237,9 @@ pub fn find(
         }
     }
     // Wrong variable.
-    if let (Node::Deriv(f, var), Some((bodies, _))) = (original.node(), &diffed) {
-        let mut others: Vec<Symbol> = Vec::new();
-        for body in bodies {
-            others.extend(body.free_symbols());
-            // The prepared body's symbols are its shape's, found once per checker.
-            if let Ok(p) = checker.prepare(body) {
-                others.extend(p.shape().symbols.iter().cloned());
-            }
-        }
-        others.sort();
-        others.dedup();
-        for v in others.iter().filter(|v| *v != var) {
-            let Ok(dv) = checker.prepare(&Expr::deriv(f.clone(), v.clone())) else {
-                continue;
-            };
-            if let Some(vals) = values(&dv.expr) {
+    if let Some((_, var)) = &basis.diffed {
+        for (v, dv) in basis.other_variables(checker, original) {
+            if let Some(vals) = values(dv) {
                 if vals.iter().zip(&c).all(|(a, b)| approx(*a, *b))
                     && !vals.iter().zip(&t).all(|(a, b)| approx(*a, *b))
                 {
@@ -265,41 +252,24 @@ pub fn find(
         }
     }
     // The raw derivative, in the student's terms (sums of product-rule terms).
-    let raw = match original.node() {
-        Node::Deriv(f, var) => checker.raw_derivative(f, var),
-        _ => None,
-    };
+    let raw = basis.raw(checker, original);
     if let Some(h) = dropped_term(
         checker,
-        truth,
+        basis.truth_terms(checker, original, truth),
         written,
         (&t, &c),
         &values,
-        original,
-        raw.as_ref(),
     ) {
         return Some(h);
     }
-    let functions = [
-        diffed.as_ref().map(|d| d.0.as_slice()).unwrap_or(&[]),
-        std::slice::from_ref(original),
-    ]
-    .concat();
-    if let Some(h) = wrong_term(
-        checker,
-        diffed.as_ref(),
-        &functions,
-        raw.as_ref().unwrap_or(original),
-        written,
-        &values,
-    ) {
+    if let Some(h) = wrong_term(checker, &basis, raw.unwrap_or(original), written, &values) {
         return Some(h);
     }
-    let shown_truth = checker.readable(truth).ok();
+    let (shown_truth, truth_bases) = basis.truth_bases(checker, original, truth);
     if let Some(h) = factor_or_power(
         checker,
-        &functions,
-        &[raw.as_ref(), shown_truth.as_ref()],
+        &basis.functions,
+        (&[raw, shown_truth.as_ref()], truth_bases),
         Some(written),
         &t,
         &c,
@@ -309,10 +279,211 @@ pub fn find(
     }
     // Otherwise the correct value: the derivative, or for a step the previous line's value.
     let expected = match original.node() {
-        Node::Deriv(..) => raw?,
+        Node::Deriv(..) => raw?.clone(),
         _ => truth.clone(),
     };
     Some(Hint::Expected(checker.readable(&expected).ok()?))
+}
+
+/// What the hints of the wrong claims about one left side share (an autograder checks several
+/// claims about one derivative): the function differentiated, and each list of candidates
+/// with its prepared forms, found the first time a hint asks for it (a hint that stops at the
+/// chain rule never takes the raw derivative). Kept per checker: every part is a pure
+/// function of the left side as written, its prepared form and the program (and `prepare`,
+/// `readable` and `raw_derivative` are), so a kept part is the one a new hint would find.
+pub(super) struct Basis {
+    /// [`differentiated`] of the left side.
+    diffed: Option<(Vec<Expr>, Symbol)>,
+    /// The bodies differentiated and the left side itself (whose bases [`factor_or_power`]
+    /// tries).
+    functions: Vec<Expr>,
+    /// See [`Basis::inners`].
+    inners: OnceLock<Vec<Inner>>,
+    /// See [`Basis::other_variables`].
+    others: OnceLock<Vec<(Symbol, Expr)>>,
+    /// See [`Basis::raw`].
+    raw: OnceLock<Option<Expr>>,
+    /// See [`Basis::truth_terms`].
+    truth_terms: OnceLock<Option<Vec<(Expr, Expr)>>>,
+    /// See [`Basis::truth_bases`].
+    truth_bases: OnceLock<(Option<Expr>, Vec<Expr>)>,
+}
+
+/// An inner function u of the differentiated function, a candidate of [`chain_factor`].
+struct Inner {
+    inner: Expr,
+    /// du/dz, prepared.
+    du: Expr,
+    /// The body it was found in.
+    body: Expr,
+    /// Found in the function as written (not in its definition).
+    as_written: bool,
+    /// Whether the body depends on z other than through u (asked only for a constant du/dz).
+    elsewhere: OnceLock<bool>,
+}
+
+impl Basis {
+    /// The basis of the hints about `original` (prepared: `truth`), kept per checker.
+    fn of(checker: &Checker, original: &Expr, truth: &Expr) -> Arc<Basis> {
+        let key = (original.clone(), truth.clone());
+        if let Some(b) = checker.hint_bases.borrow().get(&key) {
+            return b.clone();
+        }
+        let diffed = differentiated(checker, original);
+        let functions = [
+            diffed.as_ref().map(|d| d.0.as_slice()).unwrap_or(&[]),
+            std::slice::from_ref(original),
+        ]
+        .concat();
+        let basis = Arc::new(Basis {
+            diffed,
+            functions,
+            inners: OnceLock::new(),
+            others: OnceLock::new(),
+            raw: OnceLock::new(),
+            truth_terms: OnceLock::new(),
+            truth_bases: OnceLock::new(),
+        });
+        let mut kept = checker.hint_bases.borrow_mut();
+        if kept.len() >= HINT_BASES {
+            kept.clear();
+        }
+        kept.insert(key, basis.clone());
+        basis
+    }
+
+    /// The inner functions of the bodies differentiated, each once, outermost first, with
+    /// their derivatives prepared (those that cannot be prepared are left out).
+    fn inners(&self, checker: &Checker) -> &[Inner] {
+        self.inners.get_or_init(|| {
+            let Some((bodies, var)) = &self.diffed else {
+                return Vec::new();
+            };
+            let mut tried: Vec<Expr> = Vec::new();
+            let mut out = Vec::new();
+            for (i, body) in bodies.iter().enumerate() {
+                for inner in inner_functions(body, var) {
+                    if tried.contains(&inner) {
+                        continue;
+                    }
+                    tried.push(inner.clone());
+                    let Ok(du) = checker.prepare(&Expr::deriv(inner.clone(), var.clone())) else {
+                        continue;
+                    };
+                    out.push(Inner {
+                        inner,
+                        du: du.expr,
+                        body: body.clone(),
+                        as_written: i == 0,
+                        elsewhere: OnceLock::new(),
+                    });
+                }
+            }
+            out
+        })
+    }
+
+    /// For a derivative d/dz f: the other symbols v of the bodies (as written and prepared),
+    /// sorted, with d/dv f prepared (those that cannot be prepared are left out).
+    fn other_variables(&self, checker: &Checker, original: &Expr) -> &[(Symbol, Expr)] {
+        self.others.get_or_init(|| {
+            let (Node::Deriv(f, var), Some((bodies, _))) = (original.node(), &self.diffed) else {
+                return Vec::new();
+            };
+            let mut others: Vec<Symbol> = Vec::new();
+            for body in bodies {
+                others.extend(body.free_symbols());
+                // The prepared body's symbols are its shape's, found once per checker.
+                if let Ok(p) = checker.prepare(body) {
+                    others.extend(p.shape().symbols.iter().cloned());
+                }
+            }
+            others.sort();
+            others.dedup();
+            others
+                .into_iter()
+                .filter(|v| v != var)
+                .filter_map(|v| {
+                    let dv = checker.prepare(&Expr::deriv(f.clone(), v.clone())).ok()?;
+                    Some((v, dv.expr))
+                })
+                .collect()
+        })
+    }
+
+    /// The raw derivative of a derivative claim's function, in the student's terms.
+    fn raw(&self, checker: &Checker, original: &Expr) -> Option<&Expr> {
+        self.raw
+            .get_or_init(|| match original.node() {
+                Node::Deriv(f, var) => checker.raw_derivative(f, var),
+                _ => None,
+            })
+            .as_ref()
+    }
+
+    /// The true terms a claim can have dropped or added (see [`dropped_term`]), each with its
+    /// prepared form (those that cannot be prepared are left out); `None` for a derivative
+    /// whose raw derivative cannot be taken.
+    fn truth_terms(
+        &self,
+        checker: &Checker,
+        original: &Expr,
+        truth: &Expr,
+    ) -> Option<&[(Expr, Expr)]> {
+        self.truth_terms
+            .get_or_init(|| {
+                let terms: Vec<Expr> = match original.node() {
+                    Node::Deriv(..) => match self.raw(checker, original)?.node() {
+                        Node::Add(ts) => ts.clone(),
+                        _ => Vec::new(),
+                    },
+                    Node::Add(ts) => ts.clone(),
+                    _ => match truth.node() {
+                        Node::Add(ts) => ts.clone(),
+                        _ => Vec::new(),
+                    },
+                };
+                Some(prepared_terms(checker, terms))
+            })
+            .as_deref()
+    }
+
+    /// The truth in readable form, and the bases [`factor_or_power`] finds in the raw
+    /// derivative and in it.
+    fn truth_bases(
+        &self,
+        checker: &Checker,
+        original: &Expr,
+        truth: &Expr,
+    ) -> (&Option<Expr>, &[Expr]) {
+        let (shown, bases) = self.truth_bases.get_or_init(|| {
+            let shown = checker.readable(truth).ok();
+            let raw = self.raw(checker, original);
+            let bases = bases_of_all(&[raw, shown.as_ref()]);
+            (shown, bases)
+        });
+        (shown, bases)
+    }
+}
+
+/// Each term with its prepared form, those that cannot be prepared left out.
+fn prepared_terms(checker: &Checker, terms: Vec<Expr>) -> Vec<(Expr, Expr)> {
+    terms
+        .into_iter()
+        .filter_map(|x| {
+            let p = checker.prepare(&x).ok()?;
+            Some((x, p.expr))
+        })
+        .collect()
+}
+
+/// [`bases_of`] (with arguments) of each expression in turn, into one list.
+fn bases_of_all(exprs: &[Option<&Expr>]) -> Vec<Expr> {
+    let mut bases = Vec::new();
+    for e in exprs.iter().flatten().copied() {
+        bases_of(e, &mut bases, true);
+    }
+    bases
 }
 
 /// One term of a sum is wrong and the others are right (a product-rule term of SiLU, GELU or
@@ -321,8 +492,7 @@ pub fn find(
 /// claim must have as many terms, all but one equal to a true term.
 fn wrong_term(
     checker: &Checker,
-    diffed: Option<&(Vec<Expr>, Symbol)>,
-    functions: &[Expr],
+    basis: &Basis,
     true_sum: &Expr,
     claimed: &Expr,
     values: &dyn Fn(&Expr) -> Option<Vec<f64>>,
@@ -359,7 +529,7 @@ fn wrong_term(
     let (t, c) = (tv.get(i)?, cv.get(*j)?);
     let (true_term, claim_term) = (true_terms.get(i)?, claim_terms.get(*j)?);
     let shown_true = checker.readable(true_term).ok();
-    let slip = chain_factor(checker, diffed, t, c, values)
+    let slip = chain_factor(checker, basis, t, c, values)
         .or_else(|| {
             constant_ratio(t, c)
                 .filter(|r| !approx(*r, 1.0))
@@ -372,10 +542,11 @@ fn wrong_term(
                 })
         })
         .or_else(|| {
+            let truths = [Some(true_term), shown_true.as_ref()];
             factor_or_power(
                 checker,
-                functions,
-                &[Some(true_term), shown_true.as_ref()],
+                &basis.functions,
+                (&truths, &bases_of_all(&truths)),
                 Some(claim_term),
                 t,
                 c,
@@ -436,43 +607,40 @@ fn replace(e: &Expr, target: &Expr, with: &Expr) -> Expr {
 /// function 1 − A instead of a flipped sign.
 fn chain_factor(
     checker: &Checker,
-    diffed: Option<&(Vec<Expr>, Symbol)>,
+    basis: &Basis,
     t: &[f64],
     c: &[f64],
     values: &dyn Fn(&Expr) -> Option<Vec<f64>>,
 ) -> Option<Hint> {
-    let (bodies, var) = diffed?;
-    let mut tried: Vec<Expr> = Vec::new();
-    for (i, body) in bodies.iter().enumerate() {
+    let (_, var) = basis.diffed.as_ref()?;
+    for cand in basis.inners(checker) {
         // A constant factor is blamed on an inner function only of the function as written
         // (σ(3z)), not of its definition (σ(z)·(σ(z) − 1) is a flipped sign, not the −1 of
         // the −z inside 1/(1 + exp(−z))).
-        let as_written = i == 0;
-        for inner in inner_functions(body, var) {
-            if tried.contains(&inner) {
-                continue;
-            }
-            tried.push(inner.clone());
-            let Ok(du) = checker.prepare(&Expr::deriv(inner.clone(), var.clone())) else {
-                continue;
-            };
-            let Some(dv) = values(&du.expr) else { continue };
-            if dv.iter().all(|x| approx(*x, 1.0)) {
-                continue;
-            }
-            let constant = dv
-                .iter()
-                .all(|x| dv.first().is_some_and(|d0| approx(*x, *d0)));
-            if constant && (!as_written || replace(body, &inner, &Expr::int(7)).contains_sym(var)) {
-                continue;
-            }
-            if fits_times(t, c, &dv) {
-                let factor = diff(&inner, var, &checker.diff_ctx())
-                    .ok()
-                    .and_then(|d| checker.readable(&d.expr).ok())
-                    .unwrap_or(du.expr);
-                return Some(Hint::MissingChainFactor { inner, factor });
-            }
+        let Some(dv) = values(&cand.du) else { continue };
+        if dv.iter().all(|x| approx(*x, 1.0)) {
+            continue;
+        }
+        let constant = dv
+            .iter()
+            .all(|x| dv.first().is_some_and(|d0| approx(*x, *d0)));
+        if constant
+            && (!cand.as_written
+                || *cand.elsewhere.get_or_init(|| {
+                    replace(&cand.body, &cand.inner, &Expr::int(7)).contains_sym(var)
+                }))
+        {
+            continue;
+        }
+        if fits_times(t, c, &dv) {
+            let factor = diff(&cand.inner, var, &checker.diff_ctx())
+                .ok()
+                .and_then(|d| checker.readable(&d.expr).ok())
+                .unwrap_or_else(|| cand.du.clone());
+            return Some(Hint::MissingChainFactor {
+                inner: cand.inner.clone(),
+                factor,
+            });
         }
     }
     None
@@ -562,16 +730,14 @@ fn exponent_is(k: &Expr, which: Exponent) -> bool {
 fn factor_or_power(
     checker: &Checker,
     functions: &[Expr],
-    truths: &[Option<&Expr>],
+    (truths, truth_bases): (&[Option<&Expr>], &[Expr]),
     claim: Option<&Expr>,
     t: &[f64],
     c: &[f64],
     values: &dyn Fn(&Expr) -> Option<Vec<f64>>,
 ) -> Option<Hint> {
-    let mut bases = Vec::new();
-    for e in truths.iter().flatten().copied() {
-        bases_of(e, &mut bases, true);
-    }
+    // The bases of the truths (`bases_of_all(truths)`, kept for a claim's left side).
+    let mut bases = truth_bases.to_vec();
     // A sum found only in the claim is never "an extra factor": (cosh² + sinh²)/cosh² is a
     // slip in the numerator, not an extra factor cosh² + sinh². It can be a missing one (the
     // 1 − A of σ' cut from (−y/A + (1 − y)/(1 − A))·A).
@@ -647,44 +813,31 @@ fn factor_or_power(
 }
 
 /// true − claimed (or claimed − true) equals one term of the true value's derivative terms.
+/// `truth_terms`: the terms of the raw derivative for a derivative claim, else of the
+/// previous line, prepared (`None`: the raw derivative cannot be taken; no hint).
 fn dropped_term(
     checker: &Checker,
-    truth: &Expr,
+    truth_terms: Option<&[(Expr, Expr)]>,
     written: &Expr,
     (t, c): (&[f64], &[f64]),
     values: &dyn Fn(&Expr) -> Option<Vec<f64>>,
-    original: &Expr,
-    raw: Option<&Expr>,
 ) -> Option<Hint> {
+    let truth_terms = truth_terms?;
     // Terms as the student sees them: first the claim's own terms, as written, which can only
     // be extra (the + 2·y of 2·o − 2·y + 2·y, the constant of 2·z + 3 + 1); then the terms of
     // the raw derivative for a derivative claim, else of the previous line, which can be
     // dropped or extra.
-    let truth_terms: Vec<Expr> = match original.node() {
-        // `raw`: the raw derivative of `original` (`None` when it cannot be taken).
-        Node::Deriv(..) => match raw?.node() {
-            Node::Add(ts) => ts.clone(),
-            _ => Vec::new(),
-        },
-        Node::Add(ts) => ts.clone(),
-        _ => match truth.node() {
-            Node::Add(ts) => ts.clone(),
-            _ => Vec::new(),
-        },
+    let claim_terms = match written.node() {
+        Node::Add(ts) => ts.as_slice(),
+        _ => &[],
     };
-    let claim_terms: Vec<Expr> = match written.node() {
-        Node::Add(ts) => ts.clone(),
-        _ => Vec::new(),
-    };
+    // The claim's terms prepared one by one, as they are tried.
     let candidates = claim_terms
-        .into_iter()
-        .map(|x| (x, true))
-        .chain(truth_terms.into_iter().map(|x| (x, false)));
-    for (term, from_claim) in candidates {
-        let Ok(p) = checker.prepare(&term) else {
-            continue;
-        };
-        let Some(vals) = values(&p.expr) else {
+        .iter()
+        .filter_map(|x| Some((x, checker.prepare(x).ok()?.expr, true)))
+        .chain(truth_terms.iter().map(|(x, p)| (x, p.clone(), false)));
+    for (term, prepared, from_claim) in candidates {
+        let Some(vals) = values(&prepared) else {
             continue;
         };
         if vals.iter().all(|v| approx(*v, 0.0)) {
@@ -694,7 +847,7 @@ fn dropped_term(
             if from_claim {
                 term.clone()
             } else {
-                checker.readable(&term).unwrap_or_else(|_| term.clone())
+                checker.readable(term).unwrap_or_else(|_| term.clone())
             }
         };
         let gap = |sign: f64| {
@@ -993,6 +1146,33 @@ mod tests {
             &[1.0, 2.0, 3.0, 1e-14],
             &[1.0, 1.0, 1.0, 7e13]
         ));
+    }
+
+    #[test]
+    fn a_kept_basis_gives_the_hints_a_fresh_checker_gives() {
+        let program = crate::load::load(
+            &crate::source::SourceFile::new("t.dc", "let f(x) = x*sigmoid(x)\n"),
+            &crate::limits::Limits::default(),
+        )
+        .program;
+        let config = crate::check::CheckConfig::default();
+        let parse = |t: &str| crate::api::parse(t).unwrap_or_else(|e| panic!("{e}"));
+        let lhs = parse("d/dz f(z)");
+        // A sign, a dropped term, a slip in one term and no slip at all, about one derivative.
+        let claims = [
+            "-(sigmoid(z) + z*sigmoid(z)*(1 - sigmoid(z)))",
+            "sigmoid(z)",
+            "sigmoid(z) + 2*z*sigmoid(z)*(1 - sigmoid(z))",
+            "1.001*(sigmoid(z) + z*sigmoid(z)*(1 - sigmoid(z)))",
+        ];
+        let kept = Checker::new(&program, &config);
+        for claim in claims {
+            let rhs = parse(claim);
+            let fresh = Checker::new(&program, &config).check_equal(&lhs, &rhs).hint;
+            assert!(fresh.is_some(), "{claim}: no hint");
+            assert_eq!(kept.check_equal(&lhs, &rhs).hint, fresh, "{claim}");
+        }
+        assert_eq!(kept.hint_bases.borrow().len(), 1);
     }
 
     #[test]
