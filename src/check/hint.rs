@@ -142,6 +142,12 @@ fn fits_times_by(a: &[f64], b: &[f64], g: impl Iterator<Item = f64>) -> bool {
     )
 }
 
+/// Whether the point (a, b, g) alone makes [`fits_times`] fail: a point it does not skip
+/// where a ≉ b·g.
+fn misfit_times(a: f64, b: f64, g: f64) -> bool {
+    g.abs() <= LARGE && !approx(a, b * g)
+}
+
 /// The constant ratio c/t, if c = r·t at every point.
 fn constant_ratio(t: &[f64], c: &[f64]) -> Option<f64> {
     let (t0, c0) = t
@@ -213,9 +219,9 @@ pub fn find(
         return None;
     }
     let at_points = Values::new(checker, &points, symbols, known);
-    let values = |e: &Expr| at_points.get(e);
-    let t = values(truth)?;
-    let c = values(claimed)?;
+    let values = &at_points;
+    let t = values.get(truth)?;
+    let c = values.get(claimed)?;
     // A hint explains a difference: points where the claim equals the truth everywhere (a
     // kink moved by ¼ and no point between) would make any relation "fit", even a factor 1.
     if t.iter().zip(&c).all(|(t, c)| approx(*t, *c)) {
@@ -224,7 +230,7 @@ pub fn find(
     let basis = Basis::of(checker, original, truth);
     // A missing chain-rule factor is the most specific explanation, even when the factor is
     // a constant (d/dz σ(3z) claimed as σ(3z)·(1 − σ(3z))).
-    if let Some(h) = chain_factor(checker, &basis, &t, &c, &values) {
+    if let Some(h) = chain_factor(checker, &basis, &t, &c, values) {
         return Some(h);
     }
     // A constant ratio.
@@ -238,8 +244,13 @@ pub fn find(
     }
     // Wrong variable.
     if let Some((_, var)) = &basis.diffed {
+        let c0 = c.first().copied().unwrap_or_default();
         for (v, dv) in basis.other_variables(checker, original) {
-            if let Some(vals) = values(dv) {
+            // The claim's value at the first point rules most variables out.
+            if values.first(dv).is_none_or(|v0| !approx(v0, c0)) {
+                continue;
+            }
+            if let Some(vals) = values.get(dv) {
                 if vals.iter().zip(&c).all(|(a, b)| approx(*a, *b))
                     && !vals.iter().zip(&t).all(|(a, b)| approx(*a, *b))
                 {
@@ -258,11 +269,11 @@ pub fn find(
         basis.truth_terms(checker, original, truth),
         written,
         (&t, &c),
-        &values,
+        values,
     ) {
         return Some(h);
     }
-    if let Some(h) = wrong_term(checker, &basis, raw.unwrap_or(original), written, &values) {
+    if let Some(h) = wrong_term(checker, &basis, raw.unwrap_or(original), written, values) {
         return Some(h);
     }
     let (shown_truth, truth_bases) = basis.truth_bases(checker, original, truth);
@@ -273,7 +284,7 @@ pub fn find(
         Some(written),
         &t,
         &c,
-        &values,
+        values,
     ) {
         return Some(h);
     }
@@ -495,7 +506,7 @@ fn wrong_term(
     basis: &Basis,
     true_sum: &Expr,
     claimed: &Expr,
-    values: &dyn Fn(&Expr) -> Option<Vec<f64>>,
+    values: &Values,
 ) -> Option<Hint> {
     let (Node::Add(true_terms), Node::Add(claim_terms)) = (true_sum.node(), claimed.node()) else {
         return None;
@@ -505,7 +516,7 @@ fn wrong_term(
     }
     let term_values = |ts: &[Expr]| -> Option<Vec<Vec<f64>>> {
         ts.iter()
-            .map(|x| checker.prepare(x).ok().and_then(|p| values(&p.expr)))
+            .map(|x| checker.prepare(x).ok().and_then(|p| values.get(&p.expr)))
             .collect()
     };
     let tv = term_values(true_terms)?;
@@ -528,7 +539,6 @@ fn wrong_term(
     };
     let (t, c) = (tv.get(i)?, cv.get(*j)?);
     let (true_term, claim_term) = (true_terms.get(i)?, claim_terms.get(*j)?);
-    let shown_true = checker.readable(true_term).ok();
     let slip = chain_factor(checker, basis, t, c, values)
         .or_else(|| {
             constant_ratio(t, c)
@@ -542,6 +552,8 @@ fn wrong_term(
                 })
         })
         .or_else(|| {
+            // The readable term only now: a chain factor or a ratio needs none.
+            let shown_true = checker.readable(true_term).ok();
             let truths = [Some(true_term), shown_true.as_ref()];
             factor_or_power(
                 checker,
@@ -610,14 +622,24 @@ fn chain_factor(
     basis: &Basis,
     t: &[f64],
     c: &[f64],
-    values: &dyn Fn(&Expr) -> Option<Vec<f64>>,
+    values: &Values,
 ) -> Option<Hint> {
     let (_, var) = basis.diffed.as_ref()?;
+    let (t0, c0) = (*t.first()?, *c.first()?);
     for cand in basis.inners(checker) {
         // A constant factor is blamed on an inner function only of the function as written
         // (σ(3z)), not of its definition (σ(z)·(σ(z) − 1) is a flipped sign, not the −1 of
         // the −z inside 1/(1 + exp(−z))).
-        let Some(dv) = values(&cand.du) else { continue };
+        // T = C·du/dz fails at the first point for most u (see `Values::first`).
+        if values
+            .first(&cand.du)
+            .is_none_or(|d0| misfit_times(t0, c0, d0))
+        {
+            continue;
+        }
+        let Some(dv) = values.get(&cand.du) else {
+            continue;
+        };
         if dv.iter().all(|x| approx(*x, 1.0)) {
             continue;
         }
@@ -734,7 +756,7 @@ fn factor_or_power(
     claim: Option<&Expr>,
     t: &[f64],
     c: &[f64],
-    values: &dyn Fn(&Expr) -> Option<Vec<f64>>,
+    values: &Values,
 ) -> Option<Hint> {
     // The bases of the truths (`bases_of_all(truths)`, kept for a claim's left side).
     let mut bases = truth_bases.to_vec();
@@ -770,11 +792,24 @@ fn factor_or_power(
     // 1 + exp(−z), though it is also σ(z) times the truth.
     // (Stable, like `sort_by_key`, with each base's key computed once.)
     bases.sort_by_cached_key(|b| !power_of(b));
+    let (t0, c0) = (*t.first()?, *c.first()?);
     for b in bases {
         let Ok(pb) = checker.prepare(&b) else {
             continue;
         };
-        let Some(bv) = values(&pb.expr) else { continue };
+        // A base that is 0 at the first point, or fits no power there, is skipped anyway.
+        let rejected = values.first(&pb.expr).is_none_or(|b0| {
+            b0 == 0.0
+                || [-1i32, 1, -2, 2]
+                    .iter()
+                    .all(|k| misfit_times(c0, t0, b0.powi(*k)))
+        });
+        if rejected {
+            continue;
+        }
+        let Some(bv) = values.get(&pb.expr) else {
+            continue;
+        };
         if bv.contains(&0.0) {
             continue;
         }
@@ -820,7 +855,7 @@ fn dropped_term(
     truth_terms: Option<&[(Expr, Expr)]>,
     written: &Expr,
     (t, c): (&[f64], &[f64]),
-    values: &dyn Fn(&Expr) -> Option<Vec<f64>>,
+    values: &Values,
 ) -> Option<Hint> {
     let truth_terms = truth_terms?;
     // Terms as the student sees them: first the claim's own terms, as written, which can only
@@ -836,8 +871,17 @@ fn dropped_term(
         .iter()
         .filter_map(|x| Some((x, checker.prepare(x).ok()?.expr, true)))
         .chain(truth_terms.iter().map(|(x, p)| (x, p.clone(), false)));
+    let (t0, c0) = (*t.first()?, *c.first()?);
     for (term, prepared, from_claim) in candidates {
-        let Some(vals) = values(&prepared) else {
+        // The gaps at the first point rule most terms out (see `Values::first`); ±1·x is
+        // ±x exactly, as `gap` computes it.
+        let rejected = values
+            .first(&prepared)
+            .is_none_or(|v0| (from_claim || !approx(-(c0 - t0), v0)) && !approx(c0 - t0, v0));
+        if rejected {
+            continue;
+        }
+        let Some(vals) = values.get(&prepared) else {
             continue;
         };
         if vals.iter().all(|v| approx(*v, 0.0)) {
@@ -1095,6 +1139,17 @@ impl<'c, 'k, 'p> Values<'c, 'k, 'p> {
         Some((0..self.points.len()).map(at).collect())
     }
 
+    /// The value of `e` at the first point, as [`Values::get`] has it there; `None` where it
+    /// is undefined or not finite, and then `get` gives `None`. From the memo when `e` was
+    /// evaluated, else by [`Checker::eval_at`], which gives a tape's value bit for bit: most
+    /// candidates of a hint fail their test at the first point, and then need no tape.
+    fn first(&self, e: &Expr) -> Option<f64> {
+        if let Some(v) = self.memo.borrow().get(e) {
+            return v.as_ref().and_then(|v| v.first().copied());
+        }
+        self.checker.eval_at(e, self.points.first()?)
+    }
+
     /// The value of `e` at every point, or `None` if it is undefined at one of them.
     fn get(&self, e: &Expr) -> Option<Vec<f64>> {
         if let Some(v) = self.memo.borrow().get(e) {
@@ -1173,6 +1228,52 @@ mod tests {
             assert_eq!(kept.check_equal(&lhs, &rhs).hint, fresh, "{claim}");
         }
         assert_eq!(kept.hint_bases.borrow().len(), 1);
+    }
+
+    #[test]
+    fn the_first_value_is_the_first_of_the_values() {
+        let program = crate::program::Program::default();
+        let config = crate::check::CheckConfig::default();
+        let checker = Checker::new(&program, &config);
+        let parse = |t: &str| crate::api::parse(t).unwrap_or_else(|e| panic!("{e}"));
+        let z = Symbol::new("z");
+        let points: Vec<Point> = [(3, 7), (-5, 2), (1, 1)]
+            .iter()
+            .map(|(n, d)| vec![(z.clone(), Rational::new((*n).into(), (*d).into()))])
+            .collect();
+        let values = Values::new(&checker, &points, vec![z.clone()], Vec::new());
+        for text in [
+            "sigmoid(z)*(1 - sigmoid(z))",
+            "exp(-z^2/2)/sqrt(2*pi)",
+            "1/3",
+            "log(z)",
+        ] {
+            let e = parse(text);
+            // Before the values are memoised (evaluated at the point) and after (read).
+            let before = values.first(&e);
+            let all = values.get(&e);
+            let after = values.first(&e);
+            match all {
+                Some(v) => {
+                    let first = v.first().map(|x| x.to_bits());
+                    assert_eq!(first, before.map(f64::to_bits), "{text}");
+                    assert_eq!(first, after.map(f64::to_bits), "{text}");
+                }
+                // log(z) is undefined at z = −5/2, not at 3/7; once that is known, the first
+                // value says so too (the candidate is skipped either way).
+                None => assert!(text == "log(z)" && before.is_some() && after.is_none()),
+            }
+        }
+        assert_eq!(values.first(&parse("log(z - 1)")), None);
+    }
+
+    #[test]
+    fn a_point_misfits_where_it_is_not_skipped() {
+        assert!(misfit_times(1.0, 1.0, 2.0));
+        assert!(!misfit_times(2.0, 1.0, 2.0));
+        // A huge factor is skipped by `fits_times`, so it rules nothing out.
+        assert!(!misfit_times(1.0, 1e-14, 7e13));
+        assert!(!misfit_times(1.0, 1.0, f64::NAN));
     }
 
     #[test]
