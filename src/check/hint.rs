@@ -212,13 +212,14 @@ pub fn find(
     };
     let HintPoints {
         points,
+        coordinates,
         symbols,
         known,
     } = defined_points(checker, &[truth, claimed], pair, wanted);
     if points.len() < 3 {
         return None;
     }
-    let at_points = Values::new(checker, &points, symbols, known);
+    let at_points = Values::new(checker, &points, (symbols, coordinates), known);
     let values = &at_points;
     let t = values.get(truth)?;
     let c = values.get(claimed)?;
@@ -962,6 +963,7 @@ fn defined_points(
     let mut scratch = TapeScratch::new();
     let mut out = Vec::new();
     let mut known: Vec<Vec<f64>> = vec![Vec::new(); exprs.len()];
+    let mut coords: Vec<Vec<f64>> = vec![Vec::with_capacity(wanted); symbols.len()];
     let tries = wanted * 8;
     let mut drawn = 0usize;
     while drawn < tries && out.len() < wanted {
@@ -980,10 +982,13 @@ fn defined_points(
                     .collect()
             })
             .collect();
+        // The points' coordinates in f64, one column per symbol (every point lists the
+        // symbols in order): the tapes' inputs, and the hint's (`Values`).
+        let inputs = coordinates(&batch, symbols.len());
         // One column of values per expression (a vector per point cost an allocation each).
         let columns = tapes
             .as_ref()
-            .and_then(|t| eval_columns(t, &batch, &mut scratch))
+            .and_then(|t| eval_columns(t, &inputs, batch.len(), &mut scratch))
             .unwrap_or_else(|| {
                 exprs
                     .iter()
@@ -999,20 +1004,39 @@ fn defined_points(
                 for (k, col) in known.iter_mut().zip(&columns) {
                     k.push(value(col, i).unwrap_or_default());
                 }
+                for (c, col) in coords.iter_mut().zip(&inputs) {
+                    c.push(col.get(i).copied().unwrap_or(f64::NAN));
+                }
                 out.push(point);
             }
         }
     }
     HintPoints {
         points: out,
+        coordinates: coords,
         symbols,
         known: owned.into_iter().zip(known).collect(),
     }
 }
 
+/// The points' coordinates in f64 (`rational_to_f64`, as [`Checker::eval_at`] converts them),
+/// one column per symbol, for points that list `n_symbols` symbols in one order.
+fn coordinates(points: &[Point], n_symbols: usize) -> Vec<Vec<f64>> {
+    (0..n_symbols)
+        .map(|k| {
+            points
+                .iter()
+                .map(|p| p.get(k).map_or(f64::NAN, |(_, v)| rational_to_f64(v)))
+                .collect()
+        })
+        .collect()
+}
+
 /// The points of a hint (see [`defined_points`]).
 struct HintPoints {
     points: Vec<Point>,
+    /// The points' coordinates in f64, one column per symbol.
+    coordinates: Vec<Vec<f64>>,
     /// The symbols every point lists, in its order.
     symbols: Vec<Symbol>,
     /// The values of the expressions the points were chosen for.
@@ -1024,21 +1048,13 @@ struct HintPoints {
 /// cannot run. The tapes have the same inputs.
 fn eval_columns(
     tapes: &[Arc<Tape>],
-    points: &[Point],
+    columns: &[Vec<f64>],
+    n_points: usize,
     scratch: &mut TapeScratch,
 ) -> Option<Vec<Vec<Option<f64>>>> {
     let n_inputs = tapes.first()?.inputs().len();
-    if tapes.iter().any(|t| t.inputs().len() != n_inputs) {
+    if tapes.iter().any(|t| t.inputs().len() != n_inputs) || columns.len() != n_inputs {
         return None;
-    }
-    let mut columns: Vec<Vec<f64>> = vec![Vec::with_capacity(points.len()); n_inputs];
-    for point in points {
-        if point.len() != n_inputs {
-            return None;
-        }
-        for (col, (_, v)) in columns.iter_mut().zip(point) {
-            col.push(rational_to_f64(v));
-        }
     }
     let cols: Vec<&[f64]> = columns.iter().map(Vec::as_slice).collect();
     let mut outputs = Vec::new();
@@ -1057,7 +1073,7 @@ fn eval_columns(
     Some(
         outputs
             .iter()
-            .map(|o| (0..points.len()).map(|i| at(o, i)).collect())
+            .map(|o| (0..n_points).map(|i| at(o, i)).collect())
             .collect(),
     )
 }
@@ -1075,24 +1091,21 @@ struct Values<'c, 'k, 'p> {
 }
 
 impl<'c, 'k, 'p> Values<'c, 'k, 'p> {
+    /// `columns`: the points' [`coordinates`].
     fn new(
         checker: &'c Checker<'k>,
         points: &'p [Point],
-        symbols: Vec<Symbol>,
+        (symbols, columns): (Vec<Symbol>, Vec<Vec<f64>>),
         known: Vec<(Expr, Vec<f64>)>,
     ) -> Self {
         let memo = known.into_iter().map(|(e, v)| (e, Some(v))).collect();
         // Every point lists the symbols in order (`defined_points`); a point that does not
         // leaves no columns, and each value is then computed point by point.
-        let columns = if points.iter().all(|p| p.len() == symbols.len()) {
-            (0..symbols.len())
-                .map(|k| {
-                    points
-                        .iter()
-                        .map(|p| p.get(k).map_or(f64::NAN, |(_, v)| rational_to_f64(v)))
-                        .collect()
-                })
-                .collect()
+        let columns = if points.iter().all(|p| p.len() == symbols.len())
+            && columns.len() == symbols.len()
+            && columns.iter().all(|c| c.len() == points.len())
+        {
+            columns
         } else {
             Vec::new()
         };
@@ -1241,7 +1254,8 @@ mod tests {
             .iter()
             .map(|(n, d)| vec![(z.clone(), Rational::new((*n).into(), (*d).into()))])
             .collect();
-        let values = Values::new(&checker, &points, vec![z.clone()], Vec::new());
+        let columns = coordinates(&points, 1);
+        let values = Values::new(&checker, &points, (vec![z.clone()], columns), Vec::new());
         for text in [
             "sigmoid(z)*(1 - sigmoid(z))",
             "exp(-z^2/2)/sqrt(2*pi)",
