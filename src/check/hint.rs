@@ -20,12 +20,12 @@
 //! No hint is given when the points show no difference (a kink moved between two of them).
 
 use std::cell::RefCell;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use num_bigint::BigInt;
 use rustc_hash::FxHashMap;
 
-use super::{Checker, PairShape};
+use super::{Checker, PairShape, HINT_BASES};
 use crate::assume::{Point, Rng};
 use crate::diff::diff;
 use crate::eval::{rational_to_f64, Tape, TapeScratch};
@@ -142,6 +142,12 @@ fn fits_times_by(a: &[f64], b: &[f64], g: impl Iterator<Item = f64>) -> bool {
     )
 }
 
+/// Whether the point (a, b, g) alone makes [`fits_times`] fail: a point it does not skip
+/// where a ≉ b·g.
+fn misfit_times(a: f64, b: f64, g: f64) -> bool {
+    g.abs() <= LARGE && !approx(a, b * g)
+}
+
 /// The constant ratio c/t, if c = r·t at every point.
 fn constant_ratio(t: &[f64], c: &[f64]) -> Option<f64> {
     let (t0, c0) = t
@@ -206,25 +212,26 @@ pub fn find(
     };
     let HintPoints {
         points,
+        coordinates,
         symbols,
         known,
     } = defined_points(checker, &[truth, claimed], pair, wanted);
     if points.len() < 3 {
         return None;
     }
-    let at_points = Values::new(checker, &points, symbols, known);
-    let values = |e: &Expr| at_points.get(e);
-    let t = values(truth)?;
-    let c = values(claimed)?;
+    let at_points = Values::new(checker, &points, (symbols, coordinates), known);
+    let values = &at_points;
+    let t = values.get(truth)?;
+    let c = values.get(claimed)?;
     // A hint explains a difference: points where the claim equals the truth everywhere (a
     // kink moved by ¼ and no point between) would make any relation "fit", even a factor 1.
     if t.iter().zip(&c).all(|(t, c)| approx(*t, *c)) {
         return None;
     }
-    let diffed = differentiated(checker, original);
+    let basis = Basis::of(checker, original, truth);
     // A missing chain-rule factor is the most specific explanation, even when the factor is
     // a constant (d/dz σ(3z) claimed as σ(3z)·(1 − σ(3z))).
-    if let Some(h) = chain_factor(checker, diffed.as_ref(), &t, &c, &values) {
+    if let Some(h) = chain_factor(checker, &basis, &t, &c, values) {
         return Some(h);
     }
     // A constant ratio.
@@ -237,22 +244,14 @@ pub fn find(
         }
     }
     // Wrong variable.
-    if let (Node::Deriv(f, var), Some((bodies, _))) = (original.node(), &diffed) {
-        let mut others: Vec<Symbol> = Vec::new();
-        for body in bodies {
-            others.extend(body.free_symbols());
-            // The prepared body's symbols are its shape's, found once per checker.
-            if let Ok(p) = checker.prepare(body) {
-                others.extend(p.shape().symbols.iter().cloned());
-            }
-        }
-        others.sort();
-        others.dedup();
-        for v in others.iter().filter(|v| *v != var) {
-            let Ok(dv) = checker.prepare(&Expr::deriv(f.clone(), v.clone())) else {
+    if let Some((_, var)) = &basis.diffed {
+        let c0 = c.first().copied().unwrap_or_default();
+        for (v, dv) in basis.other_variables(checker, original) {
+            // The claim's value at the first point rules most variables out.
+            if values.first(dv).is_none_or(|v0| !approx(v0, c0)) {
                 continue;
-            };
-            if let Some(vals) = values(&dv.expr) {
+            }
+            if let Some(vals) = values.get(dv) {
                 if vals.iter().zip(&c).all(|(a, b)| approx(*a, *b))
                     && !vals.iter().zip(&t).all(|(a, b)| approx(*a, *b))
                 {
@@ -265,54 +264,238 @@ pub fn find(
         }
     }
     // The raw derivative, in the student's terms (sums of product-rule terms).
-    let raw = match original.node() {
-        Node::Deriv(f, var) => checker.raw_derivative(f, var),
-        _ => None,
-    };
+    let raw = basis.raw(checker, original);
     if let Some(h) = dropped_term(
         checker,
-        truth,
+        basis.truth_terms(checker, original, truth),
         written,
         (&t, &c),
-        &values,
-        original,
-        raw.as_ref(),
+        values,
     ) {
         return Some(h);
     }
-    let functions = [
-        diffed.as_ref().map(|d| d.0.as_slice()).unwrap_or(&[]),
-        std::slice::from_ref(original),
-    ]
-    .concat();
-    if let Some(h) = wrong_term(
-        checker,
-        diffed.as_ref(),
-        &functions,
-        raw.as_ref().unwrap_or(original),
-        written,
-        &values,
-    ) {
+    if let Some(h) = wrong_term(checker, &basis, raw.unwrap_or(original), written, values) {
         return Some(h);
     }
-    let shown_truth = checker.readable(truth).ok();
+    let (shown_truth, truth_bases) = basis.truth_bases(checker, original, truth);
     if let Some(h) = factor_or_power(
         checker,
-        &functions,
-        &[raw.as_ref(), shown_truth.as_ref()],
+        &basis.functions,
+        (&[raw, shown_truth.as_ref()], truth_bases),
         Some(written),
         &t,
         &c,
-        &values,
+        values,
     ) {
         return Some(h);
     }
     // Otherwise the correct value: the derivative, or for a step the previous line's value.
     let expected = match original.node() {
-        Node::Deriv(..) => raw?,
+        Node::Deriv(..) => raw?.clone(),
         _ => truth.clone(),
     };
     Some(Hint::Expected(checker.readable(&expected).ok()?))
+}
+
+/// What the hints of the wrong claims about one left side share (an autograder checks several
+/// claims about one derivative): the function differentiated, and each list of candidates
+/// with its prepared forms, found the first time a hint asks for it (a hint that stops at the
+/// chain rule never takes the raw derivative). Kept per checker: every part is a pure
+/// function of the left side as written, its prepared form and the program (and `prepare`,
+/// `readable` and `raw_derivative` are), so a kept part is the one a new hint would find.
+pub(super) struct Basis {
+    /// [`differentiated`] of the left side.
+    diffed: Option<(Vec<Expr>, Symbol)>,
+    /// The bodies differentiated and the left side itself (whose bases [`factor_or_power`]
+    /// tries).
+    functions: Vec<Expr>,
+    /// See [`Basis::inners`].
+    inners: OnceLock<Vec<Inner>>,
+    /// See [`Basis::other_variables`].
+    others: OnceLock<Vec<(Symbol, Expr)>>,
+    /// See [`Basis::raw`].
+    raw: OnceLock<Option<Expr>>,
+    /// See [`Basis::truth_terms`].
+    truth_terms: OnceLock<Option<Vec<(Expr, Expr)>>>,
+    /// See [`Basis::truth_bases`].
+    truth_bases: OnceLock<(Option<Expr>, Vec<Expr>)>,
+}
+
+/// An inner function u of the differentiated function, a candidate of [`chain_factor`].
+struct Inner {
+    inner: Expr,
+    /// du/dz, prepared.
+    du: Expr,
+    /// The body it was found in.
+    body: Expr,
+    /// Found in the function as written (not in its definition).
+    as_written: bool,
+    /// Whether the body depends on z other than through u (asked only for a constant du/dz).
+    elsewhere: OnceLock<bool>,
+}
+
+impl Basis {
+    /// The basis of the hints about `original` (prepared: `truth`), kept per checker.
+    fn of(checker: &Checker, original: &Expr, truth: &Expr) -> Arc<Basis> {
+        let key = (original.clone(), truth.clone());
+        if let Some(b) = checker.hint_bases.borrow().get(&key) {
+            return b.clone();
+        }
+        let diffed = differentiated(checker, original);
+        let functions = [
+            diffed.as_ref().map(|d| d.0.as_slice()).unwrap_or(&[]),
+            std::slice::from_ref(original),
+        ]
+        .concat();
+        let basis = Arc::new(Basis {
+            diffed,
+            functions,
+            inners: OnceLock::new(),
+            others: OnceLock::new(),
+            raw: OnceLock::new(),
+            truth_terms: OnceLock::new(),
+            truth_bases: OnceLock::new(),
+        });
+        let mut kept = checker.hint_bases.borrow_mut();
+        if kept.len() >= HINT_BASES {
+            kept.clear();
+        }
+        kept.insert(key, basis.clone());
+        basis
+    }
+
+    /// The inner functions of the bodies differentiated, each once, outermost first, with
+    /// their derivatives prepared (those that cannot be prepared are left out).
+    fn inners(&self, checker: &Checker) -> &[Inner] {
+        self.inners.get_or_init(|| {
+            let Some((bodies, var)) = &self.diffed else {
+                return Vec::new();
+            };
+            let mut tried: Vec<Expr> = Vec::new();
+            let mut out = Vec::new();
+            for (i, body) in bodies.iter().enumerate() {
+                for inner in inner_functions(body, var) {
+                    if tried.contains(&inner) {
+                        continue;
+                    }
+                    tried.push(inner.clone());
+                    let Ok(du) = checker.prepare(&Expr::deriv(inner.clone(), var.clone())) else {
+                        continue;
+                    };
+                    out.push(Inner {
+                        inner,
+                        du: du.expr,
+                        body: body.clone(),
+                        as_written: i == 0,
+                        elsewhere: OnceLock::new(),
+                    });
+                }
+            }
+            out
+        })
+    }
+
+    /// For a derivative d/dz f: the other symbols v of the bodies (as written and prepared),
+    /// sorted, with d/dv f prepared (those that cannot be prepared are left out).
+    fn other_variables(&self, checker: &Checker, original: &Expr) -> &[(Symbol, Expr)] {
+        self.others.get_or_init(|| {
+            let (Node::Deriv(f, var), Some((bodies, _))) = (original.node(), &self.diffed) else {
+                return Vec::new();
+            };
+            let mut others: Vec<Symbol> = Vec::new();
+            for body in bodies {
+                others.extend(body.free_symbols());
+                // The prepared body's symbols are its shape's, found once per checker.
+                if let Ok(p) = checker.prepare(body) {
+                    others.extend(p.shape().symbols.iter().cloned());
+                }
+            }
+            others.sort();
+            others.dedup();
+            others
+                .into_iter()
+                .filter(|v| v != var)
+                .filter_map(|v| {
+                    let dv = checker.prepare(&Expr::deriv(f.clone(), v.clone())).ok()?;
+                    Some((v, dv.expr))
+                })
+                .collect()
+        })
+    }
+
+    /// The raw derivative of a derivative claim's function, in the student's terms.
+    fn raw(&self, checker: &Checker, original: &Expr) -> Option<&Expr> {
+        self.raw
+            .get_or_init(|| match original.node() {
+                Node::Deriv(f, var) => checker.raw_derivative(f, var),
+                _ => None,
+            })
+            .as_ref()
+    }
+
+    /// The true terms a claim can have dropped or added (see [`dropped_term`]), each with its
+    /// prepared form (those that cannot be prepared are left out); `None` for a derivative
+    /// whose raw derivative cannot be taken.
+    fn truth_terms(
+        &self,
+        checker: &Checker,
+        original: &Expr,
+        truth: &Expr,
+    ) -> Option<&[(Expr, Expr)]> {
+        self.truth_terms
+            .get_or_init(|| {
+                let terms: Vec<Expr> = match original.node() {
+                    Node::Deriv(..) => match self.raw(checker, original)?.node() {
+                        Node::Add(ts) => ts.clone(),
+                        _ => Vec::new(),
+                    },
+                    Node::Add(ts) => ts.clone(),
+                    _ => match truth.node() {
+                        Node::Add(ts) => ts.clone(),
+                        _ => Vec::new(),
+                    },
+                };
+                Some(prepared_terms(checker, terms))
+            })
+            .as_deref()
+    }
+
+    /// The truth in readable form, and the bases [`factor_or_power`] finds in the raw
+    /// derivative and in it.
+    fn truth_bases(
+        &self,
+        checker: &Checker,
+        original: &Expr,
+        truth: &Expr,
+    ) -> (&Option<Expr>, &[Expr]) {
+        let (shown, bases) = self.truth_bases.get_or_init(|| {
+            let shown = checker.readable(truth).ok();
+            let raw = self.raw(checker, original);
+            let bases = bases_of_all(&[raw, shown.as_ref()]);
+            (shown, bases)
+        });
+        (shown, bases)
+    }
+}
+
+/// Each term with its prepared form, those that cannot be prepared left out.
+fn prepared_terms(checker: &Checker, terms: Vec<Expr>) -> Vec<(Expr, Expr)> {
+    terms
+        .into_iter()
+        .filter_map(|x| {
+            let p = checker.prepare(&x).ok()?;
+            Some((x, p.expr))
+        })
+        .collect()
+}
+
+/// [`bases_of`] (with arguments) of each expression in turn, into one list.
+fn bases_of_all(exprs: &[Option<&Expr>]) -> Vec<Expr> {
+    let mut bases = Vec::new();
+    for e in exprs.iter().flatten().copied() {
+        bases_of(e, &mut bases, true);
+    }
+    bases
 }
 
 /// One term of a sum is wrong and the others are right (a product-rule term of SiLU, GELU or
@@ -321,11 +504,10 @@ pub fn find(
 /// claim must have as many terms, all but one equal to a true term.
 fn wrong_term(
     checker: &Checker,
-    diffed: Option<&(Vec<Expr>, Symbol)>,
-    functions: &[Expr],
+    basis: &Basis,
     true_sum: &Expr,
     claimed: &Expr,
-    values: &dyn Fn(&Expr) -> Option<Vec<f64>>,
+    values: &Values,
 ) -> Option<Hint> {
     let (Node::Add(true_terms), Node::Add(claim_terms)) = (true_sum.node(), claimed.node()) else {
         return None;
@@ -335,7 +517,7 @@ fn wrong_term(
     }
     let term_values = |ts: &[Expr]| -> Option<Vec<Vec<f64>>> {
         ts.iter()
-            .map(|x| checker.prepare(x).ok().and_then(|p| values(&p.expr)))
+            .map(|x| checker.prepare(x).ok().and_then(|p| values.get(&p.expr)))
             .collect()
     };
     let tv = term_values(true_terms)?;
@@ -358,8 +540,7 @@ fn wrong_term(
     };
     let (t, c) = (tv.get(i)?, cv.get(*j)?);
     let (true_term, claim_term) = (true_terms.get(i)?, claim_terms.get(*j)?);
-    let shown_true = checker.readable(true_term).ok();
-    let slip = chain_factor(checker, diffed, t, c, values)
+    let slip = chain_factor(checker, basis, t, c, values)
         .or_else(|| {
             constant_ratio(t, c)
                 .filter(|r| !approx(*r, 1.0))
@@ -372,10 +553,13 @@ fn wrong_term(
                 })
         })
         .or_else(|| {
+            // The readable term only now: a chain factor or a ratio needs none.
+            let shown_true = checker.readable(true_term).ok();
+            let truths = [Some(true_term), shown_true.as_ref()];
             factor_or_power(
                 checker,
-                functions,
-                &[Some(true_term), shown_true.as_ref()],
+                &basis.functions,
+                (&truths, &bases_of_all(&truths)),
                 Some(claim_term),
                 t,
                 c,
@@ -436,43 +620,50 @@ fn replace(e: &Expr, target: &Expr, with: &Expr) -> Expr {
 /// function 1 − A instead of a flipped sign.
 fn chain_factor(
     checker: &Checker,
-    diffed: Option<&(Vec<Expr>, Symbol)>,
+    basis: &Basis,
     t: &[f64],
     c: &[f64],
-    values: &dyn Fn(&Expr) -> Option<Vec<f64>>,
+    values: &Values,
 ) -> Option<Hint> {
-    let (bodies, var) = diffed?;
-    let mut tried: Vec<Expr> = Vec::new();
-    for (i, body) in bodies.iter().enumerate() {
+    let (_, var) = basis.diffed.as_ref()?;
+    let (t0, c0) = (*t.first()?, *c.first()?);
+    for cand in basis.inners(checker) {
         // A constant factor is blamed on an inner function only of the function as written
         // (σ(3z)), not of its definition (σ(z)·(σ(z) − 1) is a flipped sign, not the −1 of
         // the −z inside 1/(1 + exp(−z))).
-        let as_written = i == 0;
-        for inner in inner_functions(body, var) {
-            if tried.contains(&inner) {
-                continue;
-            }
-            tried.push(inner.clone());
-            let Ok(du) = checker.prepare(&Expr::deriv(inner.clone(), var.clone())) else {
-                continue;
-            };
-            let Some(dv) = values(&du.expr) else { continue };
-            if dv.iter().all(|x| approx(*x, 1.0)) {
-                continue;
-            }
-            let constant = dv
-                .iter()
-                .all(|x| dv.first().is_some_and(|d0| approx(*x, *d0)));
-            if constant && (!as_written || replace(body, &inner, &Expr::int(7)).contains_sym(var)) {
-                continue;
-            }
-            if fits_times(t, c, &dv) {
-                let factor = diff(&inner, var, &checker.diff_ctx())
-                    .ok()
-                    .and_then(|d| checker.readable(&d.expr).ok())
-                    .unwrap_or(du.expr);
-                return Some(Hint::MissingChainFactor { inner, factor });
-            }
+        // T = C·du/dz fails at the first point for most u (see `Values::first`).
+        if values
+            .first(&cand.du)
+            .is_none_or(|d0| misfit_times(t0, c0, d0))
+        {
+            continue;
+        }
+        let Some(dv) = values.get(&cand.du) else {
+            continue;
+        };
+        if dv.iter().all(|x| approx(*x, 1.0)) {
+            continue;
+        }
+        let constant = dv
+            .iter()
+            .all(|x| dv.first().is_some_and(|d0| approx(*x, *d0)));
+        if constant
+            && (!cand.as_written
+                || *cand.elsewhere.get_or_init(|| {
+                    replace(&cand.body, &cand.inner, &Expr::int(7)).contains_sym(var)
+                }))
+        {
+            continue;
+        }
+        if fits_times(t, c, &dv) {
+            let factor = diff(&cand.inner, var, &checker.diff_ctx())
+                .ok()
+                .and_then(|d| checker.readable(&d.expr).ok())
+                .unwrap_or_else(|| cand.du.clone());
+            return Some(Hint::MissingChainFactor {
+                inner: cand.inner.clone(),
+                factor,
+            });
         }
     }
     None
@@ -562,16 +753,14 @@ fn exponent_is(k: &Expr, which: Exponent) -> bool {
 fn factor_or_power(
     checker: &Checker,
     functions: &[Expr],
-    truths: &[Option<&Expr>],
+    (truths, truth_bases): (&[Option<&Expr>], &[Expr]),
     claim: Option<&Expr>,
     t: &[f64],
     c: &[f64],
-    values: &dyn Fn(&Expr) -> Option<Vec<f64>>,
+    values: &Values,
 ) -> Option<Hint> {
-    let mut bases = Vec::new();
-    for e in truths.iter().flatten().copied() {
-        bases_of(e, &mut bases, true);
-    }
+    // The bases of the truths (`bases_of_all(truths)`, kept for a claim's left side).
+    let mut bases = truth_bases.to_vec();
     // A sum found only in the claim is never "an extra factor": (cosh² + sinh²)/cosh² is a
     // slip in the numerator, not an extra factor cosh² + sinh². It can be a missing one (the
     // 1 − A of σ' cut from (−y/A + (1 − y)/(1 − A))·A).
@@ -604,11 +793,24 @@ fn factor_or_power(
     // 1 + exp(−z), though it is also σ(z) times the truth.
     // (Stable, like `sort_by_key`, with each base's key computed once.)
     bases.sort_by_cached_key(|b| !power_of(b));
+    let (t0, c0) = (*t.first()?, *c.first()?);
     for b in bases {
         let Ok(pb) = checker.prepare(&b) else {
             continue;
         };
-        let Some(bv) = values(&pb.expr) else { continue };
+        // A base that is 0 at the first point, or fits no power there, is skipped anyway.
+        let rejected = values.first(&pb.expr).is_none_or(|b0| {
+            b0 == 0.0
+                || [-1i32, 1, -2, 2]
+                    .iter()
+                    .all(|k| misfit_times(c0, t0, b0.powi(*k)))
+        });
+        if rejected {
+            continue;
+        }
+        let Some(bv) = values.get(&pb.expr) else {
+            continue;
+        };
         if bv.contains(&0.0) {
             continue;
         }
@@ -647,44 +849,40 @@ fn factor_or_power(
 }
 
 /// true − claimed (or claimed − true) equals one term of the true value's derivative terms.
+/// `truth_terms`: the terms of the raw derivative for a derivative claim, else of the
+/// previous line, prepared (`None`: the raw derivative cannot be taken; no hint).
 fn dropped_term(
     checker: &Checker,
-    truth: &Expr,
+    truth_terms: Option<&[(Expr, Expr)]>,
     written: &Expr,
     (t, c): (&[f64], &[f64]),
-    values: &dyn Fn(&Expr) -> Option<Vec<f64>>,
-    original: &Expr,
-    raw: Option<&Expr>,
+    values: &Values,
 ) -> Option<Hint> {
+    let truth_terms = truth_terms?;
     // Terms as the student sees them: first the claim's own terms, as written, which can only
     // be extra (the + 2·y of 2·o − 2·y + 2·y, the constant of 2·z + 3 + 1); then the terms of
     // the raw derivative for a derivative claim, else of the previous line, which can be
     // dropped or extra.
-    let truth_terms: Vec<Expr> = match original.node() {
-        // `raw`: the raw derivative of `original` (`None` when it cannot be taken).
-        Node::Deriv(..) => match raw?.node() {
-            Node::Add(ts) => ts.clone(),
-            _ => Vec::new(),
-        },
-        Node::Add(ts) => ts.clone(),
-        _ => match truth.node() {
-            Node::Add(ts) => ts.clone(),
-            _ => Vec::new(),
-        },
+    let claim_terms = match written.node() {
+        Node::Add(ts) => ts.as_slice(),
+        _ => &[],
     };
-    let claim_terms: Vec<Expr> = match written.node() {
-        Node::Add(ts) => ts.clone(),
-        _ => Vec::new(),
-    };
+    // The claim's terms prepared one by one, as they are tried.
     let candidates = claim_terms
-        .into_iter()
-        .map(|x| (x, true))
-        .chain(truth_terms.into_iter().map(|x| (x, false)));
-    for (term, from_claim) in candidates {
-        let Ok(p) = checker.prepare(&term) else {
+        .iter()
+        .filter_map(|x| Some((x, checker.prepare(x).ok()?.expr, true)))
+        .chain(truth_terms.iter().map(|(x, p)| (x, p.clone(), false)));
+    let (t0, c0) = (*t.first()?, *c.first()?);
+    for (term, prepared, from_claim) in candidates {
+        // The gaps at the first point rule most terms out (see `Values::first`); ±1·x is
+        // ±x exactly, as `gap` computes it.
+        let rejected = values
+            .first(&prepared)
+            .is_none_or(|v0| (from_claim || !approx(-(c0 - t0), v0)) && !approx(c0 - t0, v0));
+        if rejected {
             continue;
-        };
-        let Some(vals) = values(&p.expr) else {
+        }
+        let Some(vals) = values.get(&prepared) else {
             continue;
         };
         if vals.iter().all(|v| approx(*v, 0.0)) {
@@ -694,7 +892,7 @@ fn dropped_term(
             if from_claim {
                 term.clone()
             } else {
-                checker.readable(&term).unwrap_or_else(|_| term.clone())
+                checker.readable(term).unwrap_or_else(|_| term.clone())
             }
         };
         let gap = |sign: f64| {
@@ -765,6 +963,7 @@ fn defined_points(
     let mut scratch = TapeScratch::new();
     let mut out = Vec::new();
     let mut known: Vec<Vec<f64>> = vec![Vec::new(); exprs.len()];
+    let mut coords: Vec<Vec<f64>> = vec![Vec::with_capacity(wanted); symbols.len()];
     let tries = wanted * 8;
     let mut drawn = 0usize;
     while drawn < tries && out.len() < wanted {
@@ -783,10 +982,13 @@ fn defined_points(
                     .collect()
             })
             .collect();
+        // The points' coordinates in f64, one column per symbol (every point lists the
+        // symbols in order): the tapes' inputs, and the hint's (`Values`).
+        let inputs = coordinates(&batch, symbols.len());
         // One column of values per expression (a vector per point cost an allocation each).
         let columns = tapes
             .as_ref()
-            .and_then(|t| eval_columns(t, &batch, &mut scratch))
+            .and_then(|t| eval_columns(t, &inputs, batch.len(), &mut scratch))
             .unwrap_or_else(|| {
                 exprs
                     .iter()
@@ -802,20 +1004,39 @@ fn defined_points(
                 for (k, col) in known.iter_mut().zip(&columns) {
                     k.push(value(col, i).unwrap_or_default());
                 }
+                for (c, col) in coords.iter_mut().zip(&inputs) {
+                    c.push(col.get(i).copied().unwrap_or(f64::NAN));
+                }
                 out.push(point);
             }
         }
     }
     HintPoints {
         points: out,
+        coordinates: coords,
         symbols,
         known: owned.into_iter().zip(known).collect(),
     }
 }
 
+/// The points' coordinates in f64 (`rational_to_f64`, as [`Checker::eval_at`] converts them),
+/// one column per symbol, for points that list `n_symbols` symbols in one order.
+fn coordinates(points: &[Point], n_symbols: usize) -> Vec<Vec<f64>> {
+    (0..n_symbols)
+        .map(|k| {
+            points
+                .iter()
+                .map(|p| p.get(k).map_or(f64::NAN, |(_, v)| rational_to_f64(v)))
+                .collect()
+        })
+        .collect()
+}
+
 /// The points of a hint (see [`defined_points`]).
 struct HintPoints {
     points: Vec<Point>,
+    /// The points' coordinates in f64, one column per symbol.
+    coordinates: Vec<Vec<f64>>,
     /// The symbols every point lists, in its order.
     symbols: Vec<Symbol>,
     /// The values of the expressions the points were chosen for.
@@ -827,21 +1048,13 @@ struct HintPoints {
 /// cannot run. The tapes have the same inputs.
 fn eval_columns(
     tapes: &[Arc<Tape>],
-    points: &[Point],
+    columns: &[Vec<f64>],
+    n_points: usize,
     scratch: &mut TapeScratch,
 ) -> Option<Vec<Vec<Option<f64>>>> {
     let n_inputs = tapes.first()?.inputs().len();
-    if tapes.iter().any(|t| t.inputs().len() != n_inputs) {
+    if tapes.iter().any(|t| t.inputs().len() != n_inputs) || columns.len() != n_inputs {
         return None;
-    }
-    let mut columns: Vec<Vec<f64>> = vec![Vec::with_capacity(points.len()); n_inputs];
-    for point in points {
-        if point.len() != n_inputs {
-            return None;
-        }
-        for (col, (_, v)) in columns.iter_mut().zip(point) {
-            col.push(rational_to_f64(v));
-        }
     }
     let cols: Vec<&[f64]> = columns.iter().map(Vec::as_slice).collect();
     let mut outputs = Vec::new();
@@ -860,7 +1073,7 @@ fn eval_columns(
     Some(
         outputs
             .iter()
-            .map(|o| (0..points.len()).map(|i| at(o, i)).collect())
+            .map(|o| (0..n_points).map(|i| at(o, i)).collect())
             .collect(),
     )
 }
@@ -878,24 +1091,21 @@ struct Values<'c, 'k, 'p> {
 }
 
 impl<'c, 'k, 'p> Values<'c, 'k, 'p> {
+    /// `columns`: the points' [`coordinates`].
     fn new(
         checker: &'c Checker<'k>,
         points: &'p [Point],
-        symbols: Vec<Symbol>,
+        (symbols, columns): (Vec<Symbol>, Vec<Vec<f64>>),
         known: Vec<(Expr, Vec<f64>)>,
     ) -> Self {
         let memo = known.into_iter().map(|(e, v)| (e, Some(v))).collect();
         // Every point lists the symbols in order (`defined_points`); a point that does not
         // leaves no columns, and each value is then computed point by point.
-        let columns = if points.iter().all(|p| p.len() == symbols.len()) {
-            (0..symbols.len())
-                .map(|k| {
-                    points
-                        .iter()
-                        .map(|p| p.get(k).map_or(f64::NAN, |(_, v)| rational_to_f64(v)))
-                        .collect()
-                })
-                .collect()
+        let columns = if points.iter().all(|p| p.len() == symbols.len())
+            && columns.len() == symbols.len()
+            && columns.iter().all(|c| c.len() == points.len())
+        {
+            columns
         } else {
             Vec::new()
         };
@@ -940,6 +1150,17 @@ impl<'c, 'k, 'p> Values<'c, 'k, 'p> {
                 .filter(|v| v.is_finite())
         };
         Some((0..self.points.len()).map(at).collect())
+    }
+
+    /// The value of `e` at the first point, as [`Values::get`] has it there; `None` where it
+    /// is undefined or not finite, and then `get` gives `None`. From the memo when `e` was
+    /// evaluated, else by [`Checker::eval_at`], which gives a tape's value bit for bit: most
+    /// candidates of a hint fail their test at the first point, and then need no tape.
+    fn first(&self, e: &Expr) -> Option<f64> {
+        if let Some(v) = self.memo.borrow().get(e) {
+            return v.as_ref().and_then(|v| v.first().copied());
+        }
+        self.checker.eval_at(e, self.points.first()?)
     }
 
     /// The value of `e` at every point, or `None` if it is undefined at one of them.
@@ -993,6 +1214,80 @@ mod tests {
             &[1.0, 2.0, 3.0, 1e-14],
             &[1.0, 1.0, 1.0, 7e13]
         ));
+    }
+
+    #[test]
+    fn a_kept_basis_gives_the_hints_a_fresh_checker_gives() {
+        let program = crate::load::load(
+            &crate::source::SourceFile::new("t.dc", "let f(x) = x*sigmoid(x)\n"),
+            &crate::limits::Limits::default(),
+        )
+        .program;
+        let config = crate::check::CheckConfig::default();
+        let parse = |t: &str| crate::api::parse(t).unwrap_or_else(|e| panic!("{e}"));
+        let lhs = parse("d/dz f(z)");
+        // A sign, a dropped term, a slip in one term and no slip at all, about one derivative.
+        let claims = [
+            "-(sigmoid(z) + z*sigmoid(z)*(1 - sigmoid(z)))",
+            "sigmoid(z)",
+            "sigmoid(z) + 2*z*sigmoid(z)*(1 - sigmoid(z))",
+            "1.001*(sigmoid(z) + z*sigmoid(z)*(1 - sigmoid(z)))",
+        ];
+        let kept = Checker::new(&program, &config);
+        for claim in claims {
+            let rhs = parse(claim);
+            let fresh = Checker::new(&program, &config).check_equal(&lhs, &rhs).hint;
+            assert!(fresh.is_some(), "{claim}: no hint");
+            assert_eq!(kept.check_equal(&lhs, &rhs).hint, fresh, "{claim}");
+        }
+        assert_eq!(kept.hint_bases.borrow().len(), 1);
+    }
+
+    #[test]
+    fn the_first_value_is_the_first_of_the_values() {
+        let program = crate::program::Program::default();
+        let config = crate::check::CheckConfig::default();
+        let checker = Checker::new(&program, &config);
+        let parse = |t: &str| crate::api::parse(t).unwrap_or_else(|e| panic!("{e}"));
+        let z = Symbol::new("z");
+        let points: Vec<Point> = [(3, 7), (-5, 2), (1, 1)]
+            .iter()
+            .map(|(n, d)| vec![(z.clone(), Rational::new((*n).into(), (*d).into()))])
+            .collect();
+        let columns = coordinates(&points, 1);
+        let values = Values::new(&checker, &points, (vec![z.clone()], columns), Vec::new());
+        for text in [
+            "sigmoid(z)*(1 - sigmoid(z))",
+            "exp(-z^2/2)/sqrt(2*pi)",
+            "1/3",
+            "log(z)",
+        ] {
+            let e = parse(text);
+            // Before the values are memoised (evaluated at the point) and after (read).
+            let before = values.first(&e);
+            let all = values.get(&e);
+            let after = values.first(&e);
+            match all {
+                Some(v) => {
+                    let first = v.first().map(|x| x.to_bits());
+                    assert_eq!(first, before.map(f64::to_bits), "{text}");
+                    assert_eq!(first, after.map(f64::to_bits), "{text}");
+                }
+                // log(z) is undefined at z = −5/2, not at 3/7; once that is known, the first
+                // value says so too (the candidate is skipped either way).
+                None => assert!(text == "log(z)" && before.is_some() && after.is_none()),
+            }
+        }
+        assert_eq!(values.first(&parse("log(z - 1)")), None);
+    }
+
+    #[test]
+    fn a_point_misfits_where_it_is_not_skipped() {
+        assert!(misfit_times(1.0, 1.0, 2.0));
+        assert!(!misfit_times(2.0, 1.0, 2.0));
+        // A huge factor is skipped by `fits_times`, so it rules nothing out.
+        assert!(!misfit_times(1.0, 1e-14, 7e13));
+        assert!(!misfit_times(1.0, 1.0, f64::NAN));
     }
 
     #[test]

@@ -357,6 +357,7 @@ impl Checker<'_> {
                 raw_derivatives: std::cell::RefCell::new(FxHashMap::default()),
                 left_forms: std::cell::RefCell::new(FxHashMap::default()),
                 tapes: std::cell::RefCell::new(FxHashMap::default()),
+                hint_bases: std::cell::RefCell::new(FxHashMap::default()),
             };
             let out = sub.check_equal(&li, &ri);
             match out.verdict {

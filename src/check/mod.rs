@@ -246,7 +246,14 @@ pub struct Checker<'a> {
     /// the candidate bases, inner functions and terms of the wrong claims about one
     /// derivative are the same expressions again.
     tapes: RefCell<FxHashMap<TapeKey, Option<Arc<Tape>>>>,
+    /// What the hints of the wrong claims about one left side share (its derivative's
+    /// candidates, prepared), by the left side as written and prepared (at most
+    /// `HINT_BASES`): pure functions of both and the program, like `prepared`.
+    hint_bases: RefCell<FxHashMap<(Expr, Expr), Arc<hint::Basis>>>,
 }
+
+/// Most cached hint bases per checker (one per left side a wrong claim was made about).
+const HINT_BASES: usize = 256;
 
 /// Most cached tapes per checker (a tape of a claim's side is about a kilobyte).
 const TAPES: usize = 1024;
@@ -423,6 +430,7 @@ impl<'a> Checker<'a> {
             raw_derivatives: RefCell::new(FxHashMap::default()),
             left_forms: RefCell::new(FxHashMap::default()),
             tapes: RefCell::new(FxHashMap::default()),
+            hint_bases: RefCell::new(FxHashMap::default()),
         };
         let mut aliases = FxHashMap::default();
         for d in program.definitions() {
