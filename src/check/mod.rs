@@ -470,6 +470,13 @@ impl<'a> Checker<'a> {
         tape
     }
 
+    /// The tape `tape_of` would give, when it is cached already (`Some(None)`: it does not
+    /// compile); `None` when it is not.
+    fn cached_tape(&self, e: &Expr, inputs: &[Symbol]) -> Option<Option<Arc<Tape>>> {
+        let key = (e.clone(), inputs.to_vec());
+        self.tapes.borrow().get(&key).cloned()
+    }
+
     /// The domain from the program's assumptions.
     pub fn domain(&self) -> &Domain {
         &self.domain
@@ -706,81 +713,124 @@ impl<'a> Checker<'a> {
                 crate::print::unicode(arg)
             ));
         }
-        let left = match kept_left {
-            Some(form) => Ok(form),
-            None => {
-                let form = canon.canonical(&l.expr);
-                if let (true, Ok(f)) = (natural.is_empty(), &form) {
-                    let mut kept = self.left_forms.borrow_mut();
-                    if kept.len() >= LEFT_FORMS {
-                        kept.clear();
-                    }
-                    kept.insert(l.expr.clone(), (canon.fork(deadline), f.clone()));
-                }
-                form
-            }
-        };
-        let canon_result = left.and_then(|cl| canon.canonical(&r.expr).map(|cr| (cl, cr)));
         let mut limit_note = None;
         let mut split = cases::Cases::default();
-        match canon_result {
-            Ok((cl, cr)) if cl == cr => {
-                let assumptions = if sum_facts_used {
-                    self.sum_facts_needed(&l.expr, &r.expr)
-                } else {
-                    Vec::new()
-                };
-                return Outcome {
-                    verdict: Verdict::Proved(Proof {
-                        canonical: canon.to_expr(&cl),
-                        cases: Vec::new(),
-                    }),
-                    hint: None,
-                    kinks,
-                    assumptions,
-                };
+        // A claim without piecewise functions, stated sums or index notation is sampled without
+        // case seeds (its canonical difference has no H atom), so the sample is the same
+        // before or after the canonical forms. Where its first point is a counterexample,
+        // the forms cannot be equal (every canonical rewrite is an identity wherever both
+        // sides are defined, and a counterexample is a point where both are defined and
+        // certainly differ): the claim is incorrect without them. The sample goes on from
+        // that point exactly as the full one would; otherwise the check goes on as before.
+        // The symbols of both sides (listed once for the sampler and the facts) and the
+        // pair's shape, when the probe found them.
+        let mut probed: Option<(Vec<Symbol>, PairShape)> = None;
+        if !sum_facts_used {
+            let (l_shape, r_shape) = (l.shape(), r.shape());
+            if !(l_shape.piecewise || r_shape.piecewise || l_shape.instances || r_shape.instances) {
+                let mut side_symbols = l_shape.symbols.clone();
+                side_symbols.extend(r_shape.symbols.iter().cloned());
+                let pair = PairShape::of(l_shape, r_shape);
+                probed = Some((side_symbols, pair));
             }
-            Ok((cl, cr)) => {
-                // Without an H atom anywhere in the table the split finds no atoms
-                // (`Cases::default()`), so the difference is not needed.
-                if cases::has_steps(&canon) {
-                    if let Ok(d) = cl.sub(&cr, limits, &Deadline::after(limits.timeout_per_step)) {
-                        split = cases::split(&mut canon, &d);
+        }
+        let refuted = probed.as_ref().and_then(|(side_symbols, pair)| {
+            self.sample(
+                &l.expr,
+                &r.expr,
+                side_symbols,
+                pair,
+                &[],
+                &natural,
+                Reach::WhileDiffering,
+            )
+        });
+        let (side_symbols, pair, sampled) = match (refuted, probed) {
+            (Some(sampled), Some((side_symbols, pair))) => (side_symbols, pair, sampled),
+            (_, probed) => {
+                let left = match kept_left {
+                    Some(form) => Ok(form),
+                    None => {
+                        let form = canon.canonical(&l.expr);
+                        if let (true, Ok(f)) = (natural.is_empty(), &form) {
+                            let mut kept = self.left_forms.borrow_mut();
+                            if kept.len() >= LEFT_FORMS {
+                                kept.clear();
+                            }
+                            kept.insert(l.expr.clone(), (canon.fork(deadline), f.clone()));
+                        }
+                        form
                     }
+                };
+                let canon_result = left.and_then(|cl| canon.canonical(&r.expr).map(|cr| (cl, cr)));
+                match canon_result {
+                    Ok((cl, cr)) if cl == cr => {
+                        let assumptions = if sum_facts_used {
+                            self.sum_facts_needed(&l.expr, &r.expr)
+                        } else {
+                            Vec::new()
+                        };
+                        return Outcome {
+                            verdict: Verdict::Proved(Proof {
+                                canonical: canon.to_expr(&cl),
+                                cases: Vec::new(),
+                            }),
+                            hint: None,
+                            kinks,
+                            assumptions,
+                        };
+                    }
+                    Ok((cl, cr)) => {
+                        // Without an H atom anywhere in the table the split finds no atoms
+                        // (`Cases::default()`), so the difference is not needed.
+                        if cases::has_steps(&canon) {
+                            if let Ok(d) =
+                                cl.sub(&cr, limits, &Deadline::after(limits.timeout_per_step))
+                            {
+                                split = cases::split(&mut canon, &d);
+                            }
+                        }
+                        if split.proved {
+                            return Outcome {
+                                verdict: Verdict::Proved(Proof {
+                                    canonical: canon.to_expr(&cl),
+                                    cases: split.atoms,
+                                }),
+                                hint: None,
+                                kinks,
+                                assumptions: Vec::new(),
+                            };
+                        }
+                    }
+                    Err(CanonError::Limit(lr)) => limit_note = Some(lr.to_string()),
+                    Err(e) => limit_note = Some(e.to_string()),
                 }
-                if split.proved {
-                    return Outcome {
-                        verdict: Verdict::Proved(Proof {
-                            canonical: canon.to_expr(&cl),
-                            cases: split.atoms,
-                        }),
-                        hint: None,
-                        kinks,
-                        assumptions: Vec::new(),
-                    };
+                let (l_shape, r_shape) = (l.shape(), r.shape());
+                if l_shape.instances || r_shape.instances {
+                    let mut out = self.check_instances(lhs, rhs, &l.expr, &r.expr);
+                    out.kinks = kinks;
+                    return out;
                 }
+                let (side_symbols, pair) = probed.unwrap_or_else(|| {
+                    let mut side_symbols = l_shape.symbols.clone();
+                    side_symbols.extend(r_shape.symbols.iter().cloned());
+                    (side_symbols, PairShape::of(l_shape, r_shape))
+                });
+                let sampled = self.sample(
+                    &l.expr,
+                    &r.expr,
+                    &side_symbols,
+                    &pair,
+                    &split.seeds,
+                    &natural,
+                    Reach::All,
+                );
+                let Some(sampled) = sampled else {
+                    return undecided("the sample stopped before its end".into());
+                };
+                (side_symbols, pair, sampled)
             }
-            Err(CanonError::Limit(lr)) => limit_note = Some(lr.to_string()),
-            Err(e) => limit_note = Some(e.to_string()),
-        }
-        let (l_shape, r_shape) = (l.shape(), r.shape());
-        if l_shape.instances || r_shape.instances {
-            let mut out = self.check_instances(lhs, rhs, &l.expr, &r.expr);
-            out.kinks = kinks;
-            return out;
-        }
-        // The symbols of both sides, listed once for the sampler and the facts.
-        let mut side_symbols = l_shape.symbols.clone();
-        side_symbols.extend(r_shape.symbols.iter().cloned());
-        let pair = PairShape::of(l_shape, r_shape);
-        let sampled = self.sample(
-            &l.expr,
-            &r.expr,
-            &side_symbols,
-            &pair,
-            &split.seeds,
-            &natural,
-        );
+        };
         let assumptions = self.relevant_facts_of(&side_symbols);
         let verdict = match sampled.result {
             SampleResult::Agree(points) => {
@@ -1021,6 +1071,10 @@ impl<'a> Checker<'a> {
         out
     }
 
+    /// Samples `l` against `r` (see [`Sampled`]). With [`Reach::WhileDiffering`] it stops
+    /// (`None`) at its first point unless that point is a counterexample; from there on it
+    /// goes as with [`Reach::All`], which always gives `Some`.
+    #[allow(clippy::too_many_arguments)]
     fn sample(
         &self,
         l: &Expr,
@@ -1029,7 +1083,10 @@ impl<'a> Checker<'a> {
         pair: &PairShape,
         seeds: &[(Symbol, Rational)],
         natural: &[Expr],
-    ) -> Sampled {
+        reach: Reach,
+    ) -> Option<Sampled> {
+        // Whether the sample still stops at its first point that is not a counterexample.
+        let mut probing = reach == Reach::WhileDiffering;
         let mut symbols = side_symbols.to_vec();
         // Facts about quantities constrain the sample through their definitions; each fact's
         // expressions are prepared once.
@@ -1076,11 +1133,11 @@ impl<'a> Checker<'a> {
         let mut plain: Option<(Counterexample, bool)> = None;
         let mut plain_budget = 8usize;
         // One tape per side, each compiled once per checker (the claims about one derivative
-        // share the left side, and the hint evaluates both sides again).
-        let tape = match (self.tape_of(l, &symbols), self.tape_of(r, &symbols)) {
-            (Some(a), Some(b)) => Some([a, b]),
-            _ => None,
-        };
+        // share the left side, and the hint evaluates both sides again), when a batch of more
+        // than one point first needs them: the first batch is one point, and a wrong claim
+        // usually differs there, so it is evaluated by `eval_at` unless both tapes are
+        // compiled already (`eval_f64` gives the tapes' values bit for bit).
+        let mut tape: Option<Option<[Arc<Tape>; 2]>> = None;
         let mut batch = SampleBatch::default();
         let mut drawn = 0usize;
         let mut next_batch = 1usize;
@@ -1132,9 +1189,27 @@ impl<'a> Checker<'a> {
                         .all(|u| self.eval_at(u, &point).is_some_and(|v| v > 0.0));
                     points.push((point, inside));
                 }
-                let values = tape
-                    .as_ref()
-                    .and_then(|t| batch.eval(t, points.iter().filter(|p| p.1).map(|p| &p.0)));
+                let tapes = match &tape {
+                    Some(t) => t.as_ref(),
+                    None if n == 1 => {
+                        match (self.cached_tape(l, &symbols), self.cached_tape(r, &symbols)) {
+                            (Some(a), Some(b)) => {
+                                tape.get_or_insert(a.zip(b).map(|(a, b)| [a, b])).as_ref()
+                            }
+                            _ => None,
+                        }
+                    }
+                    None => tape
+                        .get_or_insert_with(|| {
+                            match (self.tape_of(l, &symbols), self.tape_of(r, &symbols)) {
+                                (Some(a), Some(b)) => Some([a, b]),
+                                _ => None,
+                            }
+                        })
+                        .as_ref(),
+                };
+                let values =
+                    tapes.and_then(|t| batch.eval(t, points.iter().filter(|p| p.1).map(|p| &p.0)));
                 let mut values = values.map(Vec::into_iter);
                 for (point, inside) in points {
                     if !inside {
@@ -1159,10 +1234,16 @@ impl<'a> Checker<'a> {
                 break;
             };
             let Some((a, b)) = values else {
+                if probing {
+                    return None;
+                }
                 continue;
             };
             let scale = 1f64.max(a.abs()).max(b.abs());
             if scale > 1e12 {
+                if probing {
+                    return None;
+                }
                 // Too close to a singularity to trust either value.
                 undefined += 1;
                 too_large.push(point);
@@ -1196,6 +1277,9 @@ impl<'a> Checker<'a> {
                 (exact.as_ref().is_some_and(|(x, y)| x != y), exact, false)
             };
             if !differs {
+                if probing {
+                    return None;
+                }
                 if close || exact.is_some() {
                     // Equal in f64, or exactly equal (f64 rounding made them look different).
                     agree.push(point);
@@ -1209,6 +1293,7 @@ impl<'a> Checker<'a> {
                 }
                 continue;
             }
+            probing = false;
             {
                 // Report only the symbols the two sides use (facts may add others).
                 let point: Point = point
@@ -1253,11 +1338,11 @@ impl<'a> Checker<'a> {
                 // The point lists the sides' symbols, the only ones l and r read.
                 cx.exact = self.exact_pair(l, r, &cx.point);
             }
-            return Sampled {
+            return Some(Sampled {
                 points: agree,
                 too_large,
                 result: SampleResult::Differ(cx),
-            };
+            });
         }
         let n = agree.len();
         let result = if n >= wanted {
@@ -1269,11 +1354,14 @@ impl<'a> Checker<'a> {
                  error, {ill_conditioned} where f64 values differ but rounding cannot be ruled out)"
             ))
         };
-        Sampled {
+        if probing {
+            return None;
+        }
+        Some(Sampled {
             points: agree,
             too_large,
             result,
-        }
+        })
     }
 
     /// Whether the guaranteed interval enclosures of `l` and `r` at `point` are disjoint.
@@ -1432,6 +1520,16 @@ struct Sampled {
     /// Points inside the domain skipped because a side was too large to compare in f64.
     too_large: Vec<Point>,
     result: SampleResult,
+}
+
+/// How far [`Checker::sample`] goes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Reach {
+    /// To its end: the points it wants, a counterexample, or its tries.
+    All,
+    /// As [`Reach::All`] once its first point is a counterexample; otherwise it stops there
+    /// (`None`).
+    WhileDiffering,
 }
 
 enum SampleResult {
@@ -1892,6 +1990,82 @@ mod tests {
             symbols.sort();
             symbols.dedup();
             assert_eq!(pair.symbols, symbols);
+        }
+    }
+
+    #[test]
+    fn a_sample_stopped_at_a_first_point_that_agrees_goes_on_as_the_full_one() {
+        let program = crate::load::load(
+            &crate::source::SourceFile::new("t.dc", "assume 0 < w < 3\n"),
+            &crate::limits::Limits::default(),
+        )
+        .program;
+        let config = CheckConfig::default();
+        let checker = Checker::new(&program, &config);
+        let parse = |t: &str| crate::api::parse(t).unwrap_or_else(|e| panic!("{e}"));
+        let claims = [
+            // Wrong: the first point is a counterexample (plain, or found exactly).
+            (
+                "sigmoid(z)*(1 - sigmoid(z))",
+                "sigmoid(z)*(1 + sigmoid(z))",
+                true,
+            ),
+            ("2*z + 10^(-12)", "2*z", true),
+            ("exp(z)*(1 + 10^(-10))", "exp(z)", true),
+            ("log(w)/w", "1/w^2", true),
+            ("tanh(z)^2", "1 - tanh(z)", true),
+            // Right: the first point agrees, and the probe stops there.
+            (
+                "sigmoid(z)*(1 - sigmoid(z))",
+                "exp(-z)/(1 + exp(-z))^2",
+                false,
+            ),
+            ("z*w + z", "z*(w + 1)", false),
+            ("log(w)/w", "log(w)/w", false),
+        ];
+        for (l, r, wrong) in claims {
+            let (l, r) = (parse(l), parse(r));
+            let (lp, rp) = match (checker.prepare(&l), checker.prepare(&r)) {
+                (Ok(a), Ok(b)) => (a, b),
+                _ => panic!("{l} = {r} does not prepare"),
+            };
+            let natural = checker.natural_domain(&[&l, &r]);
+            let mut symbols = lp.shape().symbols.clone();
+            symbols.extend(rp.shape().symbols.iter().cloned());
+            let pair = PairShape::of(lp.shape(), rp.shape());
+            let run =
+                |reach| checker.sample(&lp.expr, &rp.expr, &symbols, &pair, &[], &natural, reach);
+            let full = run(Reach::All).unwrap_or_else(|| panic!("{l} = {r}: no full sample"));
+            let outcome = checker.check_equal(&l, &r);
+            match run(Reach::WhileDiffering) {
+                Some(probe) => {
+                    assert!(wrong, "{l} = {r}: a counterexample to a right claim");
+                    let (SampleResult::Differ(a), SampleResult::Differ(b)) =
+                        (&probe.result, &full.result)
+                    else {
+                        panic!("{l} = {r}: the probe went on without a counterexample");
+                    };
+                    assert_eq!(format!("{a:?}"), format!("{b:?}"), "{l} = {r}");
+                    assert_eq!(format!("{:?}", probe.points), format!("{:?}", full.points));
+                    assert_eq!(
+                        format!("{:?}", probe.too_large),
+                        format!("{:?}", full.too_large)
+                    );
+                    assert_eq!(
+                        format!("{:?}", outcome.verdict),
+                        format!("{:?}", Verdict::Incorrect(b.clone())),
+                        "{l} = {r}"
+                    );
+                }
+                None => {
+                    assert!(!wrong, "{l} = {r}: the first point is not a counterexample");
+                    assert!(
+                        outcome.verdict.is_correct(),
+                        "{l} = {r}: {:?}",
+                        outcome.verdict
+                    );
+                }
+            }
         }
     }
 
