@@ -981,7 +981,9 @@ impl<'a> Checker<'a> {
         canon: &mut Canonicalizer,
         points: impl Iterator<Item = &'p Point>,
     ) -> Option<String> {
-        if split.atoms.is_empty() {
+        // With linear atoms the cases that can occur are few and known: when none has a gap,
+        // no point needs its case.
+        if split.atoms.is_empty() || split.no_gap_in_any_case(canon) {
             return None;
         }
         let limits = &self.config.limits;
