@@ -235,6 +235,9 @@ pub struct Checker<'a> {
     /// Raw derivatives (`diff` of the function as written, successful ones only) the hints
     /// asked for, keyed by the derivative claimed.
     raw_derivatives: RefCell<FxHashMap<Expr, Expr>>,
+    /// The place of each kink as `light_kinks` reports it (pure, bounded like `prepared`):
+    /// every claim about one derivative reports the left side's kinks again.
+    light_places: RefCell<FxHashMap<Expr, Expr>>,
     /// For a prepared left side without `log`/`sqrt` arguments: the canonicalizer right after
     /// the stated sums and the side's canonical form, and that form (successful ones only;
     /// bounded by `LEFT_FORMS`). Every claim about one derivative starts from this state, so a
@@ -421,6 +424,7 @@ impl<'a> Checker<'a> {
             expanded: RefCell::new(FxHashMap::default()),
             readable_forms: RefCell::new(FxHashMap::default()),
             raw_derivatives: RefCell::new(FxHashMap::default()),
+            light_places: RefCell::new(FxHashMap::default()),
             left_forms: RefCell::new(FxHashMap::default()),
             tapes: RefCell::new(FxHashMap::default()),
         };
@@ -548,21 +552,31 @@ impl<'a> Checker<'a> {
     fn light_kinks<'k>(&self, kinks: impl IntoIterator<Item = &'k Kink>) -> Vec<Kink> {
         let mut out: Vec<Kink> = Vec::new();
         for k in kinks {
-            let light = crate::simplify::readable::refold_builtins(&k.at);
-            let at = if light.tree_size() < k.at.tree_size() {
-                light
-            } else {
-                k.at.clone()
-            };
             let k = Kink {
                 func: k.func,
-                at: without_constant_factors(&at),
+                at: self.light_place(&k.at),
             };
             if !out.contains(&k) {
                 out.push(k);
             }
         }
         out
+    }
+
+    /// A kink's place as [`Checker::light_kinks`] reports it, found once per checker.
+    fn light_place(&self, at: &Expr) -> Expr {
+        if let Some(p) = self.light_places.borrow().get(at) {
+            return p.clone();
+        }
+        let light = crate::simplify::readable::refold_builtins(at);
+        let place = if light.tree_size() < at.tree_size() {
+            light
+        } else {
+            at.clone()
+        };
+        let place = without_constant_factors(&place);
+        remember(&self.light_places, at, &place);
+        place
     }
 
     fn prepare(&self, e: &Expr) -> Result<Prepared, String> {
@@ -2069,6 +2083,27 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_kink_place_is_found_once_and_as_before() {
+        let program = Program::default();
+        let config = CheckConfig::default();
+        let checker = Checker::new(&program, &config);
+        let parse = |t: &str| crate::api::parse(t).unwrap_or_else(|e| panic!("{e}"));
+        for t in ["z - 1*(1/2)", "2*(w*x + b)", "0 - (-z)", "z", "3*z^2 - 3"] {
+            let at = parse(t);
+            // The uncached computation, as `light_kinks` made it before the cache.
+            let light = crate::simplify::readable::refold_builtins(&at);
+            let expect = without_constant_factors(if light.tree_size() < at.tree_size() {
+                &light
+            } else {
+                &at
+            });
+            assert_eq!(checker.light_place(&at), expect, "{t}");
+            assert_eq!(checker.light_place(&at), expect, "{t} (cached)");
+        }
+        assert_eq!(checker.light_places.borrow().len(), 5);
     }
 
     #[test]
