@@ -695,37 +695,46 @@ impl<'a> Checker<'a> {
         let deadline = Deadline::after(limits.timeout_per_step);
         // Without natural-domain arguments, the canonicalizer's state after the left side
         // depends on the left side alone: continue a copy of the one kept for it.
-        let kept = if natural.is_empty() {
-            self.left_forms
-                .borrow()
-                .get(&l.expr)
-                .map(|(c, form)| (c.fork(deadline), form.clone()))
-        } else {
-            None
-        };
-        let (mut canon, kept_left) = match kept {
-            Some((c, form)) => (c, Some(form)),
-            None => {
-                let mut canon = Canonicalizer::new(limits, deadline);
-                self.assume_sums(&mut canon);
-                (canon, None)
+        let canonicalizer = || {
+            let kept = if natural.is_empty() {
+                self.left_forms
+                    .borrow()
+                    .get(&l.expr)
+                    .map(|(c, form)| (c.fork(deadline), form.clone()))
+            } else {
+                None
+            };
+            match kept {
+                Some((c, form)) => (c, Some(form)),
+                None => {
+                    let mut canon = Canonicalizer::new(limits, deadline);
+                    self.assume_sums(&mut canon);
+                    (canon, None)
+                }
             }
         };
+        // Made before the probe only when the natural domain needs it (a claim the probe
+        // refutes needs none).
+        let mut made = None;
         let sum_facts_used = !self.sum_facts.is_empty();
-        // A claim about a function defined nowhere (log(0·z), √(−1 − z²) written as a
-        // constant) is vacuous: no verdict, whatever its derivative's form.
-        if let Some(arg) = natural.iter().find(|a| {
-            canon
-                .canonical(a)
-                .ok()
-                .and_then(|c| c.constant_value())
-                .is_some_and(|c| c.is_negative() || c.is_zero())
-        }) {
-            return undecided(format!(
-                "the claim involves log or √ of {}, which is never positive: the functions are \
-                 defined nowhere (or at one point), so there is nothing to check",
-                crate::print::unicode(arg)
-            ));
+        if !natural.is_empty() {
+            let (mut canon, kept_left) = canonicalizer();
+            // A claim about a function defined nowhere (log(0·z), √(−1 − z²) written as a
+            // constant) is vacuous: no verdict, whatever its derivative's form.
+            if let Some(arg) = natural.iter().find(|a| {
+                canon
+                    .canonical(a)
+                    .ok()
+                    .and_then(|c| c.constant_value())
+                    .is_some_and(|c| c.is_negative() || c.is_zero())
+            }) {
+                return undecided(format!(
+                    "the claim involves log or √ of {}, which is never positive: the functions \
+                     are defined nowhere (or at one point), so there is nothing to check",
+                    crate::print::unicode(arg)
+                ));
+            }
+            made = Some((canon, kept_left));
         }
         let mut limit_note = None;
         let mut split = cases::Cases::default();
@@ -759,9 +768,13 @@ impl<'a> Checker<'a> {
                 Reach::WhileDiffering,
             )
         });
+        // The canonicalizer of the forms (none when the probe refuted the claim).
+        let mut canon_slot: Option<Canonicalizer> = None;
         let (side_symbols, pair, sampled) = match (refuted, probed) {
             (Some(sampled), Some((side_symbols, pair))) => (side_symbols, pair, sampled),
             (_, probed) => {
+                let (canon, kept_left) = made.take().unwrap_or_else(canonicalizer);
+                let canon = canon_slot.insert(canon);
                 let left = match kept_left {
                     Some(form) => Ok(form),
                     None => {
@@ -797,11 +810,11 @@ impl<'a> Checker<'a> {
                     Ok((cl, cr)) => {
                         // Without an H atom anywhere in the table the split finds no atoms
                         // (`Cases::default()`), so the difference is not needed.
-                        if cases::has_steps(&canon) {
+                        if cases::has_steps(canon) {
                             if let Ok(d) =
                                 cl.sub(&cr, limits, &Deadline::after(limits.timeout_per_step))
                             {
-                                split = cases::split(&mut canon, &d);
+                                split = cases::split(canon, &d);
                             }
                         }
                         if split.proved {
@@ -850,7 +863,9 @@ impl<'a> Checker<'a> {
             SampleResult::Agree(points) => {
                 // Only agreement needs the cases with a constant difference.
                 let sampled_at = sampled.points.iter().chain(&sampled.too_large);
-                match self.constant_gap(&mut split, &mut canon, sampled_at) {
+                // A refuted claim has no canonicalizer, but neither does it agree.
+                let canon = canon_slot.get_or_insert_with(|| canonicalizer().0);
+                match self.constant_gap(&mut split, canon, sampled_at) {
                     Some(gap) => Verdict::Undecided(gap),
                     None => Verdict::ByEvidence(Evidence {
                         points,
