@@ -52,8 +52,12 @@ pub(crate) struct Cases {
     #[cfg(test)]
     pub constant_gaps: Vec<(Vec<Rational>, Rational)>,
     /// The cases put in canonical form so far (as [`Digit`]s), with their constant gap if
-    /// any.
+    /// any: those `split` put in canonical form (successfully), then those
+    /// [`Cases::gap_in`] was asked for.
     seen: Vec<(Vec<Digit>, Option<Rational>)>,
+    /// With `linear` atoms: every case that can occur (as [`Digit`]s), when `split` found
+    /// them. Every point's case is one of them.
+    feasible: Vec<Vec<Digit>>,
     /// The difference as an expression (the cases substitute into it).
     diff: Option<Expr>,
     /// The atoms' arguments, when all are linear in one symbol.
@@ -102,12 +106,26 @@ pub(crate) fn split(canon: &mut Canonicalizer, diff: &RatFunc) -> Cases {
         }
         seen
     });
-    let vanishes = |canon: &mut Canonicalizer, assignment: &[Rational]| {
+    // Each case put in canonical form, with its constant gap if any, as `gap_in` finds it:
+    // the constant-gap check asks again for the cases of the sample points.
+    let mut seen: Vec<(Vec<Digit>, Option<Rational>)> = Vec::new();
+    let mut vanishes = |canon: &mut Canonicalizer, assignment: &[Rational]| {
         // A case that cannot be put in canonical form (a denominator that vanishes in it)
-        // proves nothing.
-        canon
-            .canonical(&replace_atoms(&expr, &atoms, assignment))
-            .is_ok_and(|d| d.is_zero())
+        // proves nothing (and is not remembered: `gap_in` tells a limit from the rest).
+        let Ok(d) = canon.canonical(&replace_atoms(&expr, &atoms, assignment)) else {
+            return false;
+        };
+        let zero = d.is_zero();
+        let gap = if zero {
+            None
+        } else {
+            d.constant_value().map(|c| c.to_rational())
+        };
+        let digits: Vec<Digit> = assignment.iter().map(step_digit_of_value).collect();
+        if !seen.iter().any(|(a, _)| *a == digits) {
+            seen.push((digits, gap));
+        }
+        zero
     };
     let proved = match &feasible {
         // No feasible case found (an argument that does not evaluate exactly at the probes):
@@ -122,6 +140,11 @@ pub(crate) fn split(canon: &mut Canonicalizer, diff: &RatFunc) -> Cases {
             .collect(),
         None => Vec::new(),
     };
+    let feasible = feasible
+        .unwrap_or_default()
+        .iter()
+        .map(|a| a.iter().map(step_digit_of_value).collect())
+        .collect();
     let in_steps = match &linear {
         Some(_) => Vec::new(),
         None => atoms
@@ -135,7 +158,8 @@ pub(crate) fn split(canon: &mut Canonicalizer, diff: &RatFunc) -> Cases {
         seeds,
         #[cfg(test)]
         constant_gaps: Vec::new(),
-        seen: Vec::new(),
+        seen,
+        feasible,
         diff: Some(expr),
         linear,
         in_steps,
@@ -264,6 +288,23 @@ impl Cases {
         self.constant_gaps = gaps;
     }
 
+    /// Whether the difference is a nonzero constant in no case that can occur, known without
+    /// looking at points: with linear atoms every point lies in one of the `feasible` cases
+    /// (one per root and per interval between and beyond the roots), so when none of them has
+    /// a gap (and none reached a limit), no sample point's case has one. `false`: not known
+    /// this way (the points must be looked at).
+    pub(crate) fn no_gap_in_any_case(&mut self, canon: &mut Canonicalizer) -> bool {
+        if self.linear.is_none() || self.feasible.is_empty() {
+            return false;
+        }
+        let feasible = std::mem::take(&mut self.feasible);
+        let none = feasible
+            .iter()
+            .all(|digits| matches!(self.gap_in(canon, digits), Ok(None)));
+        self.feasible = feasible;
+        none
+    }
+
     /// The nonzero constant the difference equals in the case `assignment`, if it is one;
     /// each case is put in canonical form once (the checker asks only for the cases its
     /// sample points fall in, not for all 3^k). `Err`: a limit was reached, so it is not
@@ -333,8 +374,7 @@ fn assignment_at_point(
         .collect()
 }
 
-/// The digit of an atom value 0, ½ or 1 (tests).
-#[cfg(test)]
+/// The digit of an atom value 0, ½ or 1.
 fn step_digit_of_value(v: &Rational) -> Digit {
     if v.is_zero() {
         0
@@ -819,6 +859,58 @@ mod tests {
         }
     }
     use crate::limits::Deadline;
+
+    #[test]
+    fn the_cases_split_remembers_are_the_ones_gap_in_finds_and_decide_every_point() {
+        let limits = Limits::default();
+        let parse = |t: &str| crate::api::parse(t).unwrap_or_else(|e| panic!("{e}"));
+        // (left, right, whether no case that can occur has a constant gap)
+        let pairs = [
+            ("relu(z)", "z*heaviside(z) + z^2*heaviside(z)", true),
+            ("relu(z - 1) + z", "z*heaviside(z - 1) + 3*z", true),
+            ("exp(z) + heaviside(z - 50)", "exp(z)", false),
+            ("heaviside(z)", "heaviside(z - 1/1000)", false),
+            ("abs(z) + heaviside(z - 2)", "z*sign(z)", false),
+        ];
+        let z = Symbol::new("z");
+        for (l, r, no_gap) in pairs {
+            let mut canon = Canonicalizer::new(&limits, Deadline::never());
+            let cl = canon.canonical(&parse(l)).unwrap_or_else(|e| panic!("{e}"));
+            let cr = canon.canonical(&parse(r)).unwrap_or_else(|e| panic!("{e}"));
+            let d = cl
+                .sub(&cr, &limits, &Deadline::never())
+                .unwrap_or_else(|e| panic!("{e}"));
+            let mut cases = split(&mut canon, &d);
+            assert!(!cases.proved && !cases.seen.is_empty(), "{l} = {r}");
+            // What split remembered is what gap_in computes again.
+            let remembered = std::mem::take(&mut cases.seen);
+            for (digits, gap) in &remembered {
+                assert_eq!(
+                    cases.gap_in(&mut canon, digits),
+                    Ok(gap.clone()),
+                    "{l} = {r}"
+                );
+            }
+            assert_eq!(cases.no_gap_in_any_case(&mut canon), no_gap, "{l} = {r}");
+            // Every point's case is one of the feasible ones, so "no gap" holds at each.
+            let roots = [0, 1, 2, 50].map(|n| Rational::from_integer(n.into()));
+            let points = (-240..=240)
+                .map(|i| Rational::new(i.into(), 4.into()))
+                .chain(roots)
+                .chain([Rational::new(1.into(), 1000.into())]);
+            let mut gaps = 0;
+            for t in points {
+                let digits = cases
+                    .assignment_at(&[(z.clone(), t.clone())], &limits)
+                    .unwrap_or_else(|| panic!("{l} = {r}: no case at {t}"));
+                assert!(cases.feasible.contains(&digits), "{l} = {r} at {t}");
+                if cases.gap_in(&mut canon, &digits) != Ok(None) {
+                    gaps += 1;
+                }
+            }
+            assert_eq!(gaps == 0, no_gap, "{l} = {r}");
+        }
+    }
 
     fn cases(l: &str, r: &str) -> Cases {
         let limits = Limits::default();

@@ -355,6 +355,7 @@ impl Checker<'_> {
                 expanded: std::cell::RefCell::new(FxHashMap::default()),
                 readable_forms: std::cell::RefCell::new(FxHashMap::default()),
                 raw_derivatives: std::cell::RefCell::new(FxHashMap::default()),
+                light_places: std::cell::RefCell::new(FxHashMap::default()),
                 left_forms: std::cell::RefCell::new(FxHashMap::default()),
                 tapes: std::cell::RefCell::new(FxHashMap::default()),
                 hint_bases: std::cell::RefCell::new(FxHashMap::default()),

@@ -235,6 +235,9 @@ pub struct Checker<'a> {
     /// Raw derivatives (`diff` of the function as written, successful ones only) the hints
     /// asked for, keyed by the derivative claimed.
     raw_derivatives: RefCell<FxHashMap<Expr, Expr>>,
+    /// The place of each kink as `light_kinks` reports it (pure, bounded like `prepared`):
+    /// every claim about one derivative reports the left side's kinks again.
+    light_places: RefCell<FxHashMap<Expr, Expr>>,
     /// For a prepared left side without `log`/`sqrt` arguments: the canonicalizer right after
     /// the stated sums and the side's canonical form, and that form (successful ones only;
     /// bounded by `LEFT_FORMS`). Every claim about one derivative starts from this state, so a
@@ -428,6 +431,7 @@ impl<'a> Checker<'a> {
             expanded: RefCell::new(FxHashMap::default()),
             readable_forms: RefCell::new(FxHashMap::default()),
             raw_derivatives: RefCell::new(FxHashMap::default()),
+            light_places: RefCell::new(FxHashMap::default()),
             left_forms: RefCell::new(FxHashMap::default()),
             tapes: RefCell::new(FxHashMap::default()),
             hint_bases: RefCell::new(FxHashMap::default()),
@@ -476,6 +480,13 @@ impl<'a> Checker<'a> {
         }
         tapes.insert(key, tape.clone());
         tape
+    }
+
+    /// The tape `tape_of` would give, when it is cached already (`Some(None)`: it does not
+    /// compile); `None` when it is not.
+    fn cached_tape(&self, e: &Expr, inputs: &[Symbol]) -> Option<Option<Arc<Tape>>> {
+        let key = (e.clone(), inputs.to_vec());
+        self.tapes.borrow().get(&key).cloned()
     }
 
     /// The domain from the program's assumptions.
@@ -549,21 +560,31 @@ impl<'a> Checker<'a> {
     fn light_kinks<'k>(&self, kinks: impl IntoIterator<Item = &'k Kink>) -> Vec<Kink> {
         let mut out: Vec<Kink> = Vec::new();
         for k in kinks {
-            let light = crate::simplify::readable::refold_builtins(&k.at);
-            let at = if light.tree_size() < k.at.tree_size() {
-                light
-            } else {
-                k.at.clone()
-            };
             let k = Kink {
                 func: k.func,
-                at: without_constant_factors(&at),
+                at: self.light_place(&k.at),
             };
             if !out.contains(&k) {
                 out.push(k);
             }
         }
         out
+    }
+
+    /// A kink's place as [`Checker::light_kinks`] reports it, found once per checker.
+    fn light_place(&self, at: &Expr) -> Expr {
+        if let Some(p) = self.light_places.borrow().get(at) {
+            return p.clone();
+        }
+        let light = crate::simplify::readable::refold_builtins(at);
+        let place = if light.tree_size() < at.tree_size() {
+            light
+        } else {
+            at.clone()
+        };
+        let place = without_constant_factors(&place);
+        remember(&self.light_places, at, &place);
+        place
     }
 
     fn prepare(&self, e: &Expr) -> Result<Prepared, String> {
@@ -682,119 +703,177 @@ impl<'a> Checker<'a> {
         let deadline = Deadline::after(limits.timeout_per_step);
         // Without natural-domain arguments, the canonicalizer's state after the left side
         // depends on the left side alone: continue a copy of the one kept for it.
-        let kept = if natural.is_empty() {
-            self.left_forms
-                .borrow()
-                .get(&l.expr)
-                .map(|(c, form)| (c.fork(deadline), form.clone()))
-        } else {
-            None
-        };
-        let (mut canon, kept_left) = match kept {
-            Some((c, form)) => (c, Some(form)),
-            None => {
-                let mut canon = Canonicalizer::new(limits, deadline);
-                self.assume_sums(&mut canon);
-                (canon, None)
-            }
-        };
-        let sum_facts_used = !self.sum_facts.is_empty();
-        // A claim about a function defined nowhere (log(0·z), √(−1 − z²) written as a
-        // constant) is vacuous: no verdict, whatever its derivative's form.
-        if let Some(arg) = natural.iter().find(|a| {
-            canon
-                .canonical(a)
-                .ok()
-                .and_then(|c| c.constant_value())
-                .is_some_and(|c| c.is_negative() || c.is_zero())
-        }) {
-            return undecided(format!(
-                "the claim involves log or √ of {}, which is never positive: the functions are \
-                 defined nowhere (or at one point), so there is nothing to check",
-                crate::print::unicode(arg)
-            ));
-        }
-        let left = match kept_left {
-            Some(form) => Ok(form),
-            None => {
-                let form = canon.canonical(&l.expr);
-                if let (true, Ok(f)) = (natural.is_empty(), &form) {
-                    let mut kept = self.left_forms.borrow_mut();
-                    if kept.len() >= LEFT_FORMS {
-                        kept.clear();
-                    }
-                    kept.insert(l.expr.clone(), (canon.fork(deadline), f.clone()));
+        let canonicalizer = || {
+            let kept = if natural.is_empty() {
+                self.left_forms
+                    .borrow()
+                    .get(&l.expr)
+                    .map(|(c, form)| (c.fork(deadline), form.clone()))
+            } else {
+                None
+            };
+            match kept {
+                Some((c, form)) => (c, Some(form)),
+                None => {
+                    let mut canon = Canonicalizer::new(limits, deadline);
+                    self.assume_sums(&mut canon);
+                    (canon, None)
                 }
-                form
             }
         };
-        let canon_result = left.and_then(|cl| canon.canonical(&r.expr).map(|cr| (cl, cr)));
+        // Made before the probe only when the natural domain needs it (a claim the probe
+        // refutes needs none).
+        let mut made = None;
+        let sum_facts_used = !self.sum_facts.is_empty();
+        if !natural.is_empty() {
+            let (mut canon, kept_left) = canonicalizer();
+            // A claim about a function defined nowhere (log(0·z), √(−1 − z²) written as a
+            // constant) is vacuous: no verdict, whatever its derivative's form.
+            if let Some(arg) = natural.iter().find(|a| {
+                canon
+                    .canonical(a)
+                    .ok()
+                    .and_then(|c| c.constant_value())
+                    .is_some_and(|c| c.is_negative() || c.is_zero())
+            }) {
+                return undecided(format!(
+                    "the claim involves log or √ of {}, which is never positive: the functions \
+                     are defined nowhere (or at one point), so there is nothing to check",
+                    crate::print::unicode(arg)
+                ));
+            }
+            made = Some((canon, kept_left));
+        }
         let mut limit_note = None;
         let mut split = cases::Cases::default();
-        match canon_result {
-            Ok((cl, cr)) if cl == cr => {
-                let assumptions = if sum_facts_used {
-                    self.sum_facts_needed(&l.expr, &r.expr)
-                } else {
-                    Vec::new()
-                };
-                return Outcome {
-                    verdict: Verdict::Proved(Proof {
-                        canonical: canon.to_expr(&cl),
-                        cases: Vec::new(),
-                    }),
-                    hint: None,
-                    kinks,
-                    assumptions,
-                };
+        // A claim without piecewise functions, stated sums or index notation is sampled without
+        // case seeds (its canonical difference has no H atom), so the sample is the same
+        // before or after the canonical forms. Where its first point is a counterexample,
+        // the forms cannot be equal (every canonical rewrite is an identity wherever both
+        // sides are defined, and a counterexample is a point where both are defined and
+        // certainly differ): the claim is incorrect without them. The sample goes on from
+        // that point exactly as the full one would; otherwise the check goes on as before.
+        // The symbols of both sides (listed once for the sampler and the facts) and the
+        // pair's shape, when the probe found them.
+        let mut probed: Option<(Vec<Symbol>, PairShape)> = None;
+        if !sum_facts_used {
+            let (l_shape, r_shape) = (l.shape(), r.shape());
+            if !(l_shape.piecewise || r_shape.piecewise || l_shape.instances || r_shape.instances) {
+                let mut side_symbols = l_shape.symbols.clone();
+                side_symbols.extend(r_shape.symbols.iter().cloned());
+                let pair = PairShape::of(l_shape, r_shape);
+                probed = Some((side_symbols, pair));
             }
-            Ok((cl, cr)) => {
-                // Without an H atom anywhere in the table the split finds no atoms
-                // (`Cases::default()`), so the difference is not needed.
-                if cases::has_steps(&canon) {
-                    if let Ok(d) = cl.sub(&cr, limits, &Deadline::after(limits.timeout_per_step)) {
-                        split = cases::split(&mut canon, &d);
+        }
+        let refuted = probed.as_ref().and_then(|(side_symbols, pair)| {
+            self.sample(
+                &l.expr,
+                &r.expr,
+                side_symbols,
+                pair,
+                &[],
+                &natural,
+                Reach::WhileDiffering,
+            )
+        });
+        // The canonicalizer of the forms (none when the probe refuted the claim).
+        let mut canon_slot: Option<Canonicalizer> = None;
+        let (side_symbols, pair, sampled) = match (refuted, probed) {
+            (Some(sampled), Some((side_symbols, pair))) => (side_symbols, pair, sampled),
+            (_, probed) => {
+                let (canon, kept_left) = made.take().unwrap_or_else(canonicalizer);
+                let canon = canon_slot.insert(canon);
+                let left = match kept_left {
+                    Some(form) => Ok(form),
+                    None => {
+                        let form = canon.canonical(&l.expr);
+                        if let (true, Ok(f)) = (natural.is_empty(), &form) {
+                            let mut kept = self.left_forms.borrow_mut();
+                            if kept.len() >= LEFT_FORMS {
+                                kept.clear();
+                            }
+                            kept.insert(l.expr.clone(), (canon.fork(deadline), f.clone()));
+                        }
+                        form
                     }
+                };
+                let canon_result = left.and_then(|cl| canon.canonical(&r.expr).map(|cr| (cl, cr)));
+                match canon_result {
+                    Ok((cl, cr)) if cl == cr => {
+                        let assumptions = if sum_facts_used {
+                            self.sum_facts_needed(&l.expr, &r.expr)
+                        } else {
+                            Vec::new()
+                        };
+                        return Outcome {
+                            verdict: Verdict::Proved(Proof {
+                                canonical: canon.to_expr(&cl),
+                                cases: Vec::new(),
+                            }),
+                            hint: None,
+                            kinks,
+                            assumptions,
+                        };
+                    }
+                    Ok((cl, cr)) => {
+                        // Without an H atom anywhere in the table the split finds no atoms
+                        // (`Cases::default()`), so the difference is not needed.
+                        if cases::has_steps(canon) {
+                            if let Ok(d) =
+                                cl.sub(&cr, limits, &Deadline::after(limits.timeout_per_step))
+                            {
+                                split = cases::split(canon, &d);
+                            }
+                        }
+                        if split.proved {
+                            return Outcome {
+                                verdict: Verdict::Proved(Proof {
+                                    canonical: canon.to_expr(&cl),
+                                    cases: split.atoms,
+                                }),
+                                hint: None,
+                                kinks,
+                                assumptions: Vec::new(),
+                            };
+                        }
+                    }
+                    Err(CanonError::Limit(lr)) => limit_note = Some(lr.to_string()),
+                    Err(e) => limit_note = Some(e.to_string()),
                 }
-                if split.proved {
-                    return Outcome {
-                        verdict: Verdict::Proved(Proof {
-                            canonical: canon.to_expr(&cl),
-                            cases: split.atoms,
-                        }),
-                        hint: None,
-                        kinks,
-                        assumptions: Vec::new(),
-                    };
+                let (l_shape, r_shape) = (l.shape(), r.shape());
+                if l_shape.instances || r_shape.instances {
+                    let mut out = self.check_instances(lhs, rhs, &l.expr, &r.expr);
+                    out.kinks = kinks;
+                    return out;
                 }
+                let (side_symbols, pair) = probed.unwrap_or_else(|| {
+                    let mut side_symbols = l_shape.symbols.clone();
+                    side_symbols.extend(r_shape.symbols.iter().cloned());
+                    (side_symbols, PairShape::of(l_shape, r_shape))
+                });
+                let sampled = self.sample(
+                    &l.expr,
+                    &r.expr,
+                    &side_symbols,
+                    &pair,
+                    &split.seeds,
+                    &natural,
+                    Reach::All,
+                );
+                let Some(sampled) = sampled else {
+                    return undecided("the sample stopped before its end".into());
+                };
+                (side_symbols, pair, sampled)
             }
-            Err(CanonError::Limit(lr)) => limit_note = Some(lr.to_string()),
-            Err(e) => limit_note = Some(e.to_string()),
-        }
-        let (l_shape, r_shape) = (l.shape(), r.shape());
-        if l_shape.instances || r_shape.instances {
-            let mut out = self.check_instances(lhs, rhs, &l.expr, &r.expr);
-            out.kinks = kinks;
-            return out;
-        }
-        // The symbols of both sides, listed once for the sampler and the facts.
-        let mut side_symbols = l_shape.symbols.clone();
-        side_symbols.extend(r_shape.symbols.iter().cloned());
-        let pair = PairShape::of(l_shape, r_shape);
-        let sampled = self.sample(
-            &l.expr,
-            &r.expr,
-            &side_symbols,
-            &pair,
-            &split.seeds,
-            &natural,
-        );
+        };
         let assumptions = self.relevant_facts_of(&side_symbols);
         let verdict = match sampled.result {
             SampleResult::Agree(points) => {
                 // Only agreement needs the cases with a constant difference.
                 let sampled_at = sampled.points.iter().chain(&sampled.too_large);
-                match self.constant_gap(&mut split, &mut canon, sampled_at) {
+                // A refuted claim has no canonicalizer, but neither does it agree.
+                let canon = canon_slot.get_or_insert_with(|| canonicalizer().0);
+                match self.constant_gap(&mut split, canon, sampled_at) {
                     Some(gap) => Verdict::Undecided(gap),
                     None => Verdict::ByEvidence(Evidence {
                         points,
@@ -939,7 +1018,9 @@ impl<'a> Checker<'a> {
         canon: &mut Canonicalizer,
         points: impl Iterator<Item = &'p Point>,
     ) -> Option<String> {
-        if split.atoms.is_empty() {
+        // With linear atoms the cases that can occur are few and known: when none has a gap,
+        // no point needs its case.
+        if split.atoms.is_empty() || split.no_gap_in_any_case(canon) {
             return None;
         }
         let limits = &self.config.limits;
@@ -1029,6 +1110,10 @@ impl<'a> Checker<'a> {
         out
     }
 
+    /// Samples `l` against `r` (see [`Sampled`]). With [`Reach::WhileDiffering`] it stops
+    /// (`None`) at its first point unless that point is a counterexample; from there on it
+    /// goes as with [`Reach::All`], which always gives `Some`.
+    #[allow(clippy::too_many_arguments)]
     fn sample(
         &self,
         l: &Expr,
@@ -1037,7 +1122,10 @@ impl<'a> Checker<'a> {
         pair: &PairShape,
         seeds: &[(Symbol, Rational)],
         natural: &[Expr],
-    ) -> Sampled {
+        reach: Reach,
+    ) -> Option<Sampled> {
+        // Whether the sample still stops at its first point that is not a counterexample.
+        let mut probing = reach == Reach::WhileDiffering;
         let mut symbols = side_symbols.to_vec();
         // Facts about quantities constrain the sample through their definitions; each fact's
         // expressions are prepared once.
@@ -1084,11 +1172,11 @@ impl<'a> Checker<'a> {
         let mut plain: Option<(Counterexample, bool)> = None;
         let mut plain_budget = 8usize;
         // One tape per side, each compiled once per checker (the claims about one derivative
-        // share the left side, and the hint evaluates both sides again).
-        let tape = match (self.tape_of(l, &symbols), self.tape_of(r, &symbols)) {
-            (Some(a), Some(b)) => Some([a, b]),
-            _ => None,
-        };
+        // share the left side, and the hint evaluates both sides again), when a batch of more
+        // than one point first needs them: the first batch is one point, and a wrong claim
+        // usually differs there, so it is evaluated by `eval_at` unless both tapes are
+        // compiled already (`eval_f64` gives the tapes' values bit for bit).
+        let mut tape: Option<Option<[Arc<Tape>; 2]>> = None;
         let mut batch = SampleBatch::default();
         let mut drawn = 0usize;
         let mut next_batch = 1usize;
@@ -1140,9 +1228,27 @@ impl<'a> Checker<'a> {
                         .all(|u| self.eval_at(u, &point).is_some_and(|v| v > 0.0));
                     points.push((point, inside));
                 }
-                let values = tape
-                    .as_ref()
-                    .and_then(|t| batch.eval(t, points.iter().filter(|p| p.1).map(|p| &p.0)));
+                let tapes = match &tape {
+                    Some(t) => t.as_ref(),
+                    None if n == 1 => {
+                        match (self.cached_tape(l, &symbols), self.cached_tape(r, &symbols)) {
+                            (Some(a), Some(b)) => {
+                                tape.get_or_insert(a.zip(b).map(|(a, b)| [a, b])).as_ref()
+                            }
+                            _ => None,
+                        }
+                    }
+                    None => tape
+                        .get_or_insert_with(|| {
+                            match (self.tape_of(l, &symbols), self.tape_of(r, &symbols)) {
+                                (Some(a), Some(b)) => Some([a, b]),
+                                _ => None,
+                            }
+                        })
+                        .as_ref(),
+                };
+                let values =
+                    tapes.and_then(|t| batch.eval(t, points.iter().filter(|p| p.1).map(|p| &p.0)));
                 let mut values = values.map(Vec::into_iter);
                 for (point, inside) in points {
                     if !inside {
@@ -1167,10 +1273,16 @@ impl<'a> Checker<'a> {
                 break;
             };
             let Some((a, b)) = values else {
+                if probing {
+                    return None;
+                }
                 continue;
             };
             let scale = 1f64.max(a.abs()).max(b.abs());
             if scale > 1e12 {
+                if probing {
+                    return None;
+                }
                 // Too close to a singularity to trust either value.
                 undefined += 1;
                 too_large.push(point);
@@ -1204,6 +1316,9 @@ impl<'a> Checker<'a> {
                 (exact.as_ref().is_some_and(|(x, y)| x != y), exact, false)
             };
             if !differs {
+                if probing {
+                    return None;
+                }
                 if close || exact.is_some() {
                     // Equal in f64, or exactly equal (f64 rounding made them look different).
                     agree.push(point);
@@ -1217,6 +1332,7 @@ impl<'a> Checker<'a> {
                 }
                 continue;
             }
+            probing = false;
             {
                 // Report only the symbols the two sides use (facts may add others).
                 let point: Point = point
@@ -1261,11 +1377,11 @@ impl<'a> Checker<'a> {
                 // The point lists the sides' symbols, the only ones l and r read.
                 cx.exact = self.exact_pair(l, r, &cx.point);
             }
-            return Sampled {
+            return Some(Sampled {
                 points: agree,
                 too_large,
                 result: SampleResult::Differ(cx),
-            };
+            });
         }
         let n = agree.len();
         let result = if n >= wanted {
@@ -1277,11 +1393,14 @@ impl<'a> Checker<'a> {
                  error, {ill_conditioned} where f64 values differ but rounding cannot be ruled out)"
             ))
         };
-        Sampled {
+        if probing {
+            return None;
+        }
+        Some(Sampled {
             points: agree,
             too_large,
             result,
-        }
+        })
     }
 
     /// Whether the guaranteed interval enclosures of `l` and `r` at `point` are disjoint.
@@ -1440,6 +1559,16 @@ struct Sampled {
     /// Points inside the domain skipped because a side was too large to compare in f64.
     too_large: Vec<Point>,
     result: SampleResult,
+}
+
+/// How far [`Checker::sample`] goes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Reach {
+    /// To its end: the points it wants, a counterexample, or its tries.
+    All,
+    /// As [`Reach::All`] once its first point is a counterexample; otherwise it stops there
+    /// (`None`).
+    WhileDiffering,
 }
 
 enum SampleResult {
@@ -1901,6 +2030,103 @@ mod tests {
             symbols.dedup();
             assert_eq!(pair.symbols, symbols);
         }
+    }
+
+    #[test]
+    fn a_sample_stopped_at_a_first_point_that_agrees_goes_on_as_the_full_one() {
+        let program = crate::load::load(
+            &crate::source::SourceFile::new("t.dc", "assume 0 < w < 3\n"),
+            &crate::limits::Limits::default(),
+        )
+        .program;
+        let config = CheckConfig::default();
+        let checker = Checker::new(&program, &config);
+        let parse = |t: &str| crate::api::parse(t).unwrap_or_else(|e| panic!("{e}"));
+        let claims = [
+            // Wrong: the first point is a counterexample (plain, or found exactly).
+            (
+                "sigmoid(z)*(1 - sigmoid(z))",
+                "sigmoid(z)*(1 + sigmoid(z))",
+                true,
+            ),
+            ("2*z + 10^(-12)", "2*z", true),
+            ("exp(z)*(1 + 10^(-10))", "exp(z)", true),
+            ("log(w)/w", "1/w^2", true),
+            ("tanh(z)^2", "1 - tanh(z)", true),
+            // Right: the first point agrees, and the probe stops there.
+            (
+                "sigmoid(z)*(1 - sigmoid(z))",
+                "exp(-z)/(1 + exp(-z))^2",
+                false,
+            ),
+            ("z*w + z", "z*(w + 1)", false),
+            ("log(w)/w", "log(w)/w", false),
+        ];
+        for (l, r, wrong) in claims {
+            let (l, r) = (parse(l), parse(r));
+            let (lp, rp) = match (checker.prepare(&l), checker.prepare(&r)) {
+                (Ok(a), Ok(b)) => (a, b),
+                _ => panic!("{l} = {r} does not prepare"),
+            };
+            let natural = checker.natural_domain(&[&l, &r]);
+            let mut symbols = lp.shape().symbols.clone();
+            symbols.extend(rp.shape().symbols.iter().cloned());
+            let pair = PairShape::of(lp.shape(), rp.shape());
+            let run =
+                |reach| checker.sample(&lp.expr, &rp.expr, &symbols, &pair, &[], &natural, reach);
+            let full = run(Reach::All).unwrap_or_else(|| panic!("{l} = {r}: no full sample"));
+            let outcome = checker.check_equal(&l, &r);
+            match run(Reach::WhileDiffering) {
+                Some(probe) => {
+                    assert!(wrong, "{l} = {r}: a counterexample to a right claim");
+                    let (SampleResult::Differ(a), SampleResult::Differ(b)) =
+                        (&probe.result, &full.result)
+                    else {
+                        panic!("{l} = {r}: the probe went on without a counterexample");
+                    };
+                    assert_eq!(format!("{a:?}"), format!("{b:?}"), "{l} = {r}");
+                    assert_eq!(format!("{:?}", probe.points), format!("{:?}", full.points));
+                    assert_eq!(
+                        format!("{:?}", probe.too_large),
+                        format!("{:?}", full.too_large)
+                    );
+                    assert_eq!(
+                        format!("{:?}", outcome.verdict),
+                        format!("{:?}", Verdict::Incorrect(b.clone())),
+                        "{l} = {r}"
+                    );
+                }
+                None => {
+                    assert!(!wrong, "{l} = {r}: the first point is not a counterexample");
+                    assert!(
+                        outcome.verdict.is_correct(),
+                        "{l} = {r}: {:?}",
+                        outcome.verdict
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_kink_place_is_found_once_and_as_before() {
+        let program = Program::default();
+        let config = CheckConfig::default();
+        let checker = Checker::new(&program, &config);
+        let parse = |t: &str| crate::api::parse(t).unwrap_or_else(|e| panic!("{e}"));
+        for t in ["z - 1*(1/2)", "2*(w*x + b)", "0 - (-z)", "z", "3*z^2 - 3"] {
+            let at = parse(t);
+            // The uncached computation, as `light_kinks` made it before the cache.
+            let light = crate::simplify::readable::refold_builtins(&at);
+            let expect = without_constant_factors(if light.tree_size() < at.tree_size() {
+                &light
+            } else {
+                &at
+            });
+            assert_eq!(checker.light_place(&at), expect, "{t}");
+            assert_eq!(checker.light_place(&at), expect, "{t} (cached)");
+        }
+        assert_eq!(checker.light_places.borrow().len(), 5);
     }
 
     #[test]
