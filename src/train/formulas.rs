@@ -365,6 +365,16 @@ fn proved_equal(checker: &Checker, a: &Expr, b: &Expr) -> bool {
     matches!(checker.check_equal(a, b).verdict, Verdict::Proved(_))
 }
 
+/// Whether the checker finds `a` equal to `b`: proved, or equal at its sample points within
+/// its stated tolerance (what backs a rewriting the canonical form cannot prove, such as a
+/// logarithm of a quotient taken apart).
+pub(super) fn checked_equal(checker: &Checker, a: &Expr, b: &Expr) -> bool {
+    matches!(
+        checker.check_equal(a, b).verdict,
+        Verdict::Proved(_) | Verdict::ByEvidence(_)
+    )
+}
+
 fn diff_readable(
     name: &str,
     checker: &Checker,
@@ -879,11 +889,7 @@ fn value_from_z(
     // The two identities are exact, so this is a check of the rewriting: the canonical form
     // does not take logarithms of quotients apart, and the sampler's evidence (equal at its
     // points within its stated tolerance) is what backs it.
-    let equal = matches!(
-        checker.check_equal(&stable, &ready).verdict,
-        Verdict::Proved(_) | Verdict::ByEvidence(_)
-    );
-    if !equal {
+    if !checked_equal(checker, &stable, &ready) {
         return None;
     }
     let tape = compile(
