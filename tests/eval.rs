@@ -1,6 +1,6 @@
 //! Behaviour of numeric evaluation: `eval_f64`, `eval_exact` and compiled tapes.
 
-use derivcheck::eval::{eval_exact, eval_f64, EvalError, Tape, TapeScratch};
+use derivcheck::eval::{eval_exact, eval_f64, eval_f64_value, EvalError, Tape, TapeScratch};
 use derivcheck::expr::{Builtin, Constant, Expr, Func, Node, Rational, Symbol};
 use derivcheck::limits::{LimitKind, Limits};
 use num_bigint::BigInt;
@@ -40,11 +40,18 @@ fn q(n: i64, d: i64) -> Rational {
     Rational::new(BigInt::from(n), BigInt::from(d))
 }
 
-/// Evaluates with the given symbol values.
+/// Evaluates with the given symbol values; `eval_f64_value` must give the same bits, or
+/// `None` exactly where `eval_f64` gives an error.
 fn eval_at(e: &Expr, vals: &[(Symbol, f64)]) -> Result<f64, EvalError> {
-    eval_f64(e, &|s: &Symbol| {
-        vals.iter().find(|(t, _)| t == s).map(|(_, v)| *v)
-    })
+    let env = |s: &Symbol| vals.iter().find(|(t, _)| t == s).map(|(_, v)| *v);
+    let full = eval_f64(e, &env);
+    let value = eval_f64_value(e, &env);
+    assert_eq!(
+        full.as_ref().ok().map(|v| v.to_bits()),
+        value.map(f64::to_bits),
+        "{e:?}: eval_f64 {full:?}, eval_f64_value {value:?}"
+    );
+    full
 }
 
 /// `f(x)` at `x = at` equals `expect` exactly.

@@ -26,7 +26,8 @@ use rustc_hash::FxHashMap;
 use crate::assume::{Domain, Point, Rng};
 use crate::diff::{self, DiffCtx, Kink};
 use crate::eval::{
-    eval_f64, eval_interval_in, exact_value, point_intervals, rational_to_f64, Tape, TapeScratch,
+    eval_f64_value, eval_interval_in, exact_value, point_intervals, rational_to_f64, Tape,
+    TapeScratch,
 };
 use crate::expr::{Builtin, Expr, Node, Rational, Symbol};
 use crate::limits::{Deadline, LimitReached, Limits};
@@ -1007,7 +1008,7 @@ impl<'a> Checker<'a> {
                 .find(|(t, _)| t == s)
                 .map(|(_, v)| rational_to_f64(v))
         };
-        eval_f64(e, &env).ok().filter(|v| v.is_finite())
+        eval_f64_value(e, &env).filter(|v| v.is_finite())
     }
 
     /// When a sampled point lies in a case where the sides differ by a nonzero constant (see

@@ -148,6 +148,95 @@ pub fn eval_f64(e: &Expr, env: &dyn Fn(&Symbol) -> Option<f64>) -> Result<f64, E
     walk(&mut ev, e, &Vec::new())
 }
 
+/// Trees up to this size (counted as trees, shared subterms each time) are evaluated by
+/// [`eval_f64_value`] without a memo: a node more than once costs less there than the memo.
+const SMALL_TREE: u64 = 128;
+
+/// The value [`eval_f64`] gives at `env`, or `None` where it gives an error.
+///
+/// Small trees without sums are evaluated by a plain recursion, each occurrence of a shared
+/// subterm again: the same operations in the same order on the same values as `eval_f64`'s
+/// walk (children left to right, sums and products folded left, the same [`special`]
+/// functions and conversions), so the same bits, and an error exactly where the walk meets
+/// one (it cannot reach [`MAX_WORK`] within [`SMALL_TREE`] nodes). Larger trees and sums go
+/// through [`eval_f64`].
+pub fn eval_f64_value(e: &Expr, env: &dyn Fn(&Symbol) -> Option<f64>) -> Option<f64> {
+    if e.tree_size() <= SMALL_TREE {
+        match small_f64(e, env) {
+            Small::Value(v) => return Some(v),
+            Small::Error => return None,
+            Small::Sum => {}
+        }
+    }
+    eval_f64(e, env).ok()
+}
+
+/// What [`small_f64`] found.
+enum Small {
+    Value(f64),
+    /// `eval_f64` gives an error.
+    Error,
+    /// A sum, left to `eval_f64`.
+    Sum,
+}
+
+/// The recursion of [`eval_f64_value`]: depth at most [`SMALL_TREE`].
+fn small_f64(e: &Expr, env: &dyn Fn(&Symbol) -> Option<f64>) -> Small {
+    // A child's value, or the enclosing call's answer.
+    macro_rules! value {
+        ($x:expr) => {
+            match small_f64($x, env) {
+                Small::Value(v) => v,
+                other => return other,
+            }
+        };
+    }
+    let fold_in = |xs: &[Expr], empty: f64, op: fn(f64, f64) -> f64| -> Small {
+        let Some((first, rest)) = xs.split_first() else {
+            return Small::Value(empty);
+        };
+        let mut acc = value!(first);
+        for x in rest {
+            acc = op(acc, value!(x));
+        }
+        Small::Value(acc)
+    };
+    match e.node() {
+        Node::Num(r) => Small::Value(rational_to_f64(r)),
+        Node::Const(c) => Small::Value(constant_f64(*c)),
+        // Outside sums a symbol is itself (`resolve` with no bindings).
+        Node::Sym(s) => env(s).map_or(Small::Error, Small::Value),
+        Node::Add(xs) => fold_in(xs, 0.0, |a, b| a + b),
+        Node::Mul(xs) => fold_in(xs, 1.0, |a, b| a * b),
+        Node::Pow(a, b) => {
+            let a = value!(a);
+            Small::Value(special::pow(a, value!(b)))
+        }
+        Node::Delta(a, b) => {
+            let a = value!(a);
+            Small::Value(special::delta(a, value!(b)))
+        }
+        Node::Call(Func::Builtin(b), xs) => {
+            let mut args = [0.0; 4];
+            let Some(slots) = args.get_mut(..xs.len()) else {
+                return match eval_f64(e, env) {
+                    Ok(v) => Small::Value(v),
+                    Err(_) => Small::Error,
+                };
+            };
+            for (slot, x) in slots.iter_mut().zip(xs) {
+                *slot = value!(x);
+            }
+            match apply_builtin(*b, slots) {
+                Ok(v) => Small::Value(v),
+                Err(_) => Small::Error,
+            }
+        }
+        Node::Call(..) | Node::Deriv(..) => Small::Error,
+        Node::Sum { .. } => Small::Sum,
+    }
+}
+
 /// `Ok(value)` when `value` is finite, else [`EvalError::NonFinite`].
 pub fn require_finite(value: f64) -> Result<f64, EvalError> {
     if value.is_finite() {
@@ -987,6 +1076,67 @@ pub(crate) fn fold(args: &[f64], empty: f64, op: impl Fn(f64, f64) -> f64) -> f6
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_small_tree_evaluated_without_the_memo_gives_eval_f64s_bits_and_errors() {
+        use crate::expr::Rational;
+        let (x, y) = (Symbol::new("x"), Symbol::new("y"));
+        let env = |s: &Symbol| {
+            if *s == x {
+                Some(0.3)
+            } else if *s == y {
+                Some(-1.7)
+            } else {
+                None
+            }
+        };
+        let (ex, ey) = (Expr::sym(x.clone()), Expr::sym(y.clone()));
+        // Shared subterms (evaluated again by the recursion, once by the walk).
+        let shared = Expr::call(
+            Builtin::Sigmoid,
+            vec![Expr::add(vec![ex.clone(), ey.clone()])],
+        );
+        let mut big = Expr::mul(vec![
+            shared.clone(),
+            Expr::num(Rational::new(3.into(), 7.into())),
+        ]);
+        for _ in 0..6 {
+            // Doubles the tree size each time: from some point on it is not small.
+            big = Expr::add(vec![big.clone(), Expr::pow(big, ey.clone())]);
+        }
+        assert!(big.tree_size() > SMALL_TREE);
+        let sum = Expr::new(Node::Sum {
+            index: Symbol::new("k"),
+            lo: Expr::num(Rational::from_integer(1.into())),
+            hi: Expr::num(Rational::from_integer(3.into())),
+            body: Expr::mul(vec![Expr::var("k"), ex.clone()]),
+        });
+        let cases = [
+            Expr::add(vec![
+                shared.clone(),
+                Expr::mul(vec![shared.clone(), ey.clone()]),
+            ]),
+            Expr::add(vec![]),
+            Expr::mul(vec![]),
+            Expr::pow(ey.clone(), Expr::num(Rational::new(1.into(), 2.into()))),
+            Expr::new(Node::Delta(ex.clone(), ex.clone())),
+            Expr::call(Builtin::Max, vec![ex.clone(), ey.clone()]),
+            Expr::call(Builtin::Max, vec![ex.clone()]),
+            Expr::add(vec![ex.clone(), Expr::var("unbound")]),
+            Expr::add(vec![ex.clone(), sum.clone()]),
+            Expr::add(vec![Expr::var("unbound"), sum]),
+            Expr::add(vec![ex.clone(), Expr::constant(Constant::Pi)]),
+            big,
+        ];
+        for e in &cases {
+            let full = eval_f64(e, &env);
+            assert_eq!(
+                full.as_ref().ok().map(|v| v.to_bits()),
+                eval_f64_value(e, &env).map(f64::to_bits),
+                "{e:?}: {full:?}"
+            );
+        }
+    }
 
     #[test]
     fn powi_matches_multiplication_for_small_exponents() {
