@@ -303,10 +303,9 @@ impl Domain {
     /// expressions being compared (constants such as the 6 of hard-sigmoid): unbounded
     /// symbols are sometimes drawn near them, so kinks and features far from 0 are reached.
     pub fn sample_symbol_near(&self, s: &Symbol, scales: &[Rational], rng: &mut Rng) -> Rational {
-        let bounded = self
-            .symbols
-            .get(s)
-            .is_some_and(|d| d.set.is_some() || d.integer || d.lo.is_some() || d.hi.is_some());
+        // Looked up once for both (drawing points is on the checker's hot path).
+        let d = self.symbols.get(s).unwrap_or(&UNBOUNDED);
+        let bounded = d.set.is_some() || d.integer || d.lo.is_some() || d.hi.is_some();
         if !bounded && !scales.is_empty() && rng.below(3) == 0 {
             if let Some(c) = scales.get(rng.below(scales.len())) {
                 let t = NICE
@@ -327,82 +326,95 @@ impl Domain {
                 return if plus { base + t } else { base - t };
             }
         }
-        self.sample_symbol(s, rng)
+        sample_in(d, rng)
     }
 
     /// A value for `s` inside its stated domain.
     pub fn sample_symbol(&self, s: &Symbol, rng: &mut Rng) -> Rational {
-        let unbounded = SymbolDomain::default();
-        let d = self.symbols.get(s).unwrap_or(&unbounded);
-        if let Some(set) = &d.set {
-            if let Some(v) = set.get(rng.below(set.len())) {
-                return v.clone();
-            }
-        }
-        if d.integer {
-            let lo =
-                d.lo.as_ref()
-                    .map(|(v, strict)| {
-                        let f = v.floor();
-                        if *strict || f < *v {
-                            f + Rational::one()
-                        } else {
-                            f
-                        }
-                    })
-                    .unwrap_or_else(|| rat(-3, 1));
-            let span =
-                d.hi.as_ref()
-                    .map(|(h, _)| (h - &lo).to_integer().to_i64().unwrap_or(5).clamp(0, 5))
-                    .unwrap_or(5);
-            return lo + rat(rng.below(span as usize + 1) as i64, 1);
-        }
-        // The pair first, the rational once (in the same order of draws as always, so the
-        // points and the reports do not change): each rational costs a gcd, and drawing
-        // points is on the checker's hot path.
-        let (nice_n, nice_q) = NICE.get(rng.below(NICE.len())).copied().unwrap_or((1, 2));
-        let nice = || rat(nice_n, nice_q);
-        match (&d.lo, &d.hi) {
-            (Some((lo, _)), Some((hi, _))) => {
-                // A point strictly inside, at a short fraction of the interval.
-                // Chosen among the pairs before any rational is built: drawing a point is
-                // on the checker's hot path, and each rational costs a gcd.
-                let (n, q) = NICE
-                    .iter()
-                    .copied()
-                    .filter(|&(n, q)| n > 0 && n < q)
-                    .nth(rng.below(12))
-                    .unwrap_or((1, 2));
-                // lo + (hi − lo)·n/q = (a·d·q + (c·b − a·d)·n) / (b·d·q) for lo = a/b, hi = c/d.
-                let fast = small(lo).zip(small(hi)).and_then(|((a, b), (c, d))| {
-                    let (n, q) = (i128::from(n), i128::from(q));
-                    let ad = a.checked_mul(d)?;
-                    let num = ad
-                        .checked_mul(q)?
-                        .checked_add(c.checked_mul(b)?.checked_sub(ad)?.checked_mul(n)?)?;
-                    reduced(num, b.checked_mul(d)?.checked_mul(q)?)
-                });
-                if let Some(v) = fast {
-                    return v;
-                }
-                let t = rat(n, q);
-                lo + (hi - lo) * t
-            }
-            (Some((lo, _)), None) => lo + nice(),
-            (None, Some((hi, _))) => hi - nice(),
-            (None, None) => {
-                // Mostly short values near 0; sometimes larger ones.
-                let scale = match rng.below(8) {
-                    0 => 4,
-                    1 => 16,
-                    _ => 1,
-                };
-                let sign = if rng.below(2) == 0 { -1 } else { 1 };
-                rat(sign * scale * nice_n, nice_q)
-            }
+        sample_in(self.symbols.get(s).unwrap_or(&UNBOUNDED), rng)
+    }
+}
+
+/// What is known about a symbol without stated facts: nothing.
+static UNBOUNDED: SymbolDomain = SymbolDomain {
+    lo: None,
+    hi: None,
+    set: None,
+    integer: false,
+};
+
+/// A value inside the domain `d` (see [`Domain::sample_symbol`]).
+fn sample_in(d: &SymbolDomain, rng: &mut Rng) -> Rational {
+    if let Some(set) = &d.set {
+        if let Some(v) = set.get(rng.below(set.len())) {
+            return v.clone();
         }
     }
+    if d.integer {
+        let lo =
+            d.lo.as_ref()
+                .map(|(v, strict)| {
+                    let f = v.floor();
+                    if *strict || f < *v {
+                        f + Rational::one()
+                    } else {
+                        f
+                    }
+                })
+                .unwrap_or_else(|| rat(-3, 1));
+        let span =
+            d.hi.as_ref()
+                .map(|(h, _)| (h - &lo).to_integer().to_i64().unwrap_or(5).clamp(0, 5))
+                .unwrap_or(5);
+        return lo + rat(rng.below(span as usize + 1) as i64, 1);
+    }
+    // The pair first, the rational once (in the same order of draws as always, so the
+    // points and the reports do not change): each rational costs a gcd, and drawing
+    // points is on the checker's hot path.
+    let (nice_n, nice_q) = NICE.get(rng.below(NICE.len())).copied().unwrap_or((1, 2));
+    let nice = || rat(nice_n, nice_q);
+    match (&d.lo, &d.hi) {
+        (Some((lo, _)), Some((hi, _))) => {
+            // A point strictly inside, at a short fraction of the interval.
+            // Chosen among the pairs before any rational is built: drawing a point is
+            // on the checker's hot path, and each rational costs a gcd.
+            let (n, q) = NICE
+                .iter()
+                .copied()
+                .filter(|&(n, q)| n > 0 && n < q)
+                .nth(rng.below(12))
+                .unwrap_or((1, 2));
+            // lo + (hi − lo)·n/q = (a·d·q + (c·b − a·d)·n) / (b·d·q) for lo = a/b, hi = c/d.
+            let fast = small(lo).zip(small(hi)).and_then(|((a, b), (c, d))| {
+                let (n, q) = (i128::from(n), i128::from(q));
+                let ad = a.checked_mul(d)?;
+                let num = ad
+                    .checked_mul(q)?
+                    .checked_add(c.checked_mul(b)?.checked_sub(ad)?.checked_mul(n)?)?;
+                reduced(num, b.checked_mul(d)?.checked_mul(q)?)
+            });
+            if let Some(v) = fast {
+                return v;
+            }
+            let t = rat(n, q);
+            lo + (hi - lo) * t
+        }
+        (Some((lo, _)), None) => lo + nice(),
+        (None, Some((hi, _))) => hi - nice(),
+        (None, None) => {
+            // Mostly short values near 0; sometimes larger ones.
+            let scale = match rng.below(8) {
+                0 => 4,
+                1 => 16,
+                _ => 1,
+            };
+            let sign = if rng.below(2) == 0 { -1 } else { 1 };
+            rat(sign * scale * nice_n, nice_q)
+        }
+    }
+}
 
+impl Domain {
     /// Whether every stated fact holds at a point, given an evaluator for expressions there
     /// (`None` from the evaluator — undefined — counts as violated).
     pub fn holds(&self, eval: &mut dyn FnMut(&Expr) -> Option<f64>) -> bool {
@@ -522,5 +534,41 @@ mod tests {
             assert_eq!(Rational::new(v.numer().clone(), v.denom().clone()), v);
             assert_eq!(v.reduced().to_string(), v.to_string());
         }
+    }
+
+    #[test]
+    fn without_scales_a_point_near_is_the_plain_draw() {
+        // Bounded, integer and unbounded symbols, and one the domain does not know: the same
+        // draws in the same order either way.
+        let mut d = Domain::default();
+        let (a, n, u, unknown) = (
+            Symbol::new("a"),
+            Symbol::new("n"),
+            Symbol::new("u"),
+            Symbol::new("w"),
+        );
+        let bounds = SymbolDomain {
+            lo: Some((big(0, 1), true)),
+            hi: Some((big(3, 2), false)),
+            ..SymbolDomain::default()
+        };
+        let integer = SymbolDomain {
+            lo: Some((big(1, 1), false)),
+            integer: true,
+            ..SymbolDomain::default()
+        };
+        d.symbols.insert(a.clone(), bounds);
+        d.symbols.insert(n.clone(), integer);
+        d.symbols.insert(u.clone(), SymbolDomain::default());
+        let (mut r1, mut r2) = (Rng::new(11), Rng::new(11));
+        for _ in 0..40 {
+            for s in [&a, &n, &u, &unknown] {
+                assert_eq!(
+                    d.sample_symbol_near(s, &[], &mut r1),
+                    d.sample_symbol(s, &mut r2)
+                );
+            }
+        }
+        assert_eq!(r1.next_u64(), r2.next_u64());
     }
 }
