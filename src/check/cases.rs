@@ -860,10 +860,21 @@ mod tests {
     }
     use crate::limits::Deadline;
 
+    /// A canonicalizer and the canonical form of `l − r` in it.
+    fn difference<'a>(l: &str, r: &str, limits: &'a Limits) -> (Canonicalizer<'a>, RatFunc) {
+        let parse = |t: &str| crate::api::parse(t).unwrap_or_else(|e| panic!("{e}"));
+        let mut canon = Canonicalizer::new(limits, Deadline::never());
+        let cl = canon.canonical(&parse(l)).unwrap_or_else(|e| panic!("{e}"));
+        let cr = canon.canonical(&parse(r)).unwrap_or_else(|e| panic!("{e}"));
+        let d = cl
+            .sub(&cr, limits, &Deadline::never())
+            .unwrap_or_else(|e| panic!("{e}"));
+        (canon, d)
+    }
+
     #[test]
     fn the_cases_split_remembers_are_the_ones_gap_in_finds_and_decide_every_point() {
         let limits = Limits::default();
-        let parse = |t: &str| crate::api::parse(t).unwrap_or_else(|e| panic!("{e}"));
         // (left, right, whether no case that can occur has a constant gap)
         let pairs = [
             ("relu(z)", "z*heaviside(z) + z^2*heaviside(z)", true),
@@ -874,12 +885,7 @@ mod tests {
         ];
         let z = Symbol::new("z");
         for (l, r, no_gap) in pairs {
-            let mut canon = Canonicalizer::new(&limits, Deadline::never());
-            let cl = canon.canonical(&parse(l)).unwrap_or_else(|e| panic!("{e}"));
-            let cr = canon.canonical(&parse(r)).unwrap_or_else(|e| panic!("{e}"));
-            let d = cl
-                .sub(&cr, &limits, &Deadline::never())
-                .unwrap_or_else(|e| panic!("{e}"));
+            let (mut canon, d) = difference(l, r, &limits);
             let mut cases = split(&mut canon, &d);
             assert!(!cases.proved && !cases.seen.is_empty(), "{l} = {r}");
             // What split remembered is what gap_in computes again.
@@ -914,13 +920,7 @@ mod tests {
 
     fn cases(l: &str, r: &str) -> Cases {
         let limits = Limits::default();
-        let parse = |t: &str| crate::api::parse(t).unwrap_or_else(|e| panic!("{e}"));
-        let mut canon = Canonicalizer::new(&limits, Deadline::never());
-        let cl = canon.canonical(&parse(l)).unwrap_or_else(|e| panic!("{e}"));
-        let cr = canon.canonical(&parse(r)).unwrap_or_else(|e| panic!("{e}"));
-        let d = cl
-            .sub(&cr, &limits, &Deadline::never())
-            .unwrap_or_else(|e| panic!("{e}"));
+        let (mut canon, d) = difference(l, r, &limits);
         analyse(&mut canon, &d, &limits)
     }
 
