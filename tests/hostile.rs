@@ -419,12 +419,12 @@ mod flags {
             (
                 "--timeout-per-step",
                 "0",
-                "--timeout-per-step must be between",
+                "--timeout-per-step must be more than 0 and at most 3600 seconds",
             ),
             (
                 "--timeout-per-step",
                 "nan",
-                "--timeout-per-step must be between",
+                "--timeout-per-step must be more than 0 and at most 3600 seconds",
             ),
             ("--max-memory", "lots", "invalid value"),
         ] {

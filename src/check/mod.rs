@@ -1183,9 +1183,15 @@ impl<'a> Checker<'a> {
         let mut next_batch = 1usize;
         let mut queue: std::collections::VecDeque<(Point, Option<(f64, f64)>)> =
             std::collections::VecDeque::new();
+        // The limit that stopped the sample before its end, if one did.
+        let mut stopped = None;
         loop {
             if queue.is_empty() {
-                if drawn >= tries || deadline.check("sampling").is_err() {
+                if drawn >= tries {
+                    break;
+                }
+                if let Err(limit) = deadline.check("sampling") {
+                    stopped = Some(limit);
                     break;
                 }
                 // Drawing a point costs about as much as evaluating it, so batches start at
@@ -1388,11 +1394,15 @@ impl<'a> Checker<'a> {
         let result = if n >= wanted {
             SampleResult::Agree(n)
         } else {
-            SampleResult::Inconclusive(format!(
+            let usable = format!(
                 "only {n} of {wanted} sample points were usable ({outside} outside the assumed \
                  domain, {undefined} undefined or near a singularity, {unclear} within rounding \
                  error, {ill_conditioned} where f64 values differ but rounding cannot be ruled out)"
-            ))
+            );
+            SampleResult::Inconclusive(match stopped {
+                Some(limit) => format!("{limit} after {drawn} points drawn: {usable}"),
+                None => usable,
+            })
         };
         if probing {
             return None;
@@ -2030,6 +2040,36 @@ mod tests {
             symbols.sort();
             symbols.dedup();
             assert_eq!(pair.symbols, symbols);
+        }
+    }
+
+    #[test]
+    fn a_sample_cut_short_by_the_time_limit_names_the_limit() {
+        let program = Program::default();
+        let mut config = CheckConfig::default();
+        config.limits.timeout_per_step = std::time::Duration::ZERO;
+        let checker = Checker::new(&program, &config);
+        let (l, r) = (
+            crate::api::parse("exp(z)").unwrap_or_else(|e| panic!("{e}")),
+            crate::api::parse("exp(z)").unwrap_or_else(|e| panic!("{e}")),
+        );
+        let symbols = [Symbol::new("z")];
+        let (lp, rp) = match (checker.prepare(&l), checker.prepare(&r)) {
+            (Ok(a), Ok(b)) => (a, b),
+            _ => panic!("exp(z) does not prepare"),
+        };
+        let pair = PairShape::of(lp.shape(), rp.shape());
+        let sampled = checker
+            .sample(&lp.expr, &rp.expr, &symbols, &pair, &[], &[], Reach::All)
+            .unwrap_or_else(|| panic!("no sample"));
+        match sampled.result {
+            SampleResult::Inconclusive(reason) => assert!(
+                reason.starts_with(
+                    "limit reached (time-per-step, in sampling) after 0 points drawn: only 0 of"
+                ),
+                "{reason}"
+            ),
+            _ => panic!("a sample with no time left is inconclusive"),
         }
     }
 

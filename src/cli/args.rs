@@ -126,7 +126,7 @@ impl LimitArgs {
         let t = self.timeout_per_step;
         if !(t.is_finite() && t > 0.0 && t <= 3600.0) {
             return Err(format!(
-                "--timeout-per-step must be between 0 and 3600 seconds, found {t}"
+                "--timeout-per-step must be more than 0 and at most 3600 seconds, found {t}"
             ));
         }
         if self.max_depth > MAX_DEPTH_CEILING {
