@@ -1937,16 +1937,38 @@ mod tests {
         Rational::new(n.into(), d.into())
     }
 
-    #[test]
-    fn prepare_without_definitions_is_prepare_by_rounds() {
-        let program = crate::load::load(
-            &crate::source::SourceFile::new("t.dc", "let A = 2*w\nlet f(x) = x^2 + A\n"),
+    fn parse(t: &str) -> Expr {
+        crate::api::parse(t).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// The program of a `.dc` text.
+    fn program_of(text: &str) -> Program {
+        crate::load::load(
+            &crate::source::SourceFile::new("t.dc", text),
             &crate::limits::Limits::default(),
         )
-        .program;
+        .program
+    }
+
+    /// `l` sampled against `r` as `check_equal` samples a claim without case seeds: the
+    /// prepared sides, their symbols and shapes, and the natural domain.
+    fn sample_claim(checker: &Checker, l: &Expr, r: &Expr, reach: Reach) -> Option<Sampled> {
+        let (lp, rp) = match (checker.prepare(l), checker.prepare(r)) {
+            (Ok(a), Ok(b)) => (a, b),
+            _ => panic!("{l} = {r} does not prepare"),
+        };
+        let natural = checker.natural_domain(&[l, r]);
+        let mut symbols = lp.shape().symbols.clone();
+        symbols.extend(rp.shape().symbols.iter().cloned());
+        let pair = PairShape::of(lp.shape(), rp.shape());
+        checker.sample(&lp.expr, &rp.expr, &symbols, &pair, &[], &natural, reach)
+    }
+
+    #[test]
+    fn prepare_without_definitions_is_prepare_by_rounds() {
+        let program = program_of("let A = 2*w\nlet f(x) = x^2 + A\n");
         let config = CheckConfig::default();
         let checker = Checker::new(&program, &config);
-        let parse = |t: &str| crate::api::parse(t).unwrap_or_else(|e| panic!("{e}"));
         let sigma = parse("sigmoid(z)");
         // Equal nodes that are distinct (resolving merges them), and one shared node.
         let shared = Expr::mul(vec![
@@ -2014,7 +2036,6 @@ mod tests {
 
     #[test]
     fn a_pair_shape_is_the_shape_of_both_sides() {
-        let parse = |t: &str| crate::api::parse(t).unwrap_or_else(|e| panic!("{e}"));
         let pairs = [
             ("z^2/3 + 5", "2*z/3"),
             ("relu(z - 1/100)", "heaviside(z)"),
@@ -2049,19 +2070,9 @@ mod tests {
         let mut config = CheckConfig::default();
         config.limits.timeout_per_step = std::time::Duration::ZERO;
         let checker = Checker::new(&program, &config);
-        let (l, r) = (
-            crate::api::parse("exp(z)").unwrap_or_else(|e| panic!("{e}")),
-            crate::api::parse("exp(z)").unwrap_or_else(|e| panic!("{e}")),
-        );
-        let symbols = [Symbol::new("z")];
-        let (lp, rp) = match (checker.prepare(&l), checker.prepare(&r)) {
-            (Ok(a), Ok(b)) => (a, b),
-            _ => panic!("exp(z) does not prepare"),
-        };
-        let pair = PairShape::of(lp.shape(), rp.shape());
-        let sampled = checker
-            .sample(&lp.expr, &rp.expr, &symbols, &pair, &[], &[], Reach::All)
-            .unwrap_or_else(|| panic!("no sample"));
+        let e = parse("exp(z)");
+        let sampled =
+            sample_claim(&checker, &e, &e, Reach::All).unwrap_or_else(|| panic!("no sample"));
         match sampled.result {
             SampleResult::Inconclusive(reason) => assert!(
                 reason.starts_with(
@@ -2075,14 +2086,9 @@ mod tests {
 
     #[test]
     fn a_sample_stopped_at_a_first_point_that_agrees_goes_on_as_the_full_one() {
-        let program = crate::load::load(
-            &crate::source::SourceFile::new("t.dc", "assume 0 < w < 3\n"),
-            &crate::limits::Limits::default(),
-        )
-        .program;
+        let program = program_of("assume 0 < w < 3\n");
         let config = CheckConfig::default();
         let checker = Checker::new(&program, &config);
-        let parse = |t: &str| crate::api::parse(t).unwrap_or_else(|e| panic!("{e}"));
         let claims = [
             // Wrong: the first point is a counterexample (plain, or found exactly).
             (
@@ -2105,16 +2111,7 @@ mod tests {
         ];
         for (l, r, wrong) in claims {
             let (l, r) = (parse(l), parse(r));
-            let (lp, rp) = match (checker.prepare(&l), checker.prepare(&r)) {
-                (Ok(a), Ok(b)) => (a, b),
-                _ => panic!("{l} = {r} does not prepare"),
-            };
-            let natural = checker.natural_domain(&[&l, &r]);
-            let mut symbols = lp.shape().symbols.clone();
-            symbols.extend(rp.shape().symbols.iter().cloned());
-            let pair = PairShape::of(lp.shape(), rp.shape());
-            let run =
-                |reach| checker.sample(&lp.expr, &rp.expr, &symbols, &pair, &[], &natural, reach);
+            let run = |reach| sample_claim(&checker, &l, &r, reach);
             let full = run(Reach::All).unwrap_or_else(|| panic!("{l} = {r}: no full sample"));
             let outcome = checker.check_equal(&l, &r);
             match run(Reach::WhileDiffering) {
@@ -2154,7 +2151,6 @@ mod tests {
         let program = Program::default();
         let config = CheckConfig::default();
         let checker = Checker::new(&program, &config);
-        let parse = |t: &str| crate::api::parse(t).unwrap_or_else(|e| panic!("{e}"));
         for t in ["z - 1*(1/2)", "2*(w*x + b)", "0 - (-z)", "z", "3*z^2 - 3"] {
             let at = parse(t);
             // The uncached computation, as `light_kinks` made it before the cache.
