@@ -418,6 +418,41 @@ fn bench(c: &mut Criterion) {
     let n_wrong: usize = tally.iter().map(|t| t[1]).sum();
     assert_eq!(n_wrong, 0, "wrong verdicts: speed is not measured");
 
+    // `DERIVCHECK_BENCH_PER_CLAIM=n` prints each claim's wall-clock time (the least of n
+    // checks, each by a fresh checker, so nothing is shared with the claims about the same
+    // derivative; the clock ticks of the CPU-time counter are too coarse for one claim),
+    // dearest first: where a pass's time goes.
+    if let Some(n) = std::env::var("DERIVCHECK_BENCH_PER_CLAIM")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+    {
+        let mut rows = Vec::new();
+        for case in &lib.cases {
+            let program = &lib.programs[case.program];
+            let spent = (0..n.max(1))
+                .map(|_| {
+                    let start = std::time::Instant::now();
+                    black_box(Checker::new(program, &config).check_equal(&case.lhs, &case.rhs));
+                    start.elapsed().as_secs_f64()
+                })
+                .fold(f64::INFINITY, f64::min);
+            rows.push((spent, case));
+        }
+        rows.sort_by(|a, b| b.0.total_cmp(&a.0));
+        for (spent, case) in rows {
+            let outcome = Checker::new(&lib.programs[case.program], &config)
+                .check_equal(&case.lhs, &case.rhs);
+            eprintln!(
+                "{:8.1} µs  {:<9} {:<14} {:<26} {}",
+                spent * 1e6,
+                case.kind.name(),
+                outcome.verdict.method(),
+                case.file,
+                case.text
+            );
+        }
+    }
+
     // `DERIVCHECK_BENCH_PASSES=n` fixes the number of passes (for instruction counts under
     // `valgrind --tool=callgrind`); by default it runs for 2 CPU-seconds.
     let fixed_passes: Option<usize> = std::env::var("DERIVCHECK_BENCH_PASSES")
@@ -450,6 +485,18 @@ fn bench(c: &mut Criterion) {
             ("verdicts only (no hints)", &verdict_config),
         ]
     };
+    // `DERIVCHECK_BENCH_KIND=library,rewrite` times only the claims of those kinds (to profile
+    // correct and incorrect claims apart); the default is all of them.
+    let kind_filter = std::env::var("DERIVCHECK_BENCH_KIND").ok();
+    let timed_cases: Vec<&Case> = lib
+        .cases
+        .iter()
+        .filter(|c| {
+            kind_filter
+                .as_deref()
+                .is_none_or(|f| f.split(',').any(|k| k.trim() == c.kind.name()))
+        })
+        .collect();
     for (label, config) in timed {
         let Some(start) = thread_cpu_seconds() else {
             break;
@@ -458,13 +505,13 @@ fn bench(c: &mut Criterion) {
         let mut spent = 0.0;
         while fixed_passes.map_or(spent < 2.0, |n| passes < n) {
             let checkers = checkers_for(config);
-            for case in &lib.cases {
+            for case in &timed_cases {
                 black_box(checkers[case.program].check_equal(&case.lhs, &case.rhs));
             }
             passes += 1;
             spent = thread_cpu_seconds().map_or(f64::INFINITY, |t| t - start);
         }
-        let per_claim = spent / (passes * lib.cases.len()) as f64;
+        let per_claim = spent / (passes * timed_cases.len().max(1)) as f64;
         eprintln!(
             "CPU time, {label}: {:.1} µs per claim, {:.0} claims per CPU-second ({passes} passes)",
             per_claim * 1e6,
