@@ -113,8 +113,9 @@ impl<T: Real> Data<T> {
     }
 }
 
-/// One epoch of the formula path: forward, backward on the compiled formulas, Adam step.
-/// (Not inlined, here and in the other paths' epochs, so that callgrind counts each path's
+/// One epoch of the formula path: forward (as a training step runs it, the hidden layers'
+/// activations checked through the backward pass: `Network::forward_for_backward`), backward
+/// on the compiled formulas, Adam step. (Not inlined, here and in the other paths' epochs, so that callgrind counts each path's
 /// instructions under its own name.)
 #[inline(never)]
 fn epoch_formulas<T: Real>(
@@ -127,7 +128,7 @@ fn epoch_formulas<T: Real>(
     buf: &mut (Vec<T>, Vec<T>),
 ) {
     d.for_each_batch(bs, buf, |x, y, n| {
-        net.forward(x, n, ws).expect("forward");
+        net.forward_for_backward(x, n, ws).expect("forward");
         net.backward(x, y, ws, grads).expect("backward");
         opt.step(net.params_mut(), grads.slices());
     });

@@ -1118,6 +1118,81 @@ fn csv_with_split_column_and_classes() {
         if labels == &[0, 1, 0] && names == &["setosa".to_string(), "virginica".to_string()]));
 }
 
+/// A training step's forward pass leaves the hidden layers' activations unchecked (one pass
+/// over each fewer), yet reports what the checked forward pass reports: here an ∞ in layer
+/// 1's activations that layer 2's σ hides (σ(∞) = 1, so the output and the loss are finite).
+/// With exp(1000) the backward pass meets it in layer 1's δ (through exp' = exp); with a
+/// linear layer 1 whose product overflows, only in layer 2's weight gradient (0·∞). Cut into
+/// parts (the wide network) or not, in f64 and f32, on one thread or two.
+#[test]
+fn an_infinite_hidden_activation_hidden_by_the_next_layer_is_reported_at_its_layer() {
+    fn case<T: Real>(net: &Network, x: &[f64], y: &[f64], threads: usize) {
+        let (x, y): (Vec<T>, Vec<T>) = (
+            x.iter().map(|&v| T::from_f64(v)).collect(),
+            y.iter().map(|&v| T::from_f64(v)).collect(),
+        );
+        let n = x.len();
+        let want = NetError::NonFinite {
+            layer: 1,
+            what: "activations",
+        };
+        let mut ws = Workspace::<T>::new();
+        assert_eq!(net.forward(&x, n, &mut ws), Err(want.clone()));
+        // Unchecked: the output and the loss are finite, the backward pass finds it.
+        let mut ws = Workspace::<T>::new();
+        net.forward_for_backward(&x, n, &mut ws)
+            .expect("the hidden layers are not checked");
+        assert!(ws.output().iter().all(|v| v.to_f64().is_finite()));
+        assert!(net.loss(&y, &mut ws).is_ok_and(f64::is_finite));
+        let mut g = Gradients { layers: Vec::new() };
+        assert_eq!(net.backward(&x, &y, &mut ws, &mut g), Err(want.clone()));
+        // Any later error is preceded by the activations', as in the checked order.
+        assert_eq!(net.loss(&y[1..], &mut ws), Err(want.clone()));
+        assert_eq!(
+            net.backward(&x, &y[1..], &mut ws, &mut g),
+            Err(want.clone())
+        );
+        let pool = derivcheck::train::par::Pool::new(threads).expect("a pool");
+        let mut step = Step::<T>::new(pool);
+        assert_eq!(step.run(net, &x, &y, n, &mut g), Err(want.clone()));
+        // A step after the error starts again: with finite activations it trains.
+        let finite: Vec<T> = (0..n).map(|i| T::from_f64(i as f64 / 10.0)).collect();
+        assert!(step.run(net, &finite, &y, n, &mut g).is_ok());
+        assert!(g.slices().flatten().all(|v| v.is_finite()));
+    }
+    let y = [0.0; 6];
+    // (layer 1's activation, its weights, the large input in f64 and in f32)
+    let firsts = [
+        ("let boom(z) = exp(z)\n", 1.0, 1000.0, 1000.0),
+        ("let lin(z) = z\n", 1e10, 1e300, 1e30),
+    ];
+    for (first, w1, big64, big32) in firsts {
+        for (width, parts) in [(2, 1), (512, 6)] {
+            let s = NetSpec {
+                sizes: vec![1, width, width, 1],
+                hidden: vec![
+                    ("first.dc", first),
+                    ("sigmoid", source_of_activation("sigmoid")),
+                ],
+                output: ("identity", source_of_activation("identity")),
+                loss: ("mse", source_of_loss("mse")),
+                formulas: FormulaConfig::default(),
+                fuse: true,
+            };
+            let mut net = Network::from_spec(&s, Init::Xavier, 0).expect("network builds");
+            for (l, w) in net.layers.iter_mut().zip([w1, 0.01, 1.0]) {
+                l.weights.iter_mut().for_each(|v| *v = w);
+                l.bias.iter_mut().for_each(|v| *v = 0.0);
+            }
+            assert_eq!(sample_parts(&net, y.len()), parts.min(MAX_SAMPLE_PARTS));
+            for threads in [1, 2] {
+                case::<f64>(&net, &[0.5, big64, 0.1, -0.3, 0.2, 0.0], &y, threads);
+                case::<f32>(&net, &[0.5, big32, 0.1, -0.3, 0.2, 0.0], &y, threads);
+            }
+        }
+    }
+}
+
 #[test]
 fn overflow_is_reported_with_epoch_and_layer() {
     let exploding = "let boom(z) = exp(exp(exp(z)))\n";

@@ -550,13 +550,14 @@ impl Activation {
     }
 
     /// [`Activation::forward`] cut into the parts of [`Pool::elementwise_parts`]; returns
-    /// whether every value of `out` is finite.
+    /// whether every value of `out` is finite when `check` asks for it (true otherwise).
     pub fn forward_par<T: Real>(
         &self,
         pool: &Pool,
         z: &[T],
         out: &mut Vec<T>,
         scratches: &mut Vec<TapeScratch<T>>,
+        check: bool,
     ) -> bool {
         run1_par(
             pool,
@@ -565,7 +566,7 @@ impl Activation {
             out,
             scratches,
             self.elementwise,
-            true,
+            check,
         )
     }
 

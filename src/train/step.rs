@@ -125,7 +125,7 @@ impl<T: Real> Step<T> {
             // One part: exactly the whole-batch passes.
             if let Some(part) = self.parts.first_mut() {
                 let ws = &mut part.ws;
-                net.forward_in(x, ws)?;
+                net.forward_in(x, ws, true)?;
                 let loss = net.loss(y, ws)?;
                 net.backward_in(x, y, ws, grads, 1.0 / n.max(1) as f64)?;
                 return Ok(loss);
@@ -184,7 +184,7 @@ fn run_part<T: Real>(
         part.y
             .extend_from_slice(y.get(r * n + lo..r * n + hi).unwrap_or(&[]));
     }
-    net.forward_in(xp, &mut part.ws)?;
+    net.forward_in(xp, &mut part.ws, true)?;
     part.loss_sum = net.loss_sum(&part.y, &mut part.ws)?;
     net.backward_in(xp, &part.y, &mut part.ws, &mut part.grads, inv_n)
 }
