@@ -556,6 +556,11 @@ impl Network {
         n: usize,
         ws: &mut Workspace<T>,
     ) -> Result<(), NetError> {
+        self.forward_in(self.input(x, n)?, ws, false)
+    }
+
+    /// `x` as the input matrix of `n` samples.
+    fn input<'x, T: Real>(&self, x: &'x [T], n: usize) -> Result<Mat<'x, T>, NetError> {
         if x.len() != self.n_inputs() * n {
             return Err(NetError::Shape(format!(
                 "input has {} values, expected {}×{n}",
@@ -563,7 +568,7 @@ impl Network {
                 self.n_inputs()
             )));
         }
-        self.forward_in(Mat::new(x, self.n_inputs(), n)?, ws, false)
+        Mat::new(x, self.n_inputs(), n)
     }
 
     /// [`Network::forward`] for a training step, to be followed by [`Network::loss`] and
@@ -586,14 +591,7 @@ impl Network {
         n: usize,
         ws: &mut Workspace<T>,
     ) -> Result<(), NetError> {
-        if x.len() != self.n_inputs() * n {
-            return Err(NetError::Shape(format!(
-                "input has {} values, expected {}×{n}",
-                x.len(),
-                self.n_inputs()
-            )));
-        }
-        self.forward_in(Mat::new(x, self.n_inputs(), n)?, ws, true)
+        self.forward_in(self.input(x, n)?, ws, true)
     }
 
     /// [`Network::forward`] over the input matrix `x` (`n_inputs × n`, possibly a range of
