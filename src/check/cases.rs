@@ -82,56 +82,45 @@ pub(crate) fn analyse(canon: &mut Canonicalizer, diff: &RatFunc, _limits: &Limit
 }
 
 /// Splits `diff` (the canonical `left − right`, not zero) on its H atoms and decides whether
-/// it vanishes in every case that can occur. `constant_gaps` is left empty: the checker needs
-/// it only when the samples agree, and calls [`Cases::find_constant_gaps`] then.
-///
-/// Cases are canonicalized only until the answer is known: with univariate linear atoms the
-/// feasible cases alone decide (the first that does not vanish refutes, all vanishing proves),
-/// otherwise every case must vanish and the first that does not refutes. The verdict is the
-/// one of looking at all 3^k cases.
+/// it vanishes in every case that can occur: [`split_undecided`], then [`Cases::decide`].
+/// `constant_gaps` is left empty: the checker needs it only when the samples agree, and
+/// calls [`Cases::find_constant_gaps`] then.
+#[cfg(test)]
 pub(crate) fn split(canon: &mut Canonicalizer, diff: &RatFunc) -> Cases {
+    let mut cases = split_undecided(canon, diff);
+    cases.decide(canon);
+    cases
+}
+
+/// The first half of [`split`]: the H atoms of `diff` (the canonical `left − right`, not
+/// zero), with univariate linear atoms their roots and the `seeds` between them, and the
+/// feasible cases; no case is put in canonical form yet, and `proved` is false until
+/// [`Cases::decide`]. The checker samples with the seeds first: a counterexample among them
+/// settles the claim (a proof by cases and a counterexample cannot both exist), and then the
+/// cases are never needed.
+pub(crate) fn split_undecided(canon: &mut Canonicalizer, diff: &RatFunc) -> Cases {
     let expr = canon.to_expr(diff);
     let atoms = heaviside_atoms(&expr);
     if atoms.is_empty() || atoms.len() > MAX_ATOMS {
         return Cases::default();
     }
     let linear = linear_args(canon, &atoms);
-    let feasible: Option<Vec<Vec<Rational>>> = linear.as_ref().map(|lin| {
-        let mut seen: Vec<Vec<Rational>> = Vec::new();
-        for t in probe_points(&lin.roots()) {
-            let a = lin.assignment_at(&t);
-            if !seen.contains(&a) {
-                seen.push(a);
+    let feasible: Vec<Vec<Digit>> = match &linear {
+        Some(lin) => {
+            let mut seen: Vec<Vec<Digit>> = Vec::new();
+            for t in probe_points(&lin.roots()) {
+                let a: Vec<Digit> = lin
+                    .assignment_at(&t)
+                    .iter()
+                    .map(step_digit_of_value)
+                    .collect();
+                if !seen.contains(&a) {
+                    seen.push(a);
+                }
             }
+            seen
         }
-        seen
-    });
-    // Each case put in canonical form, with its constant gap if any, as `gap_in` finds it:
-    // the constant-gap check asks again for the cases of the sample points.
-    let mut seen: Vec<(Vec<Digit>, Option<Rational>)> = Vec::new();
-    let mut vanishes = |canon: &mut Canonicalizer, assignment: &[Rational]| {
-        // A case that cannot be put in canonical form (a denominator that vanishes in it)
-        // proves nothing (and is not remembered: `gap_in` tells a limit from the rest).
-        let Ok(d) = canon.canonical(&replace_atoms(&expr, &atoms, assignment)) else {
-            return false;
-        };
-        let zero = d.is_zero();
-        let gap = if zero {
-            None
-        } else {
-            d.constant_value().map(|c| c.to_rational())
-        };
-        let digits: Vec<Digit> = assignment.iter().map(step_digit_of_value).collect();
-        if !seen.iter().any(|(a, _)| *a == digits) {
-            seen.push((digits, gap));
-        }
-        zero
-    };
-    let proved = match &feasible {
-        // No feasible case found (an argument that does not evaluate exactly at the probes):
-        // every case must vanish.
-        Some(f) if !f.is_empty() => f.iter().all(|a| vanishes(canon, a)),
-        _ => (0..n_cases(&atoms)).all(|case| vanishes(canon, &assignment_of(case, atoms.len()))),
+        None => Vec::new(),
     };
     let seeds = match &linear {
         Some(lin) => interval_points(&lin.roots())
@@ -140,11 +129,6 @@ pub(crate) fn split(canon: &mut Canonicalizer, diff: &RatFunc) -> Cases {
             .collect(),
         None => Vec::new(),
     };
-    let feasible = feasible
-        .unwrap_or_default()
-        .iter()
-        .map(|a| a.iter().map(step_digit_of_value).collect())
-        .collect();
     let in_steps = match &linear {
         Some(_) => Vec::new(),
         None => atoms
@@ -154,11 +138,11 @@ pub(crate) fn split(canon: &mut Canonicalizer, diff: &RatFunc) -> Cases {
     };
     Cases {
         atoms,
-        proved,
+        proved: false,
         seeds,
         #[cfg(test)]
         constant_gaps: Vec::new(),
-        seen,
+        seen: Vec::new(),
         feasible,
         diff: Some(expr),
         linear,
@@ -239,6 +223,51 @@ fn assignment_of(case: usize, n: usize) -> Vec<Rational> {
 }
 
 impl Cases {
+    /// The second half of [`split`]: whether the difference vanishes in every case that can
+    /// occur (`proved`). Cases are canonicalized only until the answer is known: with
+    /// univariate linear atoms the feasible cases alone decide (the first that does not
+    /// vanish refutes, all vanishing proves), otherwise every case must vanish and the first
+    /// that does not refutes. The verdict is the one of looking at all 3^k cases. Each case
+    /// put in canonical form is remembered with its gap, for [`Cases::gap_in`].
+    pub(crate) fn decide(&mut self, canon: &mut Canonicalizer) {
+        let Some(expr) = self.diff.clone() else {
+            return;
+        };
+        let atoms = std::mem::take(&mut self.atoms);
+        // Each case put in canonical form, with its constant gap if any, as `gap_in` finds
+        // it: the constant-gap check asks again for the cases of the sample points.
+        let seen = &mut self.seen;
+        let mut vanishes = |canon: &mut Canonicalizer, assignment: &[Rational]| {
+            // A case that cannot be put in canonical form (a denominator that vanishes in
+            // it) proves nothing (and is not remembered: `gap_in` tells a limit from the
+            // rest).
+            let Ok(d) = canon.canonical(&replace_atoms(&expr, &atoms, assignment)) else {
+                return false;
+            };
+            let zero = d.is_zero();
+            let gap = if zero {
+                None
+            } else {
+                d.constant_value().map(|c| c.to_rational())
+            };
+            let digits: Vec<Digit> = assignment.iter().map(step_digit_of_value).collect();
+            if !seen.iter().any(|(a, _)| *a == digits) {
+                seen.push((digits, gap));
+            }
+            zero
+        };
+        self.proved = if self.feasible.is_empty() {
+            // No feasible case found (not linear, or an argument that does not evaluate
+            // exactly at the probes): every case must vanish.
+            (0..n_cases(&atoms)).all(|case| vanishes(canon, &assignment_of(case, atoms.len())))
+        } else {
+            self.feasible
+                .iter()
+                .all(|digits| vanishes(canon, &values_of(digits)))
+        };
+        self.atoms = atoms;
+    }
+
     /// The values of the atoms at `point`, as digits (see [`assignment_at_point`]); for
     /// linear arguments a·s + b computed from a and b, without evaluating the arguments.
     ///
@@ -916,6 +945,56 @@ mod tests {
             }
             assert_eq!(gaps == 0, no_gap, "{l} = {r}");
         }
+    }
+
+    #[test]
+    fn an_undecided_split_has_the_atoms_and_seeds_and_deciding_it_gives_the_split() {
+        let limits = Limits::default();
+        let pairs = [
+            // Linear atoms: the feasible cases decide.
+            ("heaviside(z)*heaviside(z - 1)", "heaviside(z - 1)", true),
+            ("heaviside(z)", "heaviside(z - 1/1000)", false),
+            ("relu(z)", "z*heaviside(z) + z^2*heaviside(z)", false),
+            // Nested atoms: every case.
+            ("heaviside(z*heaviside(z) - 6)", "heaviside(z - 6)", false),
+            ("exp(z) + heaviside(z - 50)", "exp(z)", false),
+        ];
+        for (l, r, proved) in pairs {
+            let (mut canon, d) = difference(l, r, &limits);
+            let whole = split(&mut canon, &d);
+            let (mut canon, d) = difference(l, r, &limits);
+            let mut undecided = split_undecided(&mut canon, &d);
+            // Nothing is put in canonical form yet, and nothing is claimed.
+            assert!(!undecided.proved && undecided.seen.is_empty(), "{l} = {r}");
+            assert_eq!(undecided.atoms, whole.atoms, "{l} = {r}");
+            assert_eq!(undecided.seeds, whole.seeds, "{l} = {r}");
+            assert_eq!(undecided.feasible, whole.feasible, "{l} = {r}");
+            undecided.decide(&mut canon);
+            assert_eq!(undecided.proved, proved, "{l} = {r}");
+            assert_eq!(whole.proved, proved, "{l} = {r}");
+            assert_eq!(undecided.seen, whole.seen, "{l} = {r}");
+            assert_eq!(undecided.atoms, whole.atoms, "{l} = {r}");
+        }
+    }
+
+    #[test]
+    fn a_claim_proved_by_cases_is_still_proved_when_the_cases_come_after_the_sample() {
+        for claim in [
+            "claim relu(z)*heaviside(z - 1) = relu(z - 1) + heaviside(z - 1)",
+            "claim heaviside(z)*heaviside(z - 1) = heaviside(z - 1)",
+        ] {
+            let v = verdict(claim);
+            let crate::check::Verdict::Proved(proof) = &v else {
+                panic!("{claim}: {v:?}")
+            };
+            assert!(!proof.cases().is_empty(), "{claim}: {v:?}");
+        }
+        // Refuted by the sample (at a seed between the kinks), without the cases.
+        let v = verdict("claim d/dz relu(z) = heaviside(z - 1)");
+        let crate::check::Verdict::Incorrect(cx) = v else {
+            panic!("{v:?}")
+        };
+        assert_eq!(cx.point[0].1, Rational::new(1.into(), 2.into()));
     }
 
     fn cases(l: &str, r: &str) -> Cases {

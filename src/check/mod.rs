@@ -799,6 +799,8 @@ impl<'a> Checker<'a> {
                     }
                 };
                 let canon_result = left.and_then(|cl| canon.canonical(&r.expr).map(|cr| (cl, cr)));
+                // The left side's form, for a proof by cases.
+                let mut proof_form = None;
                 match canon_result {
                     Ok((cl, cr)) if cl == cr => {
                         let assumptions = if sum_facts_used {
@@ -823,26 +825,36 @@ impl<'a> Checker<'a> {
                             if let Ok(d) =
                                 cl.sub(&cr, limits, &Deadline::after(limits.timeout_per_step))
                             {
-                                split = cases::split(canon, &d);
+                                split = cases::split_undecided(canon, &d);
                             }
                         }
-                        if split.proved {
-                            return Outcome {
-                                verdict: Verdict::Proved(Proof {
-                                    canonical: canon.to_expr(&cl),
-                                    cases: split.atoms,
-                                }),
-                                hint: None,
-                                kinks,
-                                assumptions: Vec::new(),
-                            };
-                        }
+                        proof_form = Some(cl);
                     }
                     Err(CanonError::Limit(lr)) => limit_note = Some(lr.to_string()),
                     Err(e) => limit_note = Some(e.to_string()),
                 }
+                // Whether the sides are equal by cases (see `cases`), decided at most once.
+                let mut by_cases = |split: &mut cases::Cases, canon: &mut Canonicalizer| {
+                    if split.atoms.is_empty() {
+                        return None;
+                    }
+                    split.decide(canon);
+                    let cl = proof_form.take().filter(|_| split.proved)?;
+                    Some(Proof {
+                        canonical: canon.to_expr(&cl),
+                        cases: std::mem::take(&mut split.atoms),
+                    })
+                };
                 let (l_shape, r_shape) = (l.shape(), r.shape());
                 if l_shape.instances || r_shape.instances {
+                    if let Some(proof) = by_cases(&mut split, canon) {
+                        return Outcome {
+                            verdict: Verdict::Proved(proof),
+                            hint: None,
+                            kinks,
+                            assumptions: Vec::new(),
+                        };
+                    }
                     let mut out = self.check_instances(lhs, rhs, &l.expr, &r.expr);
                     out.kinks = kinks;
                     return out;
@@ -864,6 +876,22 @@ impl<'a> Checker<'a> {
                 let Some(sampled) = sampled else {
                     return undecided("the sample stopped before its end".into());
                 };
+                // The cases are decided after the sample, and only when it found no
+                // counterexample: a proof by cases and a counterexample cannot both exist
+                // (the cases' proof holds wherever both sides are defined, and a
+                // counterexample is a point where both are defined and certainly differ), so
+                // a refuted claim never needs them. The sample does not depend on them (its
+                // seeds come from `split_undecided`).
+                if !matches!(sampled.result, SampleResult::Differ(_)) {
+                    if let Some(proof) = by_cases(&mut split, canon) {
+                        return Outcome {
+                            verdict: Verdict::Proved(proof),
+                            hint: None,
+                            kinks,
+                            assumptions: Vec::new(),
+                        };
+                    }
+                }
                 (side_symbols, pair, sampled)
             }
         };
