@@ -302,6 +302,26 @@ impl Cases {
         Some(digits)
     }
 
+    /// When the atoms are not linear but piecewise linear in one symbol (see [`Pieces`]):
+    /// the place of `point` between the cuts, found as [`Cases::assignment_at`] finds it
+    /// (the pieces made at the first call of either). Every point of one place lies in the
+    /// same case, so a caller that met the place before knows its case's answer. `None`:
+    /// linear atoms, no pieces, or no value for the symbol.
+    pub(crate) fn piece_place(
+        &mut self,
+        point: &[(Symbol, Rational)],
+        limits: &Limits,
+    ) -> Option<usize> {
+        if self.linear.is_some() {
+            return None;
+        }
+        let (atoms, in_steps) = (&self.atoms, &self.in_steps);
+        let pieces = self
+            .pieces
+            .get_or_insert_with(|| Pieces::of(atoms, in_steps, limits));
+        pieces.as_ref()?.place(point)
+    }
+
     /// Fills `constant_gaps`: every case (all 3^k, feasible or not) in which the difference is
     /// a nonzero constant.
     #[cfg(test)]
@@ -1148,6 +1168,47 @@ mod tests {
             };
             assert_eq!(p.cuts.len(), n_cuts, "{l}: {:?}", p.cuts);
         }
+    }
+
+    #[test]
+    fn points_of_one_place_lie_in_one_case() {
+        let limits = Limits::default();
+        let z = Symbol::new("z");
+        let mut c = cases("heaviside(z*heaviside(z) - 6) + heaviside(z - 6)", "0");
+        let mut case_of_place: Vec<(usize, Vec<Digit>)> = Vec::new();
+        for t in probe_values() {
+            let point = vec![(z.clone(), t.clone())];
+            let place = c
+                .piece_place(&point, &limits)
+                .unwrap_or_else(|| panic!("no place at z = {t}"));
+            let case = assignment_at_point(&c.atoms, &c.in_steps, &point, &limits)
+                .unwrap_or_else(|| panic!("no case at z = {t}"));
+            match case_of_place.iter().find(|(p, _)| *p == place) {
+                Some((_, met)) => assert_eq!(*met, case, "z = {t}"),
+                None => case_of_place.push((place, case)),
+            }
+        }
+        // Below 0, between 0 and 6, above 6, and the two cuts themselves.
+        assert_eq!(case_of_place.len(), 5, "{case_of_place:?}");
+        // Linear atoms have no pieces: their cases come from the roots.
+        let mut linear = cases("heaviside(z) + heaviside(z - 1)", "0");
+        assert_eq!(
+            linear.piece_place(&[(z.clone(), Rational::one())], &limits),
+            None
+        );
+    }
+
+    #[test]
+    fn a_gap_in_a_place_of_nested_steps_is_found_at_its_first_point() {
+        // exp(z) hides the gap above z = 50 from f64; the step's argument is piecewise linear.
+        let v = verdict("claim d/dz exp(z) = exp(z) + heaviside(z*heaviside(z) - 50)");
+        let crate::check::Verdict::Undecided(why) = &v else {
+            panic!("{v:?}")
+        };
+        assert!(
+            why.starts_with("left minus right is exactly −1 at z = "),
+            "{why}"
+        );
     }
 
     #[test]

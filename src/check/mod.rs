@@ -1053,7 +1053,14 @@ impl<'a> Checker<'a> {
             return None;
         }
         let limits = &self.config.limits;
+        // With piecewise linear atoms, the places between the cuts whose case is known to
+        // have no gap (every point of a place lies in its case): a point there is passed over.
+        let mut clear_places: Vec<usize> = Vec::new();
         for point in points {
+            let place = split.piece_place(point, limits);
+            if place.is_some_and(|p| clear_places.contains(&p)) {
+                continue;
+            }
             let Some(at) = split.assignment_at(point, limits) else {
                 continue;
             };
@@ -1066,6 +1073,9 @@ impl<'a> Checker<'a> {
                     ))
                 }
             };
+            if let (None, Some(p)) = (&gap, place) {
+                clear_places.push(p);
+            }
             if let Some(c) = gap {
                 let place = point
                     .iter()
