@@ -287,7 +287,7 @@ impl Cases {
         let (atoms, in_steps) = (&self.atoms, &self.in_steps);
         let pieces = self
             .pieces
-            .get_or_insert_with(|| Pieces::of(atoms, in_steps, limits));
+            .get_or_insert_with(|| Pieces::of(atoms, in_steps, limits, &mut FxHashMap::default()));
         let Some(pieces) = pieces else {
             return assignment_at_point(atoms, in_steps, point, limits);
         };
@@ -300,6 +300,20 @@ impl Cases {
             *slot = Some(digits.clone());
         }
         Some(digits)
+    }
+
+    /// Finds the [`Pieces`] now (when the atoms are not linear and they were not tried yet),
+    /// with the cuts of atoms met before in `known` (and those found added): what
+    /// [`Cases::assignment_at`] or [`Cases::piece_place`] would find at its first call.
+    pub(crate) fn find_pieces(
+        &mut self,
+        limits: &Limits,
+        known: &mut FxHashMap<Expr, Option<Vec<Rational>>>,
+    ) {
+        if self.linear.is_some() || self.pieces.is_some() || self.atoms.is_empty() {
+            return;
+        }
+        self.pieces = Some(Pieces::of(&self.atoms, &self.in_steps, limits, known));
     }
 
     /// When the atoms are not linear but piecewise linear in one symbol (see [`Pieces`]):
@@ -318,7 +332,7 @@ impl Cases {
         let (atoms, in_steps) = (&self.atoms, &self.in_steps);
         let pieces = self
             .pieces
-            .get_or_insert_with(|| Pieces::of(atoms, in_steps, limits));
+            .get_or_insert_with(|| Pieces::of(atoms, in_steps, limits, &mut FxHashMap::default()));
         pieces.as_ref()?.place(point)
     }
 
@@ -636,7 +650,18 @@ const MAX_PIECE_DEPTH: usize = 64;
 impl Pieces {
     /// The cuts of `atoms`, or `None` when an argument is not of the kind (or an exact value
     /// at one of the two points of a line is missing).
-    fn of(atoms: &[Expr], in_steps: &[bool], limits: &Limits) -> Option<Pieces> {
+    ///
+    /// `known` holds the cuts of atoms met before (`None`: an atom with which there are no
+    /// pieces). An atom's cuts are a function of the atom alone: its argument's lines, in the
+    /// one symbol the argument has (an argument without it has no root), between the cuts
+    /// of the atoms inside it, all of which are atoms of every list it is in; so cuts found
+    /// for one claim are those another claim with the atom would find.
+    fn of(
+        atoms: &[Expr],
+        in_steps: &[bool],
+        limits: &Limits,
+        known: &mut FxHashMap<Expr, Option<Vec<Rational>>>,
+    ) -> Option<Pieces> {
         if in_steps.len() != atoms.len() || !in_steps.iter().all(|b| *b) {
             return None;
         }
@@ -647,11 +672,25 @@ impl Pieces {
                 return None;
             }
         }
-        // inner[i]: the atoms that occur inside argument i.
+        // The cuts of each atom, innermost first (an atom's inner atoms are done before it);
+        // those met before are known.
+        let mut cuts_of: Vec<Option<Vec<Rational>>> = Vec::with_capacity(atoms.len());
+        for a in atoms {
+            match known.get(a) {
+                Some(None) => return None,
+                Some(Some(c)) => cuts_of.push(Some(c.clone())),
+                None => cuts_of.push(None),
+            }
+        }
+        // inner[i]: the atoms that occur inside argument i (not needed for a known atom).
         let inner: Vec<Vec<usize>> = args
             .iter()
-            .map(|u| {
+            .zip(&cuts_of)
+            .map(|(u, c)| {
                 let mut found = Vec::new();
+                if c.is_some() {
+                    return found;
+                }
                 Expr::visit_distinct(&[u], |x| {
                     if let Some(k) = atoms.iter().position(|a| a == x) {
                         if !found.contains(&k) {
@@ -663,8 +702,6 @@ impl Pieces {
                 found
             })
             .collect();
-        // The cuts of each atom, innermost first (an atom's inner atoms are done before it).
-        let mut cuts_of: Vec<Option<Vec<Rational>>> = vec![None; atoms.len()];
         for _ in 0..atoms.len() {
             for i in 0..atoms.len() {
                 if cuts_of.get(i).is_some_and(Option::is_some) {
@@ -686,18 +723,25 @@ impl Pieces {
                     .collect();
                 below.sort();
                 below.dedup();
-                let u = args.get(i)?;
+                let (u, atom) = (args.get(i)?, atoms.get(i)?);
                 let mut own = below.clone();
                 for (lo, hi) in open_intervals(&below) {
-                    if let Some(r) = line_root(u, symbol.as_ref(), lo, hi, limits)? {
-                        own.push(r);
+                    match line_root(u, symbol.as_ref(), lo, hi, limits) {
+                        Some(Some(r)) => own.push(r),
+                        Some(None) => {}
+                        None => {
+                            known.insert(atom.clone(), None);
+                            return None;
+                        }
                     }
                 }
                 own.sort();
                 own.dedup();
                 if own.len() > MAX_CUTS {
+                    known.insert(atom.clone(), None);
                     return None;
                 }
+                known.insert(atom.clone(), Some(own.clone()));
                 if let Some(slot) = cuts_of.get_mut(i) {
                     *slot = Some(own);
                 }
@@ -1167,6 +1211,58 @@ mod tests {
                 panic!("{l}: no pieces")
             };
             assert_eq!(p.cuts.len(), n_cuts, "{l}: {:?}", p.cuts);
+        }
+    }
+
+    #[test]
+    fn cuts_kept_from_other_claims_give_the_pieces_found_afresh() {
+        let limits = Limits::default();
+        let claims = [
+            ("heaviside(z*heaviside(z) - 6) + heaviside(z - 6)", "0"),
+            ("heaviside(z*heaviside(z) - 6)", "heaviside(z + 1)"),
+            (
+                "heaviside(2*heaviside(z - 1)*z - z - 1/2)",
+                "heaviside(1 - z)",
+            ),
+            (
+                "heaviside(2*heaviside(z - 1)*z - z - 1/2)",
+                "heaviside(z*heaviside(z) - 6)",
+            ),
+            // Not piecewise linear: no pieces.
+            ("heaviside(z^2*heaviside(z) - 1)", "0"),
+            ("heaviside(z^2*heaviside(z) - 1)", "heaviside(z - 6)"),
+        ];
+        let mut known = FxHashMap::default();
+        for (l, r) in claims {
+            let fresh = cases(l, r);
+            let fresh = Pieces::of(
+                &fresh.atoms,
+                &fresh.in_steps,
+                &limits,
+                &mut FxHashMap::default(),
+            );
+            let mut kept = cases(l, r);
+            let atoms_known = kept.atoms.iter().filter(|a| known.contains_key(*a)).count();
+            kept.find_pieces(&limits, &mut known);
+            let Some(kept) = &kept.pieces else {
+                panic!("{l} = {r}: not tried")
+            };
+            let view = |p: &Option<Pieces>| {
+                p.as_ref().map(|p| {
+                    (
+                        p.symbol.clone(),
+                        p.cuts.clone(),
+                        p.small.clone(),
+                        p.met.len(),
+                    )
+                })
+            };
+            assert_eq!(view(kept), view(&fresh), "{l} = {r}");
+            assert_eq!(kept.is_none(), l.contains("z^2"), "{l} = {r}");
+            // From the second claim on, some atoms were met before.
+            if l.contains("heaviside(z*heaviside(z) - 6)") && r == "heaviside(z + 1)" {
+                assert!(atoms_known > 0, "{l} = {r}");
+            }
         }
     }
 

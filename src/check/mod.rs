@@ -250,6 +250,10 @@ pub struct Checker<'a> {
     /// the candidate bases, inner functions and terms of the wrong claims about one
     /// derivative are the same expressions again.
     tapes: RefCell<FxHashMap<TapeKey, Option<Arc<Tape>>>>,
+    /// The cuts of step atoms whose arguments are piecewise linear (`cases::Pieces`), by
+    /// atom (`None`: no pieces with it; at most `PREPARED_CACHE`): the claims about one
+    /// derivative share the left side's atoms, and an atom's cuts are a function of it alone.
+    piece_cuts: RefCell<FxHashMap<Expr, Option<Vec<Rational>>>>,
     /// What the hints of the wrong claims about one left side share (its derivative's
     /// candidates, prepared), by the left side as written and prepared (at most
     /// `HINT_BASES`): pure functions of both and the program, like `prepared`.
@@ -435,6 +439,7 @@ impl<'a> Checker<'a> {
             light_places: RefCell::new(FxHashMap::default()),
             left_forms: RefCell::new(FxHashMap::default()),
             tapes: RefCell::new(FxHashMap::default()),
+            piece_cuts: RefCell::new(FxHashMap::default()),
             hint_bases: RefCell::new(FxHashMap::default()),
         };
         let mut aliases = FxHashMap::default();
@@ -1056,6 +1061,13 @@ impl<'a> Checker<'a> {
         // With piecewise linear atoms, the places between the cuts whose case is known to
         // have no gap (every point of a place lies in its case): a point there is passed over.
         let mut clear_places: Vec<usize> = Vec::new();
+        {
+            let mut known = self.piece_cuts.borrow_mut();
+            if known.len() >= PREPARED_CACHE {
+                known.clear();
+            }
+            split.find_pieces(limits, &mut known);
+        }
         for point in points {
             let place = split.piece_place(point, limits);
             if place.is_some_and(|p| clear_places.contains(&p)) {
