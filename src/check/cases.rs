@@ -82,56 +82,45 @@ pub(crate) fn analyse(canon: &mut Canonicalizer, diff: &RatFunc, _limits: &Limit
 }
 
 /// Splits `diff` (the canonical `left − right`, not zero) on its H atoms and decides whether
-/// it vanishes in every case that can occur. `constant_gaps` is left empty: the checker needs
-/// it only when the samples agree, and calls [`Cases::find_constant_gaps`] then.
-///
-/// Cases are canonicalized only until the answer is known: with univariate linear atoms the
-/// feasible cases alone decide (the first that does not vanish refutes, all vanishing proves),
-/// otherwise every case must vanish and the first that does not refutes. The verdict is the
-/// one of looking at all 3^k cases.
+/// it vanishes in every case that can occur: [`split_undecided`], then [`Cases::decide`].
+/// `constant_gaps` is left empty: the checker needs it only when the samples agree, and
+/// calls [`Cases::find_constant_gaps`] then.
+#[cfg(test)]
 pub(crate) fn split(canon: &mut Canonicalizer, diff: &RatFunc) -> Cases {
+    let mut cases = split_undecided(canon, diff);
+    cases.decide(canon);
+    cases
+}
+
+/// The first half of [`split`]: the H atoms of `diff` (the canonical `left − right`, not
+/// zero), with univariate linear atoms their roots and the `seeds` between them, and the
+/// feasible cases; no case is put in canonical form yet, and `proved` is false until
+/// [`Cases::decide`]. The checker samples with the seeds first: a counterexample among them
+/// settles the claim (a proof by cases and a counterexample cannot both exist), and then the
+/// cases are never needed.
+pub(crate) fn split_undecided(canon: &mut Canonicalizer, diff: &RatFunc) -> Cases {
     let expr = canon.to_expr(diff);
     let atoms = heaviside_atoms(&expr);
     if atoms.is_empty() || atoms.len() > MAX_ATOMS {
         return Cases::default();
     }
     let linear = linear_args(canon, &atoms);
-    let feasible: Option<Vec<Vec<Rational>>> = linear.as_ref().map(|lin| {
-        let mut seen: Vec<Vec<Rational>> = Vec::new();
-        for t in probe_points(&lin.roots()) {
-            let a = lin.assignment_at(&t);
-            if !seen.contains(&a) {
-                seen.push(a);
+    let feasible: Vec<Vec<Digit>> = match &linear {
+        Some(lin) => {
+            let mut seen: Vec<Vec<Digit>> = Vec::new();
+            for t in probe_points(&lin.roots()) {
+                let a: Vec<Digit> = lin
+                    .assignment_at(&t)
+                    .iter()
+                    .map(step_digit_of_value)
+                    .collect();
+                if !seen.contains(&a) {
+                    seen.push(a);
+                }
             }
+            seen
         }
-        seen
-    });
-    // Each case put in canonical form, with its constant gap if any, as `gap_in` finds it:
-    // the constant-gap check asks again for the cases of the sample points.
-    let mut seen: Vec<(Vec<Digit>, Option<Rational>)> = Vec::new();
-    let mut vanishes = |canon: &mut Canonicalizer, assignment: &[Rational]| {
-        // A case that cannot be put in canonical form (a denominator that vanishes in it)
-        // proves nothing (and is not remembered: `gap_in` tells a limit from the rest).
-        let Ok(d) = canon.canonical(&replace_atoms(&expr, &atoms, assignment)) else {
-            return false;
-        };
-        let zero = d.is_zero();
-        let gap = if zero {
-            None
-        } else {
-            d.constant_value().map(|c| c.to_rational())
-        };
-        let digits: Vec<Digit> = assignment.iter().map(step_digit_of_value).collect();
-        if !seen.iter().any(|(a, _)| *a == digits) {
-            seen.push((digits, gap));
-        }
-        zero
-    };
-    let proved = match &feasible {
-        // No feasible case found (an argument that does not evaluate exactly at the probes):
-        // every case must vanish.
-        Some(f) if !f.is_empty() => f.iter().all(|a| vanishes(canon, a)),
-        _ => (0..n_cases(&atoms)).all(|case| vanishes(canon, &assignment_of(case, atoms.len()))),
+        None => Vec::new(),
     };
     let seeds = match &linear {
         Some(lin) => interval_points(&lin.roots())
@@ -140,11 +129,6 @@ pub(crate) fn split(canon: &mut Canonicalizer, diff: &RatFunc) -> Cases {
             .collect(),
         None => Vec::new(),
     };
-    let feasible = feasible
-        .unwrap_or_default()
-        .iter()
-        .map(|a| a.iter().map(step_digit_of_value).collect())
-        .collect();
     let in_steps = match &linear {
         Some(_) => Vec::new(),
         None => atoms
@@ -154,11 +138,11 @@ pub(crate) fn split(canon: &mut Canonicalizer, diff: &RatFunc) -> Cases {
     };
     Cases {
         atoms,
-        proved,
+        proved: false,
         seeds,
         #[cfg(test)]
         constant_gaps: Vec::new(),
-        seen,
+        seen: Vec::new(),
         feasible,
         diff: Some(expr),
         linear,
@@ -239,6 +223,51 @@ fn assignment_of(case: usize, n: usize) -> Vec<Rational> {
 }
 
 impl Cases {
+    /// The second half of [`split`]: whether the difference vanishes in every case that can
+    /// occur (`proved`). Cases are canonicalized only until the answer is known: with
+    /// univariate linear atoms the feasible cases alone decide (the first that does not
+    /// vanish refutes, all vanishing proves), otherwise every case must vanish and the first
+    /// that does not refutes. The verdict is the one of looking at all 3^k cases. Each case
+    /// put in canonical form is remembered with its gap, for [`Cases::gap_in`].
+    pub(crate) fn decide(&mut self, canon: &mut Canonicalizer) {
+        let Some(expr) = self.diff.clone() else {
+            return;
+        };
+        let atoms = std::mem::take(&mut self.atoms);
+        // Each case put in canonical form, with its constant gap if any, as `gap_in` finds
+        // it: the constant-gap check asks again for the cases of the sample points.
+        let seen = &mut self.seen;
+        let mut vanishes = |canon: &mut Canonicalizer, assignment: &[Rational]| {
+            // A case that cannot be put in canonical form (a denominator that vanishes in
+            // it) proves nothing (and is not remembered: `gap_in` tells a limit from the
+            // rest).
+            let Ok(d) = canon.canonical(&replace_atoms(&expr, &atoms, assignment)) else {
+                return false;
+            };
+            let zero = d.is_zero();
+            let gap = if zero {
+                None
+            } else {
+                d.constant_value().map(|c| c.to_rational())
+            };
+            let digits: Vec<Digit> = assignment.iter().map(step_digit_of_value).collect();
+            if !seen.iter().any(|(a, _)| *a == digits) {
+                seen.push((digits, gap));
+            }
+            zero
+        };
+        self.proved = if self.feasible.is_empty() {
+            // No feasible case found (not linear, or an argument that does not evaluate
+            // exactly at the probes): every case must vanish.
+            (0..n_cases(&atoms)).all(|case| vanishes(canon, &assignment_of(case, atoms.len())))
+        } else {
+            self.feasible
+                .iter()
+                .all(|digits| vanishes(canon, &values_of(digits)))
+        };
+        self.atoms = atoms;
+    }
+
     /// The values of the atoms at `point`, as digits (see [`assignment_at_point`]); for
     /// linear arguments a·s + b computed from a and b, without evaluating the arguments.
     ///
@@ -258,7 +287,7 @@ impl Cases {
         let (atoms, in_steps) = (&self.atoms, &self.in_steps);
         let pieces = self
             .pieces
-            .get_or_insert_with(|| Pieces::of(atoms, in_steps, limits));
+            .get_or_insert_with(|| Pieces::of(atoms, in_steps, limits, &mut FxHashMap::default()));
         let Some(pieces) = pieces else {
             return assignment_at_point(atoms, in_steps, point, limits);
         };
@@ -271,6 +300,40 @@ impl Cases {
             *slot = Some(digits.clone());
         }
         Some(digits)
+    }
+
+    /// Finds the [`Pieces`] now (when the atoms are not linear and they were not tried yet),
+    /// with the cuts of atoms met before in `known` (and those found added): what
+    /// [`Cases::assignment_at`] or [`Cases::piece_place`] would find at its first call.
+    pub(crate) fn find_pieces(
+        &mut self,
+        limits: &Limits,
+        known: &mut FxHashMap<Expr, Option<Vec<Rational>>>,
+    ) {
+        if self.linear.is_some() || self.pieces.is_some() || self.atoms.is_empty() {
+            return;
+        }
+        self.pieces = Some(Pieces::of(&self.atoms, &self.in_steps, limits, known));
+    }
+
+    /// When the atoms are not linear but piecewise linear in one symbol (see [`Pieces`]):
+    /// the place of `point` between the cuts, found as [`Cases::assignment_at`] finds it
+    /// (the pieces made at the first call of either). Every point of one place lies in the
+    /// same case, so a caller that met the place before knows its case's answer. `None`:
+    /// linear atoms, no pieces, or no value for the symbol.
+    pub(crate) fn piece_place(
+        &mut self,
+        point: &[(Symbol, Rational)],
+        limits: &Limits,
+    ) -> Option<usize> {
+        if self.linear.is_some() {
+            return None;
+        }
+        let (atoms, in_steps) = (&self.atoms, &self.in_steps);
+        let pieces = self
+            .pieces
+            .get_or_insert_with(|| Pieces::of(atoms, in_steps, limits, &mut FxHashMap::default()));
+        pieces.as_ref()?.place(point)
     }
 
     /// Fills `constant_gaps`: every case (all 3^k, feasible or not) in which the difference is
@@ -587,7 +650,18 @@ const MAX_PIECE_DEPTH: usize = 64;
 impl Pieces {
     /// The cuts of `atoms`, or `None` when an argument is not of the kind (or an exact value
     /// at one of the two points of a line is missing).
-    fn of(atoms: &[Expr], in_steps: &[bool], limits: &Limits) -> Option<Pieces> {
+    ///
+    /// `known` holds the cuts of atoms met before (`None`: an atom with which there are no
+    /// pieces). An atom's cuts are a function of the atom alone: its argument's lines, in the
+    /// one symbol the argument has (an argument without it has no root), between the cuts
+    /// of the atoms inside it, all of which are atoms of every list it is in; so cuts found
+    /// for one claim are those another claim with the atom would find.
+    fn of(
+        atoms: &[Expr],
+        in_steps: &[bool],
+        limits: &Limits,
+        known: &mut FxHashMap<Expr, Option<Vec<Rational>>>,
+    ) -> Option<Pieces> {
         if in_steps.len() != atoms.len() || !in_steps.iter().all(|b| *b) {
             return None;
         }
@@ -598,11 +672,25 @@ impl Pieces {
                 return None;
             }
         }
-        // inner[i]: the atoms that occur inside argument i.
+        // The cuts of each atom, innermost first (an atom's inner atoms are done before it);
+        // those met before are known.
+        let mut cuts_of: Vec<Option<Vec<Rational>>> = Vec::with_capacity(atoms.len());
+        for a in atoms {
+            match known.get(a) {
+                Some(None) => return None,
+                Some(Some(c)) => cuts_of.push(Some(c.clone())),
+                None => cuts_of.push(None),
+            }
+        }
+        // inner[i]: the atoms that occur inside argument i (not needed for a known atom).
         let inner: Vec<Vec<usize>> = args
             .iter()
-            .map(|u| {
+            .zip(&cuts_of)
+            .map(|(u, c)| {
                 let mut found = Vec::new();
+                if c.is_some() {
+                    return found;
+                }
                 Expr::visit_distinct(&[u], |x| {
                     if let Some(k) = atoms.iter().position(|a| a == x) {
                         if !found.contains(&k) {
@@ -614,8 +702,6 @@ impl Pieces {
                 found
             })
             .collect();
-        // The cuts of each atom, innermost first (an atom's inner atoms are done before it).
-        let mut cuts_of: Vec<Option<Vec<Rational>>> = vec![None; atoms.len()];
         for _ in 0..atoms.len() {
             for i in 0..atoms.len() {
                 if cuts_of.get(i).is_some_and(Option::is_some) {
@@ -637,18 +723,25 @@ impl Pieces {
                     .collect();
                 below.sort();
                 below.dedup();
-                let u = args.get(i)?;
+                let (u, atom) = (args.get(i)?, atoms.get(i)?);
                 let mut own = below.clone();
                 for (lo, hi) in open_intervals(&below) {
-                    if let Some(r) = line_root(u, symbol.as_ref(), lo, hi, limits)? {
-                        own.push(r);
+                    match line_root(u, symbol.as_ref(), lo, hi, limits) {
+                        Some(Some(r)) => own.push(r),
+                        Some(None) => {}
+                        None => {
+                            known.insert(atom.clone(), None);
+                            return None;
+                        }
                     }
                 }
                 own.sort();
                 own.dedup();
                 if own.len() > MAX_CUTS {
+                    known.insert(atom.clone(), None);
                     return None;
                 }
+                known.insert(atom.clone(), Some(own.clone()));
                 if let Some(slot) = cuts_of.get_mut(i) {
                     *slot = Some(own);
                 }
@@ -918,6 +1011,56 @@ mod tests {
         }
     }
 
+    #[test]
+    fn an_undecided_split_has_the_atoms_and_seeds_and_deciding_it_gives_the_split() {
+        let limits = Limits::default();
+        let pairs = [
+            // Linear atoms: the feasible cases decide.
+            ("heaviside(z)*heaviside(z - 1)", "heaviside(z - 1)", true),
+            ("heaviside(z)", "heaviside(z - 1/1000)", false),
+            ("relu(z)", "z*heaviside(z) + z^2*heaviside(z)", false),
+            // Nested atoms: every case.
+            ("heaviside(z*heaviside(z) - 6)", "heaviside(z - 6)", false),
+            ("exp(z) + heaviside(z - 50)", "exp(z)", false),
+        ];
+        for (l, r, proved) in pairs {
+            let (mut canon, d) = difference(l, r, &limits);
+            let whole = split(&mut canon, &d);
+            let (mut canon, d) = difference(l, r, &limits);
+            let mut undecided = split_undecided(&mut canon, &d);
+            // Nothing is put in canonical form yet, and nothing is claimed.
+            assert!(!undecided.proved && undecided.seen.is_empty(), "{l} = {r}");
+            assert_eq!(undecided.atoms, whole.atoms, "{l} = {r}");
+            assert_eq!(undecided.seeds, whole.seeds, "{l} = {r}");
+            assert_eq!(undecided.feasible, whole.feasible, "{l} = {r}");
+            undecided.decide(&mut canon);
+            assert_eq!(undecided.proved, proved, "{l} = {r}");
+            assert_eq!(whole.proved, proved, "{l} = {r}");
+            assert_eq!(undecided.seen, whole.seen, "{l} = {r}");
+            assert_eq!(undecided.atoms, whole.atoms, "{l} = {r}");
+        }
+    }
+
+    #[test]
+    fn a_claim_proved_by_cases_is_still_proved_when_the_cases_come_after_the_sample() {
+        for claim in [
+            "claim relu(z)*heaviside(z - 1) = relu(z - 1) + heaviside(z - 1)",
+            "claim heaviside(z)*heaviside(z - 1) = heaviside(z - 1)",
+        ] {
+            let v = verdict(claim);
+            let crate::check::Verdict::Proved(proof) = &v else {
+                panic!("{claim}: {v:?}")
+            };
+            assert!(!proof.cases().is_empty(), "{claim}: {v:?}");
+        }
+        // Refuted by the sample (at a seed between the kinks), without the cases.
+        let v = verdict("claim d/dz relu(z) = heaviside(z - 1)");
+        let crate::check::Verdict::Incorrect(cx) = v else {
+            panic!("{v:?}")
+        };
+        assert_eq!(cx.point[0].1, Rational::new(1.into(), 2.into()));
+    }
+
     fn cases(l: &str, r: &str) -> Cases {
         let limits = Limits::default();
         let (mut canon, d) = difference(l, r, &limits);
@@ -1069,6 +1212,99 @@ mod tests {
             };
             assert_eq!(p.cuts.len(), n_cuts, "{l}: {:?}", p.cuts);
         }
+    }
+
+    #[test]
+    fn cuts_kept_from_other_claims_give_the_pieces_found_afresh() {
+        let limits = Limits::default();
+        let claims = [
+            ("heaviside(z*heaviside(z) - 6) + heaviside(z - 6)", "0"),
+            ("heaviside(z*heaviside(z) - 6)", "heaviside(z + 1)"),
+            (
+                "heaviside(2*heaviside(z - 1)*z - z - 1/2)",
+                "heaviside(1 - z)",
+            ),
+            (
+                "heaviside(2*heaviside(z - 1)*z - z - 1/2)",
+                "heaviside(z*heaviside(z) - 6)",
+            ),
+            // Not piecewise linear: no pieces.
+            ("heaviside(z^2*heaviside(z) - 1)", "0"),
+            ("heaviside(z^2*heaviside(z) - 1)", "heaviside(z - 6)"),
+        ];
+        let mut known = FxHashMap::default();
+        for (l, r) in claims {
+            let fresh = cases(l, r);
+            let fresh = Pieces::of(
+                &fresh.atoms,
+                &fresh.in_steps,
+                &limits,
+                &mut FxHashMap::default(),
+            );
+            let mut kept = cases(l, r);
+            let atoms_known = kept.atoms.iter().filter(|a| known.contains_key(*a)).count();
+            kept.find_pieces(&limits, &mut known);
+            let Some(kept) = &kept.pieces else {
+                panic!("{l} = {r}: not tried")
+            };
+            let view = |p: &Option<Pieces>| {
+                p.as_ref().map(|p| {
+                    (
+                        p.symbol.clone(),
+                        p.cuts.clone(),
+                        p.small.clone(),
+                        p.met.len(),
+                    )
+                })
+            };
+            assert_eq!(view(kept), view(&fresh), "{l} = {r}");
+            assert_eq!(kept.is_none(), l.contains("z^2"), "{l} = {r}");
+            // From the second claim on, some atoms were met before.
+            if l.contains("heaviside(z*heaviside(z) - 6)") && r == "heaviside(z + 1)" {
+                assert!(atoms_known > 0, "{l} = {r}");
+            }
+        }
+    }
+
+    #[test]
+    fn points_of_one_place_lie_in_one_case() {
+        let limits = Limits::default();
+        let z = Symbol::new("z");
+        let mut c = cases("heaviside(z*heaviside(z) - 6) + heaviside(z - 6)", "0");
+        let mut case_of_place: Vec<(usize, Vec<Digit>)> = Vec::new();
+        for t in probe_values() {
+            let point = vec![(z.clone(), t.clone())];
+            let place = c
+                .piece_place(&point, &limits)
+                .unwrap_or_else(|| panic!("no place at z = {t}"));
+            let case = assignment_at_point(&c.atoms, &c.in_steps, &point, &limits)
+                .unwrap_or_else(|| panic!("no case at z = {t}"));
+            match case_of_place.iter().find(|(p, _)| *p == place) {
+                Some((_, met)) => assert_eq!(*met, case, "z = {t}"),
+                None => case_of_place.push((place, case)),
+            }
+        }
+        // Below 0, between 0 and 6, above 6, and the two cuts themselves.
+        assert_eq!(case_of_place.len(), 5, "{case_of_place:?}");
+        // Linear atoms have no pieces: their cases come from the roots.
+        let mut linear = cases("heaviside(z) + heaviside(z - 1)", "0");
+        assert_eq!(
+            linear.piece_place(&[(z.clone(), Rational::one())], &limits),
+            None
+        );
+    }
+
+    #[test]
+    fn a_gap_in_a_place_of_nested_steps_is_found_at_its_first_point() {
+        // exp(z) hides the gap above z = 50 from f64; the step's argument is piecewise linear.
+        let v = verdict("claim d/dz exp(z) = exp(z) + heaviside(z*heaviside(z) - 50)");
+        let crate::check::Verdict::Undecided(why) = &v else {
+            panic!("{v:?}")
+        };
+        assert!(
+            why.starts_with("left minus right is exactly −1 at z = "),
+            "{why}"
+        );
     }
 
     #[test]

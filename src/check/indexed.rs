@@ -358,6 +358,7 @@ impl Checker<'_> {
                 light_places: std::cell::RefCell::new(FxHashMap::default()),
                 left_forms: std::cell::RefCell::new(FxHashMap::default()),
                 tapes: std::cell::RefCell::new(FxHashMap::default()),
+                piece_cuts: std::cell::RefCell::new(FxHashMap::default()),
                 hint_bases: std::cell::RefCell::new(FxHashMap::default()),
             };
             let out = sub.check_equal(&li, &ri);

@@ -250,6 +250,10 @@ pub struct Checker<'a> {
     /// the candidate bases, inner functions and terms of the wrong claims about one
     /// derivative are the same expressions again.
     tapes: RefCell<FxHashMap<TapeKey, Option<Arc<Tape>>>>,
+    /// The cuts of step atoms whose arguments are piecewise linear (`cases::Pieces`), by
+    /// atom (`None`: no pieces with it; at most `PREPARED_CACHE`): the claims about one
+    /// derivative share the left side's atoms, and an atom's cuts are a function of it alone.
+    piece_cuts: RefCell<FxHashMap<Expr, Option<Vec<Rational>>>>,
     /// What the hints of the wrong claims about one left side share (its derivative's
     /// candidates, prepared), by the left side as written and prepared (at most
     /// `HINT_BASES`): pure functions of both and the program, like `prepared`.
@@ -435,6 +439,7 @@ impl<'a> Checker<'a> {
             light_places: RefCell::new(FxHashMap::default()),
             left_forms: RefCell::new(FxHashMap::default()),
             tapes: RefCell::new(FxHashMap::default()),
+            piece_cuts: RefCell::new(FxHashMap::default()),
             hint_bases: RefCell::new(FxHashMap::default()),
         };
         let mut aliases = FxHashMap::default();
@@ -799,6 +804,8 @@ impl<'a> Checker<'a> {
                     }
                 };
                 let canon_result = left.and_then(|cl| canon.canonical(&r.expr).map(|cr| (cl, cr)));
+                // The left side's form, for a proof by cases.
+                let mut proof_form = None;
                 match canon_result {
                     Ok((cl, cr)) if cl == cr => {
                         let assumptions = if sum_facts_used {
@@ -823,26 +830,36 @@ impl<'a> Checker<'a> {
                             if let Ok(d) =
                                 cl.sub(&cr, limits, &Deadline::after(limits.timeout_per_step))
                             {
-                                split = cases::split(canon, &d);
+                                split = cases::split_undecided(canon, &d);
                             }
                         }
-                        if split.proved {
-                            return Outcome {
-                                verdict: Verdict::Proved(Proof {
-                                    canonical: canon.to_expr(&cl),
-                                    cases: split.atoms,
-                                }),
-                                hint: None,
-                                kinks,
-                                assumptions: Vec::new(),
-                            };
-                        }
+                        proof_form = Some(cl);
                     }
                     Err(CanonError::Limit(lr)) => limit_note = Some(lr.to_string()),
                     Err(e) => limit_note = Some(e.to_string()),
                 }
+                // Whether the sides are equal by cases (see `cases`), decided at most once.
+                let mut by_cases = |split: &mut cases::Cases, canon: &mut Canonicalizer| {
+                    if split.atoms.is_empty() {
+                        return None;
+                    }
+                    split.decide(canon);
+                    let cl = proof_form.take().filter(|_| split.proved)?;
+                    Some(Proof {
+                        canonical: canon.to_expr(&cl),
+                        cases: std::mem::take(&mut split.atoms),
+                    })
+                };
                 let (l_shape, r_shape) = (l.shape(), r.shape());
                 if l_shape.instances || r_shape.instances {
+                    if let Some(proof) = by_cases(&mut split, canon) {
+                        return Outcome {
+                            verdict: Verdict::Proved(proof),
+                            hint: None,
+                            kinks,
+                            assumptions: Vec::new(),
+                        };
+                    }
                     let mut out = self.check_instances(lhs, rhs, &l.expr, &r.expr);
                     out.kinks = kinks;
                     return out;
@@ -864,6 +881,22 @@ impl<'a> Checker<'a> {
                 let Some(sampled) = sampled else {
                     return undecided("the sample stopped before its end".into());
                 };
+                // The cases are decided after the sample, and only when it found no
+                // counterexample: a proof by cases and a counterexample cannot both exist
+                // (the cases' proof holds wherever both sides are defined, and a
+                // counterexample is a point where both are defined and certainly differ), so
+                // a refuted claim never needs them. The sample does not depend on them (its
+                // seeds come from `split_undecided`).
+                if !matches!(sampled.result, SampleResult::Differ(_)) {
+                    if let Some(proof) = by_cases(&mut split, canon) {
+                        return Outcome {
+                            verdict: Verdict::Proved(proof),
+                            hint: None,
+                            kinks,
+                            assumptions: Vec::new(),
+                        };
+                    }
+                }
                 (side_symbols, pair, sampled)
             }
         };
@@ -1025,7 +1058,21 @@ impl<'a> Checker<'a> {
             return None;
         }
         let limits = &self.config.limits;
+        // With piecewise linear atoms, the places between the cuts whose case is known to
+        // have no gap (every point of a place lies in its case): a point there is passed over.
+        let mut clear_places: Vec<usize> = Vec::new();
+        {
+            let mut known = self.piece_cuts.borrow_mut();
+            if known.len() >= PREPARED_CACHE {
+                known.clear();
+            }
+            split.find_pieces(limits, &mut known);
+        }
         for point in points {
+            let place = split.piece_place(point, limits);
+            if place.is_some_and(|p| clear_places.contains(&p)) {
+                continue;
+            }
             let Some(at) = split.assignment_at(point, limits) else {
                 continue;
             };
@@ -1038,6 +1085,9 @@ impl<'a> Checker<'a> {
                     ))
                 }
             };
+            if let (None, Some(p)) = (&gap, place) {
+                clear_places.push(p);
+            }
             if let Some(c) = gap {
                 let place = point
                     .iter()
