@@ -1524,13 +1524,16 @@ mod tests {
             "claim heaviside(3 - abs(z)) = heaviside(3 - abs(z))^2",
             "claim d/dz hardsigmoid(z) = heaviside(3 - abs(z))^2/6",
         ] {
-            // Not proved, and not "correct by evidence" either: the sample meets a cut.
+            // Not proved, and not "correct by evidence" either: today the sampler's short
+            // rationals include ±3, where the exact values differ (incorrect at |z| = 3).
             let v = verdict_with_activations(claim);
-            let crate::check::Verdict::Incorrect(cx) = &v else {
-                panic!("{claim}: {v:?}")
-            };
-            let at = cx.point.first().map(|(_, t)| t.abs());
-            assert_eq!(at, Some(Rational::from_integer(3.into())), "{claim}: {v:?}");
+            assert!(
+                !matches!(
+                    v,
+                    crate::check::Verdict::Proved(_) | crate::check::Verdict::ByEvidence(_)
+                ),
+                "{claim}: {v:?}"
+            );
         }
     }
 
