@@ -15,6 +15,12 @@
 //!   consecutive roots and beyond the outer ones; those points are the `seeds` for sampling,
 //!   so no interval between kinks goes untested, and if the difference vanishes under every
 //!   feasible assignment the sides are proved equal.
+//! - When the arguments are piecewise linear in one symbol (nested steps: hardsigmoid's
+//!   H(3 − |z|), relu6's H(6 − max(0, z))), the feasible assignments are those of the places
+//!   between the exact cuts of [`Pieces`] (each cut, each open interval between two, beyond
+//!   the ends), each found exactly at one point of its place; the cuts hold every root of
+//!   every argument and every kink of the steps inside it, so every point lies in one place
+//!   and the same proof applies. Otherwise every one of the 3^k assignments must vanish.
 //! - A case whose difference is a nonzero constant c, met at a sample point, means the sides
 //!   differ there by exactly c even if f64 cannot see it (exp(z) against exp(z) + H(z − 50));
 //!   the checker then refuses numeric evidence. The case of each sample point is needed for
@@ -55,8 +61,10 @@ pub(crate) struct Cases {
     /// any: those `split` put in canonical form (successfully), then those
     /// [`Cases::gap_in`] was asked for.
     seen: Vec<(Vec<Digit>, Option<Rational>)>,
-    /// With `linear` atoms: every case that can occur (as [`Digit`]s), when `split` found
-    /// them. Every point's case is one of them.
+    /// Every case that can occur (as [`Digit`]s), when known: with `linear` atoms found by
+    /// `split_undecided` (one per root and per interval), with piecewise linear ones by
+    /// [`Cases::find_feasible_places`] (one per place between the [`Pieces`] cuts). Every
+    /// point's case is one of them. Empty: not known (every case must then vanish).
     feasible: Vec<Vec<Digit>>,
     /// The difference as an expression (the cases substitute into it).
     diff: Option<Expr>,
@@ -88,6 +96,12 @@ pub(crate) fn analyse(canon: &mut Canonicalizer, diff: &RatFunc, _limits: &Limit
 #[cfg(test)]
 pub(crate) fn split(canon: &mut Canonicalizer, diff: &RatFunc) -> Cases {
     let mut cases = split_undecided(canon, diff);
+    let limits = Limits::default();
+    cases.find_feasible_places(
+        &limits,
+        &mut FxHashMap::default(),
+        &crate::limits::Deadline::never(),
+    );
     cases.decide(canon);
     cases
 }
@@ -302,6 +316,49 @@ impl Cases {
         Some(digits)
     }
 
+    /// When the atoms are not linear but piecewise linear in one symbol (see [`Pieces`]): the
+    /// cases that can occur, one per place between the cuts (each cut, each open interval
+    /// between two, and beyond the ends), for [`Cases::decide`]. Every point of a place lies
+    /// in one case, so every point where the sides are defined lies in one of these: when
+    /// the difference vanishes in each, the sides are equal wherever both are defined.
+    ///
+    /// Each place's case is that of one point of it (the cut itself; the midpoint of an
+    /// interval; a cut ∓ 1 beyond the ends), computed from the arguments' exact values (no
+    /// f64, no enclosure). When one place's case is not found (an argument undefined there,
+    /// a limit, the deadline), none is kept: `decide` then needs every case to vanish.
+    pub(crate) fn find_feasible_places(
+        &mut self,
+        limits: &Limits,
+        known: &mut FxHashMap<Expr, Option<Vec<Rational>>>,
+        deadline: &crate::limits::Deadline,
+    ) {
+        if self.linear.is_some() || !self.feasible.is_empty() || self.atoms.is_empty() {
+            return;
+        }
+        self.find_pieces(limits, known);
+        let Some(Some(pieces)) = &self.pieces else {
+            return;
+        };
+        let mut feasible: Vec<Vec<Digit>> = Vec::new();
+        for t in pieces.representatives() {
+            if deadline.check("case analysis").is_err() {
+                return;
+            }
+            let point: Vec<(Symbol, Rational)> = pieces
+                .symbol
+                .iter()
+                .map(|s| (s.clone(), t.clone()))
+                .collect();
+            let Some(digits) = exact_assignment_at_point(&self.atoms, &point, limits) else {
+                return;
+            };
+            if !feasible.contains(&digits) {
+                feasible.push(digits);
+            }
+        }
+        self.feasible = feasible;
+    }
+
     /// Finds the [`Pieces`] now (when the atoms are not linear and they were not tried yet),
     /// with the cuts of atoms met before in `known` (and those found added): what
     /// [`Cases::assignment_at`] or [`Cases::piece_place`] would find at its first call.
@@ -434,6 +491,20 @@ fn assignment_at_point(
             let v = exact_value(u, &env, limits)?;
             Some(step_digit(&v))
         })
+        .collect()
+}
+
+/// The values of the atoms at `point` as digits, from the arguments' exact values alone
+/// (`None` when one has none there).
+fn exact_assignment_at_point(
+    atoms: &[Expr],
+    point: &[(Symbol, Rational)],
+    limits: &Limits,
+) -> Option<Vec<Digit>> {
+    let env = |s: &Symbol| point.iter().find(|(t, _)| t == s).map(|(_, v)| v.clone());
+    atoms
+        .iter()
+        .map(|a| Some(step_digit(&exact_value(heaviside_arg(a)?, &env, limits)?)))
         .collect()
 }
 
@@ -683,6 +754,10 @@ impl Pieces {
             }
         }
         // inner[i]: the atoms that occur inside argument i (not needed for a known atom).
+        // Every step inside an argument must be one of `atoms` (`heaviside_atoms` collects
+        // nested ones): its cuts are then among the argument's, so no kink is missed. A step
+        // that is not (never expected) leaves no pieces.
+        let mut all_inner_known = true;
         let inner: Vec<Vec<usize>> = args
             .iter()
             .zip(&cuts_of)
@@ -696,12 +771,17 @@ impl Pieces {
                         if !found.contains(&k) {
                             found.push(k);
                         }
+                    } else if heaviside_arg(x).is_some() {
+                        all_inner_known = false;
                     }
                     true
                 });
                 found
             })
             .collect();
+        if !all_inner_known {
+            return None;
+        }
         for _ in 0..atoms.len() {
             for i in 0..atoms.len() {
                 if cuts_of.get(i).is_some_and(Option::is_some) {
@@ -764,6 +844,25 @@ impl Pieces {
             small,
             met,
         })
+    }
+
+    /// One value of the symbol in each place, in the places' order (see `met`): below the
+    /// first cut its value − 1, each cut itself, between two cuts their midpoint, above the
+    /// last its value + 1; with no cuts, 0 (the one place).
+    fn representatives(&self) -> Vec<Rational> {
+        let (Some(first), Some(last)) = (self.cuts.first(), self.cuts.last()) else {
+            return vec![Rational::zero()];
+        };
+        let mut out = Vec::with_capacity(2 * self.cuts.len() + 1);
+        out.push(first - Rational::one());
+        for (j, c) in self.cuts.iter().enumerate() {
+            if let Some(prev) = j.checked_sub(1).and_then(|k| self.cuts.get(k)) {
+                out.push((prev + c) / Rational::from_integer(2.into()));
+            }
+            out.push(c.clone());
+        }
+        out.push(last + Rational::one());
+        out
     }
 
     /// The place of `point` (see `met`); `None` when the point has no value for the symbol.
@@ -1019,8 +1118,9 @@ mod tests {
             ("heaviside(z)*heaviside(z - 1)", "heaviside(z - 1)", true),
             ("heaviside(z)", "heaviside(z - 1/1000)", false),
             ("relu(z)", "z*heaviside(z) + z^2*heaviside(z)", false),
-            // Nested atoms: every case.
-            ("heaviside(z*heaviside(z) - 6)", "heaviside(z - 6)", false),
+            // Nested atoms: the cases of the places between the cuts 0 and 6 (all 3^2
+            // cases do not vanish: H(z) = 0 with H(z·H(z) − 6) = 1 cannot occur).
+            ("heaviside(z*heaviside(z) - 6)", "heaviside(z - 6)", true),
             ("exp(z) + heaviside(z - 50)", "exp(z)", false),
         ];
         for (l, r, proved) in pairs {
@@ -1032,6 +1132,7 @@ mod tests {
             assert!(!undecided.proved && undecided.seen.is_empty(), "{l} = {r}");
             assert_eq!(undecided.atoms, whole.atoms, "{l} = {r}");
             assert_eq!(undecided.seeds, whole.seeds, "{l} = {r}");
+            undecided.find_feasible_places(&limits, &mut FxHashMap::default(), &Deadline::never());
             assert_eq!(undecided.feasible, whole.feasible, "{l} = {r}");
             undecided.decide(&mut canon);
             assert_eq!(undecided.proved, proved, "{l} = {r}");
@@ -1241,7 +1342,9 @@ mod tests {
                 &limits,
                 &mut FxHashMap::default(),
             );
-            let mut kept = cases(l, r);
+            // Not `cases`: its `split` finds the pieces already (for the feasible places).
+            let (mut canon, d) = difference(l, r, &limits);
+            let mut kept = split_undecided(&mut canon, &d);
             let atoms_known = kept.atoms.iter().filter(|a| known.contains_key(*a)).count();
             kept.find_pieces(&limits, &mut known);
             let Some(kept) = &kept.pieces else {
@@ -1340,5 +1443,132 @@ mod tests {
                 .collect();
             assert_eq!(lin.digits_at(&t), want, "z = {t}");
         }
+    }
+
+    #[test]
+    fn every_place_has_one_representative_lying_in_it() {
+        let limits = Limits::default();
+        for (l, r) in [
+            ("heaviside(3 - abs(z))", "heaviside(3 - abs(z))^2"),
+            ("heaviside(z*heaviside(z) - 6)", "heaviside(z - 6)"),
+            ("heaviside(heaviside(z) - 2)", "0"),
+        ] {
+            let (mut canon, d) = difference(l, r, &limits);
+            let mut cases = split_undecided(&mut canon, &d);
+            cases.find_pieces(&limits, &mut FxHashMap::default());
+            let Some(Some(pieces)) = &cases.pieces else {
+                panic!("{l} = {r}: no pieces")
+            };
+            let reps = pieces.representatives();
+            assert_eq!(reps.len(), 2 * pieces.cuts.len() + 1, "{l} = {r}");
+            for (k, t) in reps.iter().enumerate() {
+                let point: Vec<(Symbol, Rational)> = pieces
+                    .symbol
+                    .iter()
+                    .map(|s| (s.clone(), t.clone()))
+                    .collect();
+                assert_eq!(pieces.place(&point), Some(k), "{l} = {r} at {t}");
+            }
+        }
+    }
+
+    /// The verdict of `claim` after the definitions of the piecewise activations.
+    fn verdict_with_activations(claim: &str) -> crate::check::Verdict {
+        verdict(&format!(
+            "let hardsigmoid(z) = max(0, min(1, z/6 + 1/2))\n\
+             let hardtanh(z) = max(-1, min(1, z))\n\
+             let relu6(z) = min(max(0, z), 6)\n\
+             let hardswish(z) = z*min(max(0, z + 3), 6)/6\n\
+             {claim}"
+        ))
+    }
+
+    #[test]
+    fn nested_steps_are_proved_by_the_cases_of_their_places() {
+        for claim in [
+            "claim d/dz hardsigmoid(z) = heaviside(3 - abs(z))/6",
+            "claim d/dz hardsigmoid(z) = heaviside(z + 3)*heaviside(3 - z)/6",
+            "claim d/dz hardtanh(z) = heaviside(z + 1) - heaviside(z - 1)",
+            "claim d/dz hardtanh(z) = heaviside(1 - abs(z))",
+            "claim d/dz relu6(z) = heaviside(z)*heaviside(6 - z)",
+            "claim d/dz hardswish(z) = heaviside(z - 3) + heaviside(z + 3)*heaviside(3 - z)*(2*z + 3)/6",
+            "claim heaviside(z*heaviside(z) - 6) = heaviside(z - 6)",
+        ] {
+            let v = verdict_with_activations(claim);
+            let crate::check::Verdict::Proved(proof) = &v else {
+                panic!("{claim}: {v:?}")
+            };
+            assert!(!proof.cases().is_empty(), "{claim}: {v:?}");
+        }
+    }
+
+    #[test]
+    fn a_claim_that_differs_only_at_a_cut_is_not_proved() {
+        // H(0) = ½, so H(u)² = ¼ where H(u) = ½: the sides differ exactly at z = ±3 (the
+        // cuts, where 3 − |z| = 0) and agree everywhere else. Without the cut places among
+        // the feasible cases, every remaining case vanishes and this would be "proved".
+        let limits = Limits::default();
+        for (l, r) in [
+            ("heaviside(3 - abs(z))", "heaviside(3 - abs(z))^2"),
+            (
+                "heaviside(z*heaviside(z) - 6)",
+                "heaviside(z*heaviside(z) - 6)^2",
+            ),
+        ] {
+            let (mut canon, d) = difference(l, r, &limits);
+            let cases = split(&mut canon, &d);
+            assert!(!cases.feasible.is_empty(), "{l} = {r}: {cases:?}");
+            assert!(!cases.proved, "{l} = {r}: {cases:?}");
+        }
+        for claim in [
+            "claim heaviside(3 - abs(z)) = heaviside(3 - abs(z))^2",
+            "claim d/dz hardsigmoid(z) = heaviside(3 - abs(z))^2/6",
+        ] {
+            // Not proved, and not "correct by evidence" either: today the sampler's short
+            // rationals include ±3, where the exact values differ (incorrect at |z| = 3).
+            let v = verdict_with_activations(claim);
+            assert!(
+                !matches!(
+                    v,
+                    crate::check::Verdict::Proved(_) | crate::check::Verdict::ByEvidence(_)
+                ),
+                "{claim}: {v:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_piecewise_claim_wrong_on_an_interval_is_refuted() {
+        for claim in [
+            "claim d/dz hardsigmoid(z) = heaviside(2 - abs(z))/6",
+            "claim d/dz hardtanh(z) = heaviside(2 - abs(z))",
+            "claim d/dz relu6(z) = heaviside(z)*heaviside(5 - z)",
+        ] {
+            let v = verdict_with_activations(claim);
+            assert!(
+                matches!(v, crate::check::Verdict::Incorrect(_)),
+                "{claim}: {v:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn steps_in_two_symbols_have_no_feasible_places() {
+        // Right, but the atoms' arguments have two symbols: no pieces, so every one of the
+        // 3^k cases must vanish, and some infeasible ones do not.
+        let limits = Limits::default();
+        let (l, r) = (
+            "heaviside((z - w)*heaviside(z - w) - 6)",
+            "heaviside(z - w - 6)",
+        );
+        let (mut canon, d) = difference(l, r, &limits);
+        let cases = split(&mut canon, &d);
+        assert!(
+            !cases.atoms.is_empty() && cases.feasible.is_empty(),
+            "{cases:?}"
+        );
+        assert!(!cases.proved, "{cases:?}");
+        let v = verdict(&format!("claim {l} = {r}"));
+        assert!(matches!(v, crate::check::Verdict::ByEvidence(_)), "{v:?}");
     }
 }

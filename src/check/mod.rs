@@ -843,6 +843,15 @@ impl<'a> Checker<'a> {
                     if split.atoms.is_empty() {
                         return None;
                     }
+                    // With atoms piecewise linear in one symbol, the cases of the places
+                    // between their cuts are all the cases that can occur.
+                    {
+                        let mut known = self.piece_cuts.borrow_mut();
+                        if known.len() >= PREPARED_CACHE {
+                            known.clear();
+                        }
+                        split.find_feasible_places(limits, &mut known, &deadline);
+                    }
                     split.decide(canon);
                     let cl = proof_form.take().filter(|_| split.proved)?;
                     Some(Proof {
