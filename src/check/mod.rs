@@ -838,7 +838,8 @@ impl<'a> Checker<'a> {
                     Err(CanonError::Limit(lr)) => limit_note = Some(lr.to_string()),
                     Err(e) => limit_note = Some(e.to_string()),
                 }
-                // Whether the sides are equal by cases (see `cases`), decided at most once.
+                // The outcome when the sides are equal by cases (see `cases`), decided at most
+                // once.
                 let mut by_cases = |split: &mut cases::Cases, canon: &mut Canonicalizer| {
                     if split.atoms.is_empty() {
                         return None;
@@ -854,20 +855,20 @@ impl<'a> Checker<'a> {
                     }
                     split.decide(canon);
                     let cl = proof_form.take().filter(|_| split.proved)?;
-                    Some(Proof {
-                        canonical: canon.to_expr(&cl),
-                        cases: std::mem::take(&mut split.atoms),
+                    Some(Outcome {
+                        verdict: Verdict::Proved(Proof {
+                            canonical: canon.to_expr(&cl),
+                            cases: std::mem::take(&mut split.atoms),
+                        }),
+                        hint: None,
+                        kinks: kinks.clone(),
+                        assumptions: Vec::new(),
                     })
                 };
                 let (l_shape, r_shape) = (l.shape(), r.shape());
                 if l_shape.instances || r_shape.instances {
-                    if let Some(proof) = by_cases(&mut split, canon) {
-                        return Outcome {
-                            verdict: Verdict::Proved(proof),
-                            hint: None,
-                            kinks,
-                            assumptions: Vec::new(),
-                        };
+                    if let Some(proved) = by_cases(&mut split, canon) {
+                        return proved;
                     }
                     let mut out = self.check_instances(lhs, rhs, &l.expr, &r.expr);
                     out.kinks = kinks;
@@ -897,13 +898,8 @@ impl<'a> Checker<'a> {
                 // a refuted claim never needs them. The sample does not depend on them (its
                 // seeds come from `split_undecided`).
                 if !matches!(sampled.result, SampleResult::Differ(_)) {
-                    if let Some(proof) = by_cases(&mut split, canon) {
-                        return Outcome {
-                            verdict: Verdict::Proved(proof),
-                            hint: None,
-                            kinks,
-                            assumptions: Vec::new(),
-                        };
+                    if let Some(proved) = by_cases(&mut split, canon) {
+                        return proved;
                     }
                 }
                 (side_symbols, pair, sampled)
