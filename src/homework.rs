@@ -107,6 +107,7 @@ pub fn check_document(
         edges: Vec::new(),
         under_condition: false,
         scoped_definition: None,
+        chain_kinks: Vec::new(),
         out: Vec::new(),
     };
     let text = src.text();
@@ -210,6 +211,10 @@ struct Reader<'s> {
     /// The index in `program.items` of a definition read from cases in prose, which lasts
     /// until the next equation without a condition.
     scoped_definition: Option<usize>,
+    /// The kinks the links of the chain being checked reported so far (empty outside a
+    /// chain): every item of a chain stands for the same value, which a derivative's kink
+    /// leaves undefined (see `Checker::check_equal_after`).
+    chain_kinks: Vec<crate::diff::Kink>,
     out: Vec<EquationReport>,
 }
 
@@ -1275,6 +1280,7 @@ impl Reader<'_> {
     /// compensating error rather than passed silently.
     fn chain(&mut self, span: Span, items: &[Expr], spans: &[Span], first_kind: EquationKind) {
         let mut first_wrong: Option<usize> = None;
+        self.chain_kinks.clear();
         for (k, pair) in items.windows(2).enumerate() {
             let [prev, next] = pair else { continue };
             let at = spans.get(k + 1).copied().unwrap_or(span);
@@ -1319,6 +1325,13 @@ impl Reader<'_> {
                 continue;
             }
             self.check(report_span, kind, step_kind, prev, next);
+            if let Some(c) = self.out.last().and_then(|r| r.check.as_ref()) {
+                for k in &c.outcome.kinks {
+                    if !self.chain_kinks.contains(k) {
+                        self.chain_kinks.push(k.clone());
+                    }
+                }
+            }
             let wrong = self
                 .out
                 .last()
@@ -1337,6 +1350,7 @@ impl Reader<'_> {
                 c.chain_note = note;
             }
         }
+        self.chain_kinks.clear();
     }
 
     fn check(&mut self, span: Span, kind: EquationKind, step: StepKind, lhs: &Expr, rhs: &Expr) {
@@ -1502,14 +1516,17 @@ impl Reader<'_> {
     /// Such a derivative is an unknown: the sides are checked with it as an opaque symbol,
     /// and only a proof (which holds whatever its value) stands.
     fn decide(&self, program: &Program, l: &Expr, r: &Expr) -> (Outcome, bool) {
-        let outcome = Checker::new(program, self.config).check_equal(l, r);
+        let outcome = Checker::new(program, self.config).check_equal_after(l, r, &self.chain_kinks);
         let unknowns = independent_derivatives(program, &[l, r]);
         let Some((first, v)) = unknowns.first() else {
             return (outcome, false);
         };
         let unknown_program = map_program(program, |e| opaque(e, &unknowns));
-        let with_unknowns = Checker::new(&unknown_program, self.config)
-            .check_equal(&opaque(l, &unknowns), &opaque(r, &unknowns));
+        let with_unknowns = Checker::new(&unknown_program, self.config).check_equal_after(
+            &opaque(l, &unknowns),
+            &opaque(r, &unknowns),
+            &self.chain_kinks,
+        );
         if matches!(with_unknowns.verdict, crate::check::Verdict::Proved(_)) {
             return (with_unknowns, false);
         }

@@ -228,6 +228,7 @@ fn wrong_derivations_are_flagged_at_the_marked_lines() {
         "DroppedTerm",
         "ExtraTerm",
         "InTerm",
+        "AtStepSwitch",
         "Expected",
     ] {
         assert!(

@@ -393,6 +393,35 @@ impl Cases {
         pieces.as_ref()?.place(point)
     }
 
+    /// The exact points where some atom is ½ or may change value, when the atoms are in one
+    /// symbol: the roots of linear arguments, or the cuts of piecewise linear ones (the
+    /// [`Pieces`] found as [`Cases::find_pieces`] finds them). Each is a place of its own,
+    /// one point wide, so a sample almost never falls on it; the checker evaluates the
+    /// sides there (see `Checker::gap_at_cuts`). `None`: no such points are known (no atoms,
+    /// several symbols, arguments of another kind).
+    pub(crate) fn cut_points(
+        &mut self,
+        limits: &Limits,
+        known: &mut FxHashMap<Expr, Option<Vec<Rational>>>,
+    ) -> Option<(Symbol, Vec<Rational>)> {
+        if let Some(lin) = &self.linear {
+            return Some((lin.symbol.clone(), lin.roots()));
+        }
+        self.find_pieces(limits, known);
+        let pieces = self.pieces.as_ref()?.as_ref()?;
+        Some((pieces.symbol.clone()?, pieces.cuts.clone()))
+    }
+
+    /// The atoms whose value is ½ in the case `digits` (their argument is 0 there).
+    pub(crate) fn atoms_at_half(&self, digits: &[Digit]) -> Vec<Expr> {
+        self.atoms
+            .iter()
+            .zip(digits)
+            .filter(|(_, d)| **d == 1)
+            .map(|(a, _)| a.clone())
+            .collect()
+    }
+
     /// Fills `constant_gaps`: every case (all 3^k, feasible or not) in which the difference is
     /// a nonzero constant.
     #[cfg(test)]
@@ -1520,21 +1549,123 @@ mod tests {
             assert!(!cases.feasible.is_empty(), "{l} = {r}: {cases:?}");
             assert!(!cases.proved, "{l} = {r}: {cases:?}");
         }
-        for claim in [
-            "claim heaviside(3 - abs(z)) = heaviside(3 - abs(z))^2",
-            "claim d/dz hardsigmoid(z) = heaviside(3 - abs(z))^2/6",
+        // Not proved, and not "correct by evidence" either: incorrect at a cut, |z| = 3.
+        let claim = "claim heaviside(3 - abs(z)) = heaviside(3 - abs(z))^2";
+        let v = verdict_with_activations(claim);
+        let crate::check::Verdict::Incorrect(cx) = &v else {
+            panic!("{claim}: {v:?}")
+        };
+        assert_eq!(
+            cx.point[0].1.abs(),
+            Rational::from_integer(3.into()),
+            "{claim}: {v:?}"
+        );
+        // The same difference in a derivative lies at its kinks, where the derivative does
+        // not exist: not proved, and not refuted there either.
+        let claim = "claim d/dz hardsigmoid(z) = heaviside(3 - abs(z))^2/6";
+        let v = verdict_with_activations(claim);
+        assert!(
+            matches!(v, crate::check::Verdict::ByEvidence(_)),
+            "{claim}: {v:?}"
+        );
+    }
+
+    #[test]
+    fn a_claim_that_differs_only_at_a_cut_the_sampler_misses_is_refuted_there() {
+        let half = Rational::new(1.into(), 2.into());
+        let quarter = Rational::new(1.into(), 4.into());
+        let seventh = Rational::new(1.into(), 7.into());
+        for (claim, at) in [
+            (
+                "claim heaviside(z - 1/7) = heaviside(z - 1/7)^2",
+                seventh.clone(),
+            ),
+            (
+                "claim heaviside(1/7 - abs(z)) = heaviside(1/7 - abs(z))^2",
+                -&seventh,
+            ),
+            // Nested steps (pieces, not linear atoms).
+            (
+                "claim heaviside(z*heaviside(z) - 1/7) = heaviside(z*heaviside(z) - 1/7)^2",
+                seventh.clone(),
+            ),
         ] {
-            // Not proved, and not "correct by evidence" either: today the sampler's short
-            // rationals include ±3, where the exact values differ (incorrect at |z| = 3).
-            let v = verdict_with_activations(claim);
+            let v = verdict(claim);
+            let crate::check::Verdict::Incorrect(cx) = &v else {
+                panic!("{claim}: {v:?}")
+            };
+            assert_eq!(cx.point, vec![(Symbol::new("z"), at)], "{claim}");
+            assert_eq!(cx.exact, Some((half.clone(), quarter.clone())), "{claim}");
+        }
+        // Without exact values (exp), the steps are still taken exactly at the cut.
+        let v = verdict("claim exp(z) + heaviside(z - 1/7) = exp(z) + heaviside(z - 1/7)^2");
+        let crate::check::Verdict::Incorrect(cx) = &v else {
+            panic!("{v:?}")
+        };
+        assert_eq!(cx.point, vec![(Symbol::new("z"), seventh.clone())]);
+        assert!(cx.exact.is_none());
+        assert!((cx.left - cx.right - 0.25).abs() < 1e-12, "{cx:?}");
+        // The other symbols take the values of a sample point.
+        let v = verdict("claim y*heaviside(z - 1/7) = y*heaviside(z - 1/7)^2");
+        let crate::check::Verdict::Incorrect(cx) = &v else {
+            panic!("{v:?}")
+        };
+        assert!(
+            cx.point.contains(&(Symbol::new("z"), seventh.clone())),
+            "{cx:?}"
+        );
+    }
+
+    #[test]
+    fn a_cut_outside_the_assumed_domain_or_at_a_kink_refutes_nothing() {
+        for claim in [
+            "assume z > 1/7\nclaim heaviside(z - 1/7) = heaviside(z - 1/7)^2",
+            // log(z − 1/7) is defined only above the cut.
+            "claim log(z - 1/7) + heaviside(z - 1/7) = log(z - 1/7) + heaviside(z - 1/7)^2",
+            // Derivatives at their kinks.
+            "claim d/dz relu(z - 1/7) = heaviside(z - 1/7)^2",
+            "claim d/dz relu(z) = heaviside(z)^2",
+        ] {
+            let v = verdict(claim);
             assert!(
-                !matches!(
-                    v,
-                    crate::check::Verdict::Proved(_) | crate::check::Verdict::ByEvidence(_)
-                ),
+                matches!(v, crate::check::Verdict::ByEvidence(_)),
                 "{claim}: {v:?}"
             );
         }
+        // On the boundary of the assumed interval, the cut is inside it.
+        let v = verdict("assume z >= 1/7\nclaim heaviside(z - 1/7) = heaviside(z - 1/7)^2");
+        assert!(matches!(v, crate::check::Verdict::Incorrect(_)), "{v:?}");
+    }
+
+    #[test]
+    fn a_gap_at_a_cut_where_a_side_is_not_known_is_undecided() {
+        // H(exp(z) − exp(1/7)) switches at z = 1/7 too, but its argument has no exact value
+        // there and f64 cannot tell its sign: the case's gap 1/4 is known, the values not.
+        let v = verdict(
+            "claim heaviside(exp(z) - exp(1/7)) + heaviside(z - 1/7) = \
+             heaviside(exp(z) - exp(1/7)) + heaviside(z - 1/7)^2",
+        );
+        let crate::check::Verdict::Undecided(why) = &v else {
+            panic!("{v:?}")
+        };
+        assert!(why.contains("exactly 1/4 at z = 1/7"), "{why}");
+    }
+
+    #[test]
+    fn a_chain_from_a_derivative_is_not_refuted_at_its_kink() {
+        let src = crate::source::SourceFile::new(
+            "t.dc",
+            "derive d/dz relu(z - 1/7)\n  = heaviside(z - 1/7)\n  = heaviside(z - 1/7)^2\n\
+             derive heaviside(z - 1/7)\n  = heaviside(z - 1/7)^2\n",
+        );
+        let loaded = crate::load::load(&src, &Limits::default());
+        assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
+        let config = crate::check::CheckConfig::default();
+        let steps = crate::check::Checker::new(&loaded.program, &config).check_program();
+        let verdicts: Vec<&str> = steps.iter().map(|s| s.outcome.verdict.word()).collect();
+        // The second line of the first chain stands for relu'(z − 1/7), which does not exist
+        // at 1/7; the second chain starts from a step, which does.
+        assert_eq!(verdicts, ["correct", "correct", "incorrect"], "{steps:?}");
     }
 
     #[test]

@@ -86,6 +86,9 @@ pub enum Hint {
         /// Free on the right side only.
         only_right: Vec<String>,
     },
+    /// The sides agree at the sample points but differ at a point where these steps switch
+    /// (their argument is 0, so each is ½ there): H(u) against H(u)², say.
+    AtStepSwitch(Vec<Expr>),
     /// The correct value (readable), when no slip fits.
     Expected(Expr),
 }

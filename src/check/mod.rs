@@ -693,6 +693,13 @@ impl<'a> Checker<'a> {
 
     /// Checks `lhs = rhs`.
     pub fn check_equal(&self, lhs: &Expr, rhs: &Expr) -> Outcome {
+        self.check_equal_after(lhs, rhs, &[])
+    }
+
+    /// Checks `lhs = rhs` as a line of a chain whose earlier lines reported `earlier_kinks`:
+    /// every line of a chain stands for the same derivative, which does not exist at those
+    /// kinks, so a line is not refuted by its value there (see `gap_at_cuts`).
+    pub fn check_equal_after(&self, lhs: &Expr, rhs: &Expr, earlier_kinks: &[Kink]) -> Outcome {
         let undecided = |reason: String| Outcome {
             verdict: Verdict::Undecided(reason),
             hint: None,
@@ -704,6 +711,9 @@ impl<'a> Checker<'a> {
             (Err(e), _) | (_, Err(e)) => return undecided(e),
         };
         let kinks = self.light_kinks(l.kinks.iter().chain(&r.kinks));
+        // The kinks of these sides and of the chain's earlier lines: the derivative does not
+        // exist there, so neither the sample nor the cuts compare the sides there.
+        let at_kinks: Vec<&Kink> = kinks.iter().chain(earlier_kinks).collect();
         let limits = &self.config.limits;
         let natural = self.natural_domain(&[lhs, rhs]);
         let deadline = Deadline::after(limits.timeout_per_step);
@@ -779,6 +789,7 @@ impl<'a> Checker<'a> {
                 pair,
                 &[],
                 &natural,
+                &at_kinks,
                 Reach::WhileDiffering,
             )
         });
@@ -886,6 +897,7 @@ impl<'a> Checker<'a> {
                     &pair,
                     &split.seeds,
                     &natural,
+                    &at_kinks,
                     Reach::All,
                 );
                 let Some(sampled) = sampled else {
@@ -914,11 +926,31 @@ impl<'a> Checker<'a> {
                 let canon = canon_slot.get_or_insert_with(|| canonicalizer().0);
                 match self.constant_gap(&mut split, canon, sampled_at) {
                     Some(gap) => Verdict::Undecided(gap),
-                    None => Verdict::ByEvidence(Evidence {
-                        points,
-                        tolerance: self.config.tolerance,
-                        instances: None,
-                    }),
+                    None => {
+                        match self.gap_at_cuts(
+                            &mut split,
+                            canon,
+                            (&l.expr, &r.expr),
+                            &side_symbols,
+                            &natural,
+                            &sampled.points,
+                            &at_kinks,
+                        ) {
+                            Some((verdict, hint)) => {
+                                return Outcome {
+                                    verdict,
+                                    hint,
+                                    kinks,
+                                    assumptions,
+                                }
+                            }
+                            None => Verdict::ByEvidence(Evidence {
+                                points,
+                                tolerance: self.config.tolerance,
+                                instances: None,
+                            }),
+                        }
+                    }
                 }
             }
             SampleResult::Differ(cx) => Verdict::Incorrect(cx),
@@ -1111,6 +1143,246 @@ impl<'a> Checker<'a> {
         None
     }
 
+    /// After a sample that agreed: whether the sides differ at a cut, an exact point where a
+    /// step switches (H(z − 1/7) at z = 1/7), which a sample of random points never meets.
+    /// H(0) = ½ there, so H(u) and H(u)² differ by ¼ at that one point and nowhere else.
+    ///
+    /// Each cut (see [`cases::Cases::cut_points`]) is tried with the other symbols' values of
+    /// a few agreeing sample points, when it lies inside the assumed and natural domains and
+    /// no kink lies there: neither one this check reports nor one of the chain's earlier
+    /// lines (`kinks`). At a kink the derivative does not exist, and its value H(0) = ½ is a
+    /// convention, so "∂A/∂Z = 0 for Z ≤ 0" with A = relu(Z) is not refuted at Z = 0. The
+    /// sides are evaluated there with every piecewise call's exact value (f64 would put
+    /// H(z − 1/7) on either side of its switch); the point is a counterexample when the
+    /// exact values differ or, without them, when the guaranteed enclosures are disjoint.
+    ///
+    /// Where neither decides but the case of the cut has a nonzero constant difference c
+    /// (see [`cases::Cases::gap_in`]), the sides differ there by exactly c wherever both are
+    /// defined, and the answer is "undecided" rather than numeric evidence.
+    ///
+    /// `Some((verdict, hint))`: incorrect at a cut (the hint names the steps that switch
+    /// there), or undecided. `None`: no difference at any cut that matters.
+    #[allow(clippy::too_many_arguments)]
+    fn gap_at_cuts(
+        &self,
+        split: &mut cases::Cases,
+        canon: &mut Canonicalizer,
+        (l, r): (&Expr, &Expr),
+        side_symbols: &[Symbol],
+        natural: &[Expr],
+        agreed: &[Point],
+        kinks: &[&Kink],
+    ) -> Option<(Verdict, Option<Hint>)> {
+        if split.atoms.is_empty() {
+            return None;
+        }
+        let limits = &self.config.limits;
+        let (symbol, cuts) = {
+            let mut known = self.piece_cuts.borrow_mut();
+            if known.len() >= PREPARED_CACHE {
+                known.clear();
+            }
+            split.cut_points(limits, &mut known)?
+        };
+        // The other symbols' values (facts may bring more) from the points that agreed; with
+        // the cut's symbol alone, the cut is the point.
+        let mut bases: Vec<Point> = agreed.iter().take(4).cloned().collect();
+        if bases.is_empty() {
+            bases.push(vec![(symbol.clone(), Rational::zero())]);
+        }
+        let show =
+            |c: &Rational| crate::print::rational_to_string(c, crate::print::Format::Unicode);
+        for t in cuts {
+            for base in &bases {
+                let mut point = base.clone();
+                match point.iter_mut().find(|(s, _)| *s == symbol) {
+                    Some(slot) => slot.1 = t.clone(),
+                    None => point.push((symbol.clone(), t.clone())),
+                }
+                if !self.inside_exactly(&point, natural) {
+                    continue;
+                }
+                // A kink at the point, or one whose place cannot be told there: nothing is
+                // compared at this cut.
+                if kinks
+                    .iter()
+                    .any(|k| !self.certainly_away_from(&k.at, &point))
+                {
+                    break;
+                }
+                let sides = self
+                    .with_exact_steps(l, &point)
+                    .zip(self.with_exact_steps(r, &point));
+                let place = format!(
+                    "{} = {}",
+                    crate::print::unicode(&Expr::sym(symbol.clone())),
+                    show(&t)
+                );
+                let Some((le, re)) = sides else {
+                    // A step whose side of its switch f64 cannot tell: only the case's
+                    // constant difference, if it has one, says anything.
+                    match split
+                        .assignment_at(&[(symbol.clone(), t.clone())], limits)
+                        .map(|digits| split.gap_in(canon, &digits))
+                    {
+                        Some(Ok(Some(gap))) => {
+                            return Some((
+                                Verdict::Undecided(format!(
+                                    "left minus right is exactly {} at {place}, where a step \
+                                     switches, but the value of a side there is not known",
+                                    show(&gap)
+                                )),
+                                None,
+                            ))
+                        }
+                        _ => continue,
+                    }
+                };
+                let values = self.eval_at(&le, &point).zip(self.eval_at(&re, &point));
+                let Some((a, b)) = values.filter(|(a, b)| a.abs().max(b.abs()) <= 1e12) else {
+                    continue;
+                };
+                let exact = self.exact_pair(&le, &re, &point);
+                let differs = match &exact {
+                    Some((x, y)) => x != y,
+                    None => self.certainly_differ(&le, &re, &point),
+                };
+                if !differs {
+                    let gap = split
+                        .assignment_at(&[(symbol.clone(), t.clone())], limits)
+                        .map(|digits| split.gap_in(canon, &digits));
+                    if let (None, Some(Ok(Some(gap)))) = (&exact, gap) {
+                        return Some((
+                            Verdict::Undecided(format!(
+                                "left minus right is exactly {} at {place}, where a step \
+                                 switches, a difference f64 evaluation cannot resolve at the \
+                                 sides' size",
+                                show(&gap)
+                            )),
+                            None,
+                        ));
+                    }
+                    continue;
+                }
+                let hint = self.config.hints.then(|| {
+                    let mut steps = self.switching_steps(&[l, r], &point);
+                    if steps.is_empty() {
+                        if let Some(digits) =
+                            split.assignment_at(&[(symbol.clone(), t.clone())], limits)
+                        {
+                            steps = split.atoms_at_half(&digits);
+                        }
+                    }
+                    Hint::AtStepSwitch(steps)
+                });
+                let shown: Point = point
+                    .into_iter()
+                    .filter(|(s, _)| side_symbols.contains(s))
+                    .collect();
+                return Some((
+                    Verdict::Incorrect(Counterexample {
+                        point: shown,
+                        left: a,
+                        right: b,
+                        exact,
+                    }),
+                    hint,
+                ));
+            }
+        }
+        None
+    }
+
+    /// Whether `point` satisfies every stated fact and makes every natural-domain argument
+    /// positive, with exact values where they exist (a cut often lies on the boundary of an
+    /// assumed interval, where f64 rounding could decide either way) and f64 otherwise.
+    fn inside_exactly(&self, point: &Point, natural: &[Expr]) -> bool {
+        let limits = &self.config.limits;
+        let env = |s: &Symbol| point.iter().find(|(t, _)| t == s).map(|(_, v)| v.clone());
+        let mut value = |e: &Expr| -> Option<f64> {
+            let p = self.prepare(e).ok()?.expr;
+            match exact_value(&p, &env, limits) {
+                Some(v) => Some(rational_to_f64(&v)),
+                None => self.eval_at(&p, point),
+            }
+        };
+        let positive = |u: &Expr| match exact_value(u, &env, limits) {
+            Some(v) => v > Rational::zero(),
+            None => self.eval_at(u, point).is_some_and(|v| v > 1e-9),
+        };
+        self.domain.holds(&mut value) && natural.iter().all(positive)
+    }
+
+    /// The H and sign calls of `sides` whose argument is exactly 0 at `point` (each once, in
+    /// the order met): the steps that switch there, as the sides write them.
+    fn switching_steps(&self, sides: &[&Expr], point: &Point) -> Vec<Expr> {
+        let mut out: Vec<Expr> = Vec::new();
+        Expr::visit_distinct(sides, |x| {
+            if let Node::Call(
+                crate::expr::Func::Builtin(Builtin::Heaviside | Builtin::Sign),
+                args,
+            ) = x.node()
+            {
+                if args.iter().all(|u| self.exactly_at(u, point)) && !out.contains(x) {
+                    out.push(x.clone());
+                }
+            }
+            true
+        });
+        out
+    }
+
+    /// Whether `at` (a kink's place) is exactly 0 at `point`.
+    fn exactly_at(&self, at: &Expr, point: &Point) -> bool {
+        let env = |s: &Symbol| point.iter().find(|(t, _)| t == s).map(|(_, v)| v.clone());
+        exact_value(at, &env, &self.config.limits).is_some_and(|v| v.is_zero())
+    }
+
+    /// Whether `at` (a kink's place: zero exactly at the kink) is certainly nonzero at
+    /// `point`: exactly, or in f64 well away from 0.
+    fn certainly_away_from(&self, at: &Expr, point: &Point) -> bool {
+        let env = |s: &Symbol| point.iter().find(|(t, _)| t == s).map(|(_, v)| v.clone());
+        match exact_value(at, &env, &self.config.limits) {
+            Some(v) => !v.is_zero(),
+            None => self.eval_at(at, point).is_some_and(|v| v.abs() > 1e-6),
+        }
+    }
+
+    /// `e` with every piecewise call (H, relu, abs, sign, max, min) that has an exact value
+    /// at `point` replaced by it: at a cut f64 would put H and sign on either side of their
+    /// switch, where the argument is exactly 0 but rounds to ±10⁻¹⁷. `None`: an H or sign
+    /// call without an exact value whose argument may be 0 there.
+    fn with_exact_steps(&self, e: &Expr, point: &Point) -> Option<Expr> {
+        let limits = &self.config.limits;
+        let env = |s: &Symbol| point.iter().find(|(t, _)| t == s).map(|(_, v)| v.clone());
+        let mut table: FxHashMap<Expr, Expr> = FxHashMap::default();
+        let mut known = true;
+        Expr::visit_distinct(&[e], |x| {
+            let Node::Call(crate::expr::Func::Builtin(b), args) = x.node() else {
+                return true;
+            };
+            if !b.info().piecewise {
+                return true;
+            }
+            match exact_value(x, &env, limits) {
+                Some(v) => {
+                    table.insert(x.clone(), Expr::num(v));
+                }
+                // relu, abs, max and min are continuous: f64 is as good as elsewhere. H and
+                // sign jump at 0, so f64 decides them only away from it.
+                None => {
+                    if matches!(b, Builtin::Heaviside | Builtin::Sign)
+                        && !args.iter().all(|u| self.certainly_away_from(u, point))
+                    {
+                        known = false;
+                    }
+                }
+            }
+            true
+        });
+        known.then(|| e.replace_all(&table))
+    }
+
     /// The arguments of `log` and `sqrt` in the sides as written (definitions expanded,
     /// derivatives not yet taken), prepared for evaluation: the functions a claim is about
     /// live where these are positive, and so do their derivatives, even where the derivative
@@ -1178,6 +1450,7 @@ impl<'a> Checker<'a> {
         pair: &PairShape,
         seeds: &[(Symbol, Rational)],
         natural: &[Expr],
+        kinks: &[&Kink],
         reach: Reach,
     ) -> Option<Sampled> {
         // Whether the sample still stops at its first point that is not a counterexample.
@@ -1288,7 +1561,10 @@ impl<'a> Checker<'a> {
                     }) && natural
                         .iter()
                         .all(|u| self.eval_at(u, &point).is_some_and(|v| v > 0.0));
-                    points.push((point, inside));
+                    // At a reported kink the derivative does not exist: the sides' values
+                    // there (H(0) = ½) are a convention, not a counterexample.
+                    let at_kink = inside && kinks.iter().any(|k| self.exactly_at(&k.at, &point));
+                    points.push((point, inside && !at_kink, at_kink));
                 }
                 let tapes = match &tape {
                     Some(t) => t.as_ref(),
@@ -1312,10 +1588,14 @@ impl<'a> Checker<'a> {
                 let values =
                     tapes.and_then(|t| batch.eval(t, points.iter().filter(|p| p.1).map(|p| &p.0)));
                 let mut values = values.map(Vec::into_iter);
-                for (point, inside) in points {
+                for (point, inside, at_kink) in points {
                     if !inside {
                         queue.push_back((point, None));
-                        outside += 1;
+                        if at_kink {
+                            undefined += 1;
+                        } else {
+                            outside += 1;
+                        }
                         continue;
                     }
                     let v = match values.as_mut() {
@@ -1507,9 +1787,17 @@ impl<'a> Checker<'a> {
                 Item::Derive(d) => {
                     let mut prev = d.start.clone();
                     let mut first_wrong: Option<usize> = None;
+                    // The kinks of the lines so far: every line stands for the derivative
+                    // the chain starts from.
+                    let mut chain_kinks: Vec<Kink> = Vec::new();
                     for (i, step) in d.steps.iter().enumerate() {
                         let index = i + 1;
-                        let outcome = self.check_equal(&prev, &step.expr);
+                        let outcome = self.check_equal_after(&prev, &step.expr, &chain_kinks);
+                        for k in &outcome.kinks {
+                            if !chain_kinks.contains(k) {
+                                chain_kinks.push(k.clone());
+                            }
+                        }
                         let mut note = None;
                         if let Some(k) = first_wrong {
                             // Does this line return to the value of the start?
@@ -2016,7 +2304,16 @@ mod tests {
         let mut symbols = lp.shape().symbols.clone();
         symbols.extend(rp.shape().symbols.iter().cloned());
         let pair = PairShape::of(lp.shape(), rp.shape());
-        checker.sample(&lp.expr, &rp.expr, &symbols, &pair, &[], &natural, reach)
+        checker.sample(
+            &lp.expr,
+            &rp.expr,
+            &symbols,
+            &pair,
+            &[],
+            &natural,
+            &[],
+            reach,
+        )
     }
 
     #[test]

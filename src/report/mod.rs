@@ -186,6 +186,14 @@ pub fn hint_text(h: &Hint, format: Format) -> String {
                 .collect();
             format!("the free indices do not match: {}", parts.join("; "))
         }
+        Hint::AtStepSwitch(steps) => {
+            let steps: Vec<String> = steps.iter().map(show).collect();
+            format!(
+                "the sides agree at every sample point but differ at this point, where {} \
+                 switches (a step's value at 0 is 1/2)",
+                steps.join(", ")
+            )
+        }
         Hint::Expected(e) => format!("the correct value is {}", show(e)),
     }
 }
