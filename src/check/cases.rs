@@ -412,6 +412,70 @@ impl Cases {
         Some((pieces.symbol.clone()?, pieces.cuts.clone()))
     }
 
+    /// Keeps, of the feasible cases found (by `split_undecided` for linear atoms, by
+    /// [`Cases::find_feasible_places`] for piecewise linear ones), only those of the places
+    /// `inside` the assumed domain. `bounds` are the exact points where the domain's facts
+    /// about the one symbol can change truth (the roots of linear comparisons): with them
+    /// among the cuts, each place lies wholly inside or wholly outside the domain, so its
+    /// representative decides. `inside(t)`: whether the point s = t satisfies the facts
+    /// (`None`: not known, and the place is kept).
+    ///
+    /// True when some place was left out (the proof then relies on the assumptions). Nothing
+    /// changes when no feasible cases are known, the atoms have no symbol, or a place's case
+    /// is not found exactly.
+    pub(crate) fn restrict_to_domain(
+        &mut self,
+        bounds: &[Rational],
+        inside: &mut dyn FnMut(&Rational) -> Option<bool>,
+        limits: &Limits,
+    ) -> bool {
+        if self.feasible.is_empty() {
+            return false;
+        }
+        let mut cuts: Vec<Rational> = match (&self.linear, &self.pieces) {
+            (Some(lin), _) => lin.roots(),
+            (None, Some(Some(pieces))) if pieces.symbol.is_some() => pieces.cuts.clone(),
+            _ => return false,
+        };
+        let Some(symbol) = self
+            .linear
+            .as_ref()
+            .map(|l| l.symbol.clone())
+            .or_else(|| self.pieces.as_ref()?.as_ref()?.symbol.clone())
+        else {
+            return false;
+        };
+        cuts.extend(bounds.iter().cloned());
+        cuts.sort();
+        cuts.dedup();
+        let mut excluded = false;
+        let mut feasible: Vec<Vec<Digit>> = Vec::new();
+        for t in representatives_of(&cuts) {
+            if inside(&t) == Some(false) {
+                excluded = true;
+                continue;
+            }
+            let digits = match &self.linear {
+                Some(lin) => lin.digits_at(&t),
+                None => match exact_assignment_at_point(
+                    &self.atoms,
+                    &[(symbol.clone(), t.clone())],
+                    limits,
+                ) {
+                    Some(d) => d,
+                    None => return false,
+                },
+            };
+            if !feasible.contains(&digits) {
+                feasible.push(digits);
+            }
+        }
+        if excluded {
+            self.feasible = feasible;
+        }
+        excluded
+    }
+
     /// The atoms whose value is ½ in the case `digits` (their argument is 0 there).
     pub(crate) fn atoms_at_half(&self, digits: &[Digit]) -> Vec<Expr> {
         self.atoms
@@ -879,19 +943,7 @@ impl Pieces {
     /// first cut its value − 1, each cut itself, between two cuts their midpoint, above the
     /// last its value + 1; with no cuts, 0 (the one place).
     fn representatives(&self) -> Vec<Rational> {
-        let (Some(first), Some(last)) = (self.cuts.first(), self.cuts.last()) else {
-            return vec![Rational::zero()];
-        };
-        let mut out = Vec::with_capacity(2 * self.cuts.len() + 1);
-        out.push(first - Rational::one());
-        for (j, c) in self.cuts.iter().enumerate() {
-            if let Some(prev) = j.checked_sub(1).and_then(|k| self.cuts.get(k)) {
-                out.push((prev + c) / Rational::from_integer(2.into()));
-            }
-            out.push(c.clone());
-        }
-        out.push(last + Rational::one());
-        out
+        representatives_of(&self.cuts)
     }
 
     /// The place of `point` (see `met`); `None` when the point has no value for the symbol.
@@ -920,6 +972,41 @@ impl Pieces {
         }
         Some(2 * lo)
     }
+}
+
+/// One point of each place cut by the sorted distinct `cuts` (see [`Pieces::representatives`]).
+fn representatives_of(cuts: &[Rational]) -> Vec<Rational> {
+    let (Some(first), Some(last)) = (cuts.first(), cuts.last()) else {
+        return vec![Rational::zero()];
+    };
+    let mut out = Vec::with_capacity(2 * cuts.len() + 1);
+    out.push(first - Rational::one());
+    for (j, c) in cuts.iter().enumerate() {
+        if let Some(prev) = j.checked_sub(1).and_then(|k| cuts.get(k)) {
+            out.push((prev + c) / Rational::from_integer(2.into()));
+        }
+        out.push(c.clone());
+    }
+    out.push(last + Rational::one());
+    out
+}
+
+/// The root of `u` when it is a polynomial of degree at most 1 in `s` alone (numbers, `s`,
+/// sums, products, integer powers): `Some(Some(root))`, `Some(None)` when it has none (a
+/// constant); `None` when `u` is not of that kind or has no exact values. A comparison
+/// u > 0 of that kind changes truth only at the root.
+pub(crate) fn linear_root(u: &Expr, s: &Symbol, limits: &Limits) -> Option<Option<Rational>> {
+    let mut symbol = None;
+    let d = degree(u, &mut symbol, 0)?;
+    if d > 1 || symbol.as_ref().is_some_and(|x| x != s) || has_heaviside(u) {
+        return None;
+    }
+    line_root(u, Some(s), None, None, limits)
+}
+
+/// Whether `u` contains a step (which `degree` takes as a constant).
+fn has_heaviside(u: &Expr) -> bool {
+    !Expr::visit_distinct(&[u], |x| heaviside_arg(x).is_none())
 }
 
 /// `t` against `c`, given their machine-integer pairs where they fit: exactly, with i128
@@ -1627,14 +1714,58 @@ mod tests {
             "claim d/dz relu(z) = heaviside(z)^2",
         ] {
             let v = verdict(claim);
-            assert!(
-                matches!(v, crate::check::Verdict::ByEvidence(_)),
-                "{claim}: {v:?}"
-            );
+            assert!(v.is_correct(), "{claim}: {v:?}");
         }
         // On the boundary of the assumed interval, the cut is inside it.
         let v = verdict("assume z >= 1/7\nclaim heaviside(z - 1/7) = heaviside(z - 1/7)^2");
         assert!(matches!(v, crate::check::Verdict::Incorrect(_)), "{v:?}");
+    }
+
+    #[test]
+    fn a_proof_by_cases_leaves_out_the_places_outside_the_domain_and_at_kinks() {
+        for (claim, in_domain, off_kinks) in [
+            (
+                "assume z > 1/7\nclaim heaviside(z - 1/7) = heaviside(z - 1/7)^2",
+                true,
+                false,
+            ),
+            ("assume w < 0\nclaim d/dw relu(w) = 0", true, true),
+            ("assume w <= 0\nclaim d/dw relu(w) = 0", true, true),
+            (
+                "claim d/dz relu(z - 1/7) = heaviside(z - 1/7)^2",
+                false,
+                true,
+            ),
+            ("claim d/dz abs(z) = 2*heaviside(z)^2 - 1", false, true),
+        ] {
+            let v = verdict(claim);
+            let crate::check::Verdict::Proved(p) = &v else {
+                panic!("{claim}: {v:?}")
+            };
+            assert!(!p.cases().is_empty(), "{claim}: {v:?}");
+            assert_eq!(
+                (p.within_assumptions(), p.off_kinks()),
+                (in_domain, off_kinks),
+                "{claim}"
+            );
+        }
+        for claim in [
+            // The place z = 1/7 is inside (on the boundary): the claim is wrong there.
+            "assume z >= 1/7\nclaim heaviside(z - 1/7) = heaviside(z - 1/7)^2",
+            // Only part of the interval (0, 1) is assumed: its representative must not
+            // decide for the whole of it (the fact's root 1/2 is a cut).
+            "assume z > 1/2\nclaim heaviside(z)*heaviside(1 - z) = heaviside(z - 1/2)",
+            // Wrong on an assumed interval.
+            "assume w < 0\nclaim d/dw relu(w) = 1",
+            // A fact that is not linear in the symbol restricts nothing.
+            "assume z^2 > 1/49\nclaim heaviside(z - 1/7) = heaviside(z - 1/7)^2",
+        ] {
+            let v = verdict(claim);
+            assert!(
+                !matches!(v, crate::check::Verdict::Proved(_)),
+                "{claim}: {v:?}"
+            );
+        }
     }
 
     #[test]

@@ -31,7 +31,7 @@ use crate::eval::{
 };
 use crate::expr::{Builtin, Expr, Node, Rational, Symbol};
 use crate::limits::{Deadline, LimitReached, Limits};
-use crate::program::{DefKind, Item, Program};
+use crate::program::{DefKind, Fact, Item, Program, Rel};
 use crate::simplify::canon::ratfunc::RatFunc;
 use crate::simplify::canon::{CanonError, Canonicalizer};
 use crate::simplify::readable::{readable, ReadableCtx};
@@ -82,6 +82,19 @@ impl Default for CheckConfig {
 pub struct Proof {
     canonical: Expr,
     cases: Vec<Expr>,
+    /// A proof by cases that left out the places outside the assumed domain.
+    in_domain: bool,
+    /// A proof by cases that left out the points at the reported kinks.
+    off_kinks: bool,
+}
+
+/// What a proof by cases left out (see `Checker::restrict_to_domain`).
+#[derive(Default)]
+struct Restriction {
+    /// The spans of the facts whose outside was left out.
+    facts: Vec<Span>,
+    /// Whether the points at reported kinks were left out.
+    at_kinks: bool,
 }
 
 impl Proof {
@@ -93,6 +106,18 @@ impl Proof {
     /// The H(u) atoms of a proof by cases (see `cases`); empty for a plain canonical proof.
     pub fn cases(&self) -> &[Expr] {
         &self.cases
+    }
+
+    /// Whether the proof by cases holds only inside the assumed domain (the cases of places
+    /// outside it were left out); the outcome's `assumptions` name the facts.
+    pub fn within_assumptions(&self) -> bool {
+        self.in_domain
+    }
+
+    /// Whether the proof by cases left out the points at the reported kinks, where the
+    /// derivative does not exist.
+    pub fn off_kinks(&self) -> bool {
+        self.off_kinks
     }
 }
 
@@ -828,6 +853,8 @@ impl<'a> Checker<'a> {
                             verdict: Verdict::Proved(Proof {
                                 canonical: canon.to_expr(&cl),
                                 cases: Vec::new(),
+                                in_domain: false,
+                                off_kinks: false,
                             }),
                             hint: None,
                             kinks,
@@ -865,15 +892,26 @@ impl<'a> Checker<'a> {
                         split.find_feasible_places(limits, &mut known, &deadline);
                     }
                     split.decide(canon);
+                    // Otherwise only the places inside the assumed domain and off the kinks
+                    // need to vanish (a proof everywhere says more, so it is tried first).
+                    let mut left_out = Restriction::default();
+                    if !split.proved {
+                        left_out = self.restrict_to_domain(split, &at_kinks);
+                        if left_out.at_kinks || !left_out.facts.is_empty() {
+                            split.decide(canon);
+                        }
+                    }
                     let cl = proof_form.take().filter(|_| split.proved)?;
                     Some(Outcome {
                         verdict: Verdict::Proved(Proof {
                             canonical: canon.to_expr(&cl),
                             cases: std::mem::take(&mut split.atoms),
+                            in_domain: !left_out.facts.is_empty(),
+                            off_kinks: left_out.at_kinks,
                         }),
                         hint: None,
                         kinks: kinks.clone(),
-                        assumptions: Vec::new(),
+                        assumptions: left_out.facts,
                     })
                 };
                 let (l_shape, r_shape) = (l.shape(), r.shape());
@@ -1141,6 +1179,104 @@ impl<'a> Checker<'a> {
             }
         }
         None
+    }
+
+    /// Restricts a proof by cases to the places inside the assumed domain (see
+    /// [`cases::Cases::restrict_to_domain`]), using the facts about the atoms' one symbol
+    /// alone that are linear comparisons (z > 0, 0 ≤ z ≤ 6): their roots become cuts, so each
+    /// place lies wholly inside or outside each of them. Other facts restrict nothing. The
+    /// spans of the facts used, when some place was left out; empty otherwise.
+    ///
+    /// The places at a reported kink (`kinks`, when its place is linear in the symbol) are
+    /// left out as well: the derivative does not exist there (see `gap_at_cuts`). Their roots
+    /// are cuts too, so such a place is the one point.
+    fn restrict_to_domain(&self, split: &mut cases::Cases, kinks: &[&Kink]) -> Restriction {
+        let none = Restriction::default();
+        if (self.domain.facts.is_empty() && kinks.is_empty()) || split.atoms.is_empty() {
+            return none;
+        }
+        let limits = &self.config.limits;
+        let Some((symbol, _)) = split.cut_points(limits, &mut self.piece_cuts.borrow_mut()) else {
+            return none;
+        };
+        let kink_roots: Vec<Rational> = kinks
+            .iter()
+            .filter_map(|k| cases::linear_root(&k.at, &symbol, limits).flatten())
+            .collect();
+        // The usable facts: (span, prepared sides, relations) of comparisons whose sides are
+        // linear in the symbol alone.
+        let mut usable: Vec<(Span, Vec<Expr>, Vec<Rel>)> = Vec::new();
+        let mut bounds: Vec<Rational> = Vec::new();
+        for f in &self.domain.facts {
+            let Fact::Compare(exprs, rels) = &f.fact else {
+                continue;
+            };
+            let Some(sides) = exprs
+                .iter()
+                .map(|e| self.prepare(e).ok().map(|p| p.expr))
+                .collect::<Option<Vec<Expr>>>()
+            else {
+                continue;
+            };
+            let mut roots = Vec::new();
+            let linear = sides.windows(2).all(|pair| match pair {
+                [a, b] => {
+                    match cases::linear_root(&Expr::sub(a.clone(), b.clone()), &symbol, limits) {
+                        Some(root) => {
+                            roots.extend(root);
+                            true
+                        }
+                        None => false,
+                    }
+                }
+                _ => true,
+            });
+            let about = sides.iter().any(|e| e.free_symbols().contains(&symbol));
+            if linear && about {
+                bounds.extend(roots);
+                usable.push((f.span, sides, rels.clone()));
+            }
+        }
+        if usable.is_empty() && kink_roots.is_empty() {
+            return none;
+        }
+        bounds.extend(kink_roots.iter().cloned());
+        let mut at_kink = false;
+        let mut in_domain = false;
+        let mut inside = |t: &Rational| -> Option<bool> {
+            if kink_roots.contains(t) {
+                at_kink = true;
+                return Some(false);
+            }
+            let env = |s: &Symbol| (*s == symbol).then(|| t.clone());
+            let mut all = true;
+            for (_, sides, rels) in &usable {
+                for (i, rel) in rels.iter().enumerate() {
+                    let a = exact_value(sides.get(i)?, &env, limits)?;
+                    let b = exact_value(sides.get(i + 1)?, &env, limits)?;
+                    all &= match rel {
+                        Rel::Lt => a < b,
+                        Rel::Le => a <= b,
+                        Rel::Gt => a > b,
+                        Rel::Ge => a >= b,
+                        Rel::Eq => a == b,
+                    };
+                }
+            }
+            in_domain |= !all;
+            Some(all)
+        };
+        if !split.restrict_to_domain(&bounds, &mut inside, limits) {
+            return none;
+        }
+        Restriction {
+            facts: if in_domain {
+                usable.into_iter().map(|(span, _, _)| span).collect()
+            } else {
+                Vec::new()
+            },
+            at_kinks: at_kink,
+        }
     }
 
     /// After a sample that agreed: whether the sides differ at a cut, an exact point where a

@@ -144,9 +144,18 @@ pub fn evidence_text(v: &Verdict) -> String {
     match v {
         Verdict::Proved(p) if !p.cases().is_empty() => {
             let atoms: Vec<String> = p.cases().iter().map(print::unicode).collect();
+            let domain = match (p.within_assumptions(), p.off_kinks()) {
+                (true, true) => {
+                    " inside the assumed domain, except at the kinks (where the derivative does \
+                     not exist)"
+                }
+                (true, false) => " inside the assumed domain",
+                (false, true) => " except at the kinks (where the derivative does not exist)",
+                (false, false) => "",
+            };
             format!(
                 "proved by cases on {} ∈ {{0, ½, 1}}: the difference of the two canonical forms \
-                 vanishes in every case that can occur",
+                 vanishes in every case that can occur{domain}",
                 atoms.join(", ")
             )
         }
