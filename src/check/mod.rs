@@ -879,29 +879,43 @@ impl<'a> Checker<'a> {
                     side_symbols.extend(r_shape.symbols.iter().cloned());
                     (side_symbols, PairShape::of(l_shape, r_shape))
                 });
-                let sampled = self.sample(
-                    &l.expr,
-                    &r.expr,
-                    &side_symbols,
-                    &pair,
-                    &split.seeds,
-                    &natural,
-                    Reach::All,
-                );
-                let Some(sampled) = sampled else {
-                    return undecided("the sample stopped before its end".into());
+                let sample = |seeds: &[(Symbol, Rational)], reach| {
+                    self.sample(
+                        &l.expr,
+                        &r.expr,
+                        &side_symbols,
+                        &pair,
+                        seeds,
+                        &natural,
+                        reach,
+                    )
                 };
-                // The cases are decided after the sample, and only when it found no
+                // The cases are decided only when the sample's first point is no
                 // counterexample: a proof by cases and a counterexample cannot both exist
                 // (the cases' proof holds wherever both sides are defined, and a
                 // counterexample is a point where both are defined and certainly differ), so
-                // a refuted claim never needs them. The sample does not depend on them (its
-                // seeds come from `split_undecided`).
-                if !matches!(sampled.result, SampleResult::Differ(_)) {
-                    if let Some(proved) = by_cases(&mut split, canon) {
-                        return proved;
+                // a refuted claim never needs them, and a claim they prove needs no sample
+                // (its result would be discarded). A sample that refutes at its first point
+                // goes on exactly as the full one; otherwise the full sample is drawn after
+                // the cases, from the same seeds (it does not depend on them: its seeds come
+                // from `split_undecided`).
+                let refuted = if split.atoms.is_empty() {
+                    None
+                } else {
+                    sample(&split.seeds, Reach::WhileDiffering)
+                };
+                let sampled = match refuted {
+                    Some(sampled) => sampled,
+                    None => {
+                        if let Some(proved) = by_cases(&mut split, canon) {
+                            return proved;
+                        }
+                        let Some(sampled) = sample(&split.seeds, Reach::All) else {
+                            return undecided("the sample stopped before its end".into());
+                        };
+                        sampled
                     }
-                }
+                };
                 (side_symbols, pair, sampled)
             }
         };
@@ -2199,6 +2213,60 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_claim_proved_by_cases_draws_no_full_sample_and_a_refuted_one_decides_no_cases() {
+        let config = CheckConfig::default();
+        // A fresh checker for the one claim of `claim`, and that claim's outcome.
+        let check = |claim: &str, body: &dyn Fn(&Checker, Outcome)| {
+            let program = program_of(&format!("let hardtanh(z) = max(-1, min(1, z))\n{claim}\n"));
+            let checker = Checker::new(&program, &config);
+            let Some(Item::Claim(c)) = program.items.last() else {
+                panic!("{claim}: no claim")
+            };
+            body(&checker, checker.check_equal(&c.lhs, &c.rhs));
+        };
+        // Proved by its cases after one point: the full sample (whose second batch compiles
+        // both sides' tapes) is never drawn.
+        for claim in [
+            "claim relu(z)*heaviside(z - 1) = relu(z - 1) + heaviside(z - 1)",
+            "claim d/dz hardtanh(z) = heaviside(1 - abs(z))",
+            "claim d/dz hardtanh(z) = heaviside(z + 1) - heaviside(z - 1)",
+        ] {
+            check(claim, &|checker, outcome| {
+                let Verdict::Proved(proof) = &outcome.verdict else {
+                    panic!("{claim}: {:?}", outcome.verdict)
+                };
+                assert!(!proof.cases().is_empty(), "{claim}");
+                assert!(checker.tapes.borrow().is_empty(), "{claim}: sampled");
+            });
+        }
+        // Wrong everywhere, so refuted at the first point: the cases of the nested steps are
+        // never decided (no cuts looked for).
+        check(
+            "claim d/dz hardtanh(z) = heaviside(1 - abs(z)) + 1",
+            &|checker, outcome| {
+                assert!(
+                    matches!(outcome.verdict, Verdict::Incorrect(_)),
+                    "{:?}",
+                    outcome.verdict
+                );
+                assert!(checker.piece_cuts.borrow().is_empty());
+            },
+        );
+        // Right but not proved by its cases (the case H(z) = ½ does not vanish with z free):
+        // the full sample is drawn after them.
+        let softsign = "let softsign(z) = z/(1 + abs(z))\n\
+                        claim d/dz softsign(z) = 1/(1 + 2*abs(z) + z^2)";
+        check(softsign, &|checker, outcome| {
+            assert!(
+                matches!(outcome.verdict, Verdict::ByEvidence(_)),
+                "{:?}",
+                outcome.verdict
+            );
+            assert!(!checker.tapes.borrow().is_empty());
+        });
     }
 
     #[test]
