@@ -890,19 +890,19 @@ impl<'a> Checker<'a> {
                         reach,
                     )
                 };
-                // The cases are decided only when the sample's first point is no
+                // The cases are decided only when the sample's first points hold no
                 // counterexample: a proof by cases and a counterexample cannot both exist
                 // (the cases' proof holds wherever both sides are defined, and a
                 // counterexample is a point where both are defined and certainly differ), so
                 // a refuted claim never needs them, and a claim they prove needs no sample
-                // (its result would be discarded). A sample that refutes at its first point
-                // goes on exactly as the full one; otherwise the full sample is drawn after
-                // the cases, from the same seeds (it does not depend on them: its seeds come
+                // (its result would be discarded). A sample that refutes among its first
+                // `CASE_PROBE_POINTS` goes on exactly as the full one; otherwise the full
+                // sample is drawn after the cases, from the same seeds (it does not depend on them: its seeds come
                 // from `split_undecided`).
                 let refuted = if split.atoms.is_empty() {
                     None
                 } else {
-                    sample(&split.seeds, Reach::WhileDiffering)
+                    sample(&split.seeds, Reach::Within(CASE_PROBE_POINTS))
                 };
                 let sampled = match refuted {
                     Some(sampled) => sampled,
@@ -1195,7 +1195,22 @@ impl<'a> Checker<'a> {
         reach: Reach,
     ) -> Option<Sampled> {
         // Whether the sample still stops at its first point that is not a counterexample.
-        let mut probing = reach == Reach::WhileDiffering;
+        // How many more points may pass without a counterexample before the sample stops
+        // (`None`: it goes to its end). Until then every point is handled as in the full
+        // sample, so a sample that finds a counterexample in time goes on as the full one.
+        let mut probe_left = match reach {
+            Reach::All => None,
+            Reach::WhileDiffering => Some(1usize),
+            Reach::Within(n) => Some(n.max(1)),
+        };
+        // Whether this point ends the probe (no counterexample among the points allowed).
+        let probe_ends = |probe_left: &mut Option<usize>| match probe_left {
+            Some(left) => {
+                *left = left.saturating_sub(1);
+                *left == 0
+            }
+            None => false,
+        };
         let mut symbols = side_symbols.to_vec();
         // Facts about quantities constrain the sample through their definitions; each fact's
         // expressions are prepared once.
@@ -1349,14 +1364,14 @@ impl<'a> Checker<'a> {
                 break;
             };
             let Some((a, b)) = values else {
-                if probing {
+                if probe_ends(&mut probe_left) {
                     return None;
                 }
                 continue;
             };
             let scale = 1f64.max(a.abs()).max(b.abs());
             if scale > 1e12 {
-                if probing {
+                if probe_ends(&mut probe_left) {
                     return None;
                 }
                 // Too close to a singularity to trust either value.
@@ -1392,7 +1407,7 @@ impl<'a> Checker<'a> {
                 (exact.as_ref().is_some_and(|(x, y)| x != y), exact, false)
             };
             if !differs {
-                if probing {
+                if probe_ends(&mut probe_left) {
                     return None;
                 }
                 if close || exact.is_some() {
@@ -1408,7 +1423,7 @@ impl<'a> Checker<'a> {
                 }
                 continue;
             }
-            probing = false;
+            probe_left = None;
             {
                 // Report only the symbols the two sides use (facts may add others).
                 let point: Point = point
@@ -1473,7 +1488,7 @@ impl<'a> Checker<'a> {
                 None => usable,
             })
         };
-        if probing {
+        if probe_left.is_some() {
             return None;
         }
         Some(Sampled {
@@ -1641,6 +1656,13 @@ struct Sampled {
     result: SampleResult,
 }
 
+/// How many points a piecewise claim's sample draws before its cases are decided: the first
+/// three batches (1, 2 and 4 points). A wrong claim is refuted among them without the cases
+/// (a slip ×1.001 of a derivative that is 0 on a half-line can agree at the first point);
+/// a claim its cases prove draws no more (measured: 1, 3, 7, 15 and 31 points, 7 the
+/// cheapest).
+const CASE_PROBE_POINTS: usize = 7;
+
 /// How far [`Checker::sample`] goes.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Reach {
@@ -1649,6 +1671,9 @@ enum Reach {
     /// As [`Reach::All`] once its first point is a counterexample; otherwise it stops there
     /// (`None`).
     WhileDiffering,
+    /// As [`Reach::All`] once one of its first `n` points is a counterexample; otherwise it
+    /// stops after them (`None`). `Within(1)` is [`Reach::WhileDiffering`].
+    Within(usize),
 }
 
 enum SampleResult {
@@ -2216,50 +2241,104 @@ mod tests {
     }
 
     #[test]
-    fn a_claim_proved_by_cases_draws_no_full_sample_and_a_refuted_one_decides_no_cases() {
+    fn a_sample_stopped_after_its_first_points_goes_on_as_the_full_one() {
+        let program = program_of("assume 0 < w < 3\n");
+        let config = CheckConfig::default();
+        let checker = Checker::new(&program, &config);
+        let claims = [
+            (
+                "sigmoid(z)*(1 - sigmoid(z))",
+                "sigmoid(z)*(1 + sigmoid(z))",
+                true,
+            ),
+            ("tanh(z)^2", "1 - tanh(z)", true),
+            // Equal where z < 0: the first points can agree.
+            ("heaviside(z)", "1001/1000*heaviside(z)", true),
+            ("relu(z)", "relu(z) + 1/1000*relu(z - 1)", true),
+            ("z*w + z", "z*(w + 1)", false),
+            ("abs(z)", "z*sign(z)", false),
+        ];
+        for (l, r, wrong) in claims {
+            let (l, r) = (parse(l), parse(r));
+            let full = sample_claim(&checker, &l, &r, Reach::All)
+                .unwrap_or_else(|| panic!("{l} = {r}: no full sample"));
+            for n in [1, 2, 7, 200] {
+                match sample_claim(&checker, &l, &r, Reach::Within(n)) {
+                    Some(probe) => {
+                        assert!(wrong, "{l} = {r}: a counterexample to a right claim");
+                        let (SampleResult::Differ(a), SampleResult::Differ(b)) =
+                            (&probe.result, &full.result)
+                        else {
+                            panic!("{l} = {r}: the probe went on without a counterexample");
+                        };
+                        assert_eq!(format!("{a:?}"), format!("{b:?}"), "{l} = {r}, {n} points");
+                        assert_eq!(format!("{:?}", probe.points), format!("{:?}", full.points));
+                    }
+                    None => assert!(
+                        !wrong || n < 200,
+                        "{l} = {r}: no counterexample in the whole sample"
+                    ),
+                }
+            }
+            // Within 1 is the probe of the first point.
+            assert_eq!(
+                sample_claim(&checker, &l, &r, Reach::Within(1)).is_some(),
+                sample_claim(&checker, &l, &r, Reach::WhileDiffering).is_some()
+            );
+        }
+    }
+
+    #[test]
+    fn a_claim_proved_by_cases_is_proved_after_its_first_points_and_a_refuted_one_decides_no_cases()
+    {
         let config = CheckConfig::default();
         // A fresh checker for the one claim of `claim`, and that claim's outcome.
-        let check = |claim: &str, body: &dyn Fn(&Checker, Outcome)| {
+        let check = |claim: &str, body: &dyn Fn(&Checker, &crate::program::Claim, Outcome)| {
             let program = program_of(&format!("let hardtanh(z) = max(-1, min(1, z))\n{claim}\n"));
             let checker = Checker::new(&program, &config);
             let Some(Item::Claim(c)) = program.items.last() else {
                 panic!("{claim}: no claim")
             };
-            body(&checker, checker.check_equal(&c.lhs, &c.rhs));
+            body(&checker, c, checker.check_equal(&c.lhs, &c.rhs));
         };
-        // Proved by its cases after one point: the full sample (whose second batch compiles
-        // both sides' tapes) is never drawn.
+        // Proved by its cases once the first points hold no counterexample (those points are
+        // all the sample draws: the probe stops there).
         for claim in [
             "claim relu(z)*heaviside(z - 1) = relu(z - 1) + heaviside(z - 1)",
             "claim d/dz hardtanh(z) = heaviside(1 - abs(z))",
             "claim d/dz hardtanh(z) = heaviside(z + 1) - heaviside(z - 1)",
         ] {
-            check(claim, &|checker, outcome| {
+            check(claim, &|_, _, outcome| {
                 let Verdict::Proved(proof) = &outcome.verdict else {
                     panic!("{claim}: {:?}", outcome.verdict)
                 };
                 assert!(!proof.cases().is_empty(), "{claim}");
-                assert!(checker.tapes.borrow().is_empty(), "{claim}: sampled");
             });
         }
-        // Wrong everywhere, so refuted at the first point: the cases of the nested steps are
-        // never decided (no cuts looked for).
-        check(
-            "claim d/dz hardtanh(z) = heaviside(1 - abs(z)) + 1",
-            &|checker, outcome| {
+        // Refuted among the first points: the cases of the nested steps are never decided
+        // (no cuts looked for). The first is wrong everywhere; the second only where |z| < 1,
+        // and its first point lies outside.
+        for (claim, first_differs) in [
+            ("claim d/dz hardtanh(z) = heaviside(1 - abs(z)) + 1", true),
+            ("claim d/dz hardtanh(z) = 3/2*heaviside(1 - abs(z))", false),
+        ] {
+            check(claim, &|checker, c, outcome| {
                 assert!(
                     matches!(outcome.verdict, Verdict::Incorrect(_)),
-                    "{:?}",
+                    "{claim}: {:?}",
                     outcome.verdict
                 );
-                assert!(checker.piece_cuts.borrow().is_empty());
-            },
-        );
+                assert!(checker.piece_cuts.borrow().is_empty(), "{claim}");
+                // Nested steps give no seeds: the claim's sample is the one without them.
+                let first = sample_claim(checker, &c.lhs, &c.rhs, Reach::WhileDiffering);
+                assert_eq!(first.is_some(), first_differs, "{claim}");
+            });
+        }
         // Right but not proved by its cases (the case H(z) = ½ does not vanish with z free):
         // the full sample is drawn after them.
         let softsign = "let softsign(z) = z/(1 + abs(z))\n\
                         claim d/dz softsign(z) = 1/(1 + 2*abs(z) + z^2)";
-        check(softsign, &|checker, outcome| {
+        check(softsign, &|checker, _, outcome| {
             assert!(
                 matches!(outcome.verdict, Verdict::ByEvidence(_)),
                 "{:?}",
