@@ -1259,7 +1259,7 @@ mod tests {
     }
 
     #[test]
-    fn a_claim_proved_by_cases_is_still_proved_when_the_cases_come_after_the_sample() {
+    fn a_claim_proved_by_cases_is_still_proved_when_the_cases_come_after_sample_points() {
         for claim in [
             "claim relu(z)*heaviside(z - 1) = relu(z - 1) + heaviside(z - 1)",
             "claim heaviside(z)*heaviside(z - 1) = heaviside(z - 1)",

@@ -928,30 +928,44 @@ impl<'a> Checker<'a> {
                     side_symbols.extend(r_shape.symbols.iter().cloned());
                     (side_symbols, PairShape::of(l_shape, r_shape))
                 });
-                let sampled = self.sample(
-                    &l.expr,
-                    &r.expr,
-                    &side_symbols,
-                    &pair,
-                    &split.seeds,
-                    &natural,
-                    &at_kinks,
-                    Reach::All,
-                );
-                let Some(sampled) = sampled else {
-                    return undecided("the sample stopped before its end".into());
+                let sample = |seeds: &[(Symbol, Rational)], reach| {
+                    self.sample(
+                        &l.expr,
+                        &r.expr,
+                        &side_symbols,
+                        &pair,
+                        seeds,
+                        &natural,
+                        &at_kinks,
+                        reach,
+                    )
                 };
-                // The cases are decided after the sample, and only when it found no
+                // The cases are decided only when the sample's first points hold no
                 // counterexample: a proof by cases and a counterexample cannot both exist
                 // (the cases' proof holds wherever both sides are defined, and a
                 // counterexample is a point where both are defined and certainly differ), so
-                // a refuted claim never needs them. The sample does not depend on them (its
-                // seeds come from `split_undecided`).
-                if !matches!(sampled.result, SampleResult::Differ(_)) {
-                    if let Some(proved) = by_cases(&mut split, canon) {
-                        return proved;
+                // a refuted claim never needs them, and a claim they prove needs no sample
+                // (its result would be discarded). A sample that refutes among its first
+                // `CASE_PROBE_POINTS` goes on exactly as the full one; otherwise the full
+                // sample is drawn after the cases, from the same seeds (it does not depend on them: its seeds come
+                // from `split_undecided`).
+                let refuted = if split.atoms.is_empty() {
+                    None
+                } else {
+                    sample(&split.seeds, Reach::Within(CASE_PROBE_POINTS))
+                };
+                let sampled = match refuted {
+                    Some(sampled) => sampled,
+                    None => {
+                        if let Some(proved) = by_cases(&mut split, canon) {
+                            return proved;
+                        }
+                        let Some(sampled) = sample(&split.seeds, Reach::All) else {
+                            return undecided("the sample stopped before its end".into());
+                        };
+                        sampled
                     }
-                }
+                };
                 (side_symbols, pair, sampled)
             }
         };
@@ -1596,7 +1610,22 @@ impl<'a> Checker<'a> {
         reach: Reach,
     ) -> Option<Sampled> {
         // Whether the sample still stops at its first point that is not a counterexample.
-        let mut probing = reach == Reach::WhileDiffering;
+        // How many more points may pass without a counterexample before the sample stops
+        // (`None`: it goes to its end). Until then every point is handled as in the full
+        // sample, so a sample that finds a counterexample in time goes on as the full one.
+        let mut probe_left = match reach {
+            Reach::All => None,
+            Reach::WhileDiffering => Some(1usize),
+            Reach::Within(n) => Some(n.max(1)),
+        };
+        // Whether this point ends the probe (no counterexample among the points allowed).
+        let probe_ends = |probe_left: &mut Option<usize>| match probe_left {
+            Some(left) => {
+                *left = left.saturating_sub(1);
+                *left == 0
+            }
+            None => false,
+        };
         let mut symbols = side_symbols.to_vec();
         // Facts about quantities constrain the sample through their definitions; each fact's
         // expressions are prepared once.
@@ -1750,14 +1779,14 @@ impl<'a> Checker<'a> {
                 break;
             };
             let Some((a, b)) = values else {
-                if probing {
+                if probe_ends(&mut probe_left) {
                     return None;
                 }
                 continue;
             };
             let scale = 1f64.max(a.abs()).max(b.abs());
             if scale > 1e12 {
-                if probing {
+                if probe_ends(&mut probe_left) {
                     return None;
                 }
                 // Too close to a singularity to trust either value.
@@ -1793,7 +1822,7 @@ impl<'a> Checker<'a> {
                 (exact.as_ref().is_some_and(|(x, y)| x != y), exact, false)
             };
             if !differs {
-                if probing {
+                if probe_ends(&mut probe_left) {
                     return None;
                 }
                 if close || exact.is_some() {
@@ -1813,13 +1842,13 @@ impl<'a> Checker<'a> {
             // (H(0) = ½) are a convention, not a counterexample. Only a point that would be
             // one is looked at (agreement there proves nothing either way, and costs nothing).
             if kinks.iter().any(|k| self.exactly_at(&k.at, &point)) {
-                if probing {
+                if probe_ends(&mut probe_left) {
                     return None;
                 }
                 undefined += 1;
                 continue;
             }
-            probing = false;
+            probe_left = None;
             {
                 // Report only the symbols the two sides use (facts may add others).
                 let point: Point = point
@@ -1884,7 +1913,7 @@ impl<'a> Checker<'a> {
                 None => usable,
             })
         };
-        if probing {
+        if probe_left.is_some() {
             return None;
         }
         Some(Sampled {
@@ -2060,6 +2089,13 @@ struct Sampled {
     result: SampleResult,
 }
 
+/// How many points a piecewise claim's sample draws before its cases are decided: the first
+/// three batches (1, 2 and 4 points). A wrong claim is refuted among them without the cases
+/// (a slip ×1.001 of a derivative that is 0 on a half-line can agree at the first point);
+/// a claim its cases prove draws no more (measured: 1, 3, 7, 15 and 31 points, 7 the
+/// cheapest).
+const CASE_PROBE_POINTS: usize = 7;
+
 /// How far [`Checker::sample`] goes.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Reach {
@@ -2068,6 +2104,9 @@ enum Reach {
     /// As [`Reach::All`] once its first point is a counterexample; otherwise it stops there
     /// (`None`).
     WhileDiffering,
+    /// As [`Reach::All`] once one of its first `n` points is a counterexample; otherwise it
+    /// stops after them (`None`). `Within(1)` is [`Reach::WhileDiffering`].
+    Within(usize),
 }
 
 enum SampleResult {
@@ -2641,6 +2680,114 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_sample_stopped_after_its_first_points_goes_on_as_the_full_one() {
+        let program = program_of("assume 0 < w < 3\n");
+        let config = CheckConfig::default();
+        let checker = Checker::new(&program, &config);
+        let claims = [
+            (
+                "sigmoid(z)*(1 - sigmoid(z))",
+                "sigmoid(z)*(1 + sigmoid(z))",
+                true,
+            ),
+            ("tanh(z)^2", "1 - tanh(z)", true),
+            // Equal where z < 0: the first points can agree.
+            ("heaviside(z)", "1001/1000*heaviside(z)", true),
+            ("relu(z)", "relu(z) + 1/1000*relu(z - 1)", true),
+            ("z*w + z", "z*(w + 1)", false),
+            ("abs(z)", "z*sign(z)", false),
+        ];
+        for (l, r, wrong) in claims {
+            let (l, r) = (parse(l), parse(r));
+            let full = sample_claim(&checker, &l, &r, Reach::All)
+                .unwrap_or_else(|| panic!("{l} = {r}: no full sample"));
+            for n in [1, 2, 7, 200] {
+                match sample_claim(&checker, &l, &r, Reach::Within(n)) {
+                    Some(probe) => {
+                        assert!(wrong, "{l} = {r}: a counterexample to a right claim");
+                        let (SampleResult::Differ(a), SampleResult::Differ(b)) =
+                            (&probe.result, &full.result)
+                        else {
+                            panic!("{l} = {r}: the probe went on without a counterexample");
+                        };
+                        assert_eq!(format!("{a:?}"), format!("{b:?}"), "{l} = {r}, {n} points");
+                        assert_eq!(format!("{:?}", probe.points), format!("{:?}", full.points));
+                    }
+                    None => assert!(
+                        !wrong || n < 200,
+                        "{l} = {r}: no counterexample in the whole sample"
+                    ),
+                }
+            }
+            // Within 1 is the probe of the first point.
+            assert_eq!(
+                sample_claim(&checker, &l, &r, Reach::Within(1)).is_some(),
+                sample_claim(&checker, &l, &r, Reach::WhileDiffering).is_some()
+            );
+        }
+    }
+
+    #[test]
+    fn a_claim_proved_by_cases_is_proved_after_its_first_points_and_a_refuted_one_decides_no_cases()
+    {
+        let config = CheckConfig::default();
+        // A fresh checker for the one claim of `claim`, and that claim's outcome.
+        let check = |claim: &str, body: &dyn Fn(&Checker, &crate::program::Claim, Outcome)| {
+            let program = program_of(&format!("let hardtanh(z) = max(-1, min(1, z))\n{claim}\n"));
+            let checker = Checker::new(&program, &config);
+            let Some(Item::Claim(c)) = program.items.last() else {
+                panic!("{claim}: no claim")
+            };
+            body(&checker, c, checker.check_equal(&c.lhs, &c.rhs));
+        };
+        // Proved by its cases once the first points hold no counterexample (those points are
+        // all the sample draws: the probe stops there).
+        for claim in [
+            "claim relu(z)*heaviside(z - 1) = relu(z - 1) + heaviside(z - 1)",
+            "claim d/dz hardtanh(z) = heaviside(1 - abs(z))",
+            "claim d/dz hardtanh(z) = heaviside(z + 1) - heaviside(z - 1)",
+        ] {
+            check(claim, &|_, _, outcome| {
+                let Verdict::Proved(proof) = &outcome.verdict else {
+                    panic!("{claim}: {:?}", outcome.verdict)
+                };
+                assert!(!proof.cases().is_empty(), "{claim}");
+            });
+        }
+        // Refuted among the first points: the cases of the nested steps are never decided
+        // (no cuts looked for). The first is wrong everywhere; the second only where |z| < 1,
+        // and its first point lies outside.
+        for (claim, first_differs) in [
+            ("claim d/dz hardtanh(z) = heaviside(1 - abs(z)) + 1", true),
+            ("claim d/dz hardtanh(z) = 3/2*heaviside(1 - abs(z))", false),
+        ] {
+            check(claim, &|checker, c, outcome| {
+                assert!(
+                    matches!(outcome.verdict, Verdict::Incorrect(_)),
+                    "{claim}: {:?}",
+                    outcome.verdict
+                );
+                assert!(checker.piece_cuts.borrow().is_empty(), "{claim}");
+                // Nested steps give no seeds: the claim's sample is the one without them.
+                let first = sample_claim(checker, &c.lhs, &c.rhs, Reach::WhileDiffering);
+                assert_eq!(first.is_some(), first_differs, "{claim}");
+            });
+        }
+        // Right but not proved by its cases (steps in two symbols: every one of the 3^k
+        // cases must vanish, and the infeasible ones do not): the full sample is drawn after
+        // them.
+        let two_symbols = "claim heaviside((z - w)*heaviside(z - w) - 6) = heaviside(z - w - 6)";
+        check(two_symbols, &|checker, _, outcome| {
+            assert!(
+                matches!(outcome.verdict, Verdict::ByEvidence(_)),
+                "{:?}",
+                outcome.verdict
+            );
+            assert!(!checker.tapes.borrow().is_empty());
+        });
     }
 
     #[test]

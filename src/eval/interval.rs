@@ -346,23 +346,41 @@ fn direct(e: &Expr, env: &dyn Fn(&Symbol) -> Option<Interval>) -> Option<Interva
     if is_opaque(e) {
         return None;
     }
+    // Each arm computes what `node_value` computes from the operands' values, in the same
+    // operations and order (the enclosures are bit for bit the walk's); an operand without an
+    // enclosure gives none at once, as `node_value` does once it meets it (evaluating the
+    // rest first changed nothing: each value is a function of its node alone).
     match e.node() {
-        Node::Num(_) | Node::Const(_) | Node::Sym(_) => node_value(e, &[], NO_SCOPE, env),
-        Node::Add(xs) | Node::Mul(xs) | Node::Call(_, xs) => {
-            if xs.len() <= 4 {
-                let mut buf = [None; 4];
-                for (b, x) in buf.iter_mut().zip(xs) {
-                    *b = direct(x, env);
-                }
-                node_value(e, buf.get(..xs.len()).unwrap_or_default(), NO_SCOPE, env)
-            } else {
-                let v: Vec<Option<Interval>> = xs.iter().map(|x| direct(x, env)).collect();
-                node_value(e, &v, NO_SCOPE, env)
+        Node::Num(r) => rational_interval(r),
+        // Without sum indices in scope a symbol is itself (`resolve` with no bindings).
+        Node::Sym(s) => env(s),
+        Node::Add(xs) => xs.iter().try_fold(Interval { lo: 0.0, hi: 0.0 }, |acc, x| {
+            Interval::add(acc, direct(x, env)?)
+        }),
+        Node::Mul(xs) => xs.iter().try_fold(Interval { lo: 1.0, hi: 1.0 }, |acc, x| {
+            Interval::mul(acc, direct(x, env)?)
+        }),
+        Node::Pow(a, b) => match b.as_num() {
+            // An integer power never reads the exponent's enclosure.
+            Some(n) if n.is_integer() => {
+                let base = direct(a, env)?;
+                let n = n.to_integer().to_i64().filter(|n| n.unsigned_abs() <= 64)?;
+                Interval::powi(base, n)
             }
-        }
-        Node::Pow(a, b) | Node::Delta(a, b) => {
-            node_value(e, &[direct(a, env), direct(b, env)], NO_SCOPE, env)
-        }
+            _ => node_value(e, &[direct(a, env), direct(b, env)], NO_SCOPE, env),
+        },
+        Node::Call(Func::Builtin(f), xs) => match xs.as_slice() {
+            [a] => builtin(*f, &[direct(a, env)?]),
+            [a, c] => builtin(*f, &[direct(a, env)?, direct(c, env)?]),
+            _ => {
+                let v: Option<Vec<Interval>> = xs.iter().map(|x| direct(x, env)).collect();
+                builtin(*f, &v?)
+            }
+        },
+        Node::Const(_) => node_value(e, &[], NO_SCOPE, env),
+        // User functions and derivatives are opaque (above).
+        Node::Call(..) => None,
+        Node::Delta(a, b) => node_value(e, &[direct(a, env), direct(b, env)], NO_SCOPE, env),
         Node::Deriv(..) | Node::Sum { .. } => None,
     }
 }
@@ -397,6 +415,47 @@ mod tests {
                 "{text}"
             );
         }
+    }
+
+    #[test]
+    fn small_expressions_enclosed_directly_are_enclosed_as_by_the_walk() {
+        let parse = |t: &str| crate::api::parse(t).unwrap_or_else(|e| panic!("{e}"));
+        let q = |n: i64, d: i64| Rational::new(n.into(), d.into());
+        let (w, z) = (Symbol::new("w"), Symbol::new("z"));
+        let mut enclosed = 0;
+        for (zv, wv) in [
+            (q(1, 2), q(-3, 7)),
+            (q(-5, 1), q(2, 1)),
+            (q(0, 1), q(1, 1000)),
+        ] {
+            let point = vec![(z.clone(), zv), (w.clone(), wv)];
+            let coordinates = point_intervals(&point);
+            let env = |s: &Symbol| {
+                coordinates
+                    .iter()
+                    .find(|(t, _)| t == s)
+                    .and_then(|(_, v)| *v)
+            };
+            for text in [
+                "sigmoid(z)*(1 - sigmoid(z)) + 3*z^2 - 1/3",
+                "exp(-z^2/2)/sqrt(2*pi) + erf(z/sqrt(2))",
+                "z^(-3) + w^100 + z^65 + (z^2 + 1)^(1/2) + w^(3/2) + 2^z",
+                "max(z, w) - min(z, 1) + abs(z - w)*sign(z)",
+                "heaviside(z)*relu(w) + delta(z, w) + tanh(z + w + e)",
+                "log(z) + log(w)*cos(z) + sin(w)^2 + cosh(z) + sinh(w)",
+                "f(z) + z",
+                "z*w*(z + w + 1)*(z - 1)*(w + 2) + z + w + 1 + z*w",
+            ] {
+                let e = parse(text);
+                let walked = walk(&mut IntervalEval { env: &env, work: 0 }, &e, &Vec::new())
+                    .ok()
+                    .flatten();
+                assert_eq!(direct(&e, &env), walked, "{text} at {point:?}");
+                enclosed += usize::from(walked.is_some());
+            }
+        }
+        // Most have enclosures (log of a negative number, f(z), 0^(−3) have none).
+        assert!(enclosed >= 12, "{enclosed}");
     }
 
     #[test]
