@@ -1729,7 +1729,7 @@ mod tests {
                 true,
                 false,
             ),
-            ("assume w < 0\nclaim d/dw relu(w) = 0", true, true),
+            ("assume w < 0\nclaim d/dw relu(w) = 0", true, false),
             ("assume w <= 0\nclaim d/dw relu(w) = 0", true, true),
             (
                 "claim d/dz relu(z - 1/7) = heaviside(z - 1/7)^2",

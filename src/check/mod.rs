@@ -1257,11 +1257,9 @@ impl<'a> Checker<'a> {
         bounds.extend(kink_roots.iter().cloned());
         let mut at_kink = false;
         let mut in_domain = false;
+        // A place outside the domain is left out for that reason, whether or not a kink
+        // lies there; a kink's point inside it, for being a kink.
         let mut inside = |t: &Rational| -> Option<bool> {
-            if kink_roots.contains(t) {
-                at_kink = true;
-                return Some(false);
-            }
             let env = |s: &Symbol| (*s == symbol).then(|| t.clone());
             let mut all = true;
             for (_, sides, rels) in &usable {
@@ -1278,6 +1276,10 @@ impl<'a> Checker<'a> {
                 }
             }
             in_domain |= !all;
+            if all && kink_roots.contains(t) {
+                at_kink = true;
+                return Some(false);
+            }
             Some(all)
         };
         if !split.restrict_to_domain(&bounds, &mut inside, limits) {
