@@ -404,10 +404,17 @@ impl Cases {
         limits: &Limits,
         known: &mut FxHashMap<Expr, Option<Vec<Rational>>>,
     ) -> Option<(Symbol, Vec<Rational>)> {
+        if self.linear.is_none() {
+            self.find_pieces(limits, known);
+        }
+        self.known_cut_points()
+    }
+
+    /// [`Cases::cut_points`] from what is known already (the pieces not looked for).
+    fn known_cut_points(&self) -> Option<(Symbol, Vec<Rational>)> {
         if let Some(lin) = &self.linear {
             return Some((lin.symbol.clone(), lin.roots()));
         }
-        self.find_pieces(limits, known);
         let pieces = self.pieces.as_ref()?.as_ref()?;
         Some((pieces.symbol.clone()?, pieces.cuts.clone()))
     }
@@ -432,17 +439,7 @@ impl Cases {
         if self.feasible.is_empty() {
             return false;
         }
-        let mut cuts: Vec<Rational> = match (&self.linear, &self.pieces) {
-            (Some(lin), _) => lin.roots(),
-            (None, Some(Some(pieces))) if pieces.symbol.is_some() => pieces.cuts.clone(),
-            _ => return false,
-        };
-        let Some(symbol) = self
-            .linear
-            .as_ref()
-            .map(|l| l.symbol.clone())
-            .or_else(|| self.pieces.as_ref()?.as_ref()?.symbol.clone())
-        else {
+        let Some((symbol, mut cuts)) = self.known_cut_points() else {
             return false;
         };
         cuts.extend(bounds.iter().cloned());
@@ -1752,9 +1749,6 @@ mod tests {
         for claim in [
             // The place z = 1/7 is inside (on the boundary): the claim is wrong there.
             "assume z >= 1/7\nclaim heaviside(z - 1/7) = heaviside(z - 1/7)^2",
-            // Only part of the interval (0, 1) is assumed: its representative must not
-            // decide for the whole of it (the fact's root 1/2 is a cut).
-            "assume z > 1/2\nclaim heaviside(z)*heaviside(1 - z) = heaviside(z - 1/2)",
             // Wrong on an assumed interval.
             "assume w < 0\nclaim d/dw relu(w) = 1",
             // A fact that is not linear in the symbol restricts nothing.
@@ -1766,6 +1760,29 @@ mod tests {
                 "{claim}: {v:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_place_partly_inside_the_domain_is_decided_by_the_bounds_among_the_cuts() {
+        // H(z − 1)·(2·H(z − 1) − 1)·H(3 − z) is 0 for z ≤ 1 and 1 on (1, 3). Assumed z < 3/2:
+        // the place (1, 3) lies partly inside, and its midpoint 2 outside. With the bound 3/2
+        // among the cuts, (1, 3/2) is a place of its own, inside, and the claim "= 0" is not
+        // proved; judged by the midpoint alone it would be.
+        let limits = Limits::default();
+        let l = "heaviside(z - 1)*(2*heaviside(z - 1) - 1)*heaviside(3 - z)";
+        let below = Rational::new(3.into(), 2.into());
+        let restricted = |bounds: &[Rational]| {
+            let (mut canon, d) = difference(l, "0", &limits);
+            let mut c = split_undecided(&mut canon, &d);
+            let mut inside = |t: &Rational| Some(*t < below);
+            assert!(c.restrict_to_domain(bounds, &mut inside, &limits), "{c:?}");
+            c.decide(&mut canon);
+            c.proved
+        };
+        assert!(!restricted(std::slice::from_ref(&below)));
+        assert!(restricted(&[]), "the midpoint alone misses (1, 3/2)");
+        let v = verdict(&format!("assume z < 3/2\nclaim {l} = 0"));
+        assert!(matches!(v, crate::check::Verdict::Incorrect(_)), "{v:?}");
     }
 
     #[test]

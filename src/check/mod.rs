@@ -1345,6 +1345,8 @@ impl<'a> Checker<'a> {
         let show =
             |c: &Rational| crate::print::rational_to_string(c, crate::print::Format::Unicode);
         for t in cuts {
+            // The atoms' values at the cut (for its case's gap and the hint).
+            let digits = split.assignment_at(&[(symbol.clone(), t.clone())], limits);
             for base in &bases {
                 let mut point = base.clone();
                 match point.iter_mut().find(|(s, _)| *s == symbol) {
@@ -1373,10 +1375,7 @@ impl<'a> Checker<'a> {
                 let Some((le, re)) = sides else {
                     // A step whose side of its switch f64 cannot tell: only the case's
                     // constant difference, if it has one, says anything.
-                    match split
-                        .assignment_at(&[(symbol.clone(), t.clone())], limits)
-                        .map(|digits| split.gap_in(canon, &digits))
-                    {
+                    match digits.as_ref().map(|d| split.gap_in(canon, d)) {
                         Some(Ok(Some(gap))) => {
                             return Some((
                                 Verdict::Undecided(format!(
@@ -1400,9 +1399,7 @@ impl<'a> Checker<'a> {
                     None => self.certainly_differ(&le, &re, &point),
                 };
                 if !differs {
-                    let gap = split
-                        .assignment_at(&[(symbol.clone(), t.clone())], limits)
-                        .map(|digits| split.gap_in(canon, &digits));
+                    let gap = digits.as_ref().map(|d| split.gap_in(canon, d));
                     if let (None, Some(Ok(Some(gap)))) = (&exact, gap) {
                         return Some((
                             Verdict::Undecided(format!(
@@ -1418,12 +1415,8 @@ impl<'a> Checker<'a> {
                 }
                 let hint = self.config.hints.then(|| {
                     let mut steps = self.switching_steps(&[l, r], &point);
-                    if steps.is_empty() {
-                        if let Some(digits) =
-                            split.assignment_at(&[(symbol.clone(), t.clone())], limits)
-                        {
-                            steps = split.atoms_at_half(&digits);
-                        }
+                    if let (true, Some(d)) = (steps.is_empty(), &digits) {
+                        steps = split.atoms_at_half(d);
                     }
                     Hint::AtStepSwitch(steps)
                 });
@@ -1450,7 +1443,7 @@ impl<'a> Checker<'a> {
     /// assumed interval, where f64 rounding could decide either way) and f64 otherwise.
     fn inside_exactly(&self, point: &Point, natural: &[Expr]) -> bool {
         let limits = &self.config.limits;
-        let env = |s: &Symbol| point.iter().find(|(t, _)| t == s).map(|(_, v)| v.clone());
+        let env = exact_env(point);
         let mut value = |e: &Expr| -> Option<f64> {
             let p = self.prepare(e).ok()?.expr;
             match exact_value(&p, &env, limits) {
@@ -1492,14 +1485,14 @@ impl<'a> Checker<'a> {
         if self.eval_at(at, point).is_some_and(|v| v.abs() > 1e-6) {
             return false;
         }
-        let env = |s: &Symbol| point.iter().find(|(t, _)| t == s).map(|(_, v)| v.clone());
+        let env = exact_env(point);
         exact_value(at, &env, &self.config.limits).is_some_and(|v| v.is_zero())
     }
 
     /// Whether `at` (a kink's place: zero exactly at the kink) is certainly nonzero at
     /// `point`: exactly, or in f64 well away from 0.
     fn certainly_away_from(&self, at: &Expr, point: &Point) -> bool {
-        let env = |s: &Symbol| point.iter().find(|(t, _)| t == s).map(|(_, v)| v.clone());
+        let env = exact_env(point);
         match exact_value(at, &env, &self.config.limits) {
             Some(v) => !v.is_zero(),
             None => self.eval_at(at, point).is_some_and(|v| v.abs() > 1e-6),
@@ -1512,7 +1505,7 @@ impl<'a> Checker<'a> {
     /// call without an exact value whose argument may be 0 there.
     fn with_exact_steps(&self, e: &Expr, point: &Point) -> Option<Expr> {
         let limits = &self.config.limits;
-        let env = |s: &Symbol| point.iter().find(|(t, _)| t == s).map(|(_, v)| v.clone());
+        let env = exact_env(point);
         let mut table: FxHashMap<Expr, Expr> = FxHashMap::default();
         let mut known = true;
         Expr::visit_distinct(&[e], |x| {
@@ -1940,7 +1933,7 @@ impl<'a> Checker<'a> {
     }
 
     fn exact_pair(&self, l: &Expr, r: &Expr, point: &Point) -> Option<(Rational, Rational)> {
-        let env = |s: &Symbol| point.iter().find(|(t, _)| t == s).map(|(_, v)| v.clone());
+        let env = exact_env(point);
         let limits = &self.config.limits;
         let a = exact_value(l, &env, limits)?;
         let b = exact_value(r, &env, limits)?;
@@ -2012,6 +2005,11 @@ impl<'a> Checker<'a> {
         }
         out
     }
+}
+
+/// The coordinates of `point` as the environment of exact evaluation.
+fn exact_env(point: &[(Symbol, Rational)]) -> impl Fn(&Symbol) -> Option<Rational> + '_ {
+    |s| point.iter().find(|(t, _)| t == s).map(|(_, v)| v.clone())
 }
 
 /// Stores `value` for `key` in a per-checker cache, emptied when it holds `PREPARED_CACHE`
