@@ -487,15 +487,19 @@ fn bench(c: &mut Criterion) {
     };
     // `DERIVCHECK_BENCH_KIND=library,rewrite` times only the claims of those kinds (to profile
     // correct and incorrect claims apart); the default is all of them.
+    // `DERIVCHECK_BENCH_FILE=gelu,selu` likewise times only the claims about those library
+    // files (to profile one family).
     let kind_filter = std::env::var("DERIVCHECK_BENCH_KIND").ok();
+    let file_filter = std::env::var("DERIVCHECK_BENCH_FILE").ok();
+    let listed = |filter: &Option<String>, name: &str| {
+        filter
+            .as_deref()
+            .is_none_or(|f| f.split(',').any(|k| k.trim() == name))
+    };
     let timed_cases: Vec<&Case> = lib
         .cases
         .iter()
-        .filter(|c| {
-            kind_filter
-                .as_deref()
-                .is_none_or(|f| f.split(',').any(|k| k.trim() == c.kind.name()))
-        })
+        .filter(|c| listed(&kind_filter, c.kind.name()) && listed(&file_filter, &c.file))
         .collect();
     for (label, config) in timed {
         let Some(start) = thread_cpu_seconds() else {
