@@ -165,6 +165,85 @@ pub(crate) fn split_undecided(canon: &mut Canonicalizer, diff: &RatFunc) -> Case
     }
 }
 
+/// Seeds for the first points of a piecewise claim, found from its prepared sides without
+/// canonical forms, so that a wrong claim is refuted before any form is made: the places where
+/// its piecewise built-ins switch (H(u), sign(u), relu(u) and |u| at u = 0, max(a, c) and
+/// min(a, c) at a = c), each argument linear in one symbol, and the [`interval_points`]
+/// between them. These are the seeds [`split_undecided`] finds whenever the atoms of the
+/// canonical difference switch at the same places (the usual case: an atom that cancels in
+/// the difference is the exception), so the sample, and the counterexample it reports, are
+/// then the same. Empty, as there, when an argument is not linear in the one symbol (or holds
+/// a piecewise call itself). Only where to sample first: any point is checked like any other,
+/// so the seeds need no proof; linearity is tested exactly at s = 0, 1, 2 and the root
+/// checked exactly.
+pub(crate) fn switch_seeds(sides: &[&Expr], limits: &Limits) -> Vec<(Symbol, Rational)> {
+    let mut args: Vec<Expr> = Vec::new();
+    let flat = Expr::visit_distinct(sides, |x| {
+        let Node::Call(Func::Builtin(b), a) = x.node() else {
+            return true;
+        };
+        if !b.info().piecewise {
+            return true;
+        }
+        let u = match (b, a.as_slice()) {
+            (Builtin::Max | Builtin::Min, [p, q]) => {
+                Expr::add(vec![p.clone(), Expr::neg(q.clone())])
+            }
+            (_, [u]) => u.clone(),
+            _ => return false,
+        };
+        let nested = !Expr::visit_distinct(
+            &[&u],
+            |y| !matches!(y.node(), Node::Call(Func::Builtin(c), _) if c.info().piecewise),
+        );
+        args.push(u);
+        !nested
+    });
+    if !flat {
+        return Vec::new();
+    }
+    let mut symbol: Option<Symbol> = None;
+    let mut roots: Vec<Rational> = Vec::new();
+    for u in &args {
+        let s = match u.free_symbols().as_slice() {
+            // A constant argument: its step is a number, no atom.
+            [] => continue,
+            [s] if symbol.as_ref().is_none_or(|t| t == s) => s.clone(),
+            _ => return Vec::new(),
+        };
+        let at = |t: &Rational| exact_value(u, &|x: &Symbol| (*x == s).then(|| t.clone()), limits);
+        let ints: Vec<Rational> = (0..3).map(|k| Rational::from_integer(k.into())).collect();
+        let Some(values) = ints.iter().map(at).collect::<Option<Vec<Rational>>>() else {
+            return Vec::new();
+        };
+        let [u0, u1, u2] = values.as_slice() else {
+            return Vec::new();
+        };
+        let slope = u1 - u0;
+        if u2 - u1 != slope {
+            return Vec::new();
+        }
+        if slope.is_zero() {
+            continue;
+        }
+        let root = -u0 / &slope;
+        if !at(&root).is_some_and(|v| v.is_zero()) {
+            return Vec::new();
+        }
+        symbol = Some(s);
+        roots.push(root);
+    }
+    let Some(symbol) = symbol else {
+        return Vec::new();
+    };
+    roots.sort();
+    roots.dedup();
+    interval_points(&roots)
+        .into_iter()
+        .map(|t| (symbol.clone(), t))
+        .collect()
+}
+
 /// The value of one atom in a case, as a digit: 0 for 0, 1 for ½, 2 for 1 (the digits of
 /// [`assignment_of`]). The constant-gap check finds the case of each of ~100 points; digits
 /// compare and store without big rationals.
@@ -1221,6 +1300,64 @@ mod tests {
             }
             assert_eq!(gaps == 0, no_gap, "{l} = {r}");
         }
+    }
+
+    #[test]
+    fn switch_seeds_are_the_seeds_of_the_cases_where_the_atoms_switch_at_the_same_places() {
+        let limits = Limits::default();
+        let parse = |t: &str| crate::api::parse(t).unwrap_or_else(|e| panic!("{e}"));
+        let seeds_of = |l: &str, r: &str| -> Vec<String> {
+            switch_seeds(&[&parse(l), &parse(r)], &limits)
+                .iter()
+                .map(|(s, v)| format!("{s}={v}"))
+                .collect()
+        };
+        // The places of H, sign, relu, |u| (u = 0), max and min (a = c), linear in z: the
+        // seeds of the cases when no atom cancels in the difference.
+        let same = [
+            (
+                "heaviside(z + 3)*heaviside(3 - z)/6",
+                "heaviside(z + 3)*heaviside(3 - z)/3",
+            ),
+            ("heaviside(z)*heaviside(6 - z)", "heaviside(z)"),
+            ("1/(1 + abs(z))^2", "1/(1 + z)^2"),
+            ("sign(2*z - 1)", "relu(z + 1/2)"),
+            ("max(z, 1 - z)", "min(0, 3*z)"),
+        ];
+        for (l, r) in same {
+            let (mut canon, d) = difference(l, r, &limits);
+            let cases: Vec<String> = split_undecided(&mut canon, &d)
+                .seeds
+                .iter()
+                .map(|(s, v)| format!("{s}={v}"))
+                .collect();
+            assert!(!cases.is_empty(), "{l} = {r}");
+            assert_eq!(seeds_of(l, r), cases, "{l} = {r}");
+        }
+        assert_eq!(
+            seeds_of("heaviside(z + 3)*heaviside(3 - z)", "0"),
+            ["z=-4", "z=0", "z=4"]
+        );
+        // An atom that cancels in the difference still gives its seeds (the cases have none:
+        // the difference is a number).
+        assert_eq!(
+            seeds_of("heaviside(z)", "heaviside(z) + 1/1000"),
+            ["z=-1", "z=1"]
+        );
+        // None where a place is not linear in one symbol, or holds a piecewise call, as in
+        // the cases; a constant argument has no place.
+        for (l, r) in [
+            ("heaviside(z^2 - 1)", "0"),
+            ("heaviside(z)*heaviside(w - 1)", "0"),
+            ("min(max(0, z), 6)", "z"),
+            ("heaviside(exp(z) - 2)", "0"),
+        ] {
+            assert_eq!(seeds_of(l, r), Vec::<String>::new(), "{l} = {r}");
+        }
+        assert_eq!(
+            seeds_of("heaviside(z) + heaviside(2)", "0"),
+            ["z=-1", "z=1"]
+        );
     }
 
     #[test]

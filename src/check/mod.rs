@@ -787,22 +787,36 @@ impl<'a> Checker<'a> {
         }
         let mut limit_note = None;
         let mut split = cases::Cases::default();
-        // A claim without piecewise functions, stated sums or index notation is sampled without
-        // case seeds (its canonical difference has no H atom), so the sample is the same
-        // before or after the canonical forms. Where its first point is a counterexample,
-        // the forms cannot be equal (every canonical rewrite is an identity wherever both
-        // sides are defined, and a counterexample is a point where both are defined and
-        // certainly differ): the claim is incorrect without them. The sample goes on from
-        // that point exactly as the full one would; otherwise the check goes on as before.
+        // A claim without stated sums or index notation is probed before its canonical forms.
+        // Where the probe finds a counterexample, the forms cannot be equal (every canonical
+        // rewrite is an identity wherever both sides are defined, and a counterexample is a
+        // point where both are defined and certainly differ): the claim is incorrect without
+        // them, and the sample goes on from that point exactly as the full one would;
+        // otherwise the check goes on as before.
+        // - Without piecewise functions the canonical difference has no H atom, so the sample
+        //   has no case seeds and is the same before or after the forms. The probe is its
+        //   first point (`Reach::WhileDiffering`).
+        // - With them the sample starts from the cases' seeds, which come from the canonical
+        //   difference. The probe starts from the seeds of the places where the sides'
+        //   piecewise built-ins switch (`cases::switch_seeds`, found without forms), usually
+        //   the same seeds (the exception is an atom that cancels in the difference), and
+        //   covers the first `CASE_PROBE_POINTS` points, as the sample before the cases does.
+        //   With the same seeds it *is* that sample, which is then not drawn again.
         // The symbols of both sides (listed once for the sampler and the facts) and the
         // pair's shape, when the probe found them.
         let mut probed: Option<(Vec<Symbol>, PairShape)> = None;
+        let mut probe_seeds = Vec::new();
+        let mut probed_piecewise = false;
         if !sum_facts_used {
             let (l_shape, r_shape) = (l.shape(), r.shape());
-            if !(l_shape.piecewise || r_shape.piecewise || l_shape.instances || r_shape.instances) {
+            if !(l_shape.instances || r_shape.instances) {
                 let mut side_symbols = l_shape.symbols.clone();
                 side_symbols.extend(r_shape.symbols.iter().cloned());
                 let pair = PairShape::of(l_shape, r_shape);
+                if pair.piecewise {
+                    probe_seeds = cases::switch_seeds(&[&l.expr, &r.expr], limits);
+                    probed_piecewise = true;
+                }
                 probed = Some((side_symbols, pair));
             }
         }
@@ -812,10 +826,14 @@ impl<'a> Checker<'a> {
                 &r.expr,
                 side_symbols,
                 pair,
-                &[],
+                &probe_seeds,
                 &natural,
                 &at_kinks,
-                Reach::WhileDiffering,
+                if pair.piecewise {
+                    Reach::Within(CASE_PROBE_POINTS)
+                } else {
+                    Reach::WhileDiffering
+                },
             )
         });
         // The canonicalizer of the forms (none when the probe refuted the claim).
@@ -949,7 +967,10 @@ impl<'a> Checker<'a> {
                 // `CASE_PROBE_POINTS` goes on exactly as the full one; otherwise the full
                 // sample is drawn after the cases, from the same seeds (it does not depend on them: its seeds come
                 // from `split_undecided`).
-                let refuted = if split.atoms.is_empty() {
+                // The probe above was this sample when its seeds were the cases' (the same
+                // sides, seeds and reach draw the same points): it found no counterexample.
+                let probed_already = probed_piecewise && probe_seeds == split.seeds;
+                let refuted = if split.atoms.is_empty() || probed_already {
                     None
                 } else {
                     sample(&split.seeds, Reach::Within(CASE_PROBE_POINTS))
@@ -2788,6 +2809,48 @@ mod tests {
             );
             assert!(!checker.tapes.borrow().is_empty());
         });
+    }
+
+    #[test]
+    fn a_piecewise_claim_refuted_by_its_probe_needs_no_canonical_form() {
+        let config = CheckConfig::default();
+        let check = |claim: &str, body: &dyn Fn(&Checker, Outcome)| {
+            let program = program_of(&format!("{claim}\n"));
+            let checker = Checker::new(&program, &config);
+            let Some(Item::Claim(c)) = program.items.last() else {
+                panic!("{claim}: no claim")
+            };
+            body(&checker, checker.check_equal(&c.lhs, &c.rhs));
+        };
+        // Refuted at a seed between the places where the steps switch (z = −1 left of 0),
+        // though the step cancels in the difference (the cases would give no seed): no left
+        // form is made.
+        for (claim, at) in [
+            ("claim d/dz relu(z) = heaviside(z) + 1/1000", "-1"),
+            ("claim d/dz relu(z - 2) = 2*heaviside(z - 2)", "3"),
+            ("claim d/dz abs(z) = sign(z)*1001/1000", "-1"),
+        ] {
+            check(claim, &|checker, outcome| {
+                let Verdict::Incorrect(cx) = &outcome.verdict else {
+                    panic!("{claim}: {:?}", outcome.verdict)
+                };
+                let point: Vec<String> = cx.point.iter().map(|(_, v)| v.to_string()).collect();
+                assert_eq!(point, [at], "{claim}");
+                assert!(checker.left_forms.borrow().is_empty(), "{claim}");
+            });
+        }
+        // A right claim goes on to its forms and cases, as before.
+        check(
+            "claim d/dz relu(z - 2) = heaviside(z - 2)",
+            &|checker, outcome| {
+                assert!(
+                    matches!(outcome.verdict, Verdict::Proved(_)),
+                    "{:?}",
+                    outcome.verdict
+                );
+                assert!(!checker.left_forms.borrow().is_empty());
+            },
+        );
     }
 
     #[test]
