@@ -165,8 +165,41 @@ pub(crate) fn split_undecided(canon: &mut Canonicalizer, diff: &RatFunc) -> Case
     }
 }
 
-/// Seeds for the first points of a piecewise claim, found from its prepared sides without
-/// canonical forms, so that a wrong claim is refuted before any form is made: the places where
+/// The argument at whose zero a piecewise built-in switches, when `x` is a call of one:
+/// `u` of H(u), sign(u), relu(u) and |u|, `a − c` of max(a, c) and min(a, c) (see
+/// [`switch_seeds`]).
+pub(crate) fn switch_argument(x: &Expr) -> Option<Expr> {
+    let Node::Call(Func::Builtin(b), a) = x.node() else {
+        return None;
+    };
+    if !b.info().piecewise {
+        return None;
+    }
+    match (b, a.as_slice()) {
+        (Builtin::Max | Builtin::Min, [p, q]) => {
+            Some(Expr::add(vec![p.clone(), Expr::neg(q.clone())]))
+        }
+        (_, [u]) => Some(u.clone()),
+        _ => None,
+    }
+}
+
+/// The distinct [`switch_argument`]s of `sides`.
+pub(crate) fn switch_arguments(sides: &[&Expr]) -> Vec<Expr> {
+    let mut args: Vec<Expr> = Vec::new();
+    Expr::visit_distinct(sides, |x| {
+        if let Some(u) = switch_argument(x) {
+            if !args.contains(&u) {
+                args.push(u);
+            }
+        }
+        true
+    });
+    args
+}
+
+/// Seeds for the first points of a piecewise claim, found from its prepared sides'
+/// [`switch_arguments`] (`args`, in `symbols`) without canonical forms, so that a wrong claim is refuted before any form is made: the places where
 /// its piecewise built-ins switch (H(u), sign(u), relu(u) and |u| at u = 0, max(a, c) and
 /// min(a, c) at a = c), each argument linear in one symbol, and the [`interval_points`]
 /// between them. These are the seeds [`split_undecided`] finds whenever the atoms of the
@@ -176,43 +209,35 @@ pub(crate) fn split_undecided(canon: &mut Canonicalizer, diff: &RatFunc) -> Case
 /// a piecewise call itself). Only where to sample first: any point is checked like any other,
 /// so the seeds need no proof; linearity is tested exactly at s = 0, 1, 2 and the root
 /// checked exactly.
-pub(crate) fn switch_seeds(sides: &[&Expr], limits: &Limits) -> Vec<(Symbol, Rational)> {
-    let mut args: Vec<Expr> = Vec::new();
-    let flat = Expr::visit_distinct(sides, |x| {
-        let Node::Call(Func::Builtin(b), a) = x.node() else {
-            return true;
-        };
-        if !b.info().piecewise {
-            return true;
-        }
-        let u = match (b, a.as_slice()) {
-            (Builtin::Max | Builtin::Min, [p, q]) => {
-                Expr::add(vec![p.clone(), Expr::neg(q.clone())])
-            }
-            (_, [u]) => u.clone(),
-            _ => return false,
-        };
-        let nested = !Expr::visit_distinct(
-            &[&u],
-            |y| !matches!(y.node(), Node::Call(Func::Builtin(c), _) if c.info().piecewise),
-        );
-        args.push(u);
-        !nested
-    });
-    if !flat {
+pub(crate) fn switch_seeds(
+    args: &[&Expr],
+    symbols: &[Symbol],
+    limits: &Limits,
+) -> Vec<(Symbol, Rational)> {
+    // A piecewise call inside an argument (one walk over all of them).
+    let nested = !Expr::visit_distinct(
+        args,
+        |y| !matches!(y.node(), Node::Call(Func::Builtin(c), _) if c.info().piecewise),
+    );
+    if nested {
         return Vec::new();
     }
+    let ints: Vec<Rational> = (0..3).map(|k| Rational::from_integer(k.into())).collect();
     let mut symbol: Option<Symbol> = None;
     let mut roots: Vec<Rational> = Vec::new();
-    for u in &args {
-        let s = match u.free_symbols().as_slice() {
-            // A constant argument: its step is a number, no atom.
-            [] => continue,
-            [s] if symbol.as_ref().is_none_or(|t| t == s) => s.clone(),
-            _ => return Vec::new(),
+    for u in args {
+        // With one symbol in the sides every argument is in that one or constant (a constant
+        // argument evaluates to one number at every point, and its step is a number).
+        let s = match symbols {
+            [] => return Vec::new(),
+            [s] => s.clone(),
+            _ => match u.free_symbols().as_slice() {
+                [] => continue,
+                [s] if symbol.as_ref().is_none_or(|t| t == s) => s.clone(),
+                _ => return Vec::new(),
+            },
         };
         let at = |t: &Rational| exact_value(u, &|x: &Symbol| (*x == s).then(|| t.clone()), limits);
-        let ints: Vec<Rational> = (0..3).map(|k| Rational::from_integer(k.into())).collect();
         let Some(values) = ints.iter().map(at).collect::<Option<Vec<Rational>>>() else {
             return Vec::new();
         };
@@ -1307,7 +1332,14 @@ mod tests {
         let limits = Limits::default();
         let parse = |t: &str| crate::api::parse(t).unwrap_or_else(|e| panic!("{e}"));
         let seeds_of = |l: &str, r: &str| -> Vec<String> {
-            switch_seeds(&[&parse(l), &parse(r)], &limits)
+            let (l, r) = (parse(l), parse(r));
+            let mut symbols = l.free_symbols();
+            symbols.extend(r.free_symbols());
+            symbols.sort();
+            symbols.dedup();
+            let args = switch_arguments(&[&l, &r]);
+            let args: Vec<&Expr> = args.iter().collect();
+            switch_seeds(&args, &symbols, &limits)
                 .iter()
                 .map(|(s, v)| format!("{s}={v}"))
                 .collect()

@@ -328,6 +328,8 @@ struct Shape {
     piecewise: bool,
     /// [`all_constants`]: sorted, distinct, not yet cut to the eight [`constants`] keeps.
     constants: Vec<Rational>,
+    /// [`cases::switch_arguments`]: where the piecewise built-ins switch, for the probe.
+    switches: Vec<Expr>,
 }
 
 impl Shape {
@@ -339,6 +341,7 @@ impl Shape {
         let mut instances = false;
         let mut piecewise = false;
         let mut constants: Vec<Rational> = Vec::new();
+        let mut switches: Vec<Expr> = Vec::new();
         let flat = Expr::visit_distinct(&[e], |x| {
             match x.node() {
                 Node::Sum { .. } | Node::Delta(..) => return false,
@@ -353,8 +356,13 @@ impl Shape {
                         }
                     }
                 }
-                Node::Call(crate::expr::Func::Builtin(b), _) => {
-                    piecewise |= b.info().piecewise;
+                Node::Call(crate::expr::Func::Builtin(b), _) if b.info().piecewise => {
+                    piecewise = true;
+                    if let Some(u) = cases::switch_argument(x) {
+                        if !switches.contains(&u) {
+                            switches.push(u);
+                        }
+                    }
                 }
                 _ => {}
             }
@@ -371,6 +379,7 @@ impl Shape {
             instances,
             piecewise,
             constants,
+            switches,
         }
     }
 
@@ -381,6 +390,7 @@ impl Shape {
             instances: indexed::needs_instances(e),
             piecewise: has_piecewise(e),
             constants: all_constants(&[e]),
+            switches: cases::switch_arguments(&[e]),
         }
     }
 }
@@ -814,7 +824,13 @@ impl<'a> Checker<'a> {
                 side_symbols.extend(r_shape.symbols.iter().cloned());
                 let pair = PairShape::of(l_shape, r_shape);
                 if pair.piecewise {
-                    probe_seeds = cases::switch_seeds(&[&l.expr, &r.expr], limits);
+                    let mut args: Vec<&Expr> = l_shape.switches.iter().collect();
+                    for u in &r_shape.switches {
+                        if !args.contains(&u) {
+                            args.push(u);
+                        }
+                    }
+                    probe_seeds = cases::switch_seeds(&args, &pair.symbols, limits);
                     probed_piecewise = true;
                 }
                 probed = Some((side_symbols, pair));
