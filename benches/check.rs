@@ -421,18 +421,24 @@ fn bench(c: &mut Criterion) {
     // `DERIVCHECK_BENCH_PER_CLAIM=n` prints each claim's wall-clock time (the least of n
     // checks, each by a fresh checker, so nothing is shared with the claims about the same
     // derivative; the clock ticks of the CPU-time counter are too coarse for one claim),
-    // dearest first: where a pass's time goes.
+    // dearest first: where a pass's time goes. With `DERIVCHECK_BENCH_VERDICT_ONLY=1`, of the
+    // verdicts only.
     if let Some(n) = std::env::var("DERIVCHECK_BENCH_PER_CLAIM")
         .ok()
         .and_then(|v| v.parse::<usize>().ok())
     {
+        let config = if std::env::var_os("DERIVCHECK_BENCH_VERDICT_ONLY").is_some() {
+            &verdict_config
+        } else {
+            &config
+        };
         let mut rows = Vec::new();
         for case in &lib.cases {
             let program = &lib.programs[case.program];
             let spent = (0..n.max(1))
                 .map(|_| {
                     let start = std::time::Instant::now();
-                    black_box(Checker::new(program, &config).check_equal(&case.lhs, &case.rhs));
+                    black_box(Checker::new(program, config).check_equal(&case.lhs, &case.rhs));
                     start.elapsed().as_secs_f64()
                 })
                 .fold(f64::INFINITY, f64::min);
@@ -440,8 +446,8 @@ fn bench(c: &mut Criterion) {
         }
         rows.sort_by(|a, b| b.0.total_cmp(&a.0));
         for (spent, case) in rows {
-            let outcome = Checker::new(&lib.programs[case.program], &config)
-                .check_equal(&case.lhs, &case.rhs);
+            let outcome =
+                Checker::new(&lib.programs[case.program], config).check_equal(&case.lhs, &case.rhs);
             eprintln!(
                 "{:8.1} µs  {:<9} {:<14} {:<26} {}",
                 spent * 1e6,

@@ -38,6 +38,8 @@ use rustc_hash::FxHashMap;
 use crate::eval::{eval_interval_in, exact_value, point_intervals};
 use crate::expr::{Builtin, Expr, Func, Node, Rational, Symbol};
 use crate::limits::Limits;
+use crate::simplify::canon::atoms::AtomTable;
+use crate::simplify::canon::poly::{Coeff, Monomial, Poly, Var};
 use crate::simplify::canon::ratfunc::RatFunc;
 use crate::simplify::canon::{CanonError, Canonicalizer};
 
@@ -68,6 +70,9 @@ pub(crate) struct Cases {
     feasible: Vec<Vec<Digit>>,
     /// The difference as an expression (the cases substitute into it).
     diff: Option<Expr>,
+    /// The difference's canonical form, in the table of the canonicalizer that `decide` is
+    /// given (a case whose substitution into it vanishes needs no canonical form).
+    form: Option<RatFunc>,
     /// The atoms' arguments, when all are linear in one symbol.
     linear: Option<Linear>,
     /// Per atom (when not `linear`): whether its argument is built only from numbers,
@@ -159,6 +164,7 @@ pub(crate) fn split_undecided(canon: &mut Canonicalizer, diff: &RatFunc) -> Case
         seen: Vec::new(),
         feasible,
         diff: Some(expr),
+        form: Some(diff.clone()),
         linear,
         in_steps,
         pieces: None,
@@ -269,6 +275,63 @@ pub(crate) fn switch_seeds(
         .collect()
 }
 
+/// Whether the canonical form `form` (`N/D` over the variables of `table`) of a difference
+/// vanishes in the case where the step atoms `atoms` take the values `values`: every atom that
+/// is a variable of the form is replaced by its value, and the numerator then has no term left
+/// while the denominator keeps one. This is a proof for the case. The form equals the
+/// difference wherever the sides are defined, with each atom standing for its value there. In
+/// the case, the steps take these values. A numerator that is zero as a polynomial in the
+/// other variables is zero whatever values the other atoms take, including the ones they take
+/// in the case (an atom that holds a step, such as exp(z·H(z)), is one of them). False when
+/// this does not decide: the numerator keeps a term (a case may still vanish once put in
+/// canonical form, when other atoms simplify with the steps' values), the denominator
+/// vanishes, or no step atom is a variable of the form.
+fn vanishes_in_form(
+    table: &AtomTable,
+    form: &RatFunc,
+    atoms: &[Expr],
+    values: &[Rational],
+) -> bool {
+    let replaced: Vec<(Var, Coeff)> = atoms
+        .iter()
+        .zip(values)
+        .filter_map(|(a, v)| Some((table.lookup(a)?, Coeff::from_rational(v))))
+        .collect();
+    if replaced.is_empty() {
+        return false;
+    }
+    // The polynomial with the atoms replaced, term by term: Σ c·Π value^k · (the rest).
+    let substituted = |p: &Poly| -> Option<FxHashMap<Monomial, Coeff>> {
+        let mut out: FxHashMap<Monomial, Coeff> = FxHashMap::default();
+        for (m, c) in p.terms() {
+            let mut c = c.clone();
+            let mut rest = Vec::with_capacity(m.pairs().len());
+            for &(v, k) in m.pairs() {
+                match replaced.iter().find(|(w, _)| *w == v) {
+                    Some((_, value)) => {
+                        for _ in 0..k {
+                            c = &c * value;
+                        }
+                    }
+                    None => rest.push((v, k)),
+                }
+            }
+            if c.is_zero() {
+                continue;
+            }
+            let rest = Monomial::from_pairs(rest)?;
+            let slot = out.entry(rest).or_insert_with(Coeff::zero);
+            *slot = &*slot + &c;
+        }
+        out.retain(|_, c| !c.is_zero());
+        Some(out)
+    };
+    let (Some(num), Some(den)) = (substituted(form.num()), substituted(form.den())) else {
+        return false;
+    };
+    num.is_empty() && !den.is_empty()
+}
+
 /// The value of one atom in a case, as a digit: 0 for 0, 1 for ½, 2 for 1 (the digits of
 /// [`assignment_of`]). The constant-gap check finds the case of each of ~100 points; digits
 /// compare and store without big rationals.
@@ -355,7 +418,17 @@ impl Cases {
         // Each case put in canonical form, with its constant gap if any, as `gap_in` finds
         // it: the constant-gap check asks again for the cases of the sample points.
         let seen = &mut self.seen;
+        let form = self.form.as_ref();
         let mut vanishes = |canon: &mut Canonicalizer, assignment: &[Rational]| {
+            // First the substitution into the difference's form: when it vanishes the case
+            // does (see `vanishes_in_form`), with no gap, and nothing else is needed.
+            if form.is_some_and(|f| vanishes_in_form(canon.atoms(), f, &atoms, assignment)) {
+                let digits: Vec<Digit> = assignment.iter().map(step_digit_of_value).collect();
+                if !seen.iter().any(|(a, _)| *a == digits) {
+                    seen.push((digits, None));
+                }
+                return true;
+            }
             // A case that cannot be put in canonical form (a denominator that vanishes in
             // it) proves nothing (and is not remembered: `gap_in` tells a limit from the
             // rest).
@@ -1324,6 +1397,49 @@ mod tests {
                 }
             }
             assert_eq!(gaps == 0, no_gap, "{l} = {r}");
+        }
+    }
+
+    #[test]
+    fn a_case_vanishes_in_the_form_only_where_its_canonical_form_is_zero() {
+        let limits = Limits::default();
+        // (left, right, how many of the 3^k cases vanish by substitution)
+        let pairs = [
+            // hardswish′ against a rewriting: 24 of the 81 assignments of its 4 steps.
+            (
+                "heaviside(z + 3)*heaviside(3 - z)*(2*z + 3)/6 + heaviside(z - 3)",
+                "heaviside(z - 3) + heaviside(3 - abs(z))*(z/3 + 1/2)",
+                24,
+            ),
+            // z·H² − z·H: H = 0 and H = 1.
+            ("relu(z)*heaviside(z)", "relu(z)", 2),
+            // H(z)·H(z − 1) − H(z − 1): H(z − 1) = 0 (3 cases), H(z) = 1 (2 more).
+            ("heaviside(z)*heaviside(z - 1)", "heaviside(z - 1)", 5),
+            // A step inside another atom: H = 1 gives exp(z) − exp(z), zero only once put in
+            // canonical form (left to it).
+            ("heaviside(z)*exp(z*heaviside(z))", "heaviside(z)*exp(z)", 1),
+            // H = 1 makes the denominator vanish: not a proof.
+            ("heaviside(z)/(1 - heaviside(z))", "0", 1),
+            ("exp(z) + heaviside(z - 50)", "exp(z)", 1),
+        ];
+        for (l, r, n_vanish) in pairs {
+            let (mut canon, d) = difference(l, r, &limits);
+            let cases = split_undecided(&mut canon, &d);
+            let expr = canon.to_expr(&d);
+            let mut vanished = 0;
+            for case in 0..n_cases(&cases.atoms) {
+                let values = assignment_of(case, cases.atoms.len());
+                if !vanishes_in_form(canon.atoms(), &d, &cases.atoms, &values) {
+                    continue;
+                }
+                vanished += 1;
+                // Sound: the case put in canonical form is zero too.
+                let c = canon
+                    .canonical(&replace_atoms(&expr, &cases.atoms, &values))
+                    .unwrap_or_else(|e| panic!("{l} = {r}, {values:?}: {e}"));
+                assert!(c.is_zero(), "{l} = {r}, {values:?}");
+            }
+            assert_eq!(vanished, n_vanish, "{l} = {r}");
         }
     }
 

@@ -29,6 +29,11 @@ impl AtomTable {
         v
     }
 
+    /// The variable of an atom already in the table.
+    pub fn lookup(&self, atom: &Expr) -> Option<Var> {
+        self.index.get(atom).copied()
+    }
+
     /// The atom of a variable.
     pub fn expr(&self, v: Var) -> Option<&Expr> {
         self.exprs.get(v as usize)
