@@ -20,6 +20,7 @@
 //! No hint is given when the points show no difference (a kink moved between two of them).
 
 use std::cell::RefCell;
+use std::rc::Rc;
 use std::sync::{Arc, OnceLock};
 
 use num_bigint::BigInt;
@@ -98,6 +99,9 @@ pub enum Hint {
 /// the other.
 const POINTS: usize = 12;
 const POINTS_PIECEWISE: usize = 32;
+
+/// Most values a [`Pool`] keeps (emptied when full).
+const POOL_MEMO: usize = 1024;
 
 /// Values this small say nothing about a ratio (σ(z)·(1 − σ(z)) underflows for large |z|).
 const TINY: f64 = 1e-6;
@@ -213,17 +217,56 @@ pub fn find(
     } else {
         POINTS
     };
-    let HintPoints {
-        points,
-        coordinates,
-        symbols,
-        known,
-    } = defined_points(checker, &[truth, claimed], pair, wanted);
-    if points.len() < 3 {
-        return None;
+    let basis = Basis::of(checker, original, truth);
+    // The points of the hints about this left side, when the claim can use them (see
+    // [`Pool`]); otherwise points drawn for this claim, as for any other.
+    let own_memo = RefCell::new(Memo::default());
+    let pooled = basis.pool(checker, truth).filter(|pool| {
+        pool.wanted == wanted
+            && pool.symbols == pair.symbols
+            && (pool.scales == pair.scales || !pair.piecewise)
+            && pool.points.len() >= 3
+    });
+    let mut at_points = None;
+    if let Some(pool) = pooled {
+        let values = Values::new(
+            checker,
+            &pool.points,
+            (pool.symbols.clone(), pool.coordinates.clone()),
+            Vec::new(),
+            &pool.memo,
+        );
+        let usable = values
+            .get(claimed)
+            .is_some_and(|c| c.iter().all(|v| v.abs() <= LARGE));
+        if usable {
+            at_points = Some(values);
+        }
     }
-    let at_points = Values::new(checker, &points, (symbols, coordinates), known);
-    let values = &at_points;
+    let drawn;
+    let values = match at_points {
+        Some(v) => v,
+        None => {
+            drawn = defined_points(
+                checker,
+                &[truth, claimed],
+                (pair.symbols.clone(), &pair.scales),
+                wanted,
+            );
+            if drawn.points.len() < 3 {
+                return None;
+            }
+            let known = drawn.known.clone();
+            Values::new(
+                checker,
+                &drawn.points,
+                (drawn.symbols.clone(), drawn.coordinates.clone()),
+                known,
+                &own_memo,
+            )
+        }
+    };
+    let values = &values;
     let t = values.get(truth)?;
     let c = values.get(claimed)?;
     // A hint explains a difference: points where the claim equals the truth everywhere (a
@@ -231,7 +274,6 @@ pub fn find(
     if t.iter().zip(&c).all(|(t, c)| approx(*t, *c)) {
         return None;
     }
-    let basis = Basis::of(checker, original, truth);
     // A missing chain-rule factor is the most specific explanation, even when the factor is
     // a constant (d/dz σ(3z) claimed as σ(3z)·(1 − σ(3z))).
     if let Some(h) = chain_factor(checker, &basis, &t, &c, values) {
@@ -322,6 +364,25 @@ pub(super) struct Basis {
     truth_terms: OnceLock<Option<Vec<(Expr, Expr)>>>,
     /// See [`Basis::truth_bases`].
     truth_bases: OnceLock<(Option<Expr>, Vec<Expr>)>,
+    /// See [`Basis::pool`].
+    pool: OnceLock<Option<Pool>>,
+}
+
+/// The points of the hints about one left side: drawn as [`defined_points`] draws a claim's,
+/// but for the truth alone (its symbols, constants and number of points), where the truth is
+/// defined. A claim whose two sides have the truth's symbols and number of points, and which
+/// is defined at every one of them, is compared there; the values of every expression a hint
+/// asks about at these points are kept, so the candidates found from the left side (its
+/// bases, terms, inner functions and other variables) are evaluated once for all the claims
+/// about it. Any other claim draws points of its own, as before.
+pub(super) struct Pool {
+    wanted: usize,
+    symbols: Vec<Symbol>,
+    /// The constants the points are drawn near (the truth's).
+    scales: Vec<Rational>,
+    points: Vec<Point>,
+    coordinates: Vec<Vec<f64>>,
+    memo: RefCell<Memo>,
 }
 
 /// An inner function u of the differentiated function, a candidate of [`chain_factor`].
@@ -339,7 +400,7 @@ struct Inner {
 
 impl Basis {
     /// The basis of the hints about `original` (prepared: `truth`), kept per checker.
-    fn of(checker: &Checker, original: &Expr, truth: &Expr) -> Arc<Basis> {
+    fn of(checker: &Checker, original: &Expr, truth: &Expr) -> Rc<Basis> {
         let key = (original.clone(), truth.clone());
         if let Some(b) = checker.hint_bases.borrow().get(&key) {
             return b.clone();
@@ -350,7 +411,7 @@ impl Basis {
             std::slice::from_ref(original),
         ]
         .concat();
-        let basis = Arc::new(Basis {
+        let basis = Rc::new(Basis {
             diffed,
             functions,
             inners: OnceLock::new(),
@@ -358,6 +419,7 @@ impl Basis {
             raw: OnceLock::new(),
             truth_terms: OnceLock::new(),
             truth_bases: OnceLock::new(),
+            pool: OnceLock::new(),
         });
         let mut kept = checker.hint_bases.borrow_mut();
         if kept.len() >= HINT_BASES {
@@ -461,6 +523,37 @@ impl Basis {
                 Some(prepared_terms(checker, terms))
             })
             .as_deref()
+    }
+
+    /// The [`Pool`] of points of the hints about this left side (`truth` prepared), drawn the
+    /// first time a hint asks.
+    fn pool(&self, checker: &Checker, truth: &Expr) -> Option<&Pool> {
+        self.pool
+            .get_or_init(|| {
+                let mut symbols = truth.free_symbols();
+                symbols.sort();
+                symbols.dedup();
+                let wanted = if super::has_piecewise(truth) {
+                    POINTS_PIECEWISE
+                } else {
+                    POINTS
+                };
+                let mut scales = super::all_constants(&[truth]);
+                scales.truncate(super::MAX_CONSTANTS);
+                let drawn = defined_points(checker, &[truth], (symbols, &scales), wanted);
+                Some(Pool {
+                    wanted,
+                    scales,
+                    symbols: drawn.symbols,
+                    points: drawn.points,
+                    coordinates: drawn.coordinates,
+                    memo: RefCell::new(Memo {
+                        values: drawn.known.into_iter().map(|(e, v)| (e, Some(v))).collect(),
+                        firsts: FxHashMap::default(),
+                    }),
+                })
+            })
+            .as_ref()
     }
 
     /// The truth in readable form, and the bases [`factor_or_power`] finds in the raw
@@ -947,16 +1040,14 @@ const LARGE: f64 = 1e6;
 ///
 /// Candidates are drawn one after another as before, but evaluated in batches on one tape
 /// (as many as are still wanted, so never more are drawn than one at a time would draw).
-/// `exprs` are the claim's two sides and `pair` their [`PairShape`].
+/// `exprs` are the claim's two sides (or a left side's truth alone, for a [`Pool`]), drawn in
+/// `symbols` near the constants `scales`.
 fn defined_points(
     checker: &Checker,
     exprs: &[&Expr],
-    pair: &PairShape,
+    (symbols, scales): (Vec<Symbol>, &[Rational]),
     wanted: usize,
 ) -> HintPoints {
-    // The free symbols and constants of both expressions (the claim's two sides).
-    let symbols = pair.symbols.clone();
-    let scales = &pair.scales;
     let mut rng = Rng::new(0x4817 ^ exprs.iter().fold(0, |h, e| h ^ e.hash_value()));
     let owned: Vec<Expr> = exprs.iter().map(|e| (*e).clone()).collect();
     // One tape per expression, compiled once per checker (the sampler compiled the claim's
@@ -1089,19 +1180,42 @@ struct Values<'c, 'k, 'p> {
     symbols: Vec<Symbol>,
     /// The points' coordinates in f64, one column per symbol (the tapes' inputs).
     columns: Vec<Vec<f64>>,
-    memo: RefCell<FxHashMap<Expr, Option<Vec<f64>>>>,
+    /// The values found so far: this hint's, or those of every hint on the points of a
+    /// [`Pool`] (each a pure function of the expression and the points).
+    memo: &'p RefCell<Memo>,
     scratch: RefCell<TapeScratch>,
 }
 
+/// What [`Values`] found: each expression's values at the points, and its value at the first
+/// point where only that was asked (each a pure function of the expression and the points).
+#[derive(Default)]
+struct Memo {
+    values: FxHashMap<Expr, Option<Vec<f64>>>,
+    firsts: FxHashMap<Expr, Option<f64>>,
+}
+
 impl<'c, 'k, 'p> Values<'c, 'k, 'p> {
-    /// `columns`: the points' [`coordinates`].
+    /// `columns`: the points' [`coordinates`]; `known`: values already computed, put in
+    /// `memo`.
     fn new(
         checker: &'c Checker<'k>,
         points: &'p [Point],
         (symbols, columns): (Vec<Symbol>, Vec<Vec<f64>>),
         known: Vec<(Expr, Vec<f64>)>,
+        memo: &'p RefCell<Memo>,
     ) -> Self {
-        let memo = known.into_iter().map(|(e, v)| (e, Some(v))).collect();
+        {
+            let mut m = memo.borrow_mut();
+            // Bounded: a pool's memo serves every hint about its left side.
+            if m.values.len() >= POOL_MEMO {
+                m.values.clear();
+            }
+            if m.firsts.len() >= POOL_MEMO {
+                m.firsts.clear();
+            }
+            m.values
+                .extend(known.into_iter().map(|(e, v)| (e, Some(v))));
+        }
         // Every point lists the symbols in order (`defined_points`); a point that does not
         // leaves no columns, and each value is then computed point by point.
         let columns = if points.iter().all(|p| p.len() == symbols.len())
@@ -1117,7 +1231,7 @@ impl<'c, 'k, 'p> Values<'c, 'k, 'p> {
             points,
             symbols,
             columns,
-            memo: RefCell::new(memo),
+            memo,
             scratch: RefCell::new(TapeScratch::new()),
         }
     }
@@ -1160,15 +1274,23 @@ impl<'c, 'k, 'p> Values<'c, 'k, 'p> {
     /// evaluated, else by [`Checker::eval_at`], which gives a tape's value bit for bit: most
     /// candidates of a hint fail their test at the first point, and then need no tape.
     fn first(&self, e: &Expr) -> Option<f64> {
-        if let Some(v) = self.memo.borrow().get(e) {
-            return v.as_ref().and_then(|v| v.first().copied());
+        {
+            let memo = self.memo.borrow();
+            if let Some(v) = memo.values.get(e) {
+                return v.as_ref().and_then(|v| v.first().copied());
+            }
+            if let Some(v) = memo.firsts.get(e) {
+                return *v;
+            }
         }
-        self.checker.eval_at(e, self.points.first()?)
+        let v = self.checker.eval_at(e, self.points.first()?);
+        self.memo.borrow_mut().firsts.insert(e.clone(), v);
+        v
     }
 
     /// The value of `e` at every point, or `None` if it is undefined at one of them.
     fn get(&self, e: &Expr) -> Option<Vec<f64>> {
-        if let Some(v) = self.memo.borrow().get(e) {
+        if let Some(v) = self.memo.borrow().values.get(e) {
             return v.clone();
         }
         let tape = self.checker.tape_of(e, &self.symbols);
@@ -1180,7 +1302,7 @@ impl<'c, 'k, 'p> Values<'c, 'k, 'p> {
                 .map(|p| self.checker.eval_at(e, p))
                 .collect(),
         };
-        self.memo.borrow_mut().insert(e.clone(), v.clone());
+        self.memo.borrow_mut().values.insert(e.clone(), v.clone());
         v
     }
 }
@@ -1247,6 +1369,54 @@ mod tests {
     }
 
     #[test]
+    fn a_claim_defined_at_the_pool_points_is_compared_there_and_any_other_at_its_own() {
+        let program = crate::load::load(
+            &crate::source::SourceFile::new("t.dc", "let f(x) = x*sigmoid(x)\n"),
+            &crate::limits::Limits::default(),
+        )
+        .program;
+        let config = crate::check::CheckConfig::default();
+        let parse = |t: &str| crate::api::parse(t).unwrap_or_else(|e| panic!("{e}"));
+        let lhs = parse("d/dz f(z)");
+        let checker = Checker::new(&program, &config);
+        // (claim, compared at the pool's points): the second is undefined where z ≤ 0, the
+        // third has a symbol the truth has not.
+        let claims = [
+            ("sigmoid(z)", true),
+            ("2*(sigmoid(z) + z*sigmoid(z)*(1 - sigmoid(z)))", true),
+            ("sigmoid(z) + log(z)", false),
+            ("sigmoid(z) + w", false),
+        ];
+        for (claim, pooled) in claims {
+            let rhs = parse(claim);
+            let outcome = checker.check_equal(&lhs, &rhs);
+            assert!(outcome.hint.is_some(), "{claim}: no hint");
+            let Ok(prepared) = checker.prepare(&rhs) else {
+                panic!("{claim}: not prepared")
+            };
+            let bases = checker.hint_bases.borrow();
+            let Some(basis) = bases.values().next() else {
+                panic!("{claim}: no basis")
+            };
+            let Some(Some(pool)) = basis.pool.get() else {
+                panic!("{claim}: no pool")
+            };
+            assert_eq!(pool.points.len(), POINTS, "{claim}");
+            let memo = pool.memo.borrow();
+            // Compared there, the claim's hint asked for the candidates' values at the pool's
+            // points too (the truth's and the claim's are not all).
+            // Compared there, the claim's hint tried candidates at the pool's first point.
+            if pooled {
+                assert!(!memo.firsts.is_empty(), "{claim}: no candidate tried");
+            }
+            // A claim compared elsewhere leaves no values in the pool's memo, except where
+            // it is undefined at one of its points (its values there are `None`).
+            let kept = memo.values.get(&prepared.expr);
+            assert_eq!(kept.is_some_and(Option::is_some), pooled, "{claim}");
+        }
+    }
+
+    #[test]
     fn the_first_value_is_the_first_of_the_values() {
         let program = crate::program::Program::default();
         let config = crate::check::CheckConfig::default();
@@ -1258,7 +1428,14 @@ mod tests {
             .map(|(n, d)| vec![(z.clone(), Rational::new((*n).into(), (*d).into()))])
             .collect();
         let columns = coordinates(&points, 1);
-        let values = Values::new(&checker, &points, (vec![z.clone()], columns), Vec::new());
+        let memo = RefCell::new(Memo::default());
+        let values = Values::new(
+            &checker,
+            &points,
+            (vec![z.clone()], columns),
+            Vec::new(),
+            &memo,
+        );
         for text in [
             "sigmoid(z)*(1 - sigmoid(z))",
             "exp(-z^2/2)/sqrt(2*pi)",

@@ -282,7 +282,7 @@ pub struct Checker<'a> {
     /// What the hints of the wrong claims about one left side share (its derivative's
     /// candidates, prepared), by the left side as written and prepared (at most
     /// `HINT_BASES`): pure functions of both and the program, like `prepared`.
-    hint_bases: RefCell<FxHashMap<(Expr, Expr), Arc<hint::Basis>>>,
+    hint_bases: RefCell<FxHashMap<(Expr, Expr), std::rc::Rc<hint::Basis>>>,
 }
 
 /// Most cached hint bases per checker (one per left side a wrong claim was made about).
