@@ -1341,13 +1341,18 @@ mod tests {
         ));
     }
 
-    #[test]
-    fn a_kept_basis_gives_the_hints_a_fresh_checker_gives() {
-        let program = crate::load::load(
+    /// A program with f(x) = x·σ(x), whose derivative the hint tests claim.
+    fn silu_program() -> crate::program::Program {
+        crate::load::load(
             &crate::source::SourceFile::new("t.dc", "let f(x) = x*sigmoid(x)\n"),
             &crate::limits::Limits::default(),
         )
-        .program;
+        .program
+    }
+
+    #[test]
+    fn a_kept_basis_gives_the_hints_a_fresh_checker_gives() {
+        let program = silu_program();
         let config = crate::check::CheckConfig::default();
         let parse = |t: &str| crate::api::parse(t).unwrap_or_else(|e| panic!("{e}"));
         let lhs = parse("d/dz f(z)");
@@ -1370,11 +1375,7 @@ mod tests {
 
     #[test]
     fn a_claim_defined_at_the_pool_points_is_compared_there_and_any_other_at_its_own() {
-        let program = crate::load::load(
-            &crate::source::SourceFile::new("t.dc", "let f(x) = x*sigmoid(x)\n"),
-            &crate::limits::Limits::default(),
-        )
-        .program;
+        let program = silu_program();
         let config = crate::check::CheckConfig::default();
         let parse = |t: &str| crate::api::parse(t).unwrap_or_else(|e| panic!("{e}"));
         let lhs = parse("d/dz f(z)");
