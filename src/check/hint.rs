@@ -221,7 +221,7 @@ pub fn find(
     // The points of the hints about this left side, when the claim can use them (see
     // [`Pool`]); otherwise points drawn for this claim, as for any other.
     let own_memo = RefCell::new(Memo::default());
-    let pooled = basis.pool(checker, truth).filter(|pool| {
+    let pooled = Some(basis.pool(checker, truth)).filter(|pool| {
         pool.wanted == wanted
             && pool.symbols == pair.symbols
             && (pool.scales == pair.scales || !pair.piecewise)
@@ -365,13 +365,14 @@ pub(super) struct Basis {
     /// See [`Basis::truth_bases`].
     truth_bases: OnceLock<(Option<Expr>, Vec<Expr>)>,
     /// See [`Basis::pool`].
-    pool: OnceLock<Option<Pool>>,
+    pool: OnceLock<Pool>,
 }
 
 /// The points of the hints about one left side: drawn as [`defined_points`] draws a claim's,
 /// but for the truth alone (its symbols, constants and number of points), where the truth is
-/// defined. A claim whose two sides have the truth's symbols and number of points, and which
-/// is defined at every one of them, is compared there; the values of every expression a hint
+/// defined. A claim whose two sides have the truth's symbols and number of points, which is
+/// defined at every one of them and, when piecewise, has no constant the truth lacks (a kink
+/// moved to z = −1/4 shows only near its own constants), is compared there; the values of every expression a hint
 /// asks about at these points are kept, so the candidates found from the left side (its
 /// bases, terms, inner functions and other variables) are evaluated once for all the claims
 /// about it. Any other claim draws points of its own, as before.
@@ -527,33 +528,31 @@ impl Basis {
 
     /// The [`Pool`] of points of the hints about this left side (`truth` prepared), drawn the
     /// first time a hint asks.
-    fn pool(&self, checker: &Checker, truth: &Expr) -> Option<&Pool> {
-        self.pool
-            .get_or_init(|| {
-                let mut symbols = truth.free_symbols();
-                symbols.sort();
-                symbols.dedup();
-                let wanted = if super::has_piecewise(truth) {
-                    POINTS_PIECEWISE
-                } else {
-                    POINTS
-                };
-                let mut scales = super::all_constants(&[truth]);
-                scales.truncate(super::MAX_CONSTANTS);
-                let drawn = defined_points(checker, &[truth], (symbols, &scales), wanted);
-                Some(Pool {
-                    wanted,
-                    scales,
-                    symbols: drawn.symbols,
-                    points: drawn.points,
-                    coordinates: drawn.coordinates,
-                    memo: RefCell::new(Memo {
-                        values: drawn.known.into_iter().map(|(e, v)| (e, Some(v))).collect(),
-                        firsts: FxHashMap::default(),
-                    }),
-                })
-            })
-            .as_ref()
+    fn pool(&self, checker: &Checker, truth: &Expr) -> &Pool {
+        self.pool.get_or_init(|| {
+            let mut symbols = truth.free_symbols();
+            symbols.sort();
+            symbols.dedup();
+            let wanted = if super::has_piecewise(truth) {
+                POINTS_PIECEWISE
+            } else {
+                POINTS
+            };
+            let mut scales = super::all_constants(&[truth]);
+            scales.truncate(super::MAX_CONSTANTS);
+            let drawn = defined_points(checker, &[truth], (symbols, &scales), wanted);
+            Pool {
+                wanted,
+                scales,
+                symbols: drawn.symbols,
+                points: drawn.points,
+                coordinates: drawn.coordinates,
+                memo: RefCell::new(Memo {
+                    values: drawn.known.into_iter().map(|(e, v)| (e, Some(v))).collect(),
+                    firsts: FxHashMap::default(),
+                }),
+            }
+        })
     }
 
     /// The truth in readable form, and the bases [`factor_or_power`] finds in the raw
@@ -1399,7 +1398,7 @@ mod tests {
             let Some(basis) = bases.values().next() else {
                 panic!("{claim}: no basis")
             };
-            let Some(Some(pool)) = basis.pool.get() else {
+            let Some(pool) = basis.pool.get() else {
                 panic!("{claim}: no pool")
             };
             assert_eq!(pool.points.len(), POINTS, "{claim}");
