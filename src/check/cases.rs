@@ -205,8 +205,8 @@ pub(crate) fn switch_arguments(sides: &[&Expr]) -> Vec<Expr> {
 }
 
 /// Seeds for the first points of a piecewise claim, found from its prepared sides'
-/// [`switch_arguments`] (`args`, in `symbols`) without canonical forms, so that a wrong claim is refuted before any form is made: the places where
-/// its piecewise built-ins switch (H(u), sign(u), relu(u) and |u| at u = 0, max(a, c) and
+/// [`switch_arguments`] (`args`, in `symbols`) without canonical forms, so that a wrong
+/// claim is refuted before any form is made: the places where its piecewise built-ins switch (H(u), sign(u), relu(u) and |u| at u = 0, max(a, c) and
 /// min(a, c) at a = c), each argument linear in one symbol, and the [`interval_points`]
 /// between them. These are the seeds [`split_undecided`] finds whenever the atoms of the
 /// canonical difference switch at the same places (the usual case: an atom that cancels in
@@ -291,6 +291,7 @@ fn vanishes_in_form(
     form: &RatFunc,
     atoms: &[Expr],
     values: &[Rational],
+    limits: &Limits,
 ) -> bool {
     let replaced: Vec<(Var, Coeff)> = atoms
         .iter()
@@ -308,11 +309,11 @@ fn vanishes_in_form(
             let mut rest = Vec::with_capacity(m.pairs().len());
             for &(v, k) in m.pairs() {
                 match replaced.iter().find(|(w, _)| *w == v) {
-                    Some((_, value)) => {
-                        for _ in 0..k {
-                            c = &c * value;
-                        }
-                    }
+                    // The steps' values are 0, ½ and 1: ½^k is the only power computed, within
+                    // the digit limit (past it the case is left to its canonical form).
+                    Some((_, value)) if value.is_zero() => c = Coeff::zero(),
+                    Some((_, value)) if value.is_one() => {}
+                    Some((_, value)) => c = &c * &value.pow_bounded(k, limits.max_digits)?,
                     None => rest.push((v, k)),
                 }
             }
@@ -422,24 +423,24 @@ impl Cases {
         let mut vanishes = |canon: &mut Canonicalizer, assignment: &[Rational]| {
             // First the substitution into the difference's form: when it vanishes the case
             // does (see `vanishes_in_form`), with no gap, and nothing else is needed.
-            if form.is_some_and(|f| vanishes_in_form(canon.atoms(), f, &atoms, assignment)) {
-                let digits: Vec<Digit> = assignment.iter().map(step_digit_of_value).collect();
-                if !seen.iter().any(|(a, _)| *a == digits) {
-                    seen.push((digits, None));
-                }
-                return true;
-            }
-            // A case that cannot be put in canonical form (a denominator that vanishes in
-            // it) proves nothing (and is not remembered: `gap_in` tells a limit from the
-            // rest).
-            let Ok(d) = canon.canonical(&replace_atoms(&expr, &atoms, assignment)) else {
-                return false;
-            };
-            let zero = d.is_zero();
-            let gap = if zero {
-                None
+            let (zero, gap) = if form.is_some_and(|f| {
+                vanishes_in_form(canon.atoms(), f, &atoms, assignment, canon.limits())
+            }) {
+                (true, None)
             } else {
-                d.constant_value().map(|c| c.to_rational())
+                // A case that cannot be put in canonical form (a denominator that
+                // vanishes in it) proves nothing (and is not remembered: `gap_in` tells
+                // a limit from the rest).
+                let Ok(d) = canon.canonical(&replace_atoms(&expr, &atoms, assignment)) else {
+                    return false;
+                };
+                let zero = d.is_zero();
+                let gap = if zero {
+                    None
+                } else {
+                    d.constant_value().map(|c| c.to_rational())
+                };
+                (zero, gap)
             };
             let digits: Vec<Digit> = assignment.iter().map(step_digit_of_value).collect();
             if !seen.iter().any(|(a, _)| *a == digits) {
@@ -1429,7 +1430,7 @@ mod tests {
             let mut vanished = 0;
             for case in 0..n_cases(&cases.atoms) {
                 let values = assignment_of(case, cases.atoms.len());
-                if !vanishes_in_form(canon.atoms(), &d, &cases.atoms, &values) {
+                if !vanishes_in_form(canon.atoms(), &d, &cases.atoms, &values, &limits) {
                     continue;
                 }
                 vanished += 1;

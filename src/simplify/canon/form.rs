@@ -106,6 +106,11 @@ impl<'a> Canonicalizer<'a> {
         &self.atoms
     }
 
+    /// The limits its forms are made within.
+    pub fn limits(&self) -> &'a Limits {
+        self.limits
+    }
+
     /// The canonical form of `e`, which must be free of unevaluated derivatives and primed
     /// calls (see `diff::resolve`) and of user definitions (see `Program::expand`).
     pub fn canonical(&mut self, e: &Expr) -> Result<RatFunc, CanonError> {
