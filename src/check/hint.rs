@@ -168,6 +168,35 @@ fn constant_ratio(t: &[f64], c: &[f64]) -> Option<f64> {
     fits_times(c, t, &vec![r0; t.len()]).then_some(r0)
 }
 
+/// C = r·T for a constant r ≠ 1: "the sign is flipped" (r = −1), or "off by a constant
+/// factor of r" when r is a small rational or the number the claim, as written, multiplies
+/// by (the 1.001 of 1.001·σ(z)·(1 − σ(z)), which no small rational is).
+fn ratio_slip(t: &[f64], c: &[f64], written: &Expr) -> Option<Hint> {
+    let r = constant_ratio(t, c).filter(|r| !approx(*r, 1.0))?;
+    if approx(r, -1.0) {
+        return Some(Hint::SignFlipped);
+    }
+    small_rational(r)
+        .or_else(|| {
+            written_coefficient(written)
+                .filter(|q| approx(rational_to_f64(q), r))
+                .cloned()
+        })
+        .map(Hint::Factor)
+}
+
+/// The number a product, as written, multiplies by, if it has exactly one numeric factor.
+fn written_coefficient(e: &Expr) -> Option<&Rational> {
+    let Node::Mul(fs) = e.node() else {
+        return None;
+    };
+    let mut numbers = fs.iter().filter_map(|f| f.as_num());
+    match (numbers.next(), numbers.next()) {
+        (Some(q), None) => Some(q),
+        _ => None,
+    }
+}
+
 /// A small rational close to `x` (denominator ≤ 100), if any.
 fn small_rational(x: f64) -> Option<Rational> {
     if !x.is_finite() {
@@ -280,13 +309,8 @@ pub fn find(
         return Some(h);
     }
     // A constant ratio.
-    if let Some(r0) = constant_ratio(&t, &c).filter(|r| !approx(*r, 1.0)) {
-        if approx(r0, -1.0) {
-            return Some(Hint::SignFlipped);
-        }
-        if let Some(q) = small_rational(r0) {
-            return Some(Hint::Factor(q));
-        }
+    if let Some(h) = ratio_slip(&t, &c, written) {
+        return Some(h);
     }
     // Wrong variable.
     if let Some((_, var)) = &basis.diffed {
@@ -636,17 +660,7 @@ fn wrong_term(
     let (t, c) = (tv.get(i)?, cv.get(*j)?);
     let (true_term, claim_term) = (true_terms.get(i)?, claim_terms.get(*j)?);
     let slip = chain_factor(checker, basis, t, c, values)
-        .or_else(|| {
-            constant_ratio(t, c)
-                .filter(|r| !approx(*r, 1.0))
-                .and_then(|r| {
-                    if approx(r, -1.0) {
-                        Some(Hint::SignFlipped)
-                    } else {
-                        small_rational(r).map(Hint::Factor)
-                    }
-                })
-        })
+        .or_else(|| ratio_slip(t, c, claim_term))
         .or_else(|| {
             // The readable term only now: a chain factor or a ratio needs none.
             let shown_true = checker.readable(true_term).ok();
