@@ -1835,6 +1835,29 @@ impl<'a> Checker<'a> {
             // The rounding floor is relative to the sides themselves, not floored at 1 like
             // `scale`: z²/10³⁰ against 0 differs by 2·10⁻³⁰ and is decided exactly.
             let size = a.abs().max(b.abs());
+            // Past a plain counterexample only a point with shorter numbers can change the
+            // report, so a point whose numbers are no shorter is not certified: it counts as
+            // agreeing when its f64 values are close, and spends the search's budget when
+            // they differ plainly (above 10⁻⁶ of their size, off the kinks), as a certified
+            // difference would. Either way the verdict is the counterexample already found.
+            if let Some((best, _)) = &plain {
+                if height_of(&point, side_symbols) >= height(&best.point) {
+                    if close {
+                        agree.push(point);
+                        if agree.len() >= wanted {
+                            break;
+                        }
+                    } else if diff > 1e-6 * scale
+                        && !kinks.iter().any(|k| self.exactly_at(&k.at, &point))
+                    {
+                        if plain_budget == 0 {
+                            break;
+                        }
+                        plain_budget -= 1;
+                    }
+                    continue;
+                }
+            }
             // The rule: exact values decide where both sides have them; otherwise only a
             // certain difference is a counterexample, the guaranteed enclosures of both sides
             // disjoint. Also inside the tolerance but above f64 rounding (exp(z)·(1 + 10⁻¹⁰)
@@ -2156,6 +2179,20 @@ enum SampleResult {
 /// a value beyond ±3, summed over the coordinates (z = 1/2 → 2, z = 11/3 → 4, z = −9 → 3,
 /// z = 199/100 → 6).
 fn height(point: &Point) -> usize {
+    point.iter().map(|(_, v)| coordinate_height(v)).sum()
+}
+
+/// [`height`] of the coordinates of `point` in `symbols` alone.
+fn height_of(point: &Point, symbols: &[Symbol]) -> usize {
+    point
+        .iter()
+        .filter(|(s, _)| symbols.contains(s))
+        .map(|(_, v)| coordinate_height(v))
+        .sum()
+}
+
+/// [`height`] of one coordinate.
+fn coordinate_height(v: &Rational) -> usize {
     use num_traits::{Signed, ToPrimitive};
     // |n/d| > 3 as |n| > 3·d on machine integers where they fit (d > 0 in a `Rational`),
     // without the two big rationals of `abs() > 3`.
@@ -2166,17 +2203,12 @@ fn height(point: &Point) -> usize {
         (Some(n), Some(d)) => u128::from(n) > 3 * u128::from(d),
         _ => v.abs() > Rational::from_integer(3.into()),
     };
-    point
-        .iter()
-        .map(|(_, v)| {
-            let digits = |n: &num_bigint::BigInt| match n.magnitude().to_u64() {
-                // Decimal digits without printing (0 has one digit, as printed).
-                Some(m) => m.checked_ilog10().map_or(1, |d| d as usize + 1),
-                None => n.magnitude().to_string().len(),
-            };
-            digits(v.numer()) + digits(v.denom()) + usize::from(beyond_three(v))
-        })
-        .sum()
+    let digits = |n: &num_bigint::BigInt| match n.magnitude().to_u64() {
+        // Decimal digits without printing (0 has one digit, as printed).
+        Some(m) => m.checked_ilog10().map_or(1, |d| d as usize + 1),
+        None => n.magnitude().to_string().len(),
+    };
+    digits(v.numer()) + digits(v.denom()) + usize::from(beyond_three(v))
 }
 
 /// Most constants a claim is probed at and sampled near.
