@@ -5,7 +5,8 @@
 //! never C/T), and tried in this order, the most specific first:
 //! - T = C · du/dz for an inner function u: a missing chain-rule factor (a constant du/dz only
 //!   for an inner function of the function as written, through which alone it depends on z);
-//! - C = r·T for a constant r: "the sign is flipped", or "off by a constant factor of 2";
+//! - C = r·T for a constant r: "the sign is flipped", or "off by a constant factor of 2" (r a
+//!   small rational, or the number the claim as written multiplies by: 1.001·σ(z)·(1 − σ(z)));
 //! - C equals the derivative with respect to another variable;
 //! - C − T is a term the claim wrote, or T − C (C − T) a term of the raw derivative (of the
 //!   previous line, for a step): an extra (dropped) term;
