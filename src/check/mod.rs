@@ -1838,8 +1838,9 @@ impl<'a> Checker<'a> {
             // Past a plain counterexample only a point with shorter numbers can change the
             // report, so a point whose numbers are no shorter is not certified: it counts as
             // agreeing when its f64 values are close, and spends the search's budget when
-            // they differ plainly (above 10⁻⁶ of their size, off the kinks), as a certified
-            // difference would. Either way the verdict is the counterexample already found.
+            // they differ plainly (by more than 10⁻⁶ of `scale`, off the kinks), as a
+            // certified difference would. Either way the verdict is the counterexample
+            // already found.
             if let Some((best, _)) = &plain {
                 if height_of(&point, side_symbols) >= height(&best.point) {
                     if close {
