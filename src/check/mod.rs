@@ -1658,6 +1658,8 @@ impl<'a> Checker<'a> {
             }
             None => false,
         };
+        // At a reported kink the derivative does not exist (see below).
+        let at_kink = |point: &Point| kinks.iter().any(|k| self.exactly_at(&k.at, point));
         let mut symbols = side_symbols.to_vec();
         // Facts about quantities constrain the sample through their definitions; each fact's
         // expressions are prepared once.
@@ -1848,9 +1850,7 @@ impl<'a> Checker<'a> {
                         if agree.len() >= wanted {
                             break;
                         }
-                    } else if diff > 1e-6 * scale
-                        && !kinks.iter().any(|k| self.exactly_at(&k.at, &point))
-                    {
+                    } else if diff > 1e-6 * scale && !at_kink(&point) {
                         if plain_budget == 0 {
                             break;
                         }
@@ -1897,7 +1897,7 @@ impl<'a> Checker<'a> {
             // At a reported kink the derivative does not exist: the sides' values there
             // (H(0) = ½) are a convention, not a counterexample. Only a point that would be
             // one is looked at (agreement there proves nothing either way, and costs nothing).
-            if kinks.iter().any(|k| self.exactly_at(&k.at, &point)) {
+            if at_kink(&point) {
                 if probe_ends(&mut probe_left) {
                     return None;
                 }
