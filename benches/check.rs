@@ -37,10 +37,10 @@ use derivcheck::print::{self, Format, PrintOptions};
 use derivcheck::program::{Item, Program};
 use derivcheck::source::SourceFile;
 
-/// The binary's allocator (`src/cli/memory.rs` counts on top of mimalloc), so the bench
-/// times what the CLI runs.
+/// The binary's allocator (`src/cli/memory.rs` counts on top of it), so the bench times what
+/// the CLI runs.
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: derivcheck::heap::Mimalloc = derivcheck::heap::Mimalloc;
 
 /// Where a claim comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -47,6 +47,7 @@ pub mod check;
 pub mod diff;
 pub mod eval;
 pub mod expr;
+pub mod heap;
 pub mod homework;
 pub mod index;
 pub mod limits;

@@ -12,16 +12,13 @@
 //!
 //! The counter is one relaxed atomic add per allocation; with no budget nothing else is done.
 //!
-//! The allocator underneath is mimalloc (its 2.x line, built from C by the `libmimalloc-sys`
-//! crate), not the system's: checking a claim makes and drops thousands of small expression
-//! nodes, polynomial terms and big rationals, and glibc's malloc/free were about a quarter of
-//! the instructions of `Checker::check_equal` (benches/RESULTS.md, issue 4, round 5). The
-//! counting does not depend on which allocator is below it.
+//! The allocator underneath is the library's [`derivcheck::heap::Mimalloc`] (mimalloc 2.x;
+//! that module says why), which the benches install too. The counting does not depend on
+//! which allocator is below it.
 
 use std::alloc::{GlobalAlloc, Layout};
 
-use mimalloc::MiMalloc as Inner;
-
+use derivcheck::heap::Mimalloc as Inner;
 use derivcheck::limits::memory;
 
 /// mimalloc, counted.
