@@ -359,12 +359,31 @@ impl Program {
                     at: "expanding definitions",
                 });
             }
+            // The pass that would find nothing left to expand, without rebuilding: it would
+            // return an equal expression.
+            if self.nothing_to_expand(&next) {
+                return Ok(next);
+            }
             cur = next;
         }
         Err(LimitReached {
             which: LimitKind::Depth,
             at: "expanding definitions (cyclic definitions?)",
         })
+    }
+
+    /// True when `expand_once(e)` would return an expression equal to `e` without error:
+    /// `e` is not deeper than it may walk, and it has no quantity with a body and no call
+    /// of a defined function of its arity.
+    fn nothing_to_expand(&self, e: &Expr) -> bool {
+        usize::try_from(e.depth()).is_ok_and(|d| d <= EXPAND_MAX_DEPTH)
+            && Expr::visit_distinct(&[e], |x| match x.node() {
+                Node::Sym(s) => self.quantity_body(s).is_none(),
+                Node::Call(Func::User(name), args) => self
+                    .function(name)
+                    .is_none_or(|d| d.params.len() != args.len()),
+                _ => true,
+            })
     }
 
     fn expand_once(

@@ -188,3 +188,27 @@ fn library_derivatives_in_three_formats() {
         insta::assert_snapshot!(out);
     });
 }
+
+/// `Program::expand` runs to the end of a chain of definitions (a function whose body calls
+/// a function and names a quantity whose body calls the first again), in one call, and
+/// leaves alone a call of a name without a definition or with another arity.
+#[test]
+fn expand_runs_through_nested_definitions() {
+    let p = program("let g(t) = t^2\nlet c = g(3)\nlet f(x) = g(x) + c\nlet h(u) = f(u)·f(2·u)");
+    let limits = Limits::default();
+    let parse = |s: &str| {
+        derivcheck::load::parse_expression(s, &p, &limits).unwrap_or_else(|e| panic!("{s}: {e:?}"))
+    };
+    let expanded = p
+        .expand(&parse("h(z)"), 10_000)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let want = parse("(z^2 + 3^2)·((2·z)^2 + 3^2)");
+    assert_eq!(expanded, want, "{}", print::unicode(&expanded));
+    // Expanding again changes nothing.
+    assert_eq!(p.expand(&expanded, 10_000).ok(), Some(expanded.clone()));
+    let arity = Expr::apply(
+        derivcheck::expr::Func::User("g".into()),
+        vec![Expr::var("a"), Expr::var("b")],
+    );
+    assert_eq!(p.expand(&arity, 10_000).ok(), Some(arity.clone()));
+}
