@@ -101,12 +101,14 @@ impl Drop for Expr {
     /// freed are moved to an explicit stack first. Nodes lower than `RECURSIVE_DROP_HEIGHT`
     /// are left to the drop glue, which recurses at most that deep.
     fn drop(&mut self) {
+        // The height first: it needs no atomic operation, and it settles almost every drop
+        // (`Arc::get_mut` is a compare-and-swap on the weak count, paid on every handle).
+        if self.0.depth < RECURSIVE_DROP_HEIGHT {
+            return;
+        }
         let Some(data) = Arc::get_mut(&mut self.0) else {
             return;
         };
-        if data.depth < RECURSIVE_DROP_HEIGHT {
-            return;
-        }
         let mut stack = Vec::new();
         take_children(&mut data.node, &mut stack);
         while let Some(mut child) = stack.pop() {
