@@ -20,7 +20,8 @@
 //! (`CheckConfig::hints` off, also the `check/all-verdict-only` group), after asserting that
 //! every verdict is the same without hints.
 //!
-//! The allocator is mimalloc, as in the binary (`src/cli/memory.rs`).
+//! The allocator is the binary's (`src/cli/memory.rs`, included as a module): mimalloc
+//! under the count of `--max-memory`, with the CLI's default budget.
 //!
 //! Run: `cargo bench --bench check` (add `-- --warm-up-time 1 --measurement-time 3` on a busy
 //! machine). Criterion reports elements per second, i.e. claims per second.
@@ -37,10 +38,11 @@ use derivcheck::print::{self, Format, PrintOptions};
 use derivcheck::program::{Item, Program};
 use derivcheck::source::SourceFile;
 
-/// The binary's allocator (`src/cli/memory.rs` counts on top of it), so the bench times what
-/// the CLI runs.
-#[global_allocator]
-static GLOBAL: derivcheck::heap::Mimalloc = derivcheck::heap::Mimalloc;
+/// The binary's allocator, the file itself (it installs itself as the global allocator):
+/// mimalloc under the count of `--max-memory`, so the bench times what the CLI runs. `bench`
+/// sets the CLI's default budget.
+#[path = "../src/cli/memory.rs"]
+mod memory;
 
 /// Where a claim comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -313,6 +315,10 @@ fn peak_rss_kb() -> Option<u64> {
 }
 
 fn bench(c: &mut Criterion) {
+    // The CLI's default `--max-memory`: what `derivcheck check` counts against.
+    derivcheck::limits::memory::set_budget(Some(
+        derivcheck::limits::memory::DEFAULT_BUDGET_MIB << 20,
+    ));
     let lib = build();
     export(&lib);
     let config = CheckConfig::default();

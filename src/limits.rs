@@ -165,6 +165,9 @@ pub mod memory {
     static LIVE: AtomicUsize = AtomicUsize::new(0);
     static BUDGET: AtomicUsize = AtomicUsize::new(usize::MAX);
 
+    /// The budget of the binary's `--max-memory` unless it is given, in MiB.
+    pub const DEFAULT_BUDGET_MIB: usize = 2048;
+
     /// `bytes` were allocated. Called by a global allocator: no allocation, no locks.
     #[inline]
     pub fn allocated(bytes: usize) -> usize {

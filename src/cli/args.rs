@@ -115,7 +115,7 @@ pub struct LimitArgs {
 }
 
 /// Default of `--max-memory`, in MiB.
-pub const DEFAULT_MAX_MEMORY_MB: usize = 2048;
+pub const DEFAULT_MAX_MEMORY_MB: usize = derivcheck::limits::memory::DEFAULT_BUDGET_MIB;
 
 /// Largest accepted `--max-depth`: deeper recursion could overflow a thread's stack.
 pub const MAX_DEPTH_CEILING: usize = 1024;

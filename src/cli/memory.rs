@@ -13,8 +13,8 @@
 //! The counter is one relaxed atomic add per allocation; with no budget nothing else is done.
 //!
 //! The allocator underneath is the library's [`derivcheck::heap::Mimalloc`] (mimalloc 2.x;
-//! that module says why), which the benches install too. The counting does not depend on
-//! which allocator is below it.
+//! that module says why). The counting does not depend on which allocator is below it.
+//! `benches/check.rs` includes this file as a module, so that it times what the CLI runs.
 
 use std::alloc::{GlobalAlloc, Layout};
 
