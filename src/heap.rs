@@ -15,7 +15,7 @@
 //! are multiples of it) it almost always does. Here that decision is made inline, by the
 //! same rules mimalloc applies inside those functions, and the request goes straight to
 //! `mi_malloc` or `mi_realloc`; anything else still goes to the aligned calls. This was
-//! about 2 % of the instructions of a checked claim (benches/RESULTS.md, round 17).
+//! about 3 % of the instructions of a checked claim (benches/RESULTS.md, round 17).
 
 use std::alloc::{GlobalAlloc, Layout};
 use std::ffi::c_void;

@@ -647,7 +647,7 @@ impl Node {
 ///
 /// A type of its own rather than a chain of iterators so that its length is exact: the walks
 /// of this crate push children onto a stack with `Vec::extend`, which then reserves once
-/// instead of growing child by child (about 1 % of the instructions of a checked claim,
+/// instead of growing child by child (about 3 % of the instructions of a checked claim,
 /// benches/RESULTS.md, round 17).
 #[derive(Debug, Clone)]
 pub enum Children<'a> {
