@@ -1,5 +1,6 @@
-//! The heap allocator that the binary (under its counting layer, `cli/memory.rs`) and the
-//! benches install: mimalloc (its 2.x line, C built by the `libmimalloc-sys` crate).
+//! The heap allocator under the binary's counting one (`cli/memory.rs`, which
+//! `benches/check.rs` includes as well): mimalloc (its 2.x line, C built by the
+//! `libmimalloc-sys` crate).
 //!
 //! The library never installs it itself: a program that links derivcheck keeps its own
 //! global allocator.
@@ -100,9 +101,9 @@ unsafe impl GlobalAlloc for Mimalloc {
 mod tests {
     use super::*;
 
-    /// Every size up to 1 KiB, a spread up to 16 KiB and a few large ones, at every alignment from 1 to 4 KiB:
-    /// each block comes back aligned, writable over its whole size, and its contents
-    /// survive a realloc in both directions.
+    /// Every size up to 1 KiB, a spread up to 16 KiB and a few large ones, at every
+    /// alignment from 1 to 4 KiB: each block comes back aligned, writable over its whole
+    /// size, and its contents survive a realloc in both directions.
     #[test]
     fn blocks_are_aligned_and_hold_their_bytes() {
         let sizes =

@@ -189,9 +189,9 @@ fn library_derivatives_in_three_formats() {
     });
 }
 
-/// `Program::expand` runs to the end of a chain of definitions (a function whose body calls
-/// a function and names a quantity whose body calls the first again), in one call, and
-/// leaves alone a call of a name without a definition or with another arity.
+/// `Program::expand` runs to the end of a chain of definitions that takes four passes (h
+/// calls f, whose body calls g and names the quantity c = g(3)), in one call, and leaves
+/// alone a call of a defined function with another arity.
 #[test]
 fn expand_runs_through_nested_definitions() {
     let p = program("let g(t) = t^2\nlet c = g(3)\nlet f(x) = g(x) + c\nlet h(u) = f(u)·f(2·u)");
