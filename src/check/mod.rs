@@ -2752,6 +2752,47 @@ mod tests {
         }
     }
 
+    /// A plain counterexample is reported at short numbers and certified, although the
+    /// search for shorter ones past the first does not certify the points that are no
+    /// shorter (round 16): the reported point's two sides are exactly unequal, or their
+    /// guaranteed enclosures are disjoint.
+    #[test]
+    fn a_plain_counterexample_is_short_and_certified() {
+        let program = program_of("assume 0 < w < 3\n");
+        let config = CheckConfig::default();
+        let checker = Checker::new(&program, &config);
+        let claims = [
+            ("3*z^2", "2*z^2"),
+            ("sigmoid(z)*(1 - sigmoid(z))", "sigmoid(z)*(1 + sigmoid(z))"),
+            ("1 - tanh(z)^2", "1 + tanh(z)^2"),
+            ("exp(z)", "2*exp(z)"),
+            ("log(w)/w", "1/w^2"),
+            ("z*w + z", "z*w + 2*z"),
+            ("exp(-z)/(1 + exp(-z))^2", "exp(-z)/(1 + exp(-z))"),
+        ];
+        for (l, r) in claims {
+            let (l, r) = (parse(l), parse(r));
+            let sampled = sample_claim(&checker, &l, &r, Reach::All)
+                .unwrap_or_else(|| panic!("{l} = {r}: no sample"));
+            let SampleResult::Differ(cx) = &sampled.result else {
+                panic!("{l} = {r}: no counterexample");
+            };
+            // At most two printed digits and no magnitude over 3 a coordinate, the search's
+            // own goal (z = 1/2, w = 2).
+            assert!(
+                height(&cx.point) <= 2 * cx.point.len(),
+                "{l} = {r}: {:?}",
+                cx.point
+            );
+            let certified = match &cx.exact {
+                Some((x, y)) => x != y,
+                None => checker.certainly_differ(&l, &r, &cx.point),
+            };
+            assert!(certified, "{l} = {r}: {cx:?} is not certified");
+            assert!((cx.left - cx.right).abs() > 1e-6, "{l} = {r}: {cx:?}");
+        }
+    }
+
     #[test]
     fn a_sample_stopped_after_its_first_points_goes_on_as_the_full_one() {
         let program = program_of("assume 0 < w < 3\n");
