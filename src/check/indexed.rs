@@ -360,6 +360,7 @@ impl Checker<'_> {
                 tapes: std::cell::RefCell::new(FxHashMap::default()),
                 piece_cuts: std::cell::RefCell::new(FxHashMap::default()),
                 hint_bases: std::cell::RefCell::new(FxHashMap::default()),
+                sample_batch: std::cell::RefCell::default(),
             };
             let out = sub.check_equal(&li, &ri);
             match out.verdict {

@@ -273,8 +273,9 @@ pub struct Checker<'a> {
     /// Tapes of single expressions (each side of a claim, the hints' candidates), by
     /// expression and inputs (`None`: it does not compile; at most `TAPES`): the left side,
     /// the candidate bases, inner functions and terms of the wrong claims about one
-    /// derivative are the same expressions again.
-    tapes: RefCell<FxHashMap<TapeKey, Option<Arc<Tape>>>>,
+    /// derivative are the same expressions again. Keyed by the expression alone, so that a
+    /// lookup builds no key.
+    tapes: RefCell<FxHashMap<Expr, TapesOf>>,
     /// The cuts of step atoms whose arguments are piecewise linear (`cases::Pieces`), by
     /// atom (`None`: no pieces with it; at most `PREPARED_CACHE`): the claims about one
     /// derivative share the left side's atoms, and an atom's cuts are a function of it alone.
@@ -283,16 +284,26 @@ pub struct Checker<'a> {
     /// candidates, prepared), by the left side as written and prepared (at most
     /// `HINT_BASES`): pure functions of both and the program, like `prepared`.
     hint_bases: RefCell<FxHashMap<(Expr, Expr), std::rc::Rc<hint::Basis>>>,
+    /// The sample's working memory (input columns, outputs and the tapes' registers), kept
+    /// between samples so that its buffers are allocated once per checker rather than grown
+    /// again by every sample's batches. It holds no value from one batch to the next: every
+    /// buffer is overwritten before it is read.
+    sample_batch: RefCell<SampleBatch>,
 }
 
 /// Most cached hint bases per checker (one per left side a wrong claim was made about).
 const HINT_BASES: usize = 256;
 
-/// Most cached tapes per checker (a tape of a claim's side is about a kilobyte).
-const TAPES: usize = 1024;
+/// Most expressions with cached tapes per checker; with at most `TAPES_PER_EXPR` input lists
+/// each, at most 1,024 tapes (a tape of a claim's side is about a kilobyte).
+const TAPES: usize = 512;
 
-/// A tape's expression and inputs.
-type TapeKey = (Expr, Vec<Symbol>);
+/// The cached tapes of one expression: each list of inputs it was compiled for (almost
+/// always one), with its tape.
+type TapesOf = Vec<(Vec<Symbol>, Option<Arc<Tape>>)>;
+
+/// Most input lists cached for one expression.
+const TAPES_PER_EXPR: usize = 2;
 
 /// Most cached left-side canonicalizers per checker (each holds its atoms and memo).
 const LEFT_FORMS: usize = 256;
@@ -476,6 +487,7 @@ impl<'a> Checker<'a> {
             tapes: RefCell::new(FxHashMap::default()),
             piece_cuts: RefCell::new(FxHashMap::default()),
             hint_bases: RefCell::new(FxHashMap::default()),
+            sample_batch: RefCell::default(),
         };
         let mut aliases = FxHashMap::default();
         for d in program.definitions() {
@@ -508,9 +520,8 @@ impl<'a> Checker<'a> {
     /// `Tape::compile(&[e], inputs)`, compiled once per checker (a tape is a pure function
     /// of the expression and its inputs).
     pub(crate) fn tape_of(&self, e: &Expr, inputs: &[Symbol]) -> Option<Arc<Tape>> {
-        let key = (e.clone(), inputs.to_vec());
-        if let Some(t) = self.tapes.borrow().get(&key) {
-            return t.clone();
+        if let Some(t) = self.cached_tape(e, inputs) {
+            return t;
         }
         let tape = Tape::compile(std::slice::from_ref(e), inputs)
             .ok()
@@ -519,15 +530,23 @@ impl<'a> Checker<'a> {
         if tapes.len() >= TAPES {
             tapes.clear();
         }
-        tapes.insert(key, tape.clone());
+        let of_e = tapes.entry(e.clone()).or_default();
+        if of_e.len() >= TAPES_PER_EXPR {
+            of_e.clear();
+        }
+        of_e.push((inputs.to_vec(), tape.clone()));
         tape
     }
 
     /// The tape `tape_of` would give, when it is cached already (`Some(None)`: it does not
-    /// compile); `None` when it is not.
+    /// compile); `None` when it is not. Looked up by the expression, then the inputs among
+    /// its few lists, without building a key.
     fn cached_tape(&self, e: &Expr, inputs: &[Symbol]) -> Option<Option<Arc<Tape>>> {
-        let key = (e.clone(), inputs.to_vec());
-        self.tapes.borrow().get(&key).cloned()
+        let tapes = self.tapes.borrow();
+        let of_e = tapes.get(e)?;
+        of_e.iter()
+            .find(|(i, _)| i.as_slice() == inputs)
+            .map(|(_, t)| t.clone())
     }
 
     /// The domain from the program's assumptions.
@@ -1711,7 +1730,14 @@ impl<'a> Checker<'a> {
         // usually differs there, so it is evaluated by `eval_at` unless both tapes are
         // compiled already (`eval_f64` gives the tapes' values bit for bit).
         let mut tape: Option<Option<[Arc<Tape>; 2]>> = None;
-        let mut batch = SampleBatch::default();
+        // The checker's working memory when no other sample holds it (none does: a sample
+        // does not sample again), else memory of its own.
+        let mut own_batch = None;
+        let mut kept_batch = self.sample_batch.try_borrow_mut().ok();
+        let batch: &mut SampleBatch = match kept_batch.as_deref_mut() {
+            Some(b) => b,
+            None => own_batch.get_or_insert_with(SampleBatch::default),
+        };
         let mut drawn = 0usize;
         let mut next_batch = 1usize;
         let mut queue: std::collections::VecDeque<(Point, Option<(f64, f64)>)> =
