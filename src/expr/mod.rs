@@ -717,7 +717,7 @@ impl Ord for Expr {
         }
         let (a, b) = (self.node(), other.node());
         a.rank().cmp(&b.rank()).then_with(|| match (a, b) {
-            (Node::Num(x), Node::Num(y)) => x.cmp(y),
+            (Node::Num(x), Node::Num(y)) => cmp_rational(x, y),
             (Node::Const(x), Node::Const(y)) => x.cmp(y),
             (Node::Sym(x), Node::Sym(y)) => x.cmp(y),
             (Node::Call(f, xs), Node::Call(g, ys)) => f.cmp(g).then_with(|| xs.cmp(ys)),
@@ -728,6 +728,24 @@ impl Ord for Expr {
             _ => a.children().cmp(b.children()),
         })
     }
+}
+
+/// `x.cmp(y)`, by cross-multiplying in `i128` when both fit in `i64` with a positive
+/// denominator (the same order: n/d < m/e ⇔ n·e < m·d for d, e > 0, and the products cannot
+/// overflow); `Ratio`'s own comparison, which divides big integers term by term, otherwise.
+fn cmp_rational(x: &Rational, y: &Rational) -> Ordering {
+    use num_traits::ToPrimitive;
+    if let (Some(n), Some(d), Some(m), Some(e)) = (
+        x.numer().to_i64(),
+        x.denom().to_i64(),
+        y.numer().to_i64(),
+        y.denom().to_i64(),
+    ) {
+        if d > 0 && e > 0 {
+            return (i128::from(n) * i128::from(e)).cmp(&(i128::from(m) * i128::from(d)));
+        }
+    }
+    x.cmp(y)
 }
 
 impl PartialOrd for Expr {
@@ -767,6 +785,43 @@ impl fmt::Debug for Expr {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numbers_compare_as_ratio_does() {
+        // Small and large numerators and denominators, both signs, both sides of the i64
+        // limit (past it the comparison is Ratio's own).
+        let big = BigInt::from(i64::MAX);
+        let ints = [
+            BigInt::from(0),
+            BigInt::from(1),
+            BigInt::from(-1),
+            BigInt::from(7),
+            BigInt::from(-12),
+            BigInt::from(i64::MIN),
+            big.clone(),
+            &big + BigInt::from(1),
+            -(&big + BigInt::from(2)),
+        ];
+        let dens = [
+            BigInt::from(1),
+            BigInt::from(3),
+            BigInt::from(10),
+            big.clone(),
+            &big + BigInt::from(5),
+        ];
+        let mut rs = Vec::new();
+        for n in &ints {
+            for d in &dens {
+                rs.push(Rational::new(n.clone(), d.clone()));
+            }
+        }
+        for x in &rs {
+            for y in &rs {
+                assert_eq!(cmp_rational(x, y), x.cmp(y), "{x} against {y}");
+                assert_eq!(Expr::num(x.clone()).cmp(&Expr::num(y.clone())), x.cmp(y));
+            }
+        }
+    }
 
     #[test]
     fn equal_structure_is_equal() {
