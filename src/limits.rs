@@ -164,6 +164,8 @@ pub mod memory {
 
     static LIVE: AtomicUsize = AtomicUsize::new(0);
     static BUDGET: AtomicUsize = AtomicUsize::new(usize::MAX);
+    /// Twice the budget (saturating), kept so that the allocator's test is one load.
+    static HARD: AtomicUsize = AtomicUsize::new(usize::MAX);
 
     /// The budget of the binary's `--max-memory` unless it is given, in MiB.
     pub const DEFAULT_BUDGET_MIB: usize = 2048;
@@ -188,7 +190,16 @@ pub mod memory {
 
     /// Sets the budget in bytes (`None`: no bound, the default).
     pub fn set_budget(bytes: Option<usize>) {
-        BUDGET.store(bytes.unwrap_or(usize::MAX), Ordering::Relaxed);
+        let budget = bytes.unwrap_or(usize::MAX);
+        BUDGET.store(budget, Ordering::Relaxed);
+        HARD.store(budget.saturating_mul(2), Ordering::Relaxed);
+    }
+
+    /// Twice the budget in bytes (saturating: `usize::MAX` without a budget), the hard stop
+    /// of the binary's allocator.
+    #[inline]
+    pub fn hard_limit() -> usize {
+        HARD.load(Ordering::Relaxed)
     }
 
     /// The budget in bytes, if one is set.
