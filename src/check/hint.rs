@@ -1068,7 +1068,6 @@ fn defined_points(
     // two sides with these inputs already, unless facts add symbols there).
     let tapes: Option<Vec<Arc<Tape>>> =
         exprs.iter().map(|e| checker.tape_of(e, &symbols)).collect();
-    let mut scratch = TapeScratch::new();
     let mut out = Vec::new();
     let mut known: Vec<Vec<f64>> = vec![Vec::new(); exprs.len()];
     let mut coords: Vec<Vec<f64>> = vec![Vec::with_capacity(wanted); symbols.len()];
@@ -1096,7 +1095,9 @@ fn defined_points(
         // One column of values per expression (a vector per point cost an allocation each).
         let columns = tapes
             .as_ref()
-            .and_then(|t| eval_columns(t, &inputs, batch.len(), &mut scratch))
+            .and_then(|t| {
+                checker.with_scratch(|scratch| eval_columns(t, &inputs, batch.len(), scratch))
+            })
             .unwrap_or_else(|| {
                 exprs
                     .iter()
@@ -1197,7 +1198,6 @@ struct Values<'c, 'k, 'p> {
     /// The values found so far: this hint's, or those of every hint on the points of a
     /// [`Pool`] (each a pure function of the expression and the points).
     memo: &'p RefCell<Memo>,
-    scratch: RefCell<TapeScratch>,
 }
 
 /// What [`Values`] found: each expression's values at the points, and its value at the first
@@ -1246,7 +1246,6 @@ impl<'c, 'k, 'p> Values<'c, 'k, 'p> {
             symbols,
             columns,
             memo,
-            scratch: RefCell::new(TapeScratch::new()),
         }
     }
 
@@ -1259,7 +1258,8 @@ impl<'c, 'k, 'p> Values<'c, 'k, 'p> {
         }
         let cols: Vec<&[f64]> = self.columns.iter().map(Vec::as_slice).collect();
         let mut outputs = vec![Vec::new(); tape.n_outputs()];
-        tape.eval(&cols, &mut outputs, &mut self.scratch.borrow_mut())
+        self.checker
+            .with_scratch(|scratch| tape.eval(&cols, &mut outputs, scratch))
             .ok()?;
         let Some(out) = outputs.into_iter().next() else {
             return Some(if self.points.is_empty() {

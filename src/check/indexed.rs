@@ -361,6 +361,7 @@ impl Checker<'_> {
                 piece_cuts: std::cell::RefCell::new(FxHashMap::default()),
                 hint_bases: std::cell::RefCell::new(FxHashMap::default()),
                 sample_batch: std::cell::RefCell::default(),
+                tape_scratch: std::cell::RefCell::default(),
             };
             let out = sub.check_equal(&li, &ri);
             match out.verdict {

@@ -289,6 +289,9 @@ pub struct Checker<'a> {
     /// again by every sample's batches. It holds no value from one batch to the next: every
     /// buffer is overwritten before it is read.
     sample_batch: RefCell<SampleBatch>,
+    /// The registers of the hints' tape evaluations, kept like `sample_batch` (see
+    /// [`Checker::with_scratch`]).
+    tape_scratch: RefCell<TapeScratch>,
 }
 
 /// Most cached hint bases per checker (one per left side a wrong claim was made about).
@@ -488,6 +491,7 @@ impl<'a> Checker<'a> {
             piece_cuts: RefCell::new(FxHashMap::default()),
             hint_bases: RefCell::new(FxHashMap::default()),
             sample_batch: RefCell::default(),
+            tape_scratch: RefCell::default(),
         };
         let mut aliases = FxHashMap::default();
         for d in program.definitions() {
@@ -547,6 +551,16 @@ impl<'a> Checker<'a> {
         of_e.iter()
             .find(|(i, _)| i.as_slice() == inputs)
             .map(|(_, t)| t.clone())
+    }
+
+    /// Runs `f` with the checker's tape registers, allocated once per checker and grown to
+    /// the largest tape, or with fresh ones while they are in use. A tape overwrites every
+    /// register it reads before reading it, so no value passes from one run to the next.
+    pub(crate) fn with_scratch<R>(&self, f: impl FnOnce(&mut TapeScratch) -> R) -> R {
+        match self.tape_scratch.try_borrow_mut() {
+            Ok(mut scratch) => f(&mut scratch),
+            Err(_) => f(&mut TapeScratch::new()),
+        }
     }
 
     /// The domain from the program's assumptions.
