@@ -29,7 +29,7 @@ use crate::eval::{
     eval_f64_value, eval_interval_in, exact_value, point_intervals, rational_to_f64, Tape,
     TapeScratch,
 };
-use crate::expr::{Builtin, Expr, Node, Rational, Symbol};
+use crate::expr::{cmp_rational, eq_rational, Builtin, Expr, Node, Rational, Symbol};
 use crate::limits::{Deadline, LimitReached, Limits};
 use crate::program::{DefKind, Fact, Item, Program, Rel};
 use crate::simplify::canon::ratfunc::RatFunc;
@@ -424,11 +424,11 @@ impl PairShape {
     fn of(l: &Shape, r: &Shape) -> PairShape {
         let mut scales = l.constants.clone();
         for c in &r.constants {
-            if !scales.contains(c) {
+            if !scales.iter().any(|s| eq_rational(s, c)) {
                 scales.push(c.clone());
             }
         }
-        scales.sort();
+        scales.sort_by(cmp_rational);
         scales.truncate(MAX_CONSTANTS);
         let mut symbols = l.symbols.clone();
         symbols.extend(r.symbols.iter().cloned());
@@ -2270,14 +2270,14 @@ fn all_constants(exprs: &[&Expr]) -> Vec<Rational> {
     Expr::visit_distinct(exprs, |x| {
         if let Node::Num(r) = x.node() {
             if let Some(a) = probe_constant(r) {
-                if !out.contains(&a) {
+                if !out.iter().any(|o| eq_rational(o, &a)) {
                     out.push(a);
                 }
             }
         }
         true
     });
-    out.sort();
+    out.sort_by(cmp_rational);
     out
 }
 

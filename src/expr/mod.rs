@@ -695,7 +695,12 @@ impl std::iter::FusedIterator for Children<'_> {}
 
 impl PartialEq for Expr {
     fn eq(&self, other: &Expr) -> bool {
-        self.ptr_eq(other) || (self.0.hash == other.0.hash && self.0.node == other.0.node)
+        self.ptr_eq(other)
+            || (self.0.hash == other.0.hash
+                && match (&self.0.node, &other.0.node) {
+                    (Node::Num(x), Node::Num(y)) => eq_rational(x, y),
+                    (a, b) => a == b,
+                })
     }
 }
 
@@ -733,7 +738,7 @@ impl Ord for Expr {
 /// `x.cmp(y)`, by cross-multiplying in `i128` when both fit in `i64` with a positive
 /// denominator (the same order: n/d < m/e ⇔ n·e < m·d for d, e > 0, and the products cannot
 /// overflow); `Ratio`'s own comparison, which divides big integers term by term, otherwise.
-fn cmp_rational(x: &Rational, y: &Rational) -> Ordering {
+pub(crate) fn cmp_rational(x: &Rational, y: &Rational) -> Ordering {
     use num_traits::ToPrimitive;
     if let (Some(n), Some(d), Some(m), Some(e)) = (
         x.numer().to_i64(),
@@ -746,6 +751,11 @@ fn cmp_rational(x: &Rational, y: &Rational) -> Ordering {
         }
     }
     x.cmp(y)
+}
+
+/// `x == y` (`Ratio`'s equality is its comparison), by [`cmp_rational`].
+pub(crate) fn eq_rational(x: &Rational, y: &Rational) -> bool {
+    cmp_rational(x, y) == Ordering::Equal
 }
 
 impl PartialOrd for Expr {
@@ -818,6 +828,8 @@ mod tests {
         for x in &rs {
             for y in &rs {
                 assert_eq!(cmp_rational(x, y), x.cmp(y), "{x} against {y}");
+                assert_eq!(eq_rational(x, y), x == y, "{x} against {y}");
+                assert_eq!(Expr::num(x.clone()) == Expr::num(y.clone()), x == y);
                 assert_eq!(Expr::num(x.clone()).cmp(&Expr::num(y.clone())), x.cmp(y));
             }
         }
