@@ -353,7 +353,11 @@ impl Program {
             if next == cur {
                 return Ok(next);
             }
-            if next.dag_size() > max_nodes {
+            // A DAG has at most as many distinct nodes as its tree: the count is needed only
+            // for a tree above the limit.
+            if usize::try_from(next.tree_size()).map_or(true, |t| t > max_nodes)
+                && next.dag_size() > max_nodes
+            {
                 return Err(LimitReached {
                     which: LimitKind::Growth,
                     at: "expanding definitions",

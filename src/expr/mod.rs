@@ -192,11 +192,32 @@ impl Expr {
         self.0.depth
     }
 
-    /// Visits each distinct subexpression of `roots` once (distinct by value), a node before
-    /// its children, without recursion, until `f` returns false. False when `f` stopped the
-    /// walk.
+    /// Visits each distinct subexpression of `roots` (distinct by value), a node before its
+    /// children, without recursion, until `f` returns false. False when `f` stopped the walk.
+    ///
+    /// A large walk visits each distinct subexpression once. Roots of at most
+    /// `SMALL_WALK` nodes in all (as trees) are walked as trees: a repeated subexpression is
+    /// visited again where it recurs, which costs less than remembering what was seen. So `f`
+    /// must not depend on how often it sees a subexpression (every caller collects distinct
+    /// values or tests a property); the order in which subexpressions are first seen is the
+    /// same either way.
     pub fn visit_distinct<'e>(roots: &[&'e Expr], mut f: impl FnMut(&'e Expr) -> bool) -> bool {
-        let mut stack: Vec<&'e Expr> = roots.to_vec();
+        let size = tree_size_of(roots);
+        let mut stack: Vec<&'e Expr> = Vec::with_capacity(if size <= SMALL_WALK {
+            usize::try_from(size).unwrap_or(0)
+        } else {
+            roots.len()
+        });
+        stack.extend_from_slice(roots);
+        if size <= SMALL_WALK {
+            while let Some(x) = stack.pop() {
+                if !f(x) {
+                    return false;
+                }
+                stack.extend(x.node().children());
+            }
+            return true;
+        }
         let mut seen = walk_set(roots);
         while let Some(x) = stack.pop() {
             if !seen.insert(x) {
@@ -399,9 +420,16 @@ impl Expr {
     pub fn free_symbols(&self) -> Vec<Symbol> {
         let mut out = Vec::new();
         let mut stack = vec![(self, Vec::<Symbol>::new())];
-        let mut seen = walk_set(&[self]);
+        // A small tree is walked as a tree (see `visit_distinct`): the list is sorted and
+        // deduplicated below either way.
+        let small = self.tree_size() <= SMALL_WALK;
+        let mut seen = if small {
+            rustc_hash::FxHashSet::default()
+        } else {
+            walk_set(&[self])
+        };
         while let Some((e, bound)) = stack.pop() {
-            if bound.is_empty() && !seen.insert(Arc::as_ptr(&e.0) as usize) {
+            if !small && bound.is_empty() && !seen.insert(Arc::as_ptr(&e.0) as usize) {
                 continue;
             }
             match e.node() {
@@ -602,13 +630,22 @@ fn hash_rational<H: Hasher>(r: &Rational, state: &mut H) {
 /// The seen-set of a walk over `roots`, sized for their distinct nodes (at most their tree
 /// size, capped at `WALK_SET_CAPACITY`) so that small walks never grow it.
 fn walk_set<T>(roots: &[&Expr]) -> rustc_hash::FxHashSet<T> {
-    let size = roots
-        .iter()
-        .map(|e| e.tree_size())
-        .fold(0u64, u64::saturating_add);
+    let size = tree_size_of(roots);
     let capacity = usize::try_from(size.min(WALK_SET_CAPACITY)).unwrap_or(0);
     rustc_hash::FxHashSet::with_capacity_and_hasher(capacity, Default::default())
 }
+
+/// The nodes of `roots` as trees, in all (saturating).
+fn tree_size_of(roots: &[&Expr]) -> u64 {
+    roots
+        .iter()
+        .map(|e| e.tree_size())
+        .fold(0u64, u64::saturating_add)
+}
+
+/// Most nodes (as trees, in all) that [`Expr::visit_distinct`] and [`Expr::free_symbols`]
+/// walk as trees, without a set of what they have seen.
+const SMALL_WALK: u64 = 64;
 
 /// Largest capacity [`walk_set`] reserves before the walk.
 const WALK_SET_CAPACITY: u64 = 256;
@@ -934,6 +971,68 @@ mod tests {
         }
         assert_eq!(e.depth(), 1_000_000);
         drop(e);
+    }
+
+    /// The distinct subexpressions in the order the walk with a set of seen ones meets them.
+    fn first_seen_by_set(roots: &[&Expr]) -> Vec<Expr> {
+        let mut seen = rustc_hash::FxHashSet::default();
+        let mut out = Vec::new();
+        let mut stack: Vec<&Expr> = roots.to_vec();
+        while let Some(x) = stack.pop() {
+            if seen.insert(x.clone()) {
+                out.push(x.clone());
+                stack.extend(x.node().children());
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn small_and_large_walks_meet_subexpressions_in_one_order() {
+        let z = Expr::var("z");
+        let s = Expr::call(Builtin::Sigmoid, vec![z.clone()]);
+        let one_minus = Expr::add(vec![Expr::int(1), Expr::neg(s.clone())]);
+        // σ(z)·(1 − σ(z)) + σ(z), with a copy of σ(z) built apart (equal by value only).
+        let apart = Expr::call(Builtin::Sigmoid, vec![Expr::var("z")]);
+        let small = Expr::add(vec![Expr::mul(vec![s.clone(), one_minus]), apart]);
+        assert!(small.tree_size() <= SMALL_WALK);
+        // A sum of many such terms is past the small walk.
+        let large = Expr::add(
+            (1..40)
+                .map(|k| Expr::mul(vec![Expr::int(k), small.clone(), z.clone()]))
+                .collect(),
+        );
+        assert!(large.tree_size() > SMALL_WALK);
+        for roots in [vec![&small], vec![&large], vec![&small, &z, &small]] {
+            let mut met: Vec<Expr> = Vec::new();
+            assert!(Expr::visit_distinct(&roots, |x| {
+                if !met.contains(x) {
+                    met.push(x.clone());
+                }
+                true
+            }));
+            assert_eq!(met, first_seen_by_set(&roots));
+            // Stopped at the first σ call met, after the same subexpressions.
+            let mut before: Vec<Expr> = Vec::new();
+            let finished = Expr::visit_distinct(&roots, |x| {
+                if matches!(x.node(), Node::Call(..)) {
+                    return false;
+                }
+                if !before.contains(x) {
+                    before.push(x.clone());
+                }
+                true
+            });
+            assert!(!finished);
+            let order = first_seen_by_set(&roots);
+            let stop = order
+                .iter()
+                .position(|x| matches!(x.node(), Node::Call(..)));
+            assert_eq!(Some(before.len()), stop);
+            assert_eq!(before.as_slice(), &order[..before.len()]);
+        }
+        assert_eq!(small.free_symbols(), vec![Symbol::new("z")]);
+        assert_eq!(large.free_symbols(), vec![Symbol::new("z")]);
     }
 
     #[test]
