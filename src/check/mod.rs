@@ -723,8 +723,8 @@ impl<'a> Checker<'a> {
         self.prepare_by_rounds(e)
     }
 
-    /// Records that `e` expands to itself (it has nothing to expand and no two distinct
-    /// equal nodes; see [`preparation`]), for `natural_of`.
+    /// Records that `e` expands to itself (it has nothing to expand, or only equal nodes to
+    /// merge, which gives an equal expression; see [`preparation`]), for `natural_of`.
     fn remember_expanded(&self, e: &Expr) {
         let mut cache = self.expanded.borrow_mut();
         if cache.len() >= PREPARED_CACHE {
@@ -2489,13 +2489,17 @@ enum Preparation {
     Rounds,
     /// Resolve only: the expression has no derivative, no primed call, no call of a user
     /// function and no symbol with a definition, and is within `Program::expand`'s depth
-    /// limit. Resolving it then only merges its equal nodes (the memo is keyed by value): the
-    /// result has none of those nodes and no two distinct equal nodes, so expanding it
-    /// returns it as it is (every node maps to itself, the first pass changes nothing) and
-    /// nothing in it is unresolved. The rounds end in their first round with that result.
+    /// limit, but deeper than the resolver takes: resolving gives the error the rounds give.
     ResolveOnly,
-    /// Nothing: as for `ResolveOnly`, and the expression has no two distinct equal nodes
-    /// and is within the resolver's depth limit too, so resolving returns it as it is.
+    /// Nothing: as for `ResolveOnly`, within the resolver's depth limit. The expression is
+    /// then its own prepared form. The rounds would only merge its equal nodes (the
+    /// resolver's memo is keyed by value; expanding and the walk for unresolved derivatives
+    /// then change nothing), which gives an equal expression: every later stage looks at
+    /// values (memo tables are keyed by value, and a walk memoises a shared node only to save
+    /// work), so the verdicts, points and hints are the same. What merging would save is the
+    /// work on a repeated subexpression, which this walk does not pay for: a parsed claim
+    /// repeats a few small ones (σ(z) in σ(z)·(1 − σ(z))), and merging cost more than
+    /// they do.
     Nothing,
 }
 
@@ -2505,31 +2509,17 @@ fn preparation(e: &Expr, program: &Program, limits: &Limits) -> Preparation {
     if depth > crate::program::EXPAND_MAX_DEPTH {
         return Preparation::Rounds;
     }
-    let capacity = usize::try_from(e.tree_size().min(256)).unwrap_or(0);
-    // By value: an equal node met again through another handle is a merge resolving makes.
-    let mut seen: rustc_hash::FxHashSet<&Expr> =
-        rustc_hash::FxHashSet::with_capacity_and_hasher(capacity, Default::default());
-    let mut distinct = true;
-    let mut stack = vec![e];
-    while let Some(x) = stack.pop() {
-        if let Some(met) = seen.get(x) {
-            distinct &= met.ptr_eq(x);
-            continue;
-        }
-        seen.insert(x);
-        match x.node() {
-            Node::Deriv(..)
-            | Node::Call(crate::expr::Func::Prime(_) | crate::expr::Func::User(_), _) => {
-                return Preparation::Rounds
-            }
-            Node::Sym(s) if program.quantity_body(s).is_some() => return Preparation::Rounds,
-            _ => {}
-        }
-        stack.extend(x.node().children());
+    let prepared = Expr::visit_distinct(&[e], |x| match x.node() {
+        Node::Deriv(..)
+        | Node::Call(crate::expr::Func::Prime(_) | crate::expr::Func::User(_), _) => false,
+        Node::Sym(s) => program.quantity_body(s).is_none(),
+        _ => true,
+    });
+    if !prepared {
+        return Preparation::Rounds;
     }
     // The resolver refuses nodes deeper than 16 times `max_depth`.
-    let resolvable = limits.max_depth.checked_mul(16).is_some_and(|m| depth <= m);
-    if distinct && resolvable {
+    if limits.max_depth.checked_mul(16).is_some_and(|m| depth <= m) {
         Preparation::Nothing
     } else {
         Preparation::ResolveOnly
@@ -2637,26 +2627,48 @@ mod tests {
             let rounds = checker.prepare_by_rounds(e);
             match (fast, rounds) {
                 (Ok(a), Ok(b)) => {
+                    // Equal (the rounds merge equal nodes, which the fast path leaves).
                     assert!(a.expr == b.expr, "{e}: {} against {}", a.expr, b.expr);
-                    assert_eq!(a.expr.dag_size(), b.expr.dag_size(), "{e}");
                     assert_eq!(a.kinks, b.kinks, "{e}");
                 }
                 (a, b) => panic!("{e}: {:?} against {:?}", a.err(), b.err()),
             }
         }
-        // The first and third have nothing to expand but equal nodes to merge, the second
-        // (a sum, whose parsed symbols are shared) has neither; the last three need the
-        // rounds.
+        // The first three have nothing to expand (the first and third have equal nodes the
+        // rounds would merge, the second none); the last three need the rounds.
         let limits = &config.limits;
         let kinds: Vec<Preparation> = cases
             .iter()
             .map(|e| preparation(e, &program, limits))
             .collect();
         use Preparation::{Nothing, ResolveOnly, Rounds};
+        assert_eq!(kinds, [Nothing, Nothing, Nothing, Rounds, Rounds, Rounds]);
+        for e in &cases[..3] {
+            let fast = checker
+                .prepare_uncached(e)
+                .unwrap_or_else(|e| panic!("{e}"));
+            assert!(fast.expr.ptr_eq(e), "{e}");
+        }
+        // Past the resolver's depth (16 times `max_depth`) but not `expand`'s: resolving, for
+        // the rounds' error.
+        let shallow = CheckConfig {
+            limits: Limits {
+                max_depth: 4,
+                ..Limits::default()
+            },
+            ..CheckConfig::default()
+        };
+        let mut deep = parse("z");
+        for _ in 0..70 {
+            deep = Expr::call(Builtin::Exp, vec![deep]);
+        }
+        assert_eq!(preparation(&deep, &program, &shallow.limits), ResolveOnly);
+        let shallow_checker = Checker::new(&program, &shallow);
         assert_eq!(
-            kinds,
-            [ResolveOnly, Nothing, ResolveOnly, Rounds, Rounds, Rounds]
+            shallow_checker.prepare_uncached(&deep).err(),
+            shallow_checker.prepare_by_rounds(&deep).err()
         );
+        assert!(shallow_checker.prepare_uncached(&deep).is_err());
         // A prepared form, and a sum sharing one node, are their own prepared forms.
         let sigma = parse("sigmoid(z)");
         let own = [
