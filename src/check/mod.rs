@@ -363,13 +363,7 @@ impl Shape {
                     instances |= !crate::index::symbol_indices(s).is_empty();
                     symbols.push(s.clone());
                 }
-                Node::Num(r) => {
-                    if let Some(a) = probe_constant(r) {
-                        if !constants.contains(&a) {
-                            constants.push(a);
-                        }
-                    }
-                }
+                Node::Num(r) => push_probe_constant(&mut constants, r),
                 Node::Call(crate::expr::Func::Builtin(b), _) if b.info().piecewise => {
                     piecewise = true;
                     if let Some(u) = cases::switch_argument(x) {
@@ -2269,16 +2263,48 @@ fn all_constants(exprs: &[&Expr]) -> Vec<Rational> {
     let mut out: Vec<Rational> = Vec::new();
     Expr::visit_distinct(exprs, |x| {
         if let Node::Num(r) = x.node() {
-            if let Some(a) = probe_constant(r) {
-                if !out.iter().any(|o| eq_rational(o, &a)) {
-                    out.push(a);
-                }
-            }
+            push_probe_constant(&mut out, r);
         }
         true
     });
     out.sort_by(cmp_rational);
     out
+}
+
+/// Adds |r| to `constants` when it counts as a constant of the claim ([`probe_constant`])
+/// and is not there yet: the same list as pushing `probe_constant(r)` when not contained.
+/// Numbers that fit in i64 with a positive denominator (every reduced one that can count)
+/// are tested and compared without building |r|, by cross-multiplying in i128; most numbers
+/// met are in the list already.
+fn push_probe_constant(constants: &mut Vec<Rational>, r: &Rational) {
+    use num_traits::ToPrimitive;
+    let small = |q: &Rational| {
+        q.numer()
+            .to_i64()
+            .zip(q.denom().to_i64())
+            .filter(|(_, d)| *d > 0)
+    };
+    let Some((n, d)) = small(r) else {
+        if let Some(a) = probe_constant(r) {
+            if !constants.contains(&a) {
+                constants.push(a);
+            }
+        }
+        return;
+    };
+    // probe_constant's test: |r| ≠ 0, |r| ≠ 1, both parts of fewer than 32 bits.
+    let n = i128::from(n).abs();
+    let d = i128::from(d);
+    if n == 0 || n == d || n >= 1 << 31 || d >= 1 << 31 {
+        return;
+    }
+    let known = constants.iter().any(|c| match small(c) {
+        Some((m, e)) => i128::from(m) * d == n * i128::from(e),
+        None => *c == num_traits::Signed::abs(r),
+    });
+    if !known {
+        constants.push(num_traits::Signed::abs(r));
+    }
 }
 
 /// |r| when it counts as a constant of the claim: not 0 or 1, numerator and denominator
@@ -2598,6 +2624,40 @@ mod tests {
             &[],
             reach,
         )
+    }
+
+    #[test]
+    fn probe_constants_are_pushed_as_probe_constant_gives_them() {
+        let two32 = 1i64 << 32;
+        let mut numbers = Vec::new();
+        let two31 = 1i64 << 31;
+        let edges = [two31 - 1, two31, two32 - 1, two32];
+        for n in [0, 1, -1, 2, -2, 3, 7, -12, -two31 + 1, -two31, i64::MAX]
+            .into_iter()
+            .chain(edges)
+        {
+            for d in [1, 2, 3, 7, 12].into_iter().chain(edges) {
+                numbers.push(Rational::new(n.into(), d.into()));
+            }
+        }
+        numbers.push(Rational::new(
+            num_bigint::BigInt::from(i64::MAX) * 5,
+            3.into(),
+        ));
+        numbers.push(Rational::new_raw(2.into(), 2.into()));
+        numbers.push(Rational::new_raw(4.into(), 6.into()));
+        let (mut fast, mut slow) = (Vec::new(), Vec::new());
+        // Twice over, so that each number is also met when its magnitude is in the list.
+        for r in numbers.iter().chain(&numbers) {
+            push_probe_constant(&mut fast, r);
+            if let Some(a) = probe_constant(r) {
+                if !slow.contains(&a) {
+                    slow.push(a);
+                }
+            }
+            assert_eq!(fast, slow, "after {r}");
+        }
+        assert!(fast.len() > 10);
     }
 
     #[test]
