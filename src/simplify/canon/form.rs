@@ -211,9 +211,12 @@ impl<'a> Canonicalizer<'a> {
             }
             .into());
         }
-        // Only a shared node can be met again (`Expr::is_shared`); the others are not
-        // looked up or stored, which saves a hash lookup and a clone of the form per node.
-        let shared = e.is_shared();
+        // Only a shared node can be met again through the same handle (`Expr::is_shared`);
+        // the others are not looked up or stored, which saves a hash lookup and a clone of
+        // the form per node. Calls are the exception: a claim as parsed repeats σ(z) in
+        // distinct nodes, and a call's form (its atom, its arguments' forms) costs more than
+        // the lookup. The memo is keyed by value either way.
+        let shared = e.is_shared() || matches!(e.node(), Node::Call(..));
         if let Some(r) = shared.then(|| self.memo.get(e)).flatten() {
             return Ok(r.clone());
         }
