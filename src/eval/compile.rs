@@ -29,9 +29,9 @@ use std::fmt;
 use rustc_hash::FxHashMap;
 
 use super::{
-    constant_f64, dispatch_binary, dispatch_unary, rational_to_f64, resolve, special, sum_bounds,
-    walk, Binary, Bindings, DagFold, EvalError, Real, Resolved, Unary, MAX_SUM_ITERATIONS,
-    MAX_SUM_NESTING, MAX_WORK,
+    constant_f64, dispatch_binary, dispatch_unary, is_opaque, rational_to_f64, resolve, special,
+    sum_bounds, walk, Binary, Bindings, DagFold, EvalError, Real, Resolved, Unary,
+    MAX_SUM_ITERATIONS, MAX_SUM_NESTING, MAX_WORK,
 };
 use crate::expr::{Expr, Func, Node, Symbol};
 
@@ -204,6 +204,12 @@ impl Tape {
     /// [`MAX_TAPE_INSTRUCTIONS`], or sums would unroll past [`MAX_SUM_ITERATIONS`] iterations.
     /// Also the sum and arity errors of [`eval_f64`](super::eval_f64).
     pub fn compile(outputs: &[Expr], inputs: &[Symbol]) -> Result<Tape, EvalError> {
+        Tape::compile_by(outputs, inputs, SMALL_COMPILE)
+    }
+
+    /// [`Tape::compile`], with outputs of at most `small` nodes compiled by
+    /// [`compile_small`] and the others by the walk (the same tape either way).
+    fn compile_by(outputs: &[Expr], inputs: &[Symbol], small: u64) -> Result<Tape, EvalError> {
         let mut input_index = FxHashMap::default();
         for (i, s) in inputs.iter().enumerate() {
             let i = u32::try_from(i).map_err(|_| EvalError::TooLarge("tape inputs"))?;
@@ -224,7 +230,11 @@ impl Tape {
         };
         let mut outs = Vec::with_capacity(outputs.len());
         for e in outputs {
-            let v = walk(&mut c, e, &Vec::new())?;
+            let v = if e.tree_size() <= small {
+                compile_small(&mut c, e)?
+            } else {
+                walk(&mut c, e, &Vec::new())?
+            };
             outs.push(c.materialize(v)?);
         }
         let (ops, outs) = remove_dead(&c.ops, &outs);
@@ -739,6 +749,53 @@ fn allocate_registers(ops: &[Op], outputs: &[Src]) -> (Vec<Instr>, usize) {
     (instrs, n_regs as usize)
 }
 
+/// Most nodes (as a tree) of an output compiled by [`compile_small`].
+const SMALL_COMPILE: u64 = 64;
+
+/// What `walk(c, e, &Vec::new())` gives, for a small tree, by plain recursion: each child in
+/// order, then the node, as the walk does, and the same first error. The walk computes a
+/// shared node once; this computes it again where it recurs, and gets the same columns,
+/// because every instruction goes through [`Compiler::emit`], which returns the column of an
+/// equal instruction already emitted (so the tape is the same, instruction for instruction).
+/// The recursion is bounded by the tree's size; a sum, whose body is evaluated under its own
+/// bindings, goes to the walk.
+fn compile_small(c: &mut Compiler, e: &Expr) -> Result<Val, EvalError> {
+    const NO_SCOPE: &Bindings = &Vec::new();
+    if is_opaque(e) {
+        return c.unsupported(e);
+    }
+    match e.node() {
+        Node::Sum { .. } => walk(c, e, NO_SCOPE),
+        Node::Num(_) | Node::Const(_) | Node::Sym(_) | Node::Deriv(..) => {
+            c.tick()?;
+            c.node(e, &[], NO_SCOPE)
+        }
+        Node::Pow(a, b) | Node::Delta(a, b) => {
+            let x = compile_small(c, a)?;
+            let y = compile_small(c, b)?;
+            c.tick()?;
+            c.node(e, &[x, y], NO_SCOPE)
+        }
+        Node::Add(xs) | Node::Mul(xs) | Node::Call(_, xs) => {
+            let mut few = [Val::Const(0.0); 8];
+            if xs.len() <= few.len() {
+                for (slot, x) in few.iter_mut().zip(xs) {
+                    *slot = compile_small(c, x)?;
+                }
+                c.tick()?;
+                c.node(e, few.get(..xs.len()).unwrap_or_default(), NO_SCOPE)
+            } else {
+                let args = xs
+                    .iter()
+                    .map(|x| compile_small(c, x))
+                    .collect::<Result<Vec<Val>, EvalError>>()?;
+                c.tick()?;
+                c.node(e, &args, NO_SCOPE)
+            }
+        }
+    }
+}
+
 /// The value of a node during compilation: a constant, or a column.
 #[derive(Debug, Clone, Copy)]
 enum Val {
@@ -1040,6 +1097,47 @@ impl Tape {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn small_trees_compile_to_the_walks_tape() {
+        let parse = |t: &str| crate::api::parse(t).unwrap_or_else(|e| panic!("{e}"));
+        let (y, z) = (Symbol::new("y"), Symbol::new("z"));
+        let sigma = parse("sigmoid(z)");
+        // A node shared by handles, and equal nodes apart (as parsed).
+        let shared = Expr::mul(vec![
+            sigma.clone(),
+            Expr::sub(Expr::one(), sigma),
+            parse("sigmoid(z)"),
+        ]);
+        let texts = [
+            "sigmoid(z)*(1 - sigmoid(z)) + sigmoid(z)^2",
+            "z*y - y*z + 3/7*exp(-z^2/2) + abs(z) + max(z, y)",
+            "(1 + z)^-2 + (1 + z)^(1/2) + (2 + 3)*z + a + b + c + d + e + f + g + h + z",
+            "Σ_{j=1}^{3} z^j + z",
+            "tanh(z) - tanh(z) + heaviside(z - 1/3)*relu(y)",
+            "(1 + z)^(y - 1) + (2*y)^(z + 1)",
+            "f(z) + z",
+            "unbound + z",
+            "d/dz z^2",
+        ];
+        let inputs = [z.clone(), y.clone()];
+        let mut exprs: Vec<Expr> = texts.iter().map(|t| parse(t)).collect();
+        exprs.push(shared);
+        let mut compiled = 0;
+        for e in &exprs {
+            assert!(e.tree_size() <= SMALL_COMPILE, "{e}");
+            let small = Tape::compile_by(std::slice::from_ref(e), &inputs, SMALL_COMPILE);
+            let walked = Tape::compile_by(std::slice::from_ref(e), &inputs, 0);
+            assert_eq!(format!("{small:?}"), format!("{walked:?}"), "{e}");
+            compiled += usize::from(small.is_ok());
+        }
+        // Both sides of a pair, as the sampler compiles them.
+        let two = Tape::compile_by(&exprs[..2], &inputs, SMALL_COMPILE);
+        let two_walked = Tape::compile_by(&exprs[..2], &inputs, 0);
+        assert_eq!(format!("{two:?}"), format!("{two_walked:?}"));
+        // Some compile and some do not (a user function, an unbound symbol, a derivative).
+        assert!(compiled >= 5 && compiled < exprs.len(), "{compiled}");
+    }
 
     fn x() -> Expr {
         Expr::var("x")
