@@ -284,13 +284,13 @@ pub struct Checker<'a> {
     /// candidates, prepared), by the left side as written and prepared (at most
     /// `HINT_BASES`): pure functions of both and the program, like `prepared`.
     hint_bases: RefCell<FxHashMap<(Expr, Expr), std::rc::Rc<hint::Basis>>>,
-    /// The sample's working memory (input columns, outputs and the tapes' registers), kept
-    /// between samples so that its buffers are allocated once per checker rather than grown
+    /// The sample's working memory (input columns and outputs; the tapes' registers are
+    /// `tape_scratch`), kept between samples so that its buffers are allocated once per checker rather than grown
     /// again by every sample's batches. It holds no value from one batch to the next: every
     /// buffer is overwritten before it is read.
     sample_batch: RefCell<SampleBatch>,
-    /// The registers of the hints' tape evaluations, kept like `sample_batch` (see
-    /// [`Checker::with_scratch`]).
+    /// The registers of the sample's and the hints' tape evaluations, kept like
+    /// `sample_batch` (see [`Checker::with_scratch`]).
     tape_scratch: RefCell<TapeScratch>,
 }
 
@@ -1821,8 +1821,11 @@ impl<'a> Checker<'a> {
                         })
                         .as_ref(),
                 };
-                let values =
-                    tapes.and_then(|t| batch.eval(t, points.iter().filter(|p| p.1).map(|p| &p.0)));
+                let values = tapes.and_then(|t| {
+                    self.with_scratch(|scratch| {
+                        batch.eval(t, points.iter().filter(|p| p.1).map(|p| &p.0), scratch)
+                    })
+                });
                 let mut values = values.map(Vec::into_iter);
                 for (point, inside) in points {
                     if !inside {
@@ -2122,7 +2125,6 @@ fn remember(cache: &RefCell<FxHashMap<Expr, Expr>>, key: &Expr, value: &Expr) {
 struct SampleBatch {
     columns: Vec<Vec<f64>>,
     outputs: Vec<Vec<f64>>,
-    scratch: TapeScratch,
 }
 
 impl SampleBatch {
@@ -2132,6 +2134,7 @@ impl SampleBatch {
         &mut self,
         tapes: &[Arc<Tape>; 2],
         points: impl Iterator<Item = &'p Point>,
+        scratch: &mut TapeScratch,
     ) -> Option<Vec<Option<(f64, f64)>>> {
         let [left, right] = tapes;
         let n_inputs = left.inputs().len();
@@ -2157,8 +2160,8 @@ impl SampleBatch {
         self.outputs.resize_with(2, Vec::new);
         let cols: Vec<&[f64]> = self.columns.iter().map(Vec::as_slice).collect();
         let (lo, ro) = self.outputs.split_at_mut(1);
-        left.eval(&cols, lo, &mut self.scratch).ok()?;
-        right.eval(&cols, ro, &mut self.scratch).ok()?;
+        left.eval(&cols, lo, scratch).ok()?;
+        right.eval(&cols, ro, scratch).ok()?;
         let (ls, rs) = (self.outputs.first()?, self.outputs.get(1)?);
         // A tape without inputs evaluates one row, the value at every point.
         let at = |vs: &Vec<f64>, i: usize| {

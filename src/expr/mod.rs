@@ -203,24 +203,14 @@ impl Expr {
     /// same either way.
     pub fn visit_distinct<'e>(roots: &[&'e Expr], mut f: impl FnMut(&'e Expr) -> bool) -> bool {
         let size = tree_size_of(roots);
-        let mut stack: Vec<&'e Expr> = Vec::with_capacity(if size <= SMALL_WALK {
-            usize::try_from(size).unwrap_or(0)
-        } else {
-            roots.len()
-        });
+        let small = size <= SMALL_WALK;
+        let mut stack: Vec<&'e Expr> =
+            Vec::with_capacity(usize::try_from(size.min(SMALL_WALK)).unwrap_or(0));
         stack.extend_from_slice(roots);
-        if size <= SMALL_WALK {
-            while let Some(x) = stack.pop() {
-                if !f(x) {
-                    return false;
-                }
-                stack.extend(x.node().children());
-            }
-            return true;
-        }
-        let mut seen = walk_set(roots);
+        // No set for a small walk (see above).
+        let mut seen = (!small).then(|| walk_set(roots));
         while let Some(x) = stack.pop() {
-            if !seen.insert(x) {
+            if seen.as_mut().is_some_and(|seen| !seen.insert(x)) {
                 continue;
             }
             if !f(x) {
@@ -422,14 +412,11 @@ impl Expr {
         let mut stack = vec![(self, Vec::<Symbol>::new())];
         // A small tree is walked as a tree (see `visit_distinct`): the list is sorted and
         // deduplicated below either way.
-        let small = self.tree_size() <= SMALL_WALK;
-        let mut seen = if small {
-            rustc_hash::FxHashSet::default()
-        } else {
-            walk_set(&[self])
-        };
+        let mut seen = (self.tree_size() > SMALL_WALK).then(|| walk_set(&[self]));
         while let Some((e, bound)) = stack.pop() {
-            if !small && bound.is_empty() && !seen.insert(Arc::as_ptr(&e.0) as usize) {
+            let met =
+                |seen: &mut rustc_hash::FxHashSet<usize>| !seen.insert(Arc::as_ptr(&e.0) as usize);
+            if bound.is_empty() && seen.as_mut().is_some_and(met) {
                 continue;
             }
             match e.node() {
