@@ -254,7 +254,9 @@ pub fn find(
     let pooled = Some(basis.pool(checker, truth)).filter(|pool| {
         pool.wanted == wanted
             && pool.symbols == pair.symbols
-            && (pool.scales == pair.scales || !pair.piecewise)
+            && (!pair.piecewise
+                || pool.scales == pair.scales
+                || switches_near(claimed, &pool.scales))
             && pool.points.len() >= 3
     });
     let mut at_points = None;
@@ -367,6 +369,19 @@ pub fn find(
     Some(Hint::Expected(checker.readable(&expected).ok()?))
 }
 
+/// Whether every constant in the arguments of `claimed`'s piecewise built-ins (where it may
+/// switch, [`super::cases::switch_arguments`]) is one of `scales`, the constants the pool's
+/// points are drawn near: a claim whose own constants stand elsewhere (a factor of 1.001, a
+/// term 0.001 added) switches only where the pool's points look. A kink moved to z = −1/4 does not
+/// pass: it shows only near its own constant, so the claim draws points of its own.
+fn switches_near(claimed: &Expr, scales: &[Rational]) -> bool {
+    let arguments = super::cases::switch_arguments(&[claimed]);
+    let arguments: Vec<&Expr> = arguments.iter().collect();
+    super::all_constants(&arguments)
+        .iter()
+        .all(|c| scales.iter().any(|s| crate::expr::eq_rational(s, c)))
+}
+
 /// What the hints of the wrong claims about one left side share (an autograder checks several
 /// claims about one derivative): the function differentiated, and each list of candidates
 /// with its prepared forms, found the first time a hint asks for it (a hint that stops at the
@@ -396,8 +411,9 @@ pub(super) struct Basis {
 /// The points of the hints about one left side: drawn as [`defined_points`] draws a claim's,
 /// but for the truth alone (its symbols, constants and number of points), where the truth is
 /// defined. A claim whose two sides have the truth's symbols and number of points, which is
-/// defined at every one of them and, when piecewise, has no constant the truth lacks (a kink
-/// moved to z = −1/4 shows only near its own constants), is compared there; the values of every expression a hint
+/// defined at every one of them and, when piecewise, has no constant the truth lacks where it
+/// switches ([`switches_near`]: a kink moved to z = −1/4 shows only near its own constants),
+/// is compared there; the values of every expression a hint
 /// asks about at these points are kept, so the candidates found from the left side (its
 /// bases, terms, inner functions and other variables) are evaluated once for all the claims
 /// about it. Any other claim draws points of its own, as before.
@@ -1355,6 +1371,12 @@ mod tests {
         ));
     }
 
+    /// `text` parsed with `program`'s definitions in scope (`f(z)` a call of its f).
+    fn parse_in(program: &crate::program::Program, text: &str) -> Expr {
+        crate::load::parse_expression(text, program, &crate::limits::Limits::default())
+            .unwrap_or_else(|e| panic!("{text}: {e:?}"))
+    }
+
     /// A program with f(x) = x·σ(x), whose derivative the hint tests claim.
     fn silu_program() -> crate::program::Program {
         crate::load::load(
@@ -1368,7 +1390,7 @@ mod tests {
     fn a_kept_basis_gives_the_hints_a_fresh_checker_gives() {
         let program = silu_program();
         let config = crate::check::CheckConfig::default();
-        let parse = |t: &str| crate::api::parse(t).unwrap_or_else(|e| panic!("{e}"));
+        let parse = |t: &str| parse_in(&program, t);
         let lhs = parse("d/dz f(z)");
         // A sign, a dropped term, a slip in one term and no slip at all, about one derivative.
         let claims = [
@@ -1387,22 +1409,14 @@ mod tests {
         assert_eq!(kept.hint_bases.borrow().len(), 1);
     }
 
-    #[test]
-    fn a_claim_defined_at_the_pool_points_is_compared_there_and_any_other_at_its_own() {
-        let program = silu_program();
+    /// Checks `d/dz f(z) = claim` for each claim with one checker of `program`, and asserts
+    /// whether its hint compared it at the pool's points (`wanted` of them).
+    fn assert_pooled(program: &crate::program::Program, wanted: usize, claims: &[(&str, bool)]) {
         let config = crate::check::CheckConfig::default();
-        let parse = |t: &str| crate::api::parse(t).unwrap_or_else(|e| panic!("{e}"));
+        let parse = |t: &str| parse_in(program, t);
         let lhs = parse("d/dz f(z)");
-        let checker = Checker::new(&program, &config);
-        // (claim, compared at the pool's points): the second is undefined where z ≤ 0, the
-        // third has a symbol the truth has not.
-        let claims = [
-            ("sigmoid(z)", true),
-            ("2*(sigmoid(z) + z*sigmoid(z)*(1 - sigmoid(z)))", true),
-            ("sigmoid(z) + log(z)", false),
-            ("sigmoid(z) + w", false),
-        ];
-        for (claim, pooled) in claims {
+        let checker = Checker::new(program, &config);
+        for &(claim, pooled) in claims {
             let rhs = parse(claim);
             let outcome = checker.check_equal(&lhs, &rhs);
             assert!(outcome.hint.is_some(), "{claim}: no hint");
@@ -1416,10 +1430,8 @@ mod tests {
             let Some(pool) = basis.pool.get() else {
                 panic!("{claim}: no pool")
             };
-            assert_eq!(pool.points.len(), POINTS, "{claim}");
+            assert_eq!(pool.points.len(), wanted, "{claim}");
             let memo = pool.memo.borrow();
-            // Compared there, the claim's hint asked for the candidates' values at the pool's
-            // points too (the truth's and the claim's are not all).
             // Compared there, the claim's hint tried candidates at the pool's first point.
             if pooled {
                 assert!(!memo.firsts.is_empty(), "{claim}: no candidate tried");
@@ -1429,6 +1441,50 @@ mod tests {
             let kept = memo.values.get(&prepared.expr);
             assert_eq!(kept.is_some_and(Option::is_some), pooled, "{claim}");
         }
+    }
+
+    #[test]
+    fn a_claim_defined_at_the_pool_points_is_compared_there_and_any_other_at_its_own() {
+        // (claim, compared at the pool's points): the second is undefined where z ≤ 0, the
+        // third has a symbol the truth has not.
+        assert_pooled(
+            &silu_program(),
+            POINTS,
+            &[
+                ("sigmoid(z)", true),
+                ("2*(sigmoid(z) + z*sigmoid(z)*(1 - sigmoid(z)))", true),
+                ("sigmoid(z) + log(z)", false),
+                ("sigmoid(z) + w", false),
+            ],
+        );
+    }
+
+    #[test]
+    fn a_piecewise_claim_is_compared_at_the_pool_points_when_it_switches_where_they_look() {
+        // d/dz relu(z − 1/3) = H(z − 1/3): the pool's points are drawn near 1/3. Constants
+        // outside the arguments of the claim's piecewise calls (a factor, a term) do not move
+        // where it switches, nor does max(z, 1/3), which switches at 1/3 too; a kink moved to
+        // −1/4, 1/4 or 1/3 + 1/5, or a second one at 7, shows only near the claim's own
+        // constants.
+        let program = crate::load::load(
+            &crate::source::SourceFile::new("t.dc", "let f(x) = relu(x - 1/3)\n"),
+            &crate::limits::Limits::default(),
+        )
+        .program;
+        assert_pooled(
+            &program,
+            POINTS_PIECEWISE,
+            &[
+                ("1001/1000*heaviside(z - 1/3)", true),
+                ("heaviside(z - 1/3) + 1/1000", true),
+                ("5*heaviside(z - 1/3)", true),
+                ("heaviside(z + 1/4)", false),
+                ("heaviside(z - 1/3 - 1/5)", false),
+                ("heaviside(z - 1/3)*heaviside(7 - z)", false),
+                ("max(z, 1/3) - z", true),
+                ("max(z, 1/4) - z", false),
+            ],
+        );
     }
 
     #[test]
