@@ -1340,6 +1340,7 @@ impl<'c, 'k, 'p> Values<'c, 'k, 'p> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::check::tests::{parse_in, program_of};
 
     #[test]
     fn a_ratio_test_ignores_points_where_both_sides_underflow() {
@@ -1371,19 +1372,9 @@ mod tests {
         ));
     }
 
-    /// `text` parsed with `program`'s definitions in scope (`f(z)` a call of its f).
-    fn parse_in(program: &crate::program::Program, text: &str) -> Expr {
-        crate::load::parse_expression(text, program, &crate::limits::Limits::default())
-            .unwrap_or_else(|e| panic!("{text}: {e:?}"))
-    }
-
     /// A program with f(x) = x·σ(x), whose derivative the hint tests claim.
     fn silu_program() -> crate::program::Program {
-        crate::load::load(
-            &crate::source::SourceFile::new("t.dc", "let f(x) = x*sigmoid(x)\n"),
-            &crate::limits::Limits::default(),
-        )
-        .program
+        program_of("let f(x) = x*sigmoid(x)\n")
     }
 
     #[test]
@@ -1466,11 +1457,7 @@ mod tests {
         // where it switches, nor does max(z, 1/3), which switches at 1/3 too; a kink moved to
         // −1/4, 1/4 or 1/3 + 1/5, or a second one at 7, shows only near the claim's own
         // constants.
-        let program = crate::load::load(
-            &crate::source::SourceFile::new("t.dc", "let f(x) = relu(x - 1/3)\n"),
-            &crate::limits::Limits::default(),
-        )
-        .program;
+        let program = program_of("let f(x) = relu(x - 1/3)\n");
         assert_pooled(
             &program,
             POINTS_PIECEWISE,

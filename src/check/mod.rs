@@ -2597,8 +2597,14 @@ mod tests {
         crate::api::parse(t).unwrap_or_else(|e| panic!("{e}"))
     }
 
+    /// `t` parsed with `program`'s definitions in scope (`f(z)` a call of its f).
+    pub(super) fn parse_in(program: &Program, t: &str) -> Expr {
+        crate::load::parse_expression(t, program, &Limits::default())
+            .unwrap_or_else(|e| panic!("{t}: {e:?}"))
+    }
+
     /// The program of a `.dc` text.
-    fn program_of(text: &str) -> Program {
+    pub(super) fn program_of(text: &str) -> Program {
         crate::load::load(
             &crate::source::SourceFile::new("t.dc", text),
             &crate::limits::Limits::default(),
@@ -2680,9 +2686,10 @@ mod tests {
             parse("sigmoid(z)*(1 - sigmoid(z)) + relu(z - 1/100)"),
             parse("Σ_{j=1}^{C} x_j^2 + 3*x_j"),
             shared,
-            // Not free of definitions or derivatives: the rounds, as before.
-            parse("f(z) + A"),
-            parse("d/dz f(z)"),
+            // Not free of definitions or derivatives: the rounds, as before (f(z) a call of
+            // the program's f).
+            parse_in(&program, "f(z) + A"),
+            parse_in(&program, "d/dz f(z)"),
             parse("sigmoid'(z) + w"),
         ];
         for e in &cases {
