@@ -65,18 +65,23 @@ pub fn exact_value(
     env: &dyn Fn(&Symbol) -> Option<Rational>,
     limits: &Limits,
 ) -> Option<Rational> {
-    let mut ev = ExactEval::new(env, limits);
-    if e.tree_size() <= DIRECT_TREE_SIZE {
-        // Machine integers first, where every number on the way fits (see `small`).
-        if limits.max_digits >= SMALL_MAX_DIGITS {
-            match small(&ev, e) {
-                // Reduced with a positive denominator already: `Rational::new` would take the
-                // gcd again, on big integers.
-                Small::Value((n, d)) => return Some(Rational::new_raw(n.into(), d.into())),
-                Small::Undefined => return None,
-                Small::Unknown => {}
-            }
+    // The clock is read only when the big-rational evaluation starts: `small` never checks
+    // the time (it is bounded by the tree's size and the exponent limit), and most trees end
+    // there.
+    let mut ev = ExactEval::new_untimed(env, limits);
+    let small_tree = e.tree_size() <= DIRECT_TREE_SIZE;
+    // Machine integers first, where every number on the way fits (see `small`).
+    if small_tree && limits.max_digits >= SMALL_MAX_DIGITS {
+        match small(&ev, e) {
+            // Reduced with a positive denominator already: `Rational::new` would take the gcd
+            // again, on big integers.
+            Small::Value((n, d)) => return Some(Rational::new_raw(n.into(), d.into())),
+            Small::Undefined => return None,
+            Small::Unknown => {}
         }
+    }
+    ev.deadline = Deadline::after(limits.timeout_per_step);
+    if small_tree {
         match direct(&mut ev, e) {
             Ok(Direct::Value(v)) => return Some(v),
             Ok(Direct::Undefined) | Err(_) => return None,
@@ -296,9 +301,18 @@ impl<'a> ExactEval<'a> {
     /// An evaluation at the point `env`, with the step's time limit starting now.
     fn new(env: &'a dyn Fn(&Symbol) -> Option<Rational>, limits: &'a Limits) -> Self {
         ExactEval {
+            deadline: Deadline::after(limits.timeout_per_step),
+            ..ExactEval::new_untimed(env, limits)
+        }
+    }
+
+    /// As [`ExactEval::new`], without a time limit (the caller sets `deadline` before any
+    /// evaluation that ticks).
+    fn new_untimed(env: &'a dyn Fn(&Symbol) -> Option<Rational>, limits: &'a Limits) -> Self {
+        ExactEval {
             env,
             limits,
-            deadline: Deadline::after(limits.timeout_per_step),
+            deadline: Deadline::never(),
             ticks: 0,
             sum_terms: 0,
         }
