@@ -372,8 +372,8 @@ pub fn find(
 /// Whether every constant in the arguments of `claimed`'s piecewise built-ins (where it may
 /// switch, [`super::cases::switch_arguments`]) is one of `scales`, the constants the pool's
 /// points are drawn near: a claim whose own constants stand elsewhere (a factor of 1.001, a
-/// term 0.001 added) switches only where the pool's points look. A kink moved to z = −1/4 does not
-/// pass: it shows only near its own constant, so the claim draws points of its own.
+/// term 0.001 added) switches only where the pool's points look. A kink moved to z = −1/4
+/// does not pass: it shows only near its own constant, so the claim draws points of its own.
 fn switches_near(claimed: &Expr, scales: &[Rational]) -> bool {
     let arguments = super::cases::switch_arguments(&[claimed]);
     let arguments: Vec<&Expr> = arguments.iter().collect();
@@ -413,10 +413,10 @@ pub(super) struct Basis {
 /// defined. A claim whose two sides have the truth's symbols and number of points, which is
 /// defined at every one of them and, when piecewise, has no constant the truth lacks where it
 /// switches ([`switches_near`]: a kink moved to z = −1/4 shows only near its own constants),
-/// is compared there; the values of every expression a hint
-/// asks about at these points are kept, so the candidates found from the left side (its
-/// bases, terms, inner functions and other variables) are evaluated once for all the claims
-/// about it. Any other claim draws points of its own, as before.
+/// is compared there; the values of every expression a hint asks about at these points are
+/// kept, so the candidates found from the left side (its bases, terms, inner functions and
+/// other variables) are evaluated once for all the claims about it. Any other claim draws
+/// points of its own, as before.
 pub(super) struct Pool {
     wanted: usize,
     symbols: Vec<Symbol>,
