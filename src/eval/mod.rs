@@ -158,7 +158,7 @@ const SMALL_TREE: u64 = 128;
 /// subterm again: the same operations in the same order on the same values as `eval_f64`'s
 /// walk (children left to right, sums and products folded left, the same [`special`]
 /// functions and conversions), so the same bits, and an error exactly where the walk meets
-/// one (it cannot reach [`MAX_WORK`] within [`SMALL_TREE`] nodes). Larger trees and sums go
+/// one (it cannot reach [`MAX_WORK`] within `SMALL_TREE` nodes). Larger trees and sums go
 /// through [`eval_f64`].
 pub fn eval_f64_value(e: &Expr, env: &dyn Fn(&Symbol) -> Option<f64>) -> Option<f64> {
     if e.tree_size() <= SMALL_TREE {

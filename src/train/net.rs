@@ -684,7 +684,7 @@ impl Network {
     }
 
     /// The mean loss `E` of the last forward pass against `y` (`n_outputs × n`), the
-    /// per-sample losses added in `f64` with compensation ([`compensated_sum`]).
+    /// per-sample losses added in `f64` with compensation (`compensated_sum`).
     ///
     /// # Errors
     ///

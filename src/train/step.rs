@@ -2,7 +2,7 @@
 //! parts that run at the same time.
 //!
 //! Why by samples: cutting each product and each elementwise pass of a step between the
-//! threads ([`par`](super::par)) costs a fork and a join per pass, nine per step on the digits
+//! threads ([`par`]) costs a fork and a join per pass, nine per step on the digits
 //! network, and between passes the other thread idles; on this machine an idle worker falls
 //! asleep within about 50 µs, and the forking thread then runs the handed-over half itself.
 //! Two threads gave 1.0–1.4× on a step. Cut by samples, a step has one fork and one join:
