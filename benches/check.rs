@@ -44,6 +44,10 @@ use derivcheck::source::SourceFile;
 #[path = "../src/cli/memory.rs"]
 mod memory;
 
+#[path = "common/cpu_time.rs"]
+mod cpu_time;
+use cpu_time::thread_cpu_seconds;
+
 /// Where a claim comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -293,18 +297,6 @@ fn export(lib: &Library) {
 /// ASCII on one line (the form the parser and SymPy read back).
 fn ascii_line(e: &Expr) -> String {
     print::to_string(e, Format::Ascii, &PrintOptions { width: usize::MAX })
-}
-
-/// CPU time (user + system) of the calling thread in seconds, from `/proc/thread-self/stat`
-/// (Linux; clock ticks of 1/100 s).
-fn thread_cpu_seconds() -> Option<f64> {
-    let stat = std::fs::read_to_string("/proc/thread-self/stat").ok()?;
-    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
-    let rest = stat.rsplit_once(')')?.1;
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let utime: f64 = fields.get(11)?.parse().ok()?;
-    let stime: f64 = fields.get(12)?.parse().ok()?;
-    Some((utime + stime) / 100.0)
 }
 
 /// Peak resident memory of this process in kB (Linux), for the "memory bounded" check.

@@ -23,6 +23,10 @@ use derivcheck::program::{DefKind, Program};
 use derivcheck::simplify::readable::refold_builtins;
 use derivcheck::source::SourceFile;
 
+#[path = "common/cpu_time.rs"]
+mod cpu_time;
+use cpu_time::thread_cpu_seconds;
+
 /// (file name, program, the file's main function applied to its parameters, the variable).
 pub fn library() -> Vec<(String, Program, Expr, Symbol)> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("derivations");
@@ -140,18 +144,8 @@ fn ascii_line(e: &Expr) -> String {
 
 const DEPTHS: [usize; 6] = [1, 2, 4, 8, 16, 32];
 
-/// CPU time (user + system) of the calling thread in seconds, from `/proc/thread-self/stat`
-/// (Linux; clock ticks of 1/100 s).
-fn thread_cpu_seconds() -> Option<f64> {
-    let stat = std::fs::read_to_string("/proc/thread-self/stat").ok()?;
-    let rest = stat.rsplit_once(')')?.1;
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let utime: f64 = fields.get(11)?.parse().ok()?;
-    let stime: f64 = fields.get(12)?.parse().ok()?;
-    Some((utime + stime) / 100.0)
-}
-
-/// Mean CPU time per call of `f` over at least `budget` CPU-seconds (`None` without /proc).
+/// Mean CPU time per call of `f` over at least `budget` CPU-seconds (`None` where the
+/// thread's clock cannot be read).
 fn cpu_time_per_call(budget: f64, mut f: impl FnMut()) -> Option<f64> {
     let start = thread_cpu_seconds()?;
     let mut calls = 0u64;

@@ -14,6 +14,10 @@ use derivcheck::program::{Fact, Item, Program};
 use derivcheck::source::SourceFile;
 use derivcheck::syntax::parse_dc;
 
+#[path = "common/cpu_time.rs"]
+mod cpu_time;
+use cpu_time::thread_cpu_seconds;
+
 /// One block of statements in the style of the course's derivations, in both spellings.
 const BLOCK: &str = "\
 # logistic regression, one example
@@ -63,17 +67,6 @@ fn print_program(program: &Program) -> usize {
         };
     }
     n
-}
-
-/// CPU time (user + system) of the calling thread in seconds, from `/proc/thread-self/stat`
-/// (Linux; clock ticks of 1/100 s).
-fn thread_cpu_seconds() -> Option<f64> {
-    let stat = std::fs::read_to_string("/proc/thread-self/stat").ok()?;
-    let rest = stat.rsplit_once(')')?.1;
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let utime: f64 = fields.get(11)?.parse().ok()?;
-    let stime: f64 = fields.get(12)?.parse().ok()?;
-    Some((utime + stime) / 100.0)
 }
 
 fn bench_parse(c: &mut Criterion) {
