@@ -30,6 +30,9 @@ use derivcheck::train::par::{split_mut, Pool};
 use derivcheck::train::step::Step;
 use derivcheck::train::{library, FormulaConfig, Init, Network, Optimizer, Task};
 
+#[path = "common/cpu_time.rs"]
+mod cpu_time;
+
 fn shared(name: &str, target: &str, ignore: &[&str]) -> Option<Prepared> {
     let p = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../shared/data")
@@ -717,18 +720,9 @@ fn interleaved_in<T: Real>() {
     }
 }
 
-/// CPU time of this process (every thread), from `clock_gettime(CLOCK_PROCESS_CPUTIME_ID)`.
+/// CPU time of this process (every thread); 0 where the clock cannot be read.
 fn cpu_seconds() -> f64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid, writable timespec; the clock id is a constant of libc.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
-    if rc != 0 {
-        return 0.0;
-    }
-    ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9
+    cpu_time::process_cpu_seconds().unwrap_or(0.0)
 }
 
 fn main() {
