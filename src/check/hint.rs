@@ -915,26 +915,29 @@ fn factor_or_power(
                 .flatten()
                 .any(|e| raises(e, b, Exponent::AbovePositive))
     };
+    // A base that is 0 at the first point, or fits no power there, is skipped wherever the
+    // order puts it, so it is ruled out before the order is found: the bases left keep their
+    // order, and only they are asked whether the claim or the truth raises them.
+    let (t0, c0) = (*t.first()?, *c.first()?);
+    let mut left: Vec<(Expr, Expr)> = bases
+        .into_iter()
+        .filter_map(|b| {
+            let pb = checker.prepare(&b).ok()?.expr;
+            let rejected = values.first(&pb).is_none_or(|b0| {
+                b0 == 0.0
+                    || [-1i32, 1, -2, 2]
+                        .iter()
+                        .all(|k| misfit_times(c0, t0, b0.powi(*k)))
+            });
+            (!rejected).then_some((b, pb))
+        })
+        .collect();
     // Bases raised to a power first: exp(−z)/(1 + exp(−z))³ has the wrong power of
     // 1 + exp(−z), though it is also σ(z) times the truth.
     // (Stable, like `sort_by_key`, with each base's key computed once.)
-    bases.sort_by_cached_key(|b| !power_of(b));
-    let (t0, c0) = (*t.first()?, *c.first()?);
-    for b in bases {
-        let Ok(pb) = checker.prepare(&b) else {
-            continue;
-        };
-        // A base that is 0 at the first point, or fits no power there, is skipped anyway.
-        let rejected = values.first(&pb.expr).is_none_or(|b0| {
-            b0 == 0.0
-                || [-1i32, 1, -2, 2]
-                    .iter()
-                    .all(|k| misfit_times(c0, t0, b0.powi(*k)))
-        });
-        if rejected {
-            continue;
-        }
-        let Some(bv) = values.get(&pb.expr) else {
+    left.sort_by_cached_key(|(b, _)| !power_of(b));
+    for (b, pb) in left {
+        let Some(bv) = values.get(&pb) else {
             continue;
         };
         if bv.contains(&0.0) {
