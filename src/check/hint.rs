@@ -919,7 +919,7 @@ fn factor_or_power(
     // order puts it, so it is ruled out before the order is found: the bases left keep their
     // order, and only they are asked whether the claim or the truth raises them.
     let (t0, c0) = (*t.first()?, *c.first()?);
-    let mut left: Vec<(Expr, Expr)> = bases
+    let mut left: Vec<(bool, Expr, Expr)> = bases
         .into_iter()
         .filter_map(|b| {
             let pb = checker.prepare(&b).ok()?.expr;
@@ -929,14 +929,13 @@ fn factor_or_power(
                         .iter()
                         .all(|k| misfit_times(c0, t0, b0.powi(*k)))
             });
-            (!rejected).then_some((b, pb))
+            (!rejected).then(|| (power_of(&b), b, pb))
         })
         .collect();
     // Bases raised to a power first: exp(−z)/(1 + exp(−z))³ has the wrong power of
-    // 1 + exp(−z), though it is also σ(z) times the truth.
-    // (Stable, like `sort_by_key`, with each base's key computed once.)
-    left.sort_by_cached_key(|(b, _)| !power_of(b));
-    for (b, pb) in left {
+    // 1 + exp(−z), though it is also σ(z) times the truth. (The sort is stable.)
+    left.sort_by_key(|(raised, ..)| !raised);
+    for (raised, b, pb) in left {
         let Some(bv) = values.get(&pb) else {
             continue;
         };
@@ -948,7 +947,7 @@ fn factor_or_power(
             if !fits_times_by(c, t, bv.iter().map(|b| b.powi(k as i32))) {
                 continue;
             }
-            if power_of(&b) {
+            if raised {
                 return Some(Hint::PowerOff { base: b, k });
             }
             let negative_in_truth = truths
