@@ -17,7 +17,8 @@ mod indexed;
 
 pub use hint::Hint;
 
-use std::cell::RefCell;
+use std::cell::{OnceCell, RefCell};
+use std::rc::Rc;
 use std::sync::{Arc, OnceLock};
 
 use num_traits::Zero;
@@ -268,8 +269,10 @@ pub struct Checker<'a> {
     /// the stated sums and the side's canonical form, and that form (successful ones only;
     /// bounded by `LEFT_FORMS`). Every claim about one derivative starts from this state, so a
     /// copy of it ([`Canonicalizer::fork`]) gives the forms, atoms and proofs a new
-    /// canonicalizer would.
-    left_forms: RefCell<FxHashMap<Expr, (Canonicalizer<'a>, RatFunc)>>,
+    /// canonicalizer would. With them, the form as an expression, made the first time a claim
+    /// about the side is proved (what `Canonicalizer::to_expr` gives from any copy: it reads
+    /// only the atoms of the form, which a copy keeps as they are).
+    left_forms: RefCell<FxHashMap<Expr, KeptLeft<'a>>>,
     /// Tapes of single expressions (each side of a claim, the hints' candidates), by
     /// expression and inputs (`None`: it does not compile; at most `TAPES`): the left side,
     /// the candidate bases, inner functions and terms of the wrong claims about one
@@ -283,7 +286,7 @@ pub struct Checker<'a> {
     /// What the hints of the wrong claims about one left side share (its derivative's
     /// candidates, prepared), by the left side as written and prepared (at most
     /// `HINT_BASES`): pure functions of both and the program, like `prepared`.
-    hint_bases: RefCell<FxHashMap<(Expr, Expr), std::rc::Rc<hint::Basis>>>,
+    hint_bases: RefCell<FxHashMap<(Expr, Expr), Rc<hint::Basis>>>,
     /// The sample's working memory (input columns and outputs; the tapes' registers are
     /// `tape_scratch`), kept between samples so that its buffers are allocated once per checker rather than grown
     /// again by every sample's batches. It holds no value from one batch to the next: every
@@ -304,6 +307,10 @@ const TAPES: usize = 512;
 /// The cached tapes of one expression: each list of inputs it was compiled for (almost
 /// always one), with its tape.
 type TapesOf = Vec<(Vec<Symbol>, Option<Arc<Tape>>)>;
+
+/// What [`Checker`] keeps of a left side's canonical form: the canonicalizer right after it,
+/// the form, and the form as an expression once a proof has asked for it.
+type KeptLeft<'a> = (Canonicalizer<'a>, RatFunc, Rc<OnceCell<Expr>>);
 
 /// Most input lists cached for one expression.
 const TAPES_PER_EXPR: usize = 2;
@@ -786,7 +793,7 @@ impl<'a> Checker<'a> {
                 self.left_forms
                     .borrow()
                     .get(&l.expr)
-                    .map(|(c, form)| (c.fork(deadline), form.clone()))
+                    .map(|(c, form, shown)| (c.fork(deadline), (form.clone(), shown.clone())))
             } else {
                 None
             };
@@ -886,19 +893,34 @@ impl<'a> Checker<'a> {
             (_, probed) => {
                 let (canon, kept_left) = made.take().unwrap_or_else(canonicalizer);
                 let canon = canon_slot.insert(canon);
+                // The left side's form as an expression, kept with the form when it is kept.
+                let mut left_shown: Option<Rc<OnceCell<Expr>>> = None;
                 let left = match kept_left {
-                    Some(form) => Ok(form),
+                    Some((form, shown)) => {
+                        left_shown = Some(shown);
+                        Ok(form)
+                    }
                     None => {
                         let form = canon.canonical(&l.expr);
                         if let (true, Ok(f)) = (natural.is_empty(), &form) {
+                            let shown = Rc::new(OnceCell::new());
                             let mut kept = self.left_forms.borrow_mut();
                             if kept.len() >= LEFT_FORMS {
                                 kept.clear();
                             }
-                            kept.insert(l.expr.clone(), (canon.fork(deadline), f.clone()));
+                            kept.insert(
+                                l.expr.clone(),
+                                (canon.fork(deadline), f.clone(), shown.clone()),
+                            );
+                            left_shown = Some(shown);
                         }
                         form
                     }
+                };
+                // `to_expr` of the left side's form, made once per kept form.
+                let shown_left = |canon: &Canonicalizer, cl: &RatFunc| match &left_shown {
+                    Some(shown) => shown.get_or_init(|| canon.to_expr(cl)).clone(),
+                    None => canon.to_expr(cl),
                 };
                 let canon_result = left.and_then(|cl| canon.canonical(&r.expr).map(|cr| (cl, cr)));
                 // The left side's form, for a proof by cases.
@@ -912,7 +934,7 @@ impl<'a> Checker<'a> {
                         };
                         return Outcome {
                             verdict: Verdict::Proved(Proof {
-                                canonical: canon.to_expr(&cl),
+                                canonical: shown_left(canon, &cl),
                                 cases: Vec::new(),
                                 in_domain: false,
                                 off_kinks: false,
@@ -965,7 +987,7 @@ impl<'a> Checker<'a> {
                     let cl = proof_form.take().filter(|_| split.proved)?;
                     Some(Outcome {
                         verdict: Verdict::Proved(Proof {
-                            canonical: canon.to_expr(&cl),
+                            canonical: shown_left(canon, &cl),
                             cases: std::mem::take(&mut split.atoms),
                             in_domain: !left_out.facts.is_empty(),
                             off_kinks: left_out.at_kinks,
@@ -3021,6 +3043,38 @@ mod tests {
             );
             assert!(!checker.tapes.borrow().is_empty());
         });
+    }
+
+    #[test]
+    fn proofs_from_a_kept_left_form_cite_the_form_a_fresh_checker_cites() {
+        let config = CheckConfig::default();
+        // Proved by canonical form, by cases, and refuted, about two left sides.
+        let claims = [
+            "claim d/dz tanh(z) = 1 - tanh(z)^2",
+            "claim d/dz tanh(z) = (1 - tanh(z))*(1 + tanh(z))",
+            "claim d/dz tanh(z) = 1 + tanh(z)^2",
+            "claim d/dz relu(z - 2) = heaviside(z - 2)",
+            "claim d/dz relu(z - 2) = heaviside(z - 2)^2",
+        ];
+        let program = program_of(&(claims.join("\n") + "\n"));
+        let shared = Checker::new(&program, &config);
+        let mut proved = 0;
+        for item in &program.items {
+            let Item::Claim(c) = item else { continue };
+            let kept = shared.check_equal(&c.lhs, &c.rhs);
+            let fresh = Checker::new(&program, &config).check_equal(&c.lhs, &c.rhs);
+            assert_eq!(format!("{kept:?}"), format!("{fresh:?}"), "{}", c.rhs);
+            if let Verdict::Proved(p) = &kept.verdict {
+                proved += 1;
+                // The kept form's expression is the one cited.
+                let forms = shared.left_forms.borrow();
+                let shown = forms
+                    .values()
+                    .find_map(|(_, _, shown)| shown.get().filter(|e| *e == p.canonical()).cloned());
+                assert!(shown.is_some(), "{}: {:?}", c.rhs, p.canonical());
+            }
+        }
+        assert_eq!(proved, 4);
     }
 
     #[test]
