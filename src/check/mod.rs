@@ -297,6 +297,9 @@ pub struct Checker<'a> {
     tape_scratch: RefCell<TapeScratch>,
 }
 
+/// Most distinct nodes of a side's expansion searched for `log` and `sqrt` arguments.
+const NATURAL_WALK: u64 = 10_000;
+
 /// Most cached hint bases per checker (one per left side a wrong claim was made about).
 const HINT_BASES: usize = 256;
 
@@ -1643,27 +1646,43 @@ impl<'a> Checker<'a> {
             return v.clone();
         }
         let mut out: Vec<Expr> = Vec::new();
-        if let Ok(expanded) = self.expand(side) {
+        let found = |x: &Expr, out: &mut Vec<Expr>| {
+            if let Node::Call(crate::expr::Func::Builtin(Builtin::Log | Builtin::Sqrt), args) =
+                x.node()
+            {
+                for a in args {
+                    if let Ok(p) = self.prepare(a) {
+                        if !out.contains(&p.expr) {
+                            out.push(p.expr);
+                        }
+                    }
+                }
+            }
+        };
+        let expanded = self.expand(side);
+        if let Some(expanded) = expanded
+            .as_ref()
+            .ok()
+            .filter(|x| x.tree_size() <= NATURAL_WALK)
+        {
+            // At most `NATURAL_WALK` distinct nodes: the bound below is never reached, and
+            // `visit_distinct` meets the nodes first in the same order, without cloning them
+            // into a set. What is found depends only on the distinct nodes and that order.
+            Expr::visit_distinct(&[expanded], |x| {
+                found(x, &mut out);
+                true
+            });
+        } else if let Ok(expanded) = expanded {
             // Sized for the expansion's nodes (capped), so that the walk never rehashes it.
             let capacity = usize::try_from(expanded.tree_size().min(256)).unwrap_or(0);
             let mut seen =
                 rustc_hash::FxHashSet::with_capacity_and_hasher(capacity, Default::default());
             let mut stack = vec![expanded];
             while let Some(x) = stack.pop() {
-                if !seen.insert(x.clone()) || seen.len() > 10_000 {
+                if !seen.insert(x.clone()) || seen.len() > NATURAL_WALK as usize {
                     continue;
                 }
-                if let Node::Call(crate::expr::Func::Builtin(Builtin::Log | Builtin::Sqrt), args) =
-                    x.node()
-                {
-                    for a in args {
-                        if let Ok(p) = self.prepare(a) {
-                            if !out.contains(&p.expr) {
-                                out.push(p.expr);
-                            }
-                        }
-                    }
-                }
+                found(&x, &mut out);
                 stack.extend(x.node().children().cloned());
             }
         }
@@ -3043,6 +3062,35 @@ mod tests {
             );
             assert!(!checker.tapes.borrow().is_empty());
         });
+    }
+
+    #[test]
+    fn the_natural_domain_lists_each_log_and_sqrt_argument_once_in_the_order_met() {
+        let config = CheckConfig::default();
+        let program = program_of("claim 1 = 1\n");
+        let checker = Checker::new(&program, &config);
+        let parse = |s: &str| parse_in(&program, s);
+        let prepared = |s: &str| {
+            checker
+                .prepare(&parse(s))
+                .unwrap_or_else(|e| panic!("{s}: {e}"))
+                .expr
+        };
+        // Repeated arguments, in a small side and in one past the set-free walk of
+        // `Expr::visit_distinct`.
+        let small = parse("log(z)*sqrt(1 + z) + sqrt(1 + z)/log(2 + z) + log(z)");
+        let wanted = [prepared("z"), prepared("2 + z"), prepared("1 + z")];
+        assert_eq!(checker.natural_of(&small), wanted);
+        let terms: Vec<String> = (1..40).map(|k| format!("{k}*z^{k}")).collect();
+        let large = parse(&format!(
+            "({})*log(z) + sqrt(1 + z)*log(z)",
+            terms.join(" + ")
+        ));
+        assert!(large.tree_size() > 64);
+        assert_eq!(
+            checker.natural_of(&large),
+            [prepared("z"), prepared("1 + z")]
+        );
     }
 
     #[test]
