@@ -835,19 +835,14 @@ fn heaviside_arg(e: &Expr) -> Option<&Expr> {
 /// The distinct H(u) calls in `e`, in first-seen order.
 fn heaviside_atoms(e: &Expr) -> Vec<Expr> {
     let mut out: Vec<Expr> = Vec::new();
-    let mut stack = vec![e.clone()];
-    // Sized for the nodes (capped), so that the walk never rehashes it.
-    let capacity = usize::try_from(e.tree_size().min(256)).unwrap_or(0);
-    let mut seen = rustc_hash::FxHashSet::with_capacity_and_hasher(capacity, Default::default());
-    while let Some(x) = stack.pop() {
-        if !seen.insert(x.clone()) {
-            continue;
-        }
-        if heaviside_arg(&x).is_some() && !out.contains(&x) {
+    // Each distinct node in the order the walk with a set meets it (`visit_distinct` walks a
+    // small tree without one, meeting repeats again, which `out` lists once).
+    Expr::visit_distinct(&[e], |x| {
+        if heaviside_arg(x).is_some() && !out.contains(x) {
             out.push(x.clone());
         }
-        stack.extend(x.node().children().cloned());
-    }
+        true
+    });
     out
 }
 
@@ -1342,6 +1337,27 @@ mod tests {
         }
     }
     use crate::limits::Deadline;
+
+    #[test]
+    fn step_atoms_are_listed_once_in_the_order_first_met() {
+        let parse = |t: &str| crate::api::parse(t).unwrap_or_else(|e| panic!("{e}"));
+        let shown = |e: &Expr| -> Vec<String> {
+            heaviside_atoms(e).iter().map(crate::print::ascii).collect()
+        };
+        let small = parse("heaviside(z)*heaviside(3 - z) + heaviside(z)*z + heaviside(z + 3)");
+        assert_eq!(
+            shown(&small),
+            ["heaviside(z + 3)", "heaviside(z)", "heaviside(3 - z)"]
+        );
+        // Past the set-free walk of `Expr::visit_distinct`: the same order.
+        let terms: Vec<String> = (1..30).map(|k| format!("{k}*z^{k}")).collect();
+        let large = parse(&format!(
+            "({})*heaviside(z) + heaviside(z)*heaviside(z - 1)",
+            terms.join(" + ")
+        ));
+        assert!(large.tree_size() > 64);
+        assert_eq!(shown(&large), ["heaviside(z - 1)", "heaviside(z)"]);
+    }
 
     /// A canonicalizer and the canonical form of `l − r` in it.
     fn difference<'a>(l: &str, r: &str, limits: &'a Limits) -> (Canonicalizer<'a>, RatFunc) {
