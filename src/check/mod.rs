@@ -2390,38 +2390,43 @@ fn small_cmp((a, b): &Small, (c, d): &Small) -> std::cmp::Ordering {
 }
 
 /// The sampler's probe values ([`between_constants`] for a piecewise claim, else
-/// [`at_constants`]): on machine integers where the constants allow, each turned into a
-/// rational only when it is drawn (a rational costs two big integers, and a wrong claim is
-/// usually decided before many probes are drawn); the same values in the same order.
-enum Probes {
+/// [`at_constants`]), each computed only when it is drawn (a wrong claim is usually decided
+/// before more than one or two are): on machine integers where the numbers fit, else in big
+/// rationals; the same values in the same order as those lists.
+enum Probes<'s> {
+    /// ±c and ±c ± 1/100 for each constant c, the first 32.
+    At(&'s [Rational]),
+    /// The midpoints of neighbours among the constants, their negatives, 0 and ±1 (sorted
+    /// and distinct), the first 32. Each midpoint lies strictly between two neighbours, so it
+    /// is none of them, and never 0, which is one of them.
+    Between(Neighbours),
+}
+
+/// The sorted, distinct constants, negatives, 0 and ±1 of [`Probes::Between`]: on machine
+/// integers when every constant fits.
+enum Neighbours {
     Small(Vec<Small>),
     Big(Vec<Rational>),
 }
 
-impl Probes {
-    fn of(scales: &[Rational], piecewise: bool) -> Probes {
-        let small = if piecewise {
-            between_constants_small(scales)
-        } else {
-            at_constants_small(scales)
-        };
-        // `reduced` fails exactly where a denominator is 0; the whole list then takes the
-        // big path, as when it was converted at once.
-        match small.filter(|xs| xs.iter().all(|(_, d)| *d != 0)) {
-            Some(xs) => Probes::Small(xs),
-            None => Probes::Big(if piecewise {
-                between_constants_big(scales)
-            } else {
-                at_constants_big(scales)
-            }),
+impl<'s> Probes<'s> {
+    fn of(scales: &'s [Rational], piecewise: bool) -> Probes<'s> {
+        if !piecewise {
+            return Probes::At(scales);
         }
+        Probes::Between(match neighbours_small(scales) {
+            Some(ks) => Neighbours::Small(ks),
+            None => Neighbours::Big(neighbours_big(scales)),
+        })
     }
 
     fn len(&self) -> usize {
-        match self {
-            Probes::Small(xs) => xs.len(),
-            Probes::Big(xs) => xs.len(),
-        }
+        let n = match self {
+            Probes::At(scales) => scales.len().saturating_mul(6),
+            Probes::Between(Neighbours::Small(ks)) => ks.len().saturating_sub(1),
+            Probes::Between(Neighbours::Big(ks)) => ks.len().saturating_sub(1),
+        };
+        n.min(32)
     }
 
     fn is_empty(&self) -> bool {
@@ -2429,9 +2434,30 @@ impl Probes {
     }
 
     fn get(&self, i: usize) -> Option<Rational> {
+        if i >= self.len() {
+            return None;
+        }
         match self {
-            Probes::Small(xs) => xs.get(i).and_then(|&(n, d)| crate::assume::reduced(n, d)),
-            Probes::Big(xs) => xs.get(i).cloned(),
+            Probes::At(scales) => {
+                let (c, k) = (scales.get(i / 6)?, i % 6);
+                at_constant_small(c, k)
+                    .and_then(|(n, d)| crate::assume::reduced(n, d))
+                    .or_else(|| Some(at_constant_big(c, k)))
+            }
+            Probes::Between(Neighbours::Small(ks)) => {
+                let (a, b) = (*ks.get(i)?, *ks.get(i + 1)?);
+                small_add(a, b, 2)
+                    .and_then(|(n, d)| crate::assume::reduced(n, d))
+                    .or_else(|| {
+                        let a = crate::assume::reduced(a.0, a.1)?;
+                        let b = crate::assume::reduced(b.0, b.1)?;
+                        Some((a + b) / Rational::from_integer(2.into()))
+                    })
+            }
+            Probes::Between(Neighbours::Big(ks)) => {
+                let (a, b) = (ks.get(i)?, ks.get(i + 1)?);
+                Some((a + b) / Rational::from_integer(2.into()))
+            }
         }
     }
 
@@ -2449,8 +2475,9 @@ fn between_constants(scales: &[Rational]) -> Vec<Rational> {
     Probes::of(scales, true).all()
 }
 
-/// [`between_constants`] on machine integers, `None` when a number does not fit.
-fn between_constants_small(scales: &[Rational]) -> Option<Vec<Small>> {
+/// The neighbours of [`Probes::Between`] on machine integers, `None` when a number does not
+/// fit.
+fn neighbours_small(scales: &[Rational]) -> Option<Vec<Small>> {
     let mut ks: Vec<Small> = Vec::with_capacity(2 * scales.len() + 3);
     for c in scales {
         let (n, d) = small_of(c)?;
@@ -2460,20 +2487,10 @@ fn between_constants_small(scales: &[Rational]) -> Option<Vec<Small>> {
     ks.extend([(0, 1), (1, 1), (-1, 1)]);
     ks.sort_by(small_cmp);
     ks.dedup();
-    let mut out = Vec::new();
-    for w in ks.windows(2) {
-        if let [a, b] = w {
-            let m = small_add(*a, *b, 2)?;
-            if m.0 != 0 && !ks.contains(&m) {
-                out.push(m);
-            }
-        }
-    }
-    out.truncate(32);
-    Some(out)
+    Some(ks)
 }
 
-fn between_constants_big(scales: &[Rational]) -> Vec<Rational> {
+fn neighbours_big(scales: &[Rational]) -> Vec<Rational> {
     use num_traits::Zero;
     let mut ks: Vec<Rational> = scales
         .iter()
@@ -2485,6 +2502,15 @@ fn between_constants_big(scales: &[Rational]) -> Vec<Rational> {
     ks.push(Rational::from_integer((-1).into()));
     ks.sort();
     ks.dedup();
+    ks
+}
+
+/// [`between_constants`] computed at once in big rationals, as the sampler once did (the
+/// reference the probes are tested against).
+#[cfg(test)]
+fn between_constants_big(scales: &[Rational]) -> Vec<Rational> {
+    use num_traits::Zero;
+    let ks = neighbours_big(scales);
     let two = Rational::from_integer(2.into());
     let mut out: Vec<Rational> = ks
         .windows(2)
@@ -2504,27 +2530,38 @@ fn at_constants(scales: &[Rational]) -> Vec<Rational> {
     Probes::of(scales, false).all()
 }
 
-/// [`at_constants`] on machine integers, `None` when a number does not fit.
-fn at_constants_small(scales: &[Rational]) -> Option<Vec<Small>> {
+/// The `k`-th of c, c + 1/100, c − 1/100, −c, −c + 1/100, −c − 1/100 on machine integers,
+/// `None` when a number does not fit.
+fn at_constant_small(c: &Rational, k: usize) -> Option<Small> {
+    let (n, d) = small_of(c)?;
     let step: Small = (1, 100);
     let minus_step: Small = (-1, 100);
-    let mut out: Vec<Small> = Vec::with_capacity(6 * scales.len());
-    for c in scales {
-        let (n, d) = small_of(c)?;
-        let neg = (-n, d);
-        out.extend([
-            (n, d),
-            small_add((n, d), step, 1)?,
-            small_add((n, d), minus_step, 1)?,
-            neg,
-            small_add(neg, step, 1)?,
-            small_add(neg, minus_step, 1)?,
-        ]);
+    match k {
+        0 => Some((n, d)),
+        1 => small_add((n, d), step, 1),
+        2 => small_add((n, d), minus_step, 1),
+        3 => Some((-n, d)),
+        4 => small_add((-n, d), step, 1),
+        _ => small_add((-n, d), minus_step, 1),
     }
-    out.truncate(32);
-    Some(out)
 }
 
+/// [`at_constant_small`] in big rationals.
+fn at_constant_big(c: &Rational, k: usize) -> Rational {
+    let step = Rational::new(1.into(), 100.into());
+    match k {
+        0 => c.clone(),
+        1 => c + &step,
+        2 => c - &step,
+        3 => -c.clone(),
+        4 => -c + &step,
+        _ => -c - &step,
+    }
+}
+
+/// [`at_constants`] computed at once in big rationals, as the sampler once did (the
+/// reference the probes are tested against).
+#[cfg(test)]
 fn at_constants_big(scales: &[Rational]) -> Vec<Rational> {
     let step = Rational::new(1.into(), 100.into());
     let mut out: Vec<Rational> = scales
@@ -3245,6 +3282,8 @@ mod tests {
             vec![q(1, 100), q(1, 2), q(3, 1)],
             vec![q(1, 3), q(2, 3), q(5, 4), q(6, 1), q(7, 2), q(1_000_003, 7)],
             vec![q(2_147_483_647, 3), q(1, 2_147_483_646)],
+            // More than 32 of each (the first 32 are drawn).
+            (1..=20).map(|k| q(k, 7)).collect(),
         ];
         for scales in sets {
             let show = |v: Vec<Rational>| v.iter().map(|r| r.to_string()).collect::<Vec<_>>();
@@ -3266,5 +3305,12 @@ mod tests {
         )];
         assert_eq!(between_constants(&huge), between_constants_big(&huge));
         assert_eq!(at_constants(&huge), at_constants_big(&huge));
+        // Past the list, nothing; the lengths are those of the lists.
+        for piecewise in [false, true] {
+            let probes = Probes::of(&huge, piecewise);
+            assert_eq!(probes.get(probes.len()), None);
+        }
+        assert_eq!(Probes::of(&[], false).len(), 0);
+        assert_eq!(Probes::of(&[], true).len(), 2);
     }
 }
