@@ -653,7 +653,7 @@ fn wrong_term(
     }
     let term_values = |ts: &[Expr]| -> Option<Vec<Vec<f64>>> {
         ts.iter()
-            .map(|x| checker.prepare(x).ok().and_then(|p| values.get(&p.expr)))
+            .map(|x| checker.prepared_expr(x).ok().and_then(|p| values.get(&p)))
             .collect()
     };
     let tv = term_values(true_terms)?;
@@ -922,7 +922,7 @@ fn factor_or_power(
     let mut left: Vec<(bool, Expr, Expr)> = bases
         .into_iter()
         .filter_map(|b| {
-            let pb = checker.prepare(&b).ok()?.expr;
+            let pb = checker.prepared_expr(&b).ok()?;
             let rejected = values.first(&pb).is_none_or(|b0| {
                 b0 == 0.0
                     || [-1i32, 1, -2, 2]
@@ -998,7 +998,7 @@ fn dropped_term(
     // The claim's terms prepared one by one, as they are tried.
     let candidates = claim_terms
         .iter()
-        .filter_map(|x| Some((x, checker.prepare(x).ok()?.expr, true)))
+        .filter_map(|x| Some((x, checker.prepared_expr(x).ok()?, true)))
         .chain(truth_terms.iter().map(|(x, p)| (x, p.clone(), false)));
     let (t0, c0) = (*t.first()?, *c.first()?);
     for (term, prepared, from_claim) in candidates {

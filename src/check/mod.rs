@@ -665,6 +665,19 @@ impl<'a> Checker<'a> {
         place
     }
 
+    /// The expression of [`Checker::prepare`]'s result alone: a cached one without copying
+    /// its kinks and shape (the hints ask for many candidates' prepared forms, again and
+    /// again).
+    fn prepared_expr(&self, e: &Expr) -> Result<Expr, String> {
+        if let Some(p) = self.prepared.borrow().get(e) {
+            return match p {
+                Ok(p) => Ok(p.expr.clone()),
+                Err(m) => Err(m.clone()),
+            };
+        }
+        self.prepare(e).map(|p| p.expr)
+    }
+
     fn prepare(&self, e: &Expr) -> Result<Prepared, String> {
         if let Some(p) = self.prepared.borrow().get(e) {
             return p.clone();
