@@ -303,7 +303,7 @@ pub fn find(
     let c = values.get(claimed)?;
     // A hint explains a difference: points where the claim equals the truth everywhere (a
     // kink moved by ¼ and no point between) would make any relation "fit", even a factor 1.
-    if t.iter().zip(&c).all(|(t, c)| approx(*t, *c)) {
+    if t.iter().zip(c.iter()).all(|(t, c)| approx(*t, *c)) {
         return None;
     }
     // A missing chain-rule factor is the most specific explanation, even when the factor is
@@ -324,8 +324,8 @@ pub fn find(
                 continue;
             }
             if let Some(vals) = values.get(dv) {
-                if vals.iter().zip(&c).all(|(a, b)| approx(*a, *b))
-                    && !vals.iter().zip(&t).all(|(a, b)| approx(*a, *b))
+                if vals.iter().zip(c.iter()).all(|(a, b)| approx(*a, *b))
+                    && !vals.iter().zip(t.iter()).all(|(a, b)| approx(*a, *b))
                 {
                     return Some(Hint::WrongVariable {
                         used: v.clone(),
@@ -589,7 +589,11 @@ impl Basis {
                 points: drawn.points,
                 coordinates: drawn.coordinates,
                 memo: RefCell::new(Memo {
-                    values: drawn.known.into_iter().map(|(e, v)| (e, Some(v))).collect(),
+                    values: drawn
+                        .known
+                        .into_iter()
+                        .map(|(e, v)| (e, Some(v.into())))
+                        .collect(),
                     firsts: FxHashMap::default(),
                 }),
             }
@@ -651,7 +655,7 @@ fn wrong_term(
     if true_terms.len() != claim_terms.len() || true_terms.len() > 8 {
         return None;
     }
-    let term_values = |ts: &[Expr]| -> Option<Vec<Vec<f64>>> {
+    let term_values = |ts: &[Expr]| -> Option<Vec<Rc<[f64]>>> {
         ts.iter()
             .map(|x| checker.prepared_expr(x).ok().and_then(|p| values.get(&p)))
             .collect()
@@ -1222,7 +1226,7 @@ struct Values<'c, 'k, 'p> {
 /// point where only that was asked (each a pure function of the expression and the points).
 #[derive(Default)]
 struct Memo {
-    values: FxHashMap<Expr, Option<Vec<f64>>>,
+    values: FxHashMap<Expr, Option<Rc<[f64]>>>,
     firsts: FxHashMap<Expr, Option<f64>>,
 }
 
@@ -1246,7 +1250,7 @@ impl<'c, 'k, 'p> Values<'c, 'k, 'p> {
                 m.firsts.clear();
             }
             m.values
-                .extend(known.into_iter().map(|(e, v)| (e, Some(v))));
+                .extend(known.into_iter().map(|(e, v)| (e, Some(v.into()))));
         }
         // Every point lists the symbols in order (`defined_points`); a point that does not
         // leaves no columns, and each value is then computed point by point.
@@ -1320,14 +1324,15 @@ impl<'c, 'k, 'p> Values<'c, 'k, 'p> {
         v
     }
 
-    /// The value of `e` at every point, or `None` if it is undefined at one of them.
-    fn get(&self, e: &Expr) -> Option<Vec<f64>> {
+    /// The value of `e` at every point, or `None` if it is undefined at one of them (shared
+    /// with the memo: the tests of a hint read the same values again and again).
+    fn get(&self, e: &Expr) -> Option<Rc<[f64]>> {
         if let Some(v) = self.memo.borrow().values.get(e) {
             return v.clone();
         }
         let tape = self.checker.tape_of(e, &self.symbols);
-        let v: Option<Vec<f64>> = match tape.as_deref().and_then(|t| self.eval_tape(t)) {
-            Some(v) => v,
+        let v: Option<Rc<[f64]>> = match tape.as_deref().and_then(|t| self.eval_tape(t)) {
+            Some(v) => v.map(Rc::from),
             None => self
                 .points
                 .iter()
