@@ -349,6 +349,7 @@ impl Checker<'_> {
                 aliases: self.aliases.clone(),
                 config: &config,
                 sum_facts: Vec::new(),
+                quantities: self.quantities,
                 prepared: std::cell::RefCell::new(FxHashMap::default()),
                 fact_symbols: std::cell::RefCell::new(FxHashMap::default()),
                 natural: std::cell::RefCell::new(FxHashMap::default()),

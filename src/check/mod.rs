@@ -239,6 +239,8 @@ pub struct Checker<'a> {
     /// Sums stated equal to a value (`assume Σ_i y_i = 1`): (sum, value, where stated), with
     /// definitions expanded. Canonical forms use them (rule `sum-fact`).
     sum_facts: Vec<(Expr, Expr, Span)>,
+    /// Whether the program defines a named quantity ([`has_quantities`]).
+    quantities: bool,
     /// `prepare` results: an autograder checks many claims about the same derivative, and a
     /// check prepares the same facts and hint candidates again and again. Pure (resolving
     /// and expanding read only the program), so a cached result is the result; cleared when
@@ -483,6 +485,7 @@ impl<'a> Checker<'a> {
             aliases: FxHashMap::default(),
             config,
             sum_facts,
+            quantities: has_quantities(program),
             prepared: RefCell::new(FxHashMap::default()),
             fact_symbols: RefCell::new(FxHashMap::default()),
             natural: RefCell::new(FxHashMap::default()),
@@ -708,7 +711,7 @@ impl<'a> Checker<'a> {
     fn prepare_uncached(&self, e: &Expr) -> Result<Prepared, String> {
         let ctx = self.diff_ctx();
         let mut kinks = Vec::new();
-        match preparation(e, self.program, &self.config.limits) {
+        match preparation(e, self.program, self.quantities, &self.config.limits) {
             Preparation::Rounds => {}
             // `e` is its own prepared form: resolving returns it (every node maps to itself)
             // and so does expanding that.
@@ -1672,12 +1675,9 @@ impl<'a> Checker<'a> {
                 }
             }
         };
-        let expanded = self.expand(side);
-        if let Some(expanded) = expanded
-            .as_ref()
-            .ok()
-            .filter(|x| x.tree_size() <= NATURAL_WALK)
-        {
+        // Nothing to find where no `log` or `sqrt` occurs.
+        let expanded = self.expand(side).ok().filter(Expr::has_log_or_sqrt);
+        if let Some(expanded) = expanded.as_ref().filter(|x| x.tree_size() <= NATURAL_WALK) {
             // At most `NATURAL_WALK` distinct nodes: the bound below is never reached, and
             // `visit_distinct` meets the nodes first in the same order, without cloning them
             // into a set. What is found depends only on the distinct nodes and that order.
@@ -1685,7 +1685,7 @@ impl<'a> Checker<'a> {
                 found(x, &mut out);
                 true
             });
-        } else if let Ok(expanded) = expanded {
+        } else if let Some(expanded) = expanded {
             // Sized for the expansion's nodes (capped), so that the walk never rehashes it.
             let capacity = usize::try_from(expanded.tree_size().min(256)).unwrap_or(0);
             let mut seen =
@@ -2596,10 +2596,7 @@ fn at_constants_big(scales: &[Rational]) -> Vec<Rational> {
 
 /// Whether a piecewise built-in (relu, abs, sign, max, min, H) occurs.
 fn has_piecewise(e: &Expr) -> bool {
-    !Expr::visit_distinct(
-        &[e],
-        |x| !matches!(x.node(), Node::Call(crate::expr::Func::Builtin(b), _) if b.info().piecewise),
-    )
+    e.has_piecewise_call()
 }
 
 /// What `prepare` has to do with an expression.
@@ -2623,18 +2620,28 @@ enum Preparation {
     Nothing,
 }
 
-/// [`Preparation`] of `e`, found in one walk.
-fn preparation(e: &Expr, program: &Program, limits: &Limits) -> Preparation {
+/// Whether `program` defines a named quantity: without one, no symbol has a body
+/// (`Program::quantity_body` reads only the quantities' definitions).
+fn has_quantities(program: &Program) -> bool {
+    program.definitions().any(|d| d.kind == DefKind::Quantity)
+}
+
+/// [`Preparation`] of `e`, found in one walk (`quantities`: [`has_quantities`] of
+/// `program`). No walk is needed when `e` has no derivative or call of a primed or user
+/// function, and no symbol or no quantity a symbol could be.
+fn preparation(e: &Expr, program: &Program, quantities: bool, limits: &Limits) -> Preparation {
     let depth = usize::try_from(e.depth()).unwrap_or(usize::MAX);
     if depth > crate::program::EXPAND_MAX_DEPTH {
         return Preparation::Rounds;
     }
-    let prepared = Expr::visit_distinct(&[e], |x| match x.node() {
-        Node::Deriv(..)
-        | Node::Call(crate::expr::Func::Prime(_) | crate::expr::Func::User(_), _) => false,
-        Node::Sym(s) => program.quantity_body(s).is_none(),
-        _ => true,
-    });
+    let walk_needed = e.has_derivative_or_call() || (quantities && e.has_symbol());
+    let prepared = !walk_needed
+        || Expr::visit_distinct(&[e], |x| match x.node() {
+            Node::Deriv(..)
+            | Node::Call(crate::expr::Func::Prime(_) | crate::expr::Func::User(_), _) => false,
+            Node::Sym(s) => program.quantity_body(s).is_none(),
+            _ => true,
+        });
     if !prepared {
         return Preparation::Rounds;
     }
@@ -2800,7 +2807,7 @@ mod tests {
         let limits = &config.limits;
         let kinds: Vec<Preparation> = cases
             .iter()
-            .map(|e| preparation(e, &program, limits))
+            .map(|e| preparation(e, &program, has_quantities(&program), limits))
             .collect();
         use Preparation::{Nothing, ResolveOnly, Rounds};
         assert_eq!(kinds, [Nothing, Nothing, Nothing, Rounds, Rounds, Rounds]);
@@ -2823,7 +2830,10 @@ mod tests {
         for _ in 0..70 {
             deep = Expr::call(Builtin::Exp, vec![deep]);
         }
-        assert_eq!(preparation(&deep, &program, &shallow.limits), ResolveOnly);
+        assert_eq!(
+            preparation(&deep, &program, has_quantities(&program), &shallow.limits),
+            ResolveOnly
+        );
         let shallow_checker = Checker::new(&program, &shallow);
         assert_eq!(
             shallow_checker.prepare_uncached(&deep).err(),
@@ -2841,7 +2851,11 @@ mod tests {
             parse("z + 1"),
         ];
         for e in &own {
-            assert_eq!(preparation(e, &program, limits), Nothing, "{e}");
+            assert_eq!(
+                preparation(e, &program, has_quantities(&program), limits),
+                Nothing,
+                "{e}"
+            );
             let fast = checker
                 .prepare_uncached(e)
                 .unwrap_or_else(|e| panic!("{e}"));

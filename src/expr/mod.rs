@@ -79,6 +79,45 @@ struct NodeData {
     /// Tree size (shared nodes counted every time), saturating.
     tree_size: u64,
     depth: u32,
+    /// The [`Contains`] bits of the node and every node below it.
+    contains: u32,
+}
+
+/// Kinds of node an expression has somewhere (itself, or below it through `children`),
+/// found once when it is built: walks that look for one kind can stop before they start.
+struct Contains;
+
+impl Contains {
+    /// A derivative, or a call of a primed or a user function.
+    const DERIVATIVE_OR_CALL: u32 = 1;
+    /// A symbol.
+    const SYMBOL: u32 = 2;
+    /// A call of a piecewise built-in.
+    const PIECEWISE: u32 = 4;
+    /// A call of `log` or `sqrt`.
+    const LOG_OR_SQRT: u32 = 8;
+
+    fn of(node: &Node) -> u32 {
+        match node {
+            Node::Deriv(..) | Node::Call(Func::Prime(_) | Func::User(_), _) => {
+                Contains::DERIVATIVE_OR_CALL
+            }
+            Node::Sym(_) => Contains::SYMBOL,
+            Node::Call(Func::Builtin(b), _) => {
+                let log_or_sqrt = matches!(b, Builtin::Log | Builtin::Sqrt);
+                (if log_or_sqrt {
+                    Contains::LOG_OR_SQRT
+                } else {
+                    0
+                }) | (if b.info().piecewise {
+                    Contains::PIECEWISE
+                } else {
+                    0
+                })
+            }
+            _ => 0,
+        }
+    }
 }
 
 /// A shared, immutable expression.
@@ -145,6 +184,7 @@ impl Expr {
         std::mem::discriminant(&node).hash(&mut hasher);
         let mut tree_size: u64 = 1;
         let mut depth: u32 = 0;
+        let mut contains = Contains::of(&node);
         match &node {
             Node::Num(r) => hash_rational(r, &mut hasher),
             Node::Const(c) => c.hash(&mut hasher),
@@ -158,6 +198,7 @@ impl Expr {
             hasher.write_u64(child.0.hash);
             tree_size = tree_size.saturating_add(child.0.tree_size);
             depth = depth.max(child.0.depth);
+            contains |= child.0.contains;
         }
         let depth = if node.children().next().is_some() {
             depth.saturating_add(1)
@@ -169,6 +210,7 @@ impl Expr {
             hash: hasher.finish(),
             tree_size,
             depth,
+            contains,
         }))
     }
 
@@ -190,6 +232,27 @@ impl Expr {
     /// Height of the tree: 0 for a leaf.
     pub fn depth(&self) -> u32 {
         self.0.depth
+    }
+
+    /// Whether a derivative, or a call of a primed or a user function, occurs (as a node the
+    /// walks over `children` meet).
+    pub fn has_derivative_or_call(&self) -> bool {
+        self.0.contains & Contains::DERIVATIVE_OR_CALL != 0
+    }
+
+    /// Whether a symbol occurs.
+    pub fn has_symbol(&self) -> bool {
+        self.0.contains & Contains::SYMBOL != 0
+    }
+
+    /// Whether a call of a piecewise built-in (relu, abs, sign, max, min, H) occurs.
+    pub fn has_piecewise_call(&self) -> bool {
+        self.0.contains & Contains::PIECEWISE != 0
+    }
+
+    /// Whether a call of `log` or `sqrt` occurs.
+    pub fn has_log_or_sqrt(&self) -> bool {
+        self.0.contains & Contains::LOG_OR_SQRT != 0
     }
 
     /// Visits each distinct subexpression of `roots` (distinct by value), a node before its
@@ -972,6 +1035,60 @@ mod tests {
             }
         }
         out
+    }
+
+    #[test]
+    fn the_kinds_an_expression_contains_are_those_a_walk_meets() {
+        let parse = |t: &str| crate::api::parse(t).unwrap_or_else(|e| panic!("{t}: {e}"));
+        let walk =
+            |e: &Expr, kind: fn(&Node) -> bool| !Expr::visit_distinct(&[e], |x| !kind(x.node()));
+        let terms: Vec<String> = (1..30).map(|k| format!("{k}*z^{k}")).collect();
+        let long = format!("({})*log(1 + relu(z))", terms.join(" + "));
+        for text in [
+            "3",
+            "pi",
+            "z",
+            "sigma(z)*(1 - sigma(z))",
+            "d/dz tanh(z)",
+            "f(z) + 1",
+            "sigma'(z) + 1",
+            "sqrt(z) + abs(z)",
+            "max(0, z)*log(1/2)",
+            "sum(i, 1, 3, x_i*sqrt(i))",
+            "heaviside(z - 3)*exp(-z)",
+            long.as_str(),
+        ] {
+            let e = parse(text);
+            assert_eq!(
+                e.has_derivative_or_call(),
+                walk(&e, |n| matches!(
+                    n,
+                    Node::Deriv(..) | Node::Call(Func::Prime(_) | Func::User(_), _)
+                )),
+                "{text}"
+            );
+            assert_eq!(
+                e.has_symbol(),
+                walk(&e, |n| matches!(n, Node::Sym(_))),
+                "{text}"
+            );
+            assert_eq!(
+                e.has_piecewise_call(),
+                walk(
+                    &e,
+                    |n| matches!(n, Node::Call(Func::Builtin(b), _) if b.info().piecewise)
+                ),
+                "{text}"
+            );
+            assert_eq!(
+                e.has_log_or_sqrt(),
+                walk(&e, |n| matches!(
+                    n,
+                    Node::Call(Func::Builtin(Builtin::Log | Builtin::Sqrt), _)
+                )),
+                "{text}"
+            );
+        }
     }
 
     #[test]
