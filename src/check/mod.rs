@@ -1667,9 +1667,9 @@ impl<'a> Checker<'a> {
                 x.node()
             {
                 for a in args {
-                    if let Ok(p) = self.prepare(a) {
-                        if !out.contains(&p.expr) {
-                            out.push(p.expr);
+                    if let Ok(p) = self.prepared_expr(a) {
+                        if !out.contains(&p) {
+                            out.push(p);
                         }
                     }
                 }
