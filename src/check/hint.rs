@@ -574,7 +574,7 @@ impl Basis {
             let mut symbols = truth.free_symbols();
             symbols.sort();
             symbols.dedup();
-            let wanted = if super::has_piecewise(truth) {
+            let wanted = if truth.has_piecewise_call() {
                 POINTS_PIECEWISE
             } else {
                 POINTS

@@ -300,7 +300,7 @@ pub struct Checker<'a> {
 }
 
 /// Most distinct nodes of a side's expansion searched for `log` and `sqrt` arguments.
-const NATURAL_WALK: u64 = 10_000;
+const NATURAL_WALK: usize = 10_000;
 
 /// Most cached hint bases per checker (one per left side a wrong claim was made about).
 const HINT_BASES: usize = 256;
@@ -350,7 +350,7 @@ struct Shape {
     symbols: Vec<Symbol>,
     /// `indexed::needs_instances`.
     instances: bool,
-    /// [`has_piecewise`].
+    /// [`Expr::has_piecewise_call`].
     piecewise: bool,
     /// [`all_constants`]: sorted, distinct, not yet cut to the eight [`constants`] keeps.
     constants: Vec<Rational>,
@@ -408,7 +408,7 @@ impl Shape {
         Shape {
             symbols: e.free_symbols(),
             instances: indexed::needs_instances(e),
-            piecewise: has_piecewise(e),
+            piecewise: e.has_piecewise_call(),
             constants: all_constants(&[e]),
             switches: cases::switch_arguments(&[e]),
         }
@@ -416,7 +416,7 @@ impl Shape {
 }
 
 /// What the sampler and the hint ask about the two sides of a claim together, from their
-/// shapes: the same values as [`has_piecewise`] and [`constants`] of both.
+/// shapes: the same values as [`Expr::has_piecewise_call`] and [`constants`] of both.
 pub(crate) struct PairShape {
     /// Either side has a piecewise built-in.
     pub piecewise: bool,
@@ -1662,42 +1662,29 @@ impl<'a> Checker<'a> {
             return v.clone();
         }
         let mut out: Vec<Expr> = Vec::new();
-        let found = |x: &Expr, out: &mut Vec<Expr>| {
-            if let Node::Call(crate::expr::Func::Builtin(Builtin::Log | Builtin::Sqrt), args) =
-                x.node()
-            {
-                for a in args {
-                    if let Ok(p) = self.prepared_expr(a) {
-                        if !out.contains(&p) {
-                            out.push(p);
+        // Nothing to find where no `log` or `sqrt` occurs. At most `NATURAL_WALK` distinct
+        // nodes are looked at, in the order `visit_distinct` first meets them (a tree small
+        // enough to be walked without a set has far fewer nodes, repeats included).
+        if let Some(expanded) = self.expand(side).ok().filter(Expr::has_log_or_sqrt) {
+            let mut met = 0usize;
+            Expr::visit_distinct(&[&expanded], |x| {
+                met += 1;
+                if met > NATURAL_WALK {
+                    return false;
+                }
+                if let Node::Call(crate::expr::Func::Builtin(Builtin::Log | Builtin::Sqrt), args) =
+                    x.node()
+                {
+                    for a in args {
+                        if let Ok(p) = self.prepared_expr(a) {
+                            if !out.contains(&p) {
+                                out.push(p);
+                            }
                         }
                     }
                 }
-            }
-        };
-        // Nothing to find where no `log` or `sqrt` occurs.
-        let expanded = self.expand(side).ok().filter(Expr::has_log_or_sqrt);
-        if let Some(expanded) = expanded.as_ref().filter(|x| x.tree_size() <= NATURAL_WALK) {
-            // At most `NATURAL_WALK` distinct nodes: the bound below is never reached, and
-            // `visit_distinct` meets the nodes first in the same order, without cloning them
-            // into a set. What is found depends only on the distinct nodes and that order.
-            Expr::visit_distinct(&[expanded], |x| {
-                found(x, &mut out);
                 true
             });
-        } else if let Some(expanded) = expanded {
-            // Sized for the expansion's nodes (capped), so that the walk never rehashes it.
-            let capacity = usize::try_from(expanded.tree_size().min(256)).unwrap_or(0);
-            let mut seen =
-                rustc_hash::FxHashSet::with_capacity_and_hasher(capacity, Default::default());
-            let mut stack = vec![expanded];
-            while let Some(x) = stack.pop() {
-                if !seen.insert(x.clone()) || seen.len() > NATURAL_WALK as usize {
-                    continue;
-                }
-                found(&x, &mut out);
-                stack.extend(x.node().children().cloned());
-            }
         }
         let mut cache = self.natural.borrow_mut();
         if cache.len() >= PREPARED_CACHE {
@@ -2594,11 +2581,6 @@ fn at_constants_big(scales: &[Rational]) -> Vec<Rational> {
     out
 }
 
-/// Whether a piecewise built-in (relu, abs, sign, max, min, H) occurs.
-fn has_piecewise(e: &Expr) -> bool {
-    e.has_piecewise_call()
-}
-
 /// What `prepare` has to do with an expression.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Preparation {
@@ -2888,7 +2870,10 @@ mod tests {
             }
             let pair = PairShape::of(&Shape::of(&l), &Shape::of(&r));
             assert_eq!(pair.scales, constants(&[&l, &r]), "{l} = {r}");
-            assert_eq!(pair.piecewise, has_piecewise(&l) || has_piecewise(&r));
+            assert_eq!(
+                pair.piecewise,
+                l.has_piecewise_call() || r.has_piecewise_call()
+            );
             let mut symbols: Vec<Symbol> = l.free_symbols();
             symbols.extend(r.free_symbols());
             symbols.sort();
